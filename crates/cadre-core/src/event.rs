@@ -1,0 +1,422 @@
+//! The run event vocabulary (DESIGN §4): the one stream that the UI, the CLI, the API and
+//! the database all consume. [`RunEmitter`] numbers durable events per run; [`EventSink`]
+//! is where they go.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use crate::model::Usage;
+use crate::team::TeamSpec;
+
+/// Lifecycle of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// The team builder is designing the team.
+    Building,
+    /// The group chat is running.
+    Executing,
+    /// Paused until a human answers an `input_request`.
+    WaitingInput,
+    /// Ended normally.
+    Completed,
+    /// Ended with an error.
+    Failed,
+    /// Stopped by the user.
+    Cancelled,
+}
+
+impl RunStatus {
+    /// Whether no further events will follow.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Completed | RunStatus::Failed | RunStatus::Cancelled
+        )
+    }
+
+    /// Lower-case name as used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Building => "building",
+            RunStatus::Executing => "executing",
+            RunStatus::WaitingInput => "waiting_input",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Usage totals of a run, per run and as reported in `finished`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageTotals {
+    /// Prompt tokens over all calls.
+    pub prompt_tokens: u64,
+    /// Completion tokens over all calls.
+    pub completion_tokens: u64,
+    /// Cost over all calls whose cost is known.
+    pub cost_usd: f64,
+    /// Number of model calls.
+    pub calls: u64,
+}
+
+impl UsageTotals {
+    /// Adds one call's usage.
+    pub fn add(&mut self, usage: &Usage) {
+        self.prompt_tokens += usage.prompt_tokens;
+        self.completion_tokens += usage.completion_tokens;
+        self.cost_usd += usage.cost_usd.unwrap_or(0.0);
+        self.calls += 1;
+    }
+
+    /// Prompt plus completion tokens.
+    pub fn total_tokens(&self) -> u64 {
+        self.prompt_tokens + self.completion_tokens
+    }
+}
+
+/// Severity of a `log` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    /// Informational.
+    Info,
+    /// Something degraded but the run goes on.
+    Warn,
+}
+
+/// The payload of an event: `{"type": "...", "data": {...}}` on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The run changed status.
+    Status {
+        /// New status.
+        status: RunStatus,
+    },
+    /// The team that will run (after building, or as given).
+    Team {
+        /// The team.
+        team: TeamSpec,
+    },
+    /// The next speaker was chosen.
+    Speaker {
+        /// Chosen agent.
+        agent: String,
+        /// Why (strategy, fallback, …).
+        reason: String,
+    },
+    /// A streamed fragment of a message (live only; never stored or replayed).
+    MessageDelta {
+        /// Message being streamed.
+        message_id: String,
+        /// Speaking agent.
+        agent: String,
+        /// Text fragment.
+        delta: String,
+    },
+    /// A complete chat message.
+    Message {
+        /// Message id.
+        message_id: String,
+        /// Speaking agent.
+        agent: String,
+        /// Full text.
+        content: String,
+        /// Completion tokens of the turn.
+        tokens: u64,
+    },
+    /// A code block about to run.
+    Code {
+        /// The message the block came from.
+        message_id: String,
+        /// Language tag.
+        language: String,
+        /// Source.
+        code: String,
+    },
+    /// The result of running a code block.
+    CodeResult {
+        /// The message the block came from.
+        message_id: String,
+        /// Exit code.
+        exit_code: i32,
+        /// Captured stdout (capped).
+        stdout: String,
+        /// Captured stderr (capped).
+        stderr: String,
+        /// Wall time.
+        duration_ms: u64,
+        /// Whether the time limit killed it.
+        timed_out: bool,
+    },
+    /// One model call's usage.
+    Usage {
+        /// Model that answered.
+        model: String,
+        /// Prompt tokens.
+        prompt_tokens: u64,
+        /// Completion tokens.
+        completion_tokens: u64,
+        /// Cost, when known.
+        cost_usd: Option<f64>,
+    },
+    /// The run needs human input.
+    InputRequest {
+        /// What is asked.
+        prompt: String,
+    },
+    /// Human input received.
+    Input {
+        /// The answer.
+        content: String,
+    },
+    /// A diagnostic for the user.
+    Log {
+        /// Severity.
+        level: LogLevel,
+        /// Text.
+        message: String,
+    },
+    /// An error; the run may continue if `retryable` handling succeeds.
+    Error {
+        /// Stable code (`llm_unreachable`, `team_build_failed`, …).
+        code: String,
+        /// Human-readable message (never contains secrets).
+        message: String,
+        /// Whether retrying the run may help.
+        retryable: bool,
+    },
+    /// The run ended. Always the last event.
+    Finished {
+        /// Final status.
+        status: RunStatus,
+        /// Last meaningful message, or the failure reason.
+        summary: String,
+        /// Why it ended (`text_mention`, `max_round`, `cancelled`, …).
+        reason: String,
+        /// Usage totals.
+        usage: UsageTotals,
+    },
+}
+
+impl EventKind {
+    /// Whether the event is stored and replayed (everything but `message_delta`).
+    pub fn is_durable(&self) -> bool {
+        !matches!(self, EventKind::MessageDelta { .. })
+    }
+
+    /// The wire name of the event type.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::Status { .. } => "status",
+            EventKind::Team { .. } => "team",
+            EventKind::Speaker { .. } => "speaker",
+            EventKind::MessageDelta { .. } => "message_delta",
+            EventKind::Message { .. } => "message",
+            EventKind::Code { .. } => "code",
+            EventKind::CodeResult { .. } => "code_result",
+            EventKind::Usage { .. } => "usage",
+            EventKind::InputRequest { .. } => "input_request",
+            EventKind::Input { .. } => "input",
+            EventKind::Log { .. } => "log",
+            EventKind::Error { .. } => "error",
+            EventKind::Finished { .. } => "finished",
+        }
+    }
+}
+
+/// One event of a run's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEvent {
+    /// Position in the run's durable log (1, 2, 3…). A `message_delta` carries the seq of
+    /// the last durable event before it.
+    pub seq: u64,
+    /// The run.
+    pub run_id: String,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Type and data.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Failure to deliver an event (e.g. the database is gone). Fails the run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("event sink failed: {0}")]
+pub struct SinkError(pub String);
+
+/// Where a run's events go: a terminal printer, a database, a broadcast channel…
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    /// Delivers one event. Durable events arrive in seq order, each once.
+    async fn publish(&self, event: &RunEvent) -> Result<(), SinkError>;
+}
+
+/// A sink that keeps every event in memory (tests, benchmarks, short CLI runs).
+#[derive(Debug, Default, Clone)]
+pub struct MemorySink {
+    events: Arc<std::sync::Mutex<Vec<RunEvent>>>,
+}
+
+impl MemorySink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A copy of the events received so far.
+    pub fn events(&self) -> Vec<RunEvent> {
+        match self.events.lock() {
+            Ok(events) => events.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+#[async_trait]
+impl EventSink for MemorySink {
+    async fn publish(&self, event: &RunEvent) -> Result<(), SinkError> {
+        match self.events.lock() {
+            Ok(mut events) => events.push(event.clone()),
+            Err(poisoned) => poisoned.into_inner().push(event.clone()),
+        }
+        Ok(())
+    }
+}
+
+/// A sink that drops everything (benchmarks of the bare engine).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullSink;
+
+#[async_trait]
+impl EventSink for NullSink {
+    async fn publish(&self, _event: &RunEvent) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+/// Numbers and timestamps a run's events and hands them to a sink.
+///
+/// Cloning shares the counter, so concurrent tasks of one run (builder calls) still
+/// produce one gap-free sequence.
+#[derive(Clone)]
+pub struct RunEmitter {
+    run_id: String,
+    sink: Arc<dyn EventSink>,
+    last_seq: Arc<Mutex<u64>>,
+}
+
+impl RunEmitter {
+    /// An emitter whose first durable event gets `last_seq + 1` (0 for a new run; the
+    /// stored last seq when resuming).
+    pub fn new(run_id: impl Into<String>, sink: Arc<dyn EventSink>, last_seq: u64) -> Self {
+        Self {
+            run_id: run_id.into(),
+            sink,
+            last_seq: Arc::new(Mutex::new(last_seq)),
+        }
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Seq of the last durable event emitted.
+    pub async fn last_seq(&self) -> u64 {
+        *self.last_seq.lock().await
+    }
+
+    /// Emits one event. The counter lock is held across publishing so that durable
+    /// events reach the sink in seq order even from concurrent tasks.
+    pub async fn emit(&self, kind: EventKind) -> Result<RunEvent, SinkError> {
+        let mut last = self.last_seq.lock().await;
+        if kind.is_durable() {
+            *last += 1;
+        }
+        let event = RunEvent {
+            seq: *last,
+            run_id: self.run_id.clone(),
+            at: Utc::now(),
+            kind,
+        };
+        self.sink.publish(&event).await?;
+        Ok(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn durable_events_are_numbered_and_deltas_carry_last_seq() {
+        let sink = MemorySink::new();
+        let emitter = RunEmitter::new("r1", Arc::new(sink.clone()), 0);
+        emitter
+            .emit(EventKind::Status {
+                status: RunStatus::Building,
+            })
+            .await
+            .unwrap();
+        emitter
+            .emit(EventKind::MessageDelta {
+                message_id: "m".into(),
+                agent: "A".into(),
+                delta: "he".into(),
+            })
+            .await
+            .unwrap();
+        emitter
+            .emit(EventKind::Message {
+                message_id: "m".into(),
+                agent: "A".into(),
+                content: "hello".into(),
+                tokens: 1,
+            })
+            .await
+            .unwrap();
+        let seqs: Vec<(u64, &str)> = sink
+            .events()
+            .iter()
+            .map(|e| (e.seq, e.kind.type_name()))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(
+            seqs,
+            vec![(1, "status"), (1, "message_delta"), (2, "message")]
+        );
+    }
+
+    #[test]
+    fn wire_shape_matches_design() {
+        let event = RunEvent {
+            seq: 7,
+            run_id: "r".into(),
+            at: Utc::now(),
+            kind: EventKind::Message {
+                message_id: "m".into(),
+                agent: "data_scientist".into(),
+                content: "hi".into(),
+                tokens: 182,
+            },
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "message");
+        assert_eq!(json["seq"], 7);
+        assert_eq!(json["data"]["agent"], "data_scientist");
+        assert_eq!(json["data"]["tokens"], 182);
+        let back: RunEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+    }
+}

@@ -1,0 +1,7 @@
+//! PLACEHOLDER
+/// Placeholder.
+pub struct GroupChat;
+/// Placeholder.
+pub struct ChatOutcome;
+/// Placeholder.
+pub struct RunContext;

@@ -1,0 +1,1 @@
+//! Forgiving parsers for LLM output. PLACEHOLDER: being implemented.

@@ -1,0 +1,49 @@
+//! # cadre-core
+//!
+//! The domain and the engine of Cadre: what a team is, how a team is designed from a task
+//! (the AgentBuilder flow), how it talks (the group chat), and the event vocabulary every
+//! client consumes. This crate does no I/O of its own: models, code executors, human input
+//! and event storage come in through traits.
+//!
+//! # Layout
+//! - [`message`]: chat messages and persisted transcript turns.
+//! - [`model`]: the [`ChatModel`] trait, requests, responses, usage, model errors.
+//! - [`executor`]: the [`CodeExecutor`] trait, code blocks, limits, results.
+//! - [`input`]: the [`InputSource`] trait for human answers.
+//! - [`event`]: [`RunEvent`] / [`EventKind`], run status, [`RunEmitter`], [`EventSink`].
+//! - [`team`]: [`TeamSpec`], [`AgentSpec`], speaker selection, termination, code execution.
+//! - [`autogen`]: import/export of AutoGen AgentBuilder `save()` JSON.
+//! - [`lenient`]: forgiving parsers for LLM output (JSON in prose, lists, trailing commas).
+//! - [`builder`]: [`TeamBuilder`], designing a team from a task.
+//! - [`codeblock`]: extracting fenced code blocks from messages.
+//! - [`speaker`]: next-speaker strategies.
+//! - [`termination`]: end conditions.
+//! - [`groupchat`]: [`GroupChat`], running a team on a task, resumable.
+
+pub mod autogen;
+pub mod builder;
+pub mod codeblock;
+pub mod event;
+pub mod executor;
+pub mod groupchat;
+pub mod input;
+pub mod lenient;
+pub mod message;
+pub mod model;
+pub mod speaker;
+pub mod team;
+pub mod termination;
+
+pub use builder::{BuildError, BuildOptions, TeamBuilder};
+pub use event::{
+    EventKind, EventSink, MemorySink, NullSink, RunEmitter, RunEvent, RunStatus, SinkError,
+    UsageTotals,
+};
+pub use executor::{
+    CodeBlock, CodeExecutor, CodeWorkspace, ExecError, ExecutionLimits, ExecutionResult, Language,
+};
+pub use groupchat::{ChatOutcome, GroupChat, RunContext};
+pub use input::{InputError, InputSource, NoInput};
+pub use message::{ChatMessage, Role, TranscriptMessage};
+pub use model::{ChatModel, ChatRequest, ChatResponse, ModelError, Purpose, Usage};
+pub use team::{AgentSpec, SpeakerSelection, TeamSpec, Termination};

@@ -1,0 +1,2 @@
+//! # cadre-sandbox
+//! PLACEHOLDER: being implemented.
