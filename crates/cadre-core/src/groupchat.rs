@@ -1,7 +1,419 @@
-//! PLACEHOLDER
-/// Placeholder.
-pub struct GroupChat;
-/// Placeholder.
-pub struct ChatOutcome;
-/// Placeholder.
-pub struct RunContext;
+//! [`GroupChat`]: runs a team on a task. Each turn picks a speaker, lets it speak
+//! (streaming its reply as `message_delta` events), runs pending code through the executor
+//! agent, and checks the end conditions. It can resume from persisted turns without
+//! repeating them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::codeblock::extract_code_blocks;
+use crate::event::{EventKind, LogLevel, RunEmitter, RunStatus, SinkError, UsageTotals};
+use crate::executor::{CodeBlock, CodeExecutor, CodeWorkspace, ExecutionResult, Language};
+use crate::input::InputSource;
+use crate::message::{ChatMessage, TranscriptMessage};
+use crate::model::{ChatModel, ChatRequest, ModelError, Purpose, Usage};
+use crate::speaker::{SelectError, SelectionInput, SpeakerSelector};
+use crate::team::TeamSpec;
+use crate::termination::{StopReason, limit_reached, mentions_termination};
+
+/// What a run needs from the outside world.
+#[derive(Clone)]
+pub struct RunContext {
+    /// Numbers and delivers the run's events.
+    pub emitter: RunEmitter,
+    /// The model agents (and `auto` selection) use.
+    pub model: Arc<dyn ChatModel>,
+    /// Runs code; `None` turns code execution off.
+    pub executor: Option<Arc<dyn CodeExecutor>>,
+    /// Human answers (manual selection).
+    pub input: Arc<dyn InputSource>,
+    /// Cancels the run.
+    pub cancel: CancellationToken,
+}
+
+/// How a chat ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatOutcome {
+    /// Final status.
+    pub status: RunStatus,
+    /// Why it ended.
+    pub reason: StopReason,
+    /// The last meaningful message, or the failure.
+    pub summary: String,
+    /// The failure, as (code, message, retryable), when it failed.
+    pub error: Option<(String, String, bool)>,
+    /// Usage including what was passed in at start.
+    pub usage: UsageTotals,
+    /// Every turn, including resumed ones.
+    pub transcript: Vec<TranscriptMessage>,
+}
+
+/// Why a step stopped the chat early.
+enum StepStop {
+    Reason(StopReason),
+    Failed(String, String, bool),
+    Sink(SinkError),
+}
+
+impl From<SinkError> for StepStop {
+    fn from(error: SinkError) -> Self {
+        StepStop::Sink(error)
+    }
+}
+
+impl From<ModelError> for StepStop {
+    fn from(error: ModelError) -> Self {
+        match error {
+            ModelError::Cancelled => StepStop::Reason(StopReason::Cancelled),
+            other => StepStop::Failed(other.code().to_string(), other.to_string(), other.retryable()),
+        }
+    }
+}
+
+/// A group chat of one team.
+pub struct GroupChat {
+    team: TeamSpec,
+    ctx: RunContext,
+    selector: SpeakerSelector,
+    usage: UsageTotals,
+    transcript: Vec<TranscriptMessage>,
+    workspace: Option<Box<dyn CodeWorkspace>>,
+}
+
+impl GroupChat {
+    /// A chat of `team`. Code execution happens only if the team enables it and the
+    /// context has an executor.
+    pub fn new(team: TeamSpec, ctx: RunContext) -> Self {
+        let selector = SpeakerSelector::new(&team.speaker_selection);
+        Self { team, ctx, selector, usage: UsageTotals::default(), transcript: Vec::new(), workspace: None }
+    }
+
+    /// Usage already spent on this run (team building, or before a resume), counted
+    /// against the budgets and reported in the totals.
+    pub fn with_usage(mut self, usage: UsageTotals) -> Self {
+        self.usage = usage;
+        self
+    }
+
+    /// Runs the chat on `task`. With a non-empty `resume_from` (turns persisted by an
+    /// earlier attempt) it continues after the last of them instead of starting over.
+    ///
+    /// Only an event sink failure is an `Err`; every other failure ends the chat with a
+    /// failed [`ChatOutcome`].
+    pub async fn run(mut self, task: &str, resume_from: Vec<TranscriptMessage>) -> Result<ChatOutcome, SinkError> {
+        let deadline = self.team.termination.timeout_secs.map(|s| Instant::now() + Duration::from_secs(s));
+        let ended = self.converse(task, resume_from, deadline).await;
+        if let Some(workspace) = self.workspace.take() {
+            if let Err(error) = workspace.close().await {
+                tracing::warn!(%error, "could not remove code workspace");
+            }
+        }
+        let (reason, error) = match ended {
+            StepStop::Reason(reason) => (reason, None),
+            StepStop::Failed(code, message, retryable) => (StopReason::Error, Some((code, message, retryable))),
+            StepStop::Sink(error) => return Err(error),
+        };
+        let summary = match &error {
+            Some((_, message, _)) => message.clone(),
+            None => self.summary(),
+        };
+        Ok(ChatOutcome { status: reason.status(), reason, summary, error, usage: self.usage, transcript: self.transcript })
+    }
+
+    async fn converse(&mut self, task: &str, resume_from: Vec<TranscriptMessage>, deadline: Option<Instant>) -> StepStop {
+        if resume_from.is_empty() {
+            let turn = TranscriptMessage {
+                message_id: new_id(),
+                agent: self.team.admin_name.clone(),
+                content: task.to_string(),
+                tokens: 0,
+            };
+            if let Err(error) = self.emit_message(&turn).await {
+                return error.into();
+            }
+            self.transcript.push(turn);
+        } else {
+            self.transcript = resume_from;
+            if self.last_turn_terminates() {
+                return StepStop::Reason(StopReason::TextMention);
+            }
+        }
+        loop {
+            if let Some(reason) = limit_reached(&self.team.termination, self.transcript.len(), &self.usage) {
+                return StepStop::Reason(reason);
+            }
+            let cancel = self.ctx.cancel.clone();
+            let step = self.step().boxed();
+            let outcome = tokio::select! {
+                biased;
+                () = cancel.cancelled() => StepStop::Reason(StopReason::Cancelled),
+                () = sleep_until(deadline) => StepStop::Reason(StopReason::Timeout),
+                outcome = step => match outcome {
+                    Ok(()) => continue,
+                    Err(stop) => stop,
+                },
+            };
+            return outcome;
+        }
+    }
+
+    /// One turn: choose a speaker, let it speak. Returns `Err` when the chat must stop.
+    async fn step(&mut self) -> Result<(), StepStop> {
+        let executor_name = self.team.code_execution.executor_name.clone();
+        let coding = self.coding_enabled();
+        let code_pending = coding && self.pending_code().is_some_and(|(_, blocks)| !blocks.is_empty());
+        let selection = self
+            .selector
+            .select(SelectionInput {
+                team: &self.team,
+                transcript: &self.transcript,
+                code_pending,
+                model: self.ctx.model.as_ref(),
+                input: self.ctx.input.as_ref(),
+                emitter: &self.ctx.emitter,
+                cancel: &self.ctx.cancel,
+            })
+            .await
+            .map_err(|error| match error {
+                SelectError::Cancelled => StepStop::Reason(StopReason::Cancelled),
+                SelectError::Sink(error) => StepStop::Sink(error),
+            })?;
+        for (model, usage) in &selection.usage {
+            self.account(model, usage).await?;
+        }
+        self.ctx.emitter.emit(EventKind::Speaker { agent: selection.agent.clone(), reason: selection.reason }).await?;
+
+        let turn = if coding && selection.agent == executor_name {
+            self.executor_turn(&executor_name).await?
+        } else {
+            self.agent_turn(&selection.agent).await?
+        };
+        let terminates = turn.agent != executor_name && mentions_termination(&self.team.termination, &turn.content);
+        self.transcript.push(turn);
+        if terminates {
+            return Err(StepStop::Reason(StopReason::TextMention));
+        }
+        Ok(())
+    }
+
+    async fn agent_turn(&mut self, name: &str) -> Result<TranscriptMessage, StepStop> {
+        let agent = self.team.agent(name);
+        let mut messages = vec![ChatMessage::system(agent.map(|a| a.system_message.as_str()).unwrap_or_default())];
+        for turn in &self.transcript {
+            let message = if turn.agent == name {
+                ChatMessage::assistant(turn.content.clone())
+            } else {
+                ChatMessage::user(turn.content.clone())
+            };
+            messages.push(message.named(turn.agent.clone()));
+        }
+        let mut request = ChatRequest::new(Purpose::AgentReply { agent: name.to_string() }, messages);
+        request.model = agent.and_then(|a| a.model.clone()).or_else(|| self.team.default_model.clone());
+        request.temperature = self.team.temperature;
+
+        let message_id = new_id();
+        let (delta_tx, mut delta_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let model = self.ctx.model.clone();
+        let cancel = self.ctx.cancel.clone();
+        // Deltas are forwarded while the model streams; the sender lives in the closure, so
+        // the forwarding loop ends when the call returns.
+        let call = async move {
+            let mut on_delta = move |delta: &str| {
+                let _ = delta_tx.send(delta.to_string());
+            };
+            model.chat(request, &mut on_delta, &cancel).await
+        };
+        let forward = async {
+            while let Some(delta) = delta_rx.recv().await {
+                self.ctx
+                    .emitter
+                    .emit(EventKind::MessageDelta { message_id: message_id.clone(), agent: name.to_string(), delta })
+                    .await?;
+            }
+            Ok::<(), SinkError>(())
+        };
+        let (response, forwarded) = tokio::join!(call, forward);
+        forwarded?;
+        let response = response?;
+        self.account(&response.model, &response.usage).await?;
+        let turn = TranscriptMessage {
+            message_id,
+            agent: name.to_string(),
+            content: response.content,
+            tokens: response.usage.completion_tokens,
+        };
+        self.emit_message(&turn).await?;
+        Ok(turn)
+    }
+
+    async fn executor_turn(&mut self, name: &str) -> Result<TranscriptMessage, StepStop> {
+        let message_id = new_id();
+        let content = match self.pending_code() {
+            Some((source_id, blocks)) if !blocks.is_empty() => self.run_blocks(&source_id, &blocks).await?,
+            _ => format!(
+                "No code blocks found in the last {} message(s). Put code to run in a fenced \
+                 ```python or ```sh block; when the task is done, reply with {}.",
+                self.team.code_execution.last_n_messages.max(1),
+                self.team.termination.text_mention.as_deref().unwrap_or("the termination text")
+            ),
+        };
+        let turn = TranscriptMessage { message_id, agent: name.to_string(), content, tokens: 0 };
+        self.emit_message(&turn).await?;
+        Ok(turn)
+    }
+
+    /// Runs blocks in order, stopping at the first failure like AutoGen, and returns the
+    /// reply the executor agent posts.
+    async fn run_blocks(&mut self, source_id: &str, blocks: &[CodeBlock]) -> Result<String, StepStop> {
+        let mut outputs = String::new();
+        let mut exit_code = 0;
+        let mut failure = None;
+        for block in blocks {
+            self.ctx
+                .emitter
+                .emit(EventKind::Code { message_id: source_id.to_string(), language: block.language.to_string(), code: block.code.clone() })
+                .await?;
+            let result = self.execute(block).await?;
+            self.ctx
+                .emitter
+                .emit(EventKind::CodeResult {
+                    message_id: source_id.to_string(),
+                    exit_code: result.exit_code,
+                    stdout: result.stdout.clone(),
+                    stderr: result.stderr.clone(),
+                    duration_ms: result.duration_ms,
+                    timed_out: result.timed_out,
+                })
+                .await?;
+            outputs.push_str(&result.stdout);
+            outputs.push_str(&result.stderr);
+            exit_code = result.exit_code;
+            if result.exit_code != 0 {
+                failure = Some(if result.timed_out { "execution failed: timed out" } else { "execution failed" });
+                break;
+            }
+        }
+        let verdict = failure.unwrap_or("execution succeeded");
+        Ok(format!("exitcode: {exit_code} ({verdict})\nCode output: {}", outputs.trim_end()))
+    }
+
+    async fn execute(&mut self, block: &CodeBlock) -> Result<ExecutionResult, StepStop> {
+        let allowed = self.team.code_execution.languages.iter().any(|l| Language::from_tag(l) == block.language);
+        if !allowed {
+            return Ok(refusal(format!(
+                "language `{}` is not executed here (allowed: {})",
+                block.language,
+                self.team.code_execution.languages.join(", ")
+            )));
+        }
+        let Some(executor) = self.ctx.executor.clone() else {
+            return Ok(refusal("code execution is off".into()));
+        };
+        if self.workspace.is_none() {
+            match executor.open_workspace(self.ctx.emitter.run_id()).await {
+                Ok(workspace) => self.workspace = Some(workspace),
+                Err(error) => return self.sandbox_failure(error.to_string()).await,
+            }
+        }
+        let Some(workspace) = self.workspace.as_ref() else {
+            return Ok(refusal("no workspace".into()));
+        };
+        match workspace.execute(block, &self.ctx.cancel).await {
+            Ok(result) => Ok(result),
+            Err(error) => self.sandbox_failure(error.to_string()).await,
+        }
+    }
+
+    /// A sandbox that cannot run a block is reported to the agents (and the user) as a
+    /// failed execution; the chat goes on.
+    async fn sandbox_failure(&self, message: String) -> Result<ExecutionResult, StepStop> {
+        self.ctx.emitter.emit(EventKind::Log { level: LogLevel::Warn, message: message.clone() }).await?;
+        Ok(refusal(message))
+    }
+
+    /// The most recent turn with code within the last `last_n_messages` non-executor turns.
+    fn pending_code(&self) -> Option<(String, Vec<CodeBlock>)> {
+        let executor = &self.team.code_execution.executor_name;
+        let window = self.team.code_execution.last_n_messages.max(1);
+        // Code is pending only if the executor has not spoken since it was written.
+        self.transcript
+            .iter()
+            .rev()
+            .take_while(|turn| &turn.agent != executor)
+            .take(window)
+            .map(|turn| (turn.message_id.clone(), extract_code_blocks(&turn.content)))
+            .find(|(_, blocks)| !blocks.is_empty())
+    }
+
+    fn coding_enabled(&self) -> bool {
+        self.team.code_execution.enabled
+    }
+
+    fn last_turn_terminates(&self) -> bool {
+        self.transcript.last().is_some_and(|turn| {
+            turn.agent != self.team.code_execution.executor_name
+                && turn.agent != self.team.admin_name
+                && mentions_termination(&self.team.termination, &turn.content)
+        })
+    }
+
+    async fn account(&mut self, model: &str, usage: &Usage) -> Result<(), SinkError> {
+        self.usage.add(usage);
+        self.ctx
+            .emitter
+            .emit(EventKind::Usage {
+                model: model.to_string(),
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+                cost_usd: usage.cost_usd,
+            })
+            .await
+            .map(|_| ())
+    }
+
+    async fn emit_message(&self, turn: &TranscriptMessage) -> Result<(), SinkError> {
+        self.ctx
+            .emitter
+            .emit(EventKind::Message {
+                message_id: turn.message_id.clone(),
+                agent: turn.agent.clone(),
+                content: turn.content.clone(),
+                tokens: turn.tokens,
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// The last agent message, without the termination text.
+    fn summary(&self) -> String {
+        let executor = &self.team.code_execution.executor_name;
+        let marker = self.team.termination.text_mention.as_deref().unwrap_or_default();
+        self.transcript
+            .iter()
+            .rev()
+            .filter(|turn| &turn.agent != executor && turn.agent != self.team.admin_name)
+            .map(|turn| if marker.is_empty() { turn.content.trim().to_string() } else { turn.content.replace(marker, "").trim().to_string() })
+            .find(|content| !content.is_empty())
+            .unwrap_or_default()
+    }
+}
+
+fn refusal(message: String) -> ExecutionResult {
+    ExecutionResult { exit_code: 1, stdout: String::new(), stderr: message, duration_ms: 0, timed_out: false, killed: false, truncated: false }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A fresh message id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

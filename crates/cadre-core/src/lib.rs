@@ -19,6 +19,7 @@
 //! - [`speaker`]: next-speaker strategies.
 //! - [`termination`]: end conditions.
 //! - [`groupchat`]: [`GroupChat`], running a team on a task, resumable.
+//! - [`run`]: [`execute_run`], a whole run framed by status, team and finished events.
 
 pub mod autogen;
 pub mod builder;
@@ -30,6 +31,7 @@ pub mod input;
 pub mod lenient;
 pub mod message;
 pub mod model;
+pub mod run;
 pub mod speaker;
 pub mod team;
 pub mod termination;
@@ -45,5 +47,6 @@ pub use executor::{
 pub use groupchat::{ChatOutcome, GroupChat, RunContext};
 pub use input::{InputError, InputSource, NoInput};
 pub use message::{ChatMessage, Role, TranscriptMessage};
+pub use run::{execute_run, ResumeState, RunFailure, RunOverrides, RunOutcome, RunRequest, TeamSource};
 pub use model::{ChatModel, ChatRequest, ChatResponse, ModelError, Purpose, Usage};
 pub use team::{AgentSpec, SpeakerSelection, TeamSpec, Termination};

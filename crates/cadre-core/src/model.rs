@@ -28,7 +28,10 @@ pub enum Purpose {
     /// Team builder: does the task need code execution.
     BuildCoding,
     /// Group chat: pick the next speaker.
-    SelectSpeaker,
+    SelectSpeaker {
+        /// The names the answer must come from.
+        candidates: Vec<String>,
+    },
     /// Group chat: an agent's turn.
     AgentReply {
         /// Speaking agent.
@@ -46,7 +49,7 @@ impl Purpose {
             Purpose::BuildSystemMessage { agent } => format!("build_system_message:{agent}"),
             Purpose::BuildDescription { agent } => format!("build_description:{agent}"),
             Purpose::BuildCoding => "build_coding".into(),
-            Purpose::SelectSpeaker => "select_speaker".into(),
+            Purpose::SelectSpeaker { .. } => "select_speaker".into(),
             Purpose::AgentReply { agent } => format!("agent_reply:{agent}"),
             Purpose::Other => "other".into(),
         }

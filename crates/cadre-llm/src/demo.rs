@@ -1,1 +1,281 @@
-//! PLACEHOLDER: being implemented.
+//! The `demo` model: plays, offline and deterministically, a plausible team build and
+//! conversation for any task, so that `cadre run --model demo "…"` shows the whole product
+//! without an API key.
+//!
+//! It is stateless: every answer is derived from the request alone (its purpose and the
+//! conversation it carries), which keeps it deterministic under concurrent builder calls
+//! and lets a resumed run continue exactly where it stopped. The conversation goes: a plan,
+//! a Python program for the task, the executor's real output, a review quoting that
+//! output, and a closing summary with TERMINATE.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cadre_core::message::{ChatMessage, Role};
+use cadre_core::model::{ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, Purpose};
+use tokio_util::sync::CancellationToken;
+
+use crate::scripted::{estimate_usage, stream_text, wait};
+
+/// The offline demonstration model.
+#[derive(Debug, Clone, Default)]
+pub struct DemoModel {
+    delay: Duration,
+}
+
+/// Prefix of the executor's replies (AutoGen's format, which the engine also writes).
+const EXECUTOR_PREFIX: &str = "exitcode:";
+
+impl DemoModel {
+    /// A demo model answering at once.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Waits this long before each answer, like a real model's latency.
+    pub fn with_delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+#[async_trait]
+impl ChatModel for DemoModel {
+    fn model_name(&self) -> &str {
+        "demo"
+    }
+
+    async fn chat(&self, request: ChatRequest, on_delta: DeltaSink<'_>, cancel: &CancellationToken) -> Result<ChatResponse, ModelError> {
+        wait(self.delay, cancel).await?;
+        let conversation = Conversation::of(&request.messages);
+        let content = match &request.purpose {
+            Purpose::BuildAgentNames => agent_names(conversation.first_user()),
+            Purpose::BuildSystemMessage { agent } => system_message(agent),
+            Purpose::BuildDescription { agent } => description(agent),
+            Purpose::BuildCoding => "YES".to_string(),
+            Purpose::SelectSpeaker { candidates } => select(&conversation, candidates),
+            Purpose::AgentReply { .. } => reply(&conversation),
+            Purpose::Other => "I am the demo model: I only play Cadre's demonstration run.".to_string(),
+        };
+        let usage = estimate_usage(&request, &content);
+        stream_text(&content, on_delta);
+        Ok(ChatResponse { model: "demo".into(), content, tool_calls: vec![], usage, finish_reason: Some("stop".into()) })
+    }
+}
+
+/// The turns of a chat request, without the system message.
+struct Conversation<'a> {
+    turns: Vec<&'a ChatMessage>,
+}
+
+/// Where the scripted conversation stands.
+#[derive(Debug, PartialEq)]
+enum Phase {
+    Plan,
+    Code,
+    Review,
+    Conclude,
+}
+
+impl<'a> Conversation<'a> {
+    fn of(messages: &'a [ChatMessage]) -> Self {
+        Self { turns: messages.iter().filter(|m| m.role != Role::System).collect() }
+    }
+
+    fn first_user(&self) -> &str {
+        self.turns.first().map(|m| m.content.as_str()).unwrap_or_default()
+    }
+
+    /// The task is the first turn; the selection prompt appends a question turn at the end
+    /// that is not part of the chat, so only named turns count.
+    fn chat_turns(&self) -> Vec<&'a ChatMessage> {
+        self.turns.iter().copied().filter(|m| m.name.is_some()).collect()
+    }
+
+    fn phase(&self) -> Phase {
+        let turns = self.chat_turns();
+        let after_task = turns.get(1..).unwrap_or_default();
+        let has_code = after_task.iter().any(|m| m.content.contains("```python"));
+        let last_is_output = turns.last().is_some_and(|m| m.content.starts_with(EXECUTOR_PREFIX));
+        if after_task.is_empty() {
+            Phase::Plan
+        } else if !has_code {
+            Phase::Code
+        } else if last_is_output {
+            Phase::Review
+        } else {
+            Phase::Conclude
+        }
+    }
+
+    fn task(&self) -> &str {
+        self.chat_turns().first().map(|m| m.content.as_str()).unwrap_or_default()
+    }
+
+    fn last_output(&self) -> Option<&str> {
+        self.chat_turns().iter().rev().find(|m| m.content.starts_with(EXECUTOR_PREFIX)).map(|m| m.content.as_str())
+    }
+}
+
+fn expert_names(task: &str) -> [&'static str; 3] {
+    let task = task.to_lowercase();
+    let lead = if ["fibonacci", "prime", "math", "number", "equation"].iter().any(|k| task.contains(k)) {
+        "Mathematician"
+    } else if ["data", "plot", "chart", "csv", "statistic", "compare"].iter().any(|k| task.contains(k)) {
+        "Data_Scientist"
+    } else {
+        "Task_Planner"
+    };
+    [lead, "Python_Developer", "Quality_Reviewer"]
+}
+
+fn agent_names(task: &str) -> String {
+    let names = expert_names(task);
+    format!(
+        "For this task the team needs three experts:\n```json\n[\"{}\", \"{}\", \"{}\"]\n```",
+        names[0], names[1], names[2]
+    )
+}
+
+fn system_message(agent: &str) -> String {
+    let role = agent.replace('_', " ");
+    format!(
+        "You are {role}, an expert in a group chat solving a task together with other experts.\n\
+         Contribute what your expertise adds, build on what the others said, and keep replies short.\n\
+         When computation helps, write a complete Python program in a ```python block; a \
+         Computer_terminal agent runs it and posts the output. Never invent output.\n\
+         When the task is solved and checked, reply with TERMINATE."
+    )
+}
+
+fn description(agent: &str) -> String {
+    let role = agent.replace('_', " ");
+    format!("{role}: contributes {} expertise to the team and checks the others' work.", role.to_lowercase())
+}
+
+fn select(conversation: &Conversation<'_>, candidates: &[String]) -> String {
+    let pick = |i: usize| candidates.get(i % candidates.len().max(1)).cloned().unwrap_or_default();
+    match conversation.phase() {
+        Phase::Plan | Phase::Conclude => pick(0),
+        Phase::Code => pick(1),
+        Phase::Review => pick(2),
+    }
+}
+
+fn reply(conversation: &Conversation<'_>) -> String {
+    let task = conversation.task();
+    match conversation.phase() {
+        Phase::Plan => format!(
+            "Plan for the task \"{}\":\n1. Write a short Python program that computes what the task asks for.\n\
+             2. Run it and read the real output.\n3. Check the results and summarise them.\n\
+             Python_Developer, please write the program.",
+            one_line(task)
+        ),
+        Phase::Code => format!("Here is the program:\n```python\n{}\n```\nPlease run it.", program_for(task)),
+        Phase::Review => {
+            let output = conversation.last_output().unwrap_or_default();
+            let body = output.split_once("Code output:").map(|(_, rest)| rest.trim()).unwrap_or(output);
+            if output.starts_with("exitcode: 0") {
+                format!("I checked the run. The program printed:\n```text\n{body}\n```\nThe numbers are consistent with the plan.")
+            } else {
+                format!("The program did not run successfully. The executor reported:\n```text\n{}\n```\nWe report this as the outcome.", body)
+            }
+        }
+        Phase::Conclude => {
+            let verdict = match conversation.last_output() {
+                Some(output) if output.starts_with("exitcode: 0") => "The program ran in the sandbox and its output was reviewed above.",
+                Some(_) => "The program failed in the sandbox; the error is quoted above.",
+                None => "Code execution was not available, so the program was not run.",
+            };
+            format!("Summary: {verdict} The task \"{}\" is complete.\nTERMINATE", one_line(task))
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default().trim();
+    if line.chars().count() > 120 { format!("{}…", line.chars().take(120).collect::<String>()) } else { line.to_string() }
+}
+
+/// The first number in the task between 1 and 1000, for "the first N …" tasks.
+fn count_in(task: &str) -> usize {
+    task.split(|c: char| !c.is_ascii_digit()).filter_map(|s| s.parse::<usize>().ok()).find(|n| (1..=1000).contains(n)).unwrap_or(20)
+}
+
+fn program_for(task: &str) -> String {
+    let lower = task.to_lowercase();
+    if lower.contains("fibonacci") || lower.contains("prime") {
+        let n = count_in(task);
+        format!(
+            "# filename: fib_vs_primes.py\n\
+             def fibonacci(n):\n    seq = [0, 1]\n    while len(seq) < n:\n        seq.append(seq[-1] + seq[-2])\n    return seq[:n]\n\n\
+             def primes(n):\n    found = []\n    candidate = 2\n    while len(found) < n:\n        if all(candidate % p for p in found if p * p <= candidate):\n            found.append(candidate)\n        candidate += 1\n    return found\n\n\
+             fib = fibonacci({n})\npri = primes({n})\n\
+             print(\"First {n} Fibonacci numbers:\", fib)\n\
+             print(\"First {n} primes:\", pri)\n\
+             print(\"In both lists:\", sorted(set(fib) & set(pri)))\n\
+             print(\"Sum of Fibonacci numbers:\", sum(fib))\n\
+             print(\"Sum of primes:\", sum(pri))\n\
+             larger = sum(1 for f, p in zip(fib, pri) if f > p)\n\
+             print(f\"Fibonacci number is larger at {{larger}} of {n} positions\")"
+        )
+    } else {
+        // The task text goes in as a JSON string literal, which Python reads unchanged.
+        let literal = serde_json::to_string(task).unwrap_or_else(|_| "\"\"".into());
+        format!(
+            "# filename: task_overview.py\n\
+             from collections import Counter\n\n\
+             task = {literal}\n\
+             words = [w.strip(\".,;:!?()\\\"'\").lower() for w in task.split()]\n\
+             words = [w for w in words if w]\n\
+             print(f\"The task has {{len(words)}} words and {{len(task)}} characters.\")\n\
+             common = Counter(w for w in words if len(w) > 3).most_common(5)\n\
+             print(\"Key terms:\", \", \".join(f\"{{w}} ({{c}})\" for w, c in common) or \"none\")\n\
+             print(\"Longest word:\", max(words, key=len) if words else \"none\")"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cadre_core::model::ChatRequest;
+
+    use super::*;
+
+    async fn ask(purpose: Purpose, messages: Vec<ChatMessage>) -> String {
+        DemoModel::new().chat(ChatRequest::new(purpose, messages), &mut |_| {}, &CancellationToken::new()).await.unwrap().content
+    }
+
+    #[tokio::test]
+    async fn conversation_moves_through_the_phases() {
+        let task = ChatMessage::user("Compare the first 20 Fibonacci numbers with the first 20 primes").named("User");
+        let reply = Purpose::AgentReply { agent: "X".into() };
+        let plan = ask(reply.clone(), vec![task.clone()]).await;
+        assert!(plan.starts_with("Plan"), "{plan}");
+        let code = ask(reply.clone(), vec![task.clone(), ChatMessage::user(plan.clone()).named("A")]).await;
+        assert!(code.contains("```python") && code.contains("fibonacci(20)"), "{code}");
+        let output = ChatMessage::user("exitcode: 0 (execution succeeded)\nCode output: First 20 primes: [2, 3]").named("Computer_terminal");
+        let review = ask(reply.clone(), vec![task.clone(), ChatMessage::user(code.clone()).named("B"), output.clone()]).await;
+        assert!(review.contains("First 20 primes: [2, 3]") && !review.contains("TERMINATE"), "{review}");
+        let done = ask(reply, vec![task, ChatMessage::user(code).named("B"), output, ChatMessage::user(review).named("C")]).await;
+        assert!(done.ends_with("TERMINATE"), "{done}");
+    }
+
+    #[tokio::test]
+    async fn builds_three_experts_and_selects_by_phase() {
+        let names = ask(Purpose::BuildAgentNames, vec![ChatMessage::user("plot some data")]).await;
+        assert!(names.contains("Data_Scientist") && names.contains("Python_Developer") && names.contains("Quality_Reviewer"));
+        let candidates = vec!["P".to_string(), "D".to_string(), "R".to_string()];
+        let task = ChatMessage::user("anything").named("User");
+        let first = ask(Purpose::SelectSpeaker { candidates: candidates.clone() }, vec![task.clone(), ChatMessage::user("Who next?")]).await;
+        assert_eq!(first, "P");
+        let second = ask(Purpose::SelectSpeaker { candidates }, vec![task, ChatMessage::user("Plan").named("P"), ChatMessage::user("Who next?")]).await;
+        assert_eq!(second, "D");
+    }
+
+    #[test]
+    fn generic_tasks_get_a_program_with_the_task_text() {
+        let program = program_for("Write a haiku about \"Rust\"");
+        assert!(program.contains(r#"task = "Write a haiku about \"Rust\"""#), "{program}");
+    }
+}
