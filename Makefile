@@ -1,0 +1,39 @@
+# Cadre's two set-up commands are `make run` and `make test` (see README.md).
+# Every target installs what it needs (idempotently) and says what it is doing.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+BIN := target/release/cadre
+DEMO_TASK ?= Compare the first 20 Fibonacci numbers with the first 20 primes
+
+.PHONY: run test build bench deps lint clean
+
+## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3)
+deps:
+	@scripts/ensure-deps.sh
+
+## build: the release binary at target/release/cadre
+build: deps
+	$(CARGO) build --release --locked -p cadre-cli
+
+## run: build, then play the offline demo run in the terminal
+run: build
+	@echo "==> running the offline demo team (no API key needed): $(BIN) run --model demo \"$(DEMO_TASK)\""
+	$(BIN) run --model demo "$(DEMO_TASK)"
+
+## lint: formatting and clippy, warnings are errors
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+## test: everything CI runs
+test: deps lint
+	$(CARGO) test --workspace --all-features --locked
+
+## bench: end-to-end benchmarks; results go to bench/BENCHMARKS.md by hand
+bench: deps
+	$(CARGO) build --release --locked -p cadre-bench -p cadre-cli
+	target/release/cadre-bench
+
+clean:
+	$(CARGO) clean
