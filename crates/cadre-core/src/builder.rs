@@ -102,6 +102,18 @@ const DESCRIPTION_FORMAT: &str = "Reply with exactly one sentence and nothing el
 /// What a coding answer must look like, repeated on retries.
 const CODING_FORMAT: &str = "Reply with exactly one word: YES or NO.";
 
+/// One builder question: what is asked, and what a usable answer looks like.
+struct Question {
+    /// Step name for logs and errors (`system message for Coder`).
+    step: String,
+    /// Label of the model call.
+    purpose: Purpose,
+    /// The user message.
+    prompt: String,
+    /// The reply-format instruction, repeated when an answer is re-asked.
+    expected: String,
+}
+
 /// A parsed answer and the usage of the calls it took.
 type Asked<T> = (T, UsageTotals);
 
@@ -127,10 +139,12 @@ impl TeamBuilder {
         let max = self.options.max_agents.max(1);
         let (mut names, mut usage) = self
             .ask(
-                "agent names".into(),
-                Purpose::BuildAgentNames,
-                names_prompt(task, max),
-                &names_format(max, &["Data_Analyst", "Python_Developer"]),
+                Question {
+                    step: "agent names".into(),
+                    purpose: Purpose::BuildAgentNames,
+                    prompt: names_prompt(task, max),
+                    expected: names_format(max, &["Data_Analyst", "Python_Developer"]),
+                },
                 parse_expert_names,
                 emitter,
                 cancel,
@@ -190,12 +204,13 @@ impl TeamBuilder {
         }
         let max = self.options.max_agents.max(1);
         let example: Vec<&str> = library.iter().take(2).map(|a| a.name.as_str()).collect();
-        let expected = names_format(max, &example);
         let pick = self.ask(
-            "choice of library agents".into(),
-            Purpose::Other,
-            library_prompt(task, library, max),
-            &expected,
+            Question {
+                step: "choice of library agents".into(),
+                purpose: Purpose::Other,
+                prompt: library_prompt(task, library, max),
+                expected: names_format(max, &example),
+            },
             |text| pick_from_library(text, library),
             emitter,
             cancel,
@@ -256,12 +271,14 @@ impl TeamBuilder {
     ) -> Result<Asked<AgentSpec>, BuildError> {
         let (system_message, sm_usage) = self
             .ask(
-                format!("system message for {name}"),
-                Purpose::BuildSystemMessage {
-                    agent: name.to_string(),
+                Question {
+                    step: format!("system message for {name}"),
+                    purpose: Purpose::BuildSystemMessage {
+                        agent: name.to_string(),
+                    },
+                    prompt: system_message_prompt(task, name, team),
+                    expected: SYSTEM_MESSAGE_FORMAT.to_string(),
                 },
-                system_message_prompt(task, name, team),
-                SYSTEM_MESSAGE_FORMAT,
                 |text| clean_answer(text, "system message"),
                 emitter,
                 cancel,
@@ -269,12 +286,14 @@ impl TeamBuilder {
             .await?;
         let (description, d_usage) = self
             .ask(
-                format!("description of {name}"),
-                Purpose::BuildDescription {
-                    agent: name.to_string(),
+                Question {
+                    step: format!("description of {name}"),
+                    purpose: Purpose::BuildDescription {
+                        agent: name.to_string(),
+                    },
+                    prompt: description_prompt(name, &system_message),
+                    expected: DESCRIPTION_FORMAT.to_string(),
                 },
-                description_prompt(name, &system_message),
-                DESCRIPTION_FORMAT,
                 |text| clean_answer(text, "description").map(|d| one_line(&d)),
                 emitter,
                 cancel,
@@ -302,10 +321,12 @@ impl TeamBuilder {
             return Ok((forced, UsageTotals::default()));
         }
         self.ask(
-            "coding decision".into(),
-            Purpose::BuildCoding,
-            coding_prompt(task),
-            CODING_FORMAT,
+            Question {
+                step: "coding decision".into(),
+                purpose: Purpose::BuildCoding,
+                prompt: coding_prompt(task),
+                expected: CODING_FORMAT.to_string(),
+            },
             |text| parse_yes_no(text).map_err(|e| e.to_string()),
             emitter,
             cancel,
@@ -315,17 +336,19 @@ impl TeamBuilder {
 
     /// Asks the model and parses the answer, re-asking with the parse error at most
     /// `max_parse_retries` times. Emits a `usage` event per call and a `log` per retry.
-    #[allow(clippy::too_many_arguments)]
     async fn ask<T>(
         &self,
-        step: String,
-        purpose: Purpose,
-        prompt: String,
-        expected: &str,
+        question: Question,
         parse: impl Fn(&str) -> Result<T, String>,
         emitter: &RunEmitter,
         cancel: &CancellationToken,
     ) -> Result<Asked<T>, BuildError> {
+        let Question {
+            step,
+            purpose,
+            prompt,
+            expected,
+        } = question;
         let attempts = self.options.max_parse_retries.saturating_add(1);
         let mut messages = vec![
             ChatMessage::system(ARCHITECT_PROMPT),

@@ -25,11 +25,10 @@ pub fn extract_code_blocks(message: &str) -> Vec<CodeBlock> {
                 }
             }
             Event::End(TagEnd::CodeBlock) => {
-                if let Some((tag, code)) = current.take() {
-                    if let Some(block) = make_block(&tag, &code) {
+                if let Some((tag, code)) = current.take()
+                    && let Some(block) = make_block(&tag, &code) {
                         blocks.push(block);
                     }
-                }
             }
             _ => {}
         }
@@ -45,6 +44,23 @@ fn make_block(tag: &str, code: &str) -> Option<CodeBlock> {
     let language = if tag.is_empty() { infer_language(code) } else { Language::from_tag(tag) };
     let filename = filename_hint(code);
     Some(CodeBlock { language, code: code.to_string(), filename })
+}
+
+/// The blocks of `message` meant to be run: data and prose fences (` ```text `,
+/// ` ```json `, output quoted back by a reviewer) and unclassifiable untagged blocks are not
+/// code, and treating them as code would have the executor answer every quotation.
+pub fn runnable_code_blocks(message: &str) -> Vec<CodeBlock> {
+    const NOT_CODE: [&str; 16] = [
+        "text", "txt", "plain", "plaintext", "output", "console-output", "json", "jsonl", "yaml", "yml", "toml", "csv",
+        "md", "markdown", "log", "unknown",
+    ];
+    extract_code_blocks(message)
+        .into_iter()
+        .filter(|block| match &block.language {
+            Language::Other(tag) => !NOT_CODE.contains(&tag.as_str()),
+            _ => true,
+        })
+        .collect()
 }
 
 /// Classifies an untagged block. Like AutoGen: command lines (`pip install`, `python x.py`)
@@ -105,6 +121,14 @@ mod tests {
         assert!(extract_code_blocks("No code here. TERMINATE").is_empty());
         assert!(extract_code_blocks("```python\n\n```").is_empty());
         assert!(extract_code_blocks("    indented = 1\n").is_empty());
+    }
+
+    #[test]
+    fn quoted_output_and_data_are_not_runnable() {
+        let msg = "It printed:\n```text\n45\n```\n```json\n{}\n```\n```\nsome words\n```\n```javascript\nconsole.log(1)\n```";
+        let runnable = runnable_code_blocks(msg);
+        assert_eq!(runnable.len(), 1, "{runnable:?}");
+        assert_eq!(runnable[0].language, Language::Other("javascript".into()));
     }
 
     #[test]

@@ -104,8 +104,8 @@ pub enum EventKind {
     },
     /// The team that will run (after building, or as given).
     Team {
-        /// The team.
-        team: TeamSpec,
+        /// The team (boxed: it dwarfs every other event).
+        team: Box<TeamSpec>,
     },
     /// The next speaker was chosen.
     Speaker {

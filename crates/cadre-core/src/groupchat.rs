@@ -10,7 +10,7 @@ use futures::FutureExt;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::codeblock::extract_code_blocks;
+use crate::codeblock::runnable_code_blocks;
 use crate::event::{EventKind, LogLevel, RunEmitter, RunStatus, SinkError, UsageTotals};
 use crate::executor::{CodeBlock, CodeExecutor, CodeWorkspace, ExecutionResult, Language};
 use crate::input::InputSource;
@@ -107,11 +107,10 @@ impl GroupChat {
     pub async fn run(mut self, task: &str, resume_from: Vec<TranscriptMessage>) -> Result<ChatOutcome, SinkError> {
         let deadline = self.team.termination.timeout_secs.map(|s| Instant::now() + Duration::from_secs(s));
         let ended = self.converse(task, resume_from, deadline).await;
-        if let Some(workspace) = self.workspace.take() {
-            if let Err(error) = workspace.close().await {
+        if let Some(workspace) = self.workspace.take()
+            && let Err(error) = workspace.close().await {
                 tracing::warn!(%error, "could not remove code workspace");
             }
-        }
         let (reason, error) = match ended {
             StepStop::Reason(reason) => (reason, None),
             StepStop::Failed(code, message, retryable) => (StopReason::Error, Some((code, message, retryable))),
@@ -345,7 +344,7 @@ impl GroupChat {
             .rev()
             .take_while(|turn| &turn.agent != executor)
             .take(window)
-            .map(|turn| (turn.message_id.clone(), extract_code_blocks(&turn.content)))
+            .map(|turn| (turn.message_id.clone(), runnable_code_blocks(&turn.content)))
             .find(|(_, blocks)| !blocks.is_empty())
     }
 

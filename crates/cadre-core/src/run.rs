@@ -13,7 +13,7 @@ use crate::termination::StopReason;
 #[derive(Debug, Clone, PartialEq)]
 pub enum TeamSource {
     /// A ready team.
-    Given(TeamSpec),
+    Given(Box<TeamSpec>),
     /// Built for the task by the team builder.
     Build(BuildOptions),
 }
@@ -103,7 +103,7 @@ pub async fn execute_run(request: RunRequest, ctx: RunContext, resume: Option<Re
 
     let team = match (resume.team, &request.team) {
         (Some(team), _) => Ok(team),
-        (None, TeamSource::Given(team)) => Ok(team.clone()),
+        (None, TeamSource::Given(team)) => Ok(team.as_ref().clone()),
         (None, TeamSource::Build(options)) => {
             emitter.emit(EventKind::Status { status: RunStatus::Building }).await?;
             let builder = TeamBuilder::new(ctx.model.clone(), options.clone());
@@ -142,7 +142,7 @@ pub async fn execute_run(request: RunRequest, ctx: RunContext, resume: Option<Re
             .await?;
     }
     if resume.transcript.is_empty() {
-        emitter.emit(EventKind::Team { team: team.clone() }).await?;
+        emitter.emit(EventKind::Team { team: Box::new(team.clone()) }).await?;
     }
     if request.build_only {
         return finish(&ctx, Some(team), StopReason::BuildOnly, "team built".into(), usage, None).await;

@@ -100,11 +100,10 @@ impl SpeakerSelector {
             }
             SpeakerSelection::Graph { transitions } => {
                 let candidates = transitions.get(last).cloned().unwrap_or_else(|| participants.clone());
-                if let (true, Some(executor)) = (input.code_pending, executor) {
-                    if candidates.iter().any(|c| c == executor) {
+                if let (true, Some(executor)) = (input.code_pending, executor)
+                    && candidates.iter().any(|c| c == executor) {
                         return Ok(selection(executor, "graph: code to execute"));
                     }
-                }
                 match candidates.as_slice() {
                     [] => Ok(selection(&round_robin_next(&participants, last), "graph: no transition, round robin")),
                     [only] => Ok(selection(only, "graph: only allowed transition")),

@@ -1,6 +1,9 @@
 //! The team builder against a fake model that answers by purpose, counts calls and
 //! records how many calls were in flight at once.
 
+// Helpers outside #[test] fns are test code too; clippy only exempts the fns.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,8 @@
 //! Group chat behaviour through the public API, with a fake model (the LLM boundary)
 //! and a fake executor (the sandbox boundary).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -141,7 +143,7 @@ fn context(model: Arc<dyn ChatModel>, executor: Option<Arc<dyn CodeExecutor>>, s
 }
 
 fn given(team: TeamSpec) -> RunRequest {
-    RunRequest { task: "do it".into(), team: TeamSource::Given(team), overrides: RunOverrides::default(), build_only: false }
+    RunRequest { task: "do it".into(), team: TeamSource::Given(Box::new(team)), overrides: RunOverrides::default(), build_only: false }
 }
 
 fn speakers(events: &[RunEvent]) -> Vec<String> {
@@ -292,7 +294,7 @@ async fn auto_selection_reasks_then_falls_back() {
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Speaker { agent, reason } if agent == "A" && reason.starts_with("fallback"))));
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Log { message, .. } if message.contains("2 participants"))));
     // The re-ask tells the model what was wrong.
-    let last_select = model.calls().into_iter().filter(|c| matches!(c.purpose, Purpose::SelectSpeaker { .. })).last().unwrap();
+    let last_select = model.calls().into_iter().filter(|c| matches!(c.purpose, Purpose::SelectSpeaker { .. })).next_back().unwrap();
     assert!(last_select.messages.last().unwrap().content.contains("name exactly one"));
 }
 

@@ -24,3 +24,7 @@ pub mod fake_server;
 pub mod openai;
 pub mod pricing;
 pub mod scripted;
+
+pub use config::{ApiKey, LlmConfig, Overrides, Provider};
+pub use openai::OpenAiClient;
+pub use pricing::{Price, PriceTable};

@@ -1,2 +1,178 @@
 //! # cadre-sandbox
-//! PLACEHOLDER: being implemented.
+//!
+//! Implementations of [`cadre_core::executor::CodeExecutor`]: where generated code runs,
+//! and what it cannot reach (DESIGN §7). Code is hostile until proven otherwise.
+//!
+//! # Layout
+//!
+//! - [`from_name`] / [`detect`]: choosing a backend by its configured name
+//!   (`CADRE_SANDBOX`, `--sandbox`) and reporting which ones work on this host.
+//! - [`SandboxConfig`]: limits, workspace location, sandbox uid, python path.
+//! - `executors::bwrap` ([`BwrapExecutor`]): the default; a bubblewrap sandbox per
+//!   execution with no network, a read-only system, an unprivileged uid and rlimits.
+//! - `executors::local_unsafe` ([`LocalUnsafeExecutor`]): runs code directly on the host;
+//!   only when named explicitly.
+//! - `process`: child-process supervision shared by the backends (empty environment,
+//!   capped concurrent output reading, wall-clock limit, cancellation, tree kill).
+//! - `workspace`: per-run directories and safe writing of code files into them.
+//! - `host`: read-only facts about the host (root or not, helper programs, `/` layout).
+//!
+//! Invariant: nothing here falls back to unsandboxed execution on its own. When the
+//! configured sandbox does not work, [`from_name`] fails with an actionable message and
+//! the caller turns code execution off.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cadre_core::executor::{CodeExecutor, ExecError, ExecutionLimits};
+
+pub mod executors;
+mod host;
+mod process;
+mod workspace;
+
+pub use executors::bwrap::{BwrapExecutor, BwrapWorkspace};
+pub use executors::local_unsafe::{LocalUnsafeExecutor, LocalUnsafeWorkspace};
+pub use process::{CANCELLED_EXIT_CODE, TIMEOUT_EXIT_CODE};
+
+/// The backend used when none is configured.
+pub const DEFAULT_BACKEND: &str = "bwrap";
+
+/// Backend names [`from_name`] accepts.
+pub const BACKENDS: &[&str] = &["bwrap", "local-unsafe", "none", "off"];
+
+/// How code executors are set up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxConfig {
+    /// Limits applied to every execution.
+    pub limits: ExecutionLimits,
+    /// Directory holding the per-run workspaces. Created 0711 when missing, so the
+    /// sandbox uid can reach its own workspace without listing the others.
+    pub base_dir: PathBuf,
+    /// uid sandboxed code runs as when the server runs as root (`nobody` by default).
+    /// Ignored otherwise: code then runs as the server's own uid in a user namespace.
+    pub sandbox_uid: u32,
+    /// gid paired with [`SandboxConfig::sandbox_uid`].
+    pub sandbox_gid: u32,
+    /// Python interpreter. For the bwrap backend it must live under `/usr` (the only
+    /// part of the host filesystem visible inside), so not a pyenv or venv shim.
+    pub python: PathBuf,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            limits: ExecutionLimits::default(),
+            base_dir: std::env::temp_dir().join("cadre-sandbox"),
+            sandbox_uid: 65534,
+            sandbox_gid: 65534,
+            python: PathBuf::from("/usr/bin/python3"),
+        }
+    }
+}
+
+/// The executor named `name` (case-insensitive; empty means [`DEFAULT_BACKEND`]):
+///
+/// - `bwrap`: [`BwrapExecutor`]; `Err(Unavailable)` with an actionable message when
+///   bubblewrap is missing or cannot start a sandbox here.
+/// - `local-unsafe`: [`LocalUnsafeExecutor`]; logs a warning, code runs unsandboxed.
+/// - `none` / `off`: `Ok(None)`: code execution is off by choice.
+/// - anything else (including `docker`, not built yet): `Err(Unavailable)`.
+///
+/// Never substitutes one backend for another.
+pub fn from_name(
+    name: &str,
+    config: SandboxConfig,
+) -> Result<Option<Arc<dyn CodeExecutor>>, ExecError> {
+    let name = name.trim().to_ascii_lowercase();
+    match name.as_str() {
+        "" | "bwrap" | "bubblewrap" => Ok(Some(Arc::new(BwrapExecutor::new(config)?))),
+        "local-unsafe" | "local_unsafe" => Ok(Some(Arc::new(LocalUnsafeExecutor::new(config)?))),
+        "none" | "off" => Ok(None),
+        other => Err(ExecError::Unavailable(format!(
+            "unknown sandbox backend `{other}` (expected one of: bwrap, local-unsafe, none)"
+        ))),
+    }
+}
+
+/// Whether one backend can run code on this host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendStatus {
+    /// Backend name as accepted by [`from_name`].
+    pub name: &'static str,
+    /// It works here (for `local-unsafe`: it would run, unsandboxed).
+    pub usable: bool,
+    /// What it enforces when usable, or why not and how to fix it.
+    pub detail: String,
+}
+
+/// Probes every backend (starting a trivial bubblewrap sandbox), for `cadre doctor`-style
+/// reports and the UI's "why is code execution off" message.
+pub fn detect(config: &SandboxConfig) -> Vec<BackendStatus> {
+    let bwrap = match BwrapExecutor::new(config.clone()) {
+        Ok(executor) => BackendStatus {
+            name: "bwrap",
+            usable: true,
+            detail: CodeExecutor::info(&executor).enforced.join("; "),
+        },
+        Err(error) => BackendStatus {
+            name: "bwrap",
+            usable: false,
+            detail: error.to_string(),
+        },
+    };
+    vec![
+        bwrap,
+        BackendStatus {
+            name: "local-unsafe",
+            usable: true,
+            detail: "runs code unsandboxed on the host; used only when named explicitly"
+                .to_string(),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn none_and_off_turn_code_execution_off() {
+        assert!(
+            from_name("none", SandboxConfig::default())
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            from_name(" OFF ", SandboxConfig::default())
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn unknown_backends_are_refused_not_substituted() {
+        let err = from_name("docker", SandboxConfig::default()).err().unwrap();
+        assert!(
+            matches!(&err, ExecError::Unavailable(m) if m.contains("unknown sandbox backend `docker`")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn local_unsafe_is_chosen_only_by_name_and_says_so() {
+        let base = tempfile::tempdir().unwrap();
+        let config = SandboxConfig {
+            base_dir: base.path().join("ws"),
+            ..SandboxConfig::default()
+        };
+        let executor = from_name("local-unsafe", config).unwrap().unwrap();
+        let info = executor.info();
+        assert_eq!(info.backend, "local-unsafe");
+        assert!(
+            info.enforced[0].starts_with("NO SANDBOX"),
+            "{:?}",
+            info.enforced
+        );
+    }
+}

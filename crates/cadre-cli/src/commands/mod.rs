@@ -1,0 +1,4 @@
+//! One module per `cadre` subcommand.
+
+pub mod run;
+pub mod team;

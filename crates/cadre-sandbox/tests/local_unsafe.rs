@@ -1,0 +1,107 @@
+//! The unsandboxed backend still cleans the environment, bounds time and output, and
+//! kills what it started.
+
+#![allow(clippy::unwrap_used, clippy::panic)] // helpers outside #[test] fns fail fast too
+
+use std::time::{Duration, Instant};
+
+use cadre_core::executor::{CodeBlock, CodeExecutor, CodeWorkspace, ExecutionLimits, Language};
+use cadre_sandbox::{LocalUnsafeExecutor, SandboxConfig};
+use tokio_util::sync::CancellationToken;
+
+fn executor(limits: ExecutionLimits) -> (tempfile::TempDir, LocalUnsafeExecutor) {
+    let root = tempfile::tempdir().unwrap();
+    let config = SandboxConfig {
+        limits,
+        base_dir: root.path().join("workspaces"),
+        ..SandboxConfig::default()
+    };
+    (root, LocalUnsafeExecutor::new(config).unwrap())
+}
+
+fn block(language: Language, code: &str) -> CodeBlock {
+    CodeBlock {
+        language,
+        code: code.to_string(),
+        filename: None,
+    }
+}
+
+#[tokio::test]
+async fn python_runs_in_the_run_directory_with_a_clean_environment() {
+    let (_root, executor) = executor(ExecutionLimits::default());
+    let ws = executor.open("t").await.unwrap();
+    let code = "import os\nprint(os.getcwd())\nprint(sorted(os.environ))";
+    let result = ws
+        .execute(&block(Language::Python, code), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(result.exit_code, 0, "{}", result.stderr);
+    let mut lines = result.stdout.lines();
+    assert_eq!(Some(ws.path().to_string_lossy().as_ref()), lines.next());
+    assert_eq!(
+        lines.next(),
+        Some(
+            "['HOME', 'LANG', 'MPLBACKEND', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED', 'TMPDIR']"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_kills_the_process_group() {
+    let (_root, executor) = executor(ExecutionLimits {
+        wall_time: Duration::from_millis(1500),
+        ..ExecutionLimits::default()
+    });
+    let ws = executor.open("t").await.unwrap();
+    let code = "(while :; do echo x >> marker; sleep 0.05; done) >/dev/null 2>&1 &\nsleep 100\n";
+    let started = Instant::now();
+    let result = ws
+        .execute(&block(Language::Shell, code), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(result.timed_out && result.killed, "{result:?}");
+    assert!(
+        result.stderr.contains("Timeout: execution exceeded 1.5 s"),
+        "{}",
+        result.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let marker = ws.path().join("marker");
+    let before = std::fs::metadata(&marker).unwrap().len();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        std::fs::metadata(&marker).unwrap().len(),
+        before,
+        "the background loop survived"
+    );
+}
+
+#[tokio::test]
+async fn cancellation_and_close_clean_up() {
+    let (root, executor) = executor(ExecutionLimits::default());
+    let ws = executor.open_workspace("t").await.unwrap();
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        trigger.cancel();
+    });
+    let started = Instant::now();
+    let result = ws
+        .execute(
+            &block(Language::Python, "import time\ntime.sleep(100)"),
+            &cancel,
+        )
+        .await
+        .unwrap();
+    assert!(result.killed && !result.timed_out);
+    assert!(started.elapsed() < Duration::from_millis(1200));
+    ws.close().await.unwrap();
+    assert_eq!(
+        std::fs::read_dir(root.path().join("workspaces"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
