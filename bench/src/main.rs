@@ -16,13 +16,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use cadre_core::NoInput;
 use cadre_core::event::{NullSink, RunEmitter};
 use cadre_core::executor::{CodeBlock, Language};
 use cadre_core::groupchat::RunContext;
 use cadre_core::model::{ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, Usage};
 use cadre_core::run::{RunOverrides, RunRequest, TeamSource, execute_run};
 use cadre_core::team::{AgentSpec, SpeakerSelection, TeamSpec};
-use cadre_core::NoInput;
 use cadre_llm::config::{LlmConfig, Overrides};
 use cadre_llm::fake_server::{FakeOpenAi, FakeReply};
 use cadre_llm::openai::OpenAiClient;
@@ -37,7 +37,12 @@ impl ChatModel for InstantModel {
     fn model_name(&self) -> &str {
         "instant"
     }
-    async fn chat(&self, _request: ChatRequest, on_delta: DeltaSink<'_>, _cancel: &CancellationToken) -> Result<ChatResponse, ModelError> {
+    async fn chat(
+        &self,
+        _request: ChatRequest,
+        on_delta: DeltaSink<'_>,
+        _cancel: &CancellationToken,
+    ) -> Result<ChatResponse, ModelError> {
         let content = "I agree with the previous speaker and add one more point about the task.";
         for piece in content.split_inclusive(". ") {
             on_delta(piece);
@@ -46,7 +51,11 @@ impl ChatModel for InstantModel {
             model: "instant".into(),
             content: content.into(),
             tool_calls: vec![],
-            usage: Usage { prompt_tokens: 100, completion_tokens: 15, cost_usd: None },
+            usage: Usage {
+                prompt_tokens: 100,
+                completion_tokens: 15,
+                cost_usd: None,
+            },
             finish_reason: Some("stop".into()),
         })
     }
@@ -58,20 +67,18 @@ fn cpu_seconds() -> anyhow::Result<f64> {
     // Fields after the command name (which may contain spaces) start at field 3.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after the name.
     Ok((ticks(11) + ticks(12)) / 100.0)
 }
 
 fn team(max_round: u32) -> TeamSpec {
-    let agent = |name: &str| AgentSpec {
-        name: name.into(),
-        system_message: format!("You are {name}."),
-        description: String::new(),
-        model: None,
-        tools: vec![],
-        autogen_extra: Default::default(),
-    };
+    let agent = |name: &str| AgentSpec::new(name, format!("You are {name}."), "");
     let mut team = TeamSpec::new("bench", vec![agent("A"), agent("B"), agent("C")]);
     team.speaker_selection = SpeakerSelection::RoundRobin;
     team.termination.max_round = Some(max_round);
@@ -80,7 +87,12 @@ fn team(max_round: u32) -> TeamSpec {
 
 /// Runs `runs` chats of `messages` turns each, `concurrency` at a time; returns CPU µs per
 /// message and wall seconds.
-async fn engine(model: Arc<dyn ChatModel>, runs: usize, messages: u32, concurrency: usize) -> anyhow::Result<(f64, f64)> {
+async fn engine(
+    model: Arc<dyn ChatModel>,
+    runs: usize,
+    messages: u32,
+    concurrency: usize,
+) -> anyhow::Result<(f64, f64)> {
     let cpu = cpu_seconds()?;
     let wall = Instant::now();
     let mut pending = Vec::new();
@@ -95,7 +107,12 @@ async fn engine(model: Arc<dyn ChatModel>, runs: usize, messages: u32, concurren
                     input: Arc::new(NoInput),
                     cancel: CancellationToken::new(),
                 };
-                let request = RunRequest { task: "bench".into(), team: TeamSource::Given(Box::new(team(messages))), overrides: RunOverrides::default(), build_only: false };
+                let request = RunRequest {
+                    task: "bench".into(),
+                    team: TeamSource::Given(Box::new(team(messages))),
+                    overrides: RunOverrides::default(),
+                    build_only: false,
+                };
                 execute_run(request, ctx, None).await
             }));
         }
@@ -104,7 +121,10 @@ async fn engine(model: Arc<dyn ChatModel>, runs: usize, messages: u32, concurren
         }
     }
     let total = f64::from(messages) * runs as f64;
-    Ok(((cpu_seconds()? - cpu) * 1e6 / total, wall.elapsed().as_secs_f64()))
+    Ok((
+        (cpu_seconds()? - cpu) * 1e6 / total,
+        wall.elapsed().as_secs_f64(),
+    ))
 }
 
 fn median(mut samples: Vec<f64>) -> f64 {
@@ -118,7 +138,11 @@ async fn sandbox_overhead(samples: usize) -> anyhow::Result<(f64, f64, Vec<Strin
         .context("bwrap sandbox disabled")?;
     let enforced = executor.info().enforced;
     let workspace = executor.open_workspace("bench").await?;
-    let block = CodeBlock { language: Language::Python, code: "pass".into(), filename: None };
+    let block = CodeBlock {
+        language: Language::Python,
+        code: "pass".into(),
+        filename: None,
+    };
     let cancel = CancellationToken::new();
     let mut sandboxed = Vec::new();
     let mut plain = Vec::new();
@@ -127,7 +151,11 @@ async fn sandbox_overhead(samples: usize) -> anyhow::Result<(f64, f64, Vec<Strin
         workspace.execute(&block, &cancel).await?;
         sandboxed.push(started.elapsed().as_secs_f64() * 1e3);
         let started = Instant::now();
-        tokio::process::Command::new("/usr/bin/python3").args(["-c", "pass"]).env_clear().status().await?;
+        tokio::process::Command::new("/usr/bin/python3")
+            .args(["-c", "pass"])
+            .env_clear()
+            .status()
+            .await?;
         plain.push(started.elapsed().as_secs_f64() * 1e3);
     }
     workspace.close().await?;
@@ -143,10 +171,16 @@ async fn main() -> anyhow::Result<()> {
     // Warm up allocator and runtime.
     engine(Arc::new(InstantModel), 50, 20, 50).await?;
     let (per_message, wall) = engine(Arc::new(InstantModel), 2_000, 20, 100).await?;
-    writeln!(out, "| engine CPU per message, instant model, no persistence (2,000 runs × 20 messages) | {per_message:.1} µs ({wall:.2} s wall) | < 50 µs |")?;
+    writeln!(
+        out,
+        "| engine CPU per message, instant model, no persistence (2,000 runs × 20 messages) | {per_message:.1} µs ({wall:.2} s wall) | < 50 µs |"
+    )?;
 
     let server = FakeOpenAi::start(vec![]).await?;
-    server.set_default(FakeReply::text("I agree with the previous speaker and add one more point about the task.").usage(100, 15));
+    server.set_default(
+        FakeReply::text("I agree with the previous speaker and add one more point about the task.")
+            .usage(100, 15),
+    );
     let config = LlmConfig::resolve(
         |name| match name {
             "CADRE_LLM_BASE_URL" => Some(server.base_url()),
@@ -158,10 +192,17 @@ async fn main() -> anyhow::Result<()> {
     let client: Arc<dyn ChatModel> = Arc::new(OpenAiClient::new(config)?);
     engine(client.clone(), 5, 20, 5).await?;
     let (per_message, wall) = engine(client, 200, 20, 20).await?;
-    writeln!(out, "| CPU per message through the HTTP client + local OpenAI-compatible server (200 runs × 20 messages, both in-process) | {per_message:.1} µs ({wall:.2} s wall) | – |")?;
+    writeln!(
+        out,
+        "| CPU per message through the HTTP client + local OpenAI-compatible server (200 runs × 20 messages, both in-process) | {per_message:.1} µs ({wall:.2} s wall) | – |"
+    )?;
 
     let (sandboxed, plain, enforced) = sandbox_overhead(30).await?;
-    writeln!(out, "| sandbox start overhead over `python3 -c pass` (median of 30) | {:.1} ms ({sandboxed:.1} ms vs {plain:.1} ms) | < 15 ms |", sandboxed - plain)?;
+    writeln!(
+        out,
+        "| sandbox start overhead over `python3 -c pass` (median of 30) | {:.1} ms ({sandboxed:.1} ms vs {plain:.1} ms) | < 15 ms |",
+        sandboxed - plain
+    )?;
     writeln!(out, "\nSandbox limits in force: {}", enforced.join("; "))?;
     Ok(())
 }

@@ -33,7 +33,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Build a team for TASK (or load one) and run it, printing a live transcript.
-    Run(commands::run::RunArgs),
+    Run(Box<commands::run::RunArgs>),
     /// Convert team files between Cadre's format and AutoGen AgentBuilder JSON.
     #[command(subcommand)]
     Team(commands::team::TeamCommand),
@@ -42,13 +42,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
-        Err(error) => return fail(&anyhow::Error::new(error).context("cannot start the async runtime")),
+        Err(error) => {
+            return fail(&anyhow::Error::new(error).context("cannot start the async runtime"));
+        }
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run(args) => commands::run::execute(args).await,
+            Command::Run(args) => commands::run::execute(*args).await,
             Command::Team(command) => commands::team::execute(command).map(|()| ExitCode::SUCCESS),
         }
     });

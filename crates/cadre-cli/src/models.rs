@@ -38,7 +38,10 @@ pub fn resolve(choice: &ModelChoice) -> anyhow::Result<Arc<dyn ChatModel>> {
     } else if choice.model.as_deref() == Some("demo") {
         Arc::new(DemoModel::new().with_delay(delay))
     } else {
-        let overrides = Overrides { model: choice.model.clone(), base_url: choice.base_url.clone() };
+        let overrides = Overrides {
+            model: choice.model.clone(),
+            base_url: choice.base_url.clone(),
+        };
         Arc::new(OpenAiClient::new(LlmConfig::from_env(&overrides)?)?)
     };
     Ok(match &choice.record {
@@ -51,7 +54,9 @@ pub fn resolve(choice: &ModelChoice) -> anyhow::Result<Arc<dyn ChatModel>> {
 /// or kill runs mid-way.
 fn scripted_delay() -> anyhow::Result<Duration> {
     match std::env::var("CADRE_SCRIPTED_DELAY_MS") {
-        Ok(ms) => Ok(Duration::from_millis(ms.trim().parse().context("CADRE_SCRIPTED_DELAY_MS must be a number of milliseconds")?)),
+        Ok(ms) => Ok(Duration::from_millis(ms.trim().parse().context(
+            "CADRE_SCRIPTED_DELAY_MS must be a number of milliseconds",
+        )?)),
         Err(_) => Ok(Duration::ZERO),
     }
 }

@@ -21,7 +21,9 @@ impl EventSink for JsonLines {
     async fn publish(&self, event: &RunEvent) -> Result<(), SinkError> {
         let line = serde_json::to_string(event).map_err(|e| SinkError(e.to_string()))?;
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| SinkError(format!("cannot write to stdout: {e}")))
+        writeln!(out, "{line}")
+            .and_then(|()| out.flush())
+            .map_err(|e| SinkError(format!("cannot write to stdout: {e}")))
     }
 }
 
@@ -38,19 +40,31 @@ struct TranscriptState {
     spinner: Option<ProgressBar>,
 }
 
-const PALETTE: [fn(Style) -> Style; 6] = [Style::cyan, Style::magenta, Style::green, Style::yellow, Style::blue, Style::red];
+const PALETTE: [fn(Style) -> Style; 6] = [
+    Style::cyan,
+    Style::magenta,
+    Style::green,
+    Style::yellow,
+    Style::blue,
+    Style::red,
+];
 
 impl Transcript {
     /// A transcript printer on stdout (spinner on stderr).
     pub fn new() -> Self {
-        Self { state: Mutex::new(TranscriptState::default()) }
+        Self {
+            state: Mutex::new(TranscriptState::default()),
+        }
     }
 }
 
 impl TranscriptState {
     fn name(&mut self, agent: &str) -> String {
         let next = self.colours.len();
-        let style = self.colours.entry(agent.to_string()).or_insert_with(|| PALETTE[next % PALETTE.len()](Style::new().bold()));
+        let style = self
+            .colours
+            .entry(agent.to_string())
+            .or_insert_with(|| PALETTE[next % PALETTE.len()](Style::new().bold()));
         style.apply_to(agent).to_string()
     }
 
@@ -78,7 +92,9 @@ impl TranscriptState {
         match kind {
             // The final status is shown by `finished`, with its reason and usage.
             EventKind::Status { status } if status.is_terminal() => String::new(),
-            EventKind::Status { status } => format!("{}\n", style(format!("── {}", status.as_str())).dim()),
+            EventKind::Status { status } => {
+                format!("{}\n", style(format!("── {}", status.as_str())).dim())
+            }
             EventKind::Team { team } => {
                 let mut out = format!("{} {}\n", style("Team:").bold(), team.name);
                 for agent in &team.agents {
@@ -96,7 +112,11 @@ impl TranscriptState {
                 self.spin(format!("{name} is thinking…"));
                 String::new()
             }
-            EventKind::MessageDelta { message_id, agent, delta } => {
+            EventKind::MessageDelta {
+                message_id,
+                agent,
+                delta,
+            } => {
                 let mut out = String::new();
                 if self.streaming.as_deref() != Some(message_id) {
                     self.stop_spinner();
@@ -106,7 +126,12 @@ impl TranscriptState {
                 out.push_str(delta);
                 out
             }
-            EventKind::Message { message_id, agent, content, .. } => {
+            EventKind::Message {
+                message_id,
+                agent,
+                content,
+                ..
+            } => {
                 if self.streaming.take().as_deref() == Some(message_id) {
                     "\n".to_string()
                 } else {
@@ -117,7 +142,12 @@ impl TranscriptState {
                 self.spin(format!("running {language} code in the sandbox…"));
                 String::new()
             }
-            EventKind::CodeResult { exit_code, duration_ms, timed_out, .. } => {
+            EventKind::CodeResult {
+                exit_code,
+                duration_ms,
+                timed_out,
+                ..
+            } => {
                 let verdict = if *timed_out {
                     style("timed out".to_string()).red()
                 } else if *exit_code == 0 {
@@ -125,7 +155,10 @@ impl TranscriptState {
                 } else {
                     style(format!("exit {exit_code}")).red()
                 };
-                format!("{}\n", style(format!("   ↳ code ran: {verdict} in {duration_ms} ms")).dim())
+                format!(
+                    "{}\n",
+                    style(format!("   ↳ code ran: {verdict} in {duration_ms} ms")).dim()
+                )
             }
             EventKind::Usage { .. } => String::new(),
             EventKind::InputRequest { prompt } => format!("\n{}\n> ", style(prompt).bold()),
@@ -134,9 +167,24 @@ impl TranscriptState {
                 LogLevel::Info => format!("{}\n", style(format!("note: {message}")).dim()),
                 LogLevel::Warn => format!("{}\n", style(format!("warning: {message}")).yellow()),
             },
-            EventKind::Error { code, message, .. } => format!("{}\n", style(format!("error [{code}]: {message}")).red()),
-            EventKind::Finished { status, reason, usage, .. } => {
-                format!("{}\n", style(format!("── {} ({reason}) · {}", status.as_str(), usage_line(usage))).bold())
+            EventKind::Error { code, message, .. } => {
+                format!("{}\n", style(format!("error [{code}]: {message}")).red())
+            }
+            EventKind::Finished {
+                status,
+                reason,
+                usage,
+                ..
+            } => {
+                format!(
+                    "{}\n",
+                    style(format!(
+                        "── {} ({reason}) · {}",
+                        status.as_str(),
+                        usage_line(usage)
+                    ))
+                    .bold()
+                )
             }
         }
     }
@@ -161,6 +209,8 @@ impl EventSink for Transcript {
             return Ok(());
         }
         let mut out = std::io::stdout().lock();
-        out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| SinkError(format!("cannot write to stdout: {e}")))
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| SinkError(format!("cannot write to stdout: {e}")))
     }
 }

@@ -299,14 +299,7 @@ impl TeamBuilder {
                 cancel,
             )
             .await?;
-        let spec = AgentSpec {
-            name: name.to_string(),
-            system_message,
-            description,
-            model: None,
-            tools: Vec::new(),
-            autogen_extra: serde_json::Map::new(),
-        };
+        let spec = AgentSpec::new(name, system_message, description);
         Ok((spec, sum_usage(&[sm_usage, d_usage])))
     }
 

@@ -16,7 +16,11 @@ pub fn extract_code_blocks(message: &str) -> Vec<CodeBlock> {
     for event in Parser::new(message) {
         match event {
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
-                let tag = info.split_whitespace().next().unwrap_or_default().to_string();
+                let tag = info
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
                 current = Some((tag, String::new()));
             }
             Event::Text(text) => {
@@ -26,9 +30,10 @@ pub fn extract_code_blocks(message: &str) -> Vec<CodeBlock> {
             }
             Event::End(TagEnd::CodeBlock) => {
                 if let Some((tag, code)) = current.take()
-                    && let Some(block) = make_block(&tag, &code) {
-                        blocks.push(block);
-                    }
+                    && let Some(block) = make_block(&tag, &code)
+                {
+                    blocks.push(block);
+                }
             }
             _ => {}
         }
@@ -41,9 +46,17 @@ fn make_block(tag: &str, code: &str) -> Option<CodeBlock> {
     if code.trim().is_empty() {
         return None;
     }
-    let language = if tag.is_empty() { infer_language(code) } else { Language::from_tag(tag) };
+    let language = if tag.is_empty() {
+        infer_language(code)
+    } else {
+        Language::from_tag(tag)
+    };
     let filename = filename_hint(code);
-    Some(CodeBlock { language, code: code.to_string(), filename })
+    Some(CodeBlock {
+        language,
+        code: code.to_string(),
+        filename,
+    })
 }
 
 /// The blocks of `message` meant to be run: data and prose fences (` ```text `,
@@ -51,8 +64,22 @@ fn make_block(tag: &str, code: &str) -> Option<CodeBlock> {
 /// code, and treating them as code would have the executor answer every quotation.
 pub fn runnable_code_blocks(message: &str) -> Vec<CodeBlock> {
     const NOT_CODE: [&str; 16] = [
-        "text", "txt", "plain", "plaintext", "output", "console-output", "json", "jsonl", "yaml", "yml", "toml", "csv",
-        "md", "markdown", "log", "unknown",
+        "text",
+        "txt",
+        "plain",
+        "plaintext",
+        "output",
+        "console-output",
+        "json",
+        "jsonl",
+        "yaml",
+        "yml",
+        "toml",
+        "csv",
+        "md",
+        "markdown",
+        "log",
+        "unknown",
     ];
     extract_code_blocks(message)
         .into_iter()
@@ -66,22 +93,47 @@ pub fn runnable_code_blocks(message: &str) -> Vec<CodeBlock> {
 /// Classifies an untagged block. Like AutoGen: command lines (`pip install`, `python x.py`)
 /// are shell; anything that reads like Python is Python; the rest is unknown and is not run.
 pub fn infer_language(code: &str) -> Language {
-    let first = code.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
-    const SHELL_STARTS: [&str; 12] =
-        ["pip ", "pip3 ", "python ", "python3 ", "$ ", "ls", "cd ", "echo ", "cat ", "mkdir ", "apt", "#!/bin/"];
+    let first = code
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    const SHELL_STARTS: [&str; 12] = [
+        "pip ", "pip3 ", "python ", "python3 ", "$ ", "ls", "cd ", "echo ", "cat ", "mkdir ",
+        "apt", "#!/bin/",
+    ];
     if SHELL_STARTS.iter().any(|s| first.starts_with(s)) {
         return Language::Shell;
     }
-    let python_markers = ["import ", "from ", "def ", "print(", "class ", "for ", "if __name__", "# filename:"];
-    let looks_python = code.lines().map(str::trim_start).any(|l| python_markers.iter().any(|m| l.starts_with(m)))
+    let python_markers = [
+        "import ",
+        "from ",
+        "def ",
+        "print(",
+        "class ",
+        "for ",
+        "if __name__",
+        "# filename:",
+    ];
+    let looks_python = code
+        .lines()
+        .map(str::trim_start)
+        .any(|l| python_markers.iter().any(|m| l.starts_with(m)))
         || first.contains(" = ");
-    if looks_python { Language::Python } else { Language::Other("unknown".into()) }
+    if looks_python {
+        Language::Python
+    } else {
+        Language::Other("unknown".into())
+    }
 }
 
 /// The file name from a `# filename: x.py` (or `// filename:`) first line.
 fn filename_hint(code: &str) -> Option<String> {
     let first = code.lines().next()?.trim();
-    let rest = first.strip_prefix('#').or_else(|| first.strip_prefix("//"))?.trim();
+    let rest = first
+        .strip_prefix('#')
+        .or_else(|| first.strip_prefix("//"))?
+        .trim();
     let name = rest.strip_prefix("filename:")?.trim();
     (!name.is_empty() && !name.contains(char::is_whitespace)).then(|| name.to_string())
 }
@@ -103,9 +155,18 @@ mod tests {
 
     #[test]
     fn untagged_blocks_are_classified() {
-        let blocks = extract_code_blocks("```\npip install numpy\n```\n```\nimport math\nprint(math.pi)\n```\n```\nhello world\n```");
+        let blocks = extract_code_blocks(
+            "```\npip install numpy\n```\n```\nimport math\nprint(math.pi)\n```\n```\nhello world\n```",
+        );
         let langs: Vec<_> = blocks.iter().map(|b| b.language.clone()).collect();
-        assert_eq!(langs, vec![Language::Shell, Language::Python, Language::Other("unknown".into())]);
+        assert_eq!(
+            langs,
+            vec![
+                Language::Shell,
+                Language::Python,
+                Language::Other("unknown".into())
+            ]
+        );
     }
 
     #[test]

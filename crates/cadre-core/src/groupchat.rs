@@ -69,7 +69,11 @@ impl From<ModelError> for StepStop {
     fn from(error: ModelError) -> Self {
         match error {
             ModelError::Cancelled => StepStop::Reason(StopReason::Cancelled),
-            other => StepStop::Failed(other.code().to_string(), other.to_string(), other.retryable()),
+            other => StepStop::Failed(
+                other.code().to_string(),
+                other.to_string(),
+                other.retryable(),
+            ),
         }
     }
 }
@@ -89,7 +93,14 @@ impl GroupChat {
     /// context has an executor.
     pub fn new(team: TeamSpec, ctx: RunContext) -> Self {
         let selector = SpeakerSelector::new(&team.speaker_selection);
-        Self { team, ctx, selector, usage: UsageTotals::default(), transcript: Vec::new(), workspace: None }
+        Self {
+            team,
+            ctx,
+            selector,
+            usage: UsageTotals::default(),
+            transcript: Vec::new(),
+            workspace: None,
+        }
     }
 
     /// Usage already spent on this run (team building, or before a resume), counted
@@ -104,26 +115,49 @@ impl GroupChat {
     ///
     /// Only an event sink failure is an `Err`; every other failure ends the chat with a
     /// failed [`ChatOutcome`].
-    pub async fn run(mut self, task: &str, resume_from: Vec<TranscriptMessage>) -> Result<ChatOutcome, SinkError> {
-        let deadline = self.team.termination.timeout_secs.map(|s| Instant::now() + Duration::from_secs(s));
+    pub async fn run(
+        mut self,
+        task: &str,
+        resume_from: Vec<TranscriptMessage>,
+    ) -> Result<ChatOutcome, SinkError> {
+        let deadline = self
+            .team
+            .termination
+            .timeout_secs
+            .map(|s| Instant::now() + Duration::from_secs(s));
         let ended = self.converse(task, resume_from, deadline).await;
         if let Some(workspace) = self.workspace.take()
-            && let Err(error) = workspace.close().await {
-                tracing::warn!(%error, "could not remove code workspace");
-            }
+            && let Err(error) = workspace.close().await
+        {
+            tracing::warn!(%error, "could not remove code workspace");
+        }
         let (reason, error) = match ended {
             StepStop::Reason(reason) => (reason, None),
-            StepStop::Failed(code, message, retryable) => (StopReason::Error, Some((code, message, retryable))),
+            StepStop::Failed(code, message, retryable) => {
+                (StopReason::Error, Some((code, message, retryable)))
+            }
             StepStop::Sink(error) => return Err(error),
         };
         let summary = match &error {
             Some((_, message, _)) => message.clone(),
             None => self.summary(),
         };
-        Ok(ChatOutcome { status: reason.status(), reason, summary, error, usage: self.usage, transcript: self.transcript })
+        Ok(ChatOutcome {
+            status: reason.status(),
+            reason,
+            summary,
+            error,
+            usage: self.usage,
+            transcript: self.transcript,
+        })
     }
 
-    async fn converse(&mut self, task: &str, resume_from: Vec<TranscriptMessage>, deadline: Option<Instant>) -> StepStop {
+    async fn converse(
+        &mut self,
+        task: &str,
+        resume_from: Vec<TranscriptMessage>,
+        deadline: Option<Instant>,
+    ) -> StepStop {
         if resume_from.is_empty() {
             let turn = TranscriptMessage {
                 message_id: new_id(),
@@ -142,7 +176,9 @@ impl GroupChat {
             }
         }
         loop {
-            if let Some(reason) = limit_reached(&self.team.termination, self.transcript.len(), &self.usage) {
+            if let Some(reason) =
+                limit_reached(&self.team.termination, self.transcript.len(), &self.usage)
+            {
                 return StepStop::Reason(reason);
             }
             let cancel = self.ctx.cancel.clone();
@@ -164,7 +200,10 @@ impl GroupChat {
     async fn step(&mut self) -> Result<(), StepStop> {
         let executor_name = self.team.code_execution.executor_name.clone();
         let coding = self.coding_enabled();
-        let code_pending = coding && self.pending_code().is_some_and(|(_, blocks)| !blocks.is_empty());
+        let code_pending = coding
+            && self
+                .pending_code()
+                .is_some_and(|(_, blocks)| !blocks.is_empty());
         let selection = self
             .selector
             .select(SelectionInput {
@@ -184,14 +223,21 @@ impl GroupChat {
         for (model, usage) in &selection.usage {
             self.account(model, usage).await?;
         }
-        self.ctx.emitter.emit(EventKind::Speaker { agent: selection.agent.clone(), reason: selection.reason }).await?;
+        self.ctx
+            .emitter
+            .emit(EventKind::Speaker {
+                agent: selection.agent.clone(),
+                reason: selection.reason,
+            })
+            .await?;
 
         let turn = if coding && selection.agent == executor_name {
             self.executor_turn(&executor_name).await?
         } else {
             self.agent_turn(&selection.agent).await?
         };
-        let terminates = turn.agent != executor_name && mentions_termination(&self.team.termination, &turn.content);
+        let terminates = turn.agent != executor_name
+            && mentions_termination(&self.team.termination, &turn.content);
         self.transcript.push(turn);
         if terminates {
             return Err(StepStop::Reason(StopReason::TextMention));
@@ -201,7 +247,9 @@ impl GroupChat {
 
     async fn agent_turn(&mut self, name: &str) -> Result<TranscriptMessage, StepStop> {
         let agent = self.team.agent(name);
-        let mut messages = vec![ChatMessage::system(agent.map(|a| a.system_message.as_str()).unwrap_or_default())];
+        let mut messages = vec![ChatMessage::system(
+            agent.map(|a| a.system_message.as_str()).unwrap_or_default(),
+        )];
         for turn in &self.transcript {
             let message = if turn.agent == name {
                 ChatMessage::assistant(turn.content.clone())
@@ -210,8 +258,15 @@ impl GroupChat {
             };
             messages.push(message.named(turn.agent.clone()));
         }
-        let mut request = ChatRequest::new(Purpose::AgentReply { agent: name.to_string() }, messages);
-        request.model = agent.and_then(|a| a.model.clone()).or_else(|| self.team.default_model.clone());
+        let mut request = ChatRequest::new(
+            Purpose::AgentReply {
+                agent: name.to_string(),
+            },
+            messages,
+        );
+        request.model = agent
+            .and_then(|a| a.model.clone())
+            .or_else(|| self.team.default_model.clone());
         request.temperature = self.team.temperature;
 
         let message_id = new_id();
@@ -230,7 +285,11 @@ impl GroupChat {
             while let Some(delta) = delta_rx.recv().await {
                 self.ctx
                     .emitter
-                    .emit(EventKind::MessageDelta { message_id: message_id.clone(), agent: name.to_string(), delta })
+                    .emit(EventKind::MessageDelta {
+                        message_id: message_id.clone(),
+                        agent: name.to_string(),
+                        delta,
+                    })
                     .await?;
             }
             Ok::<(), SinkError>(())
@@ -252,29 +311,48 @@ impl GroupChat {
     async fn executor_turn(&mut self, name: &str) -> Result<TranscriptMessage, StepStop> {
         let message_id = new_id();
         let content = match self.pending_code() {
-            Some((source_id, blocks)) if !blocks.is_empty() => self.run_blocks(&source_id, &blocks).await?,
+            Some((source_id, blocks)) if !blocks.is_empty() => {
+                self.run_blocks(&source_id, &blocks).await?
+            }
             _ => format!(
                 "No code blocks found in the last {} message(s). Put code to run in a fenced \
                  ```python or ```sh block; when the task is done, reply with {}.",
                 self.team.code_execution.last_n_messages.max(1),
-                self.team.termination.text_mention.as_deref().unwrap_or("the termination text")
+                self.team
+                    .termination
+                    .text_mention
+                    .as_deref()
+                    .unwrap_or("the termination text")
             ),
         };
-        let turn = TranscriptMessage { message_id, agent: name.to_string(), content, tokens: 0 };
+        let turn = TranscriptMessage {
+            message_id,
+            agent: name.to_string(),
+            content,
+            tokens: 0,
+        };
         self.emit_message(&turn).await?;
         Ok(turn)
     }
 
     /// Runs blocks in order, stopping at the first failure like AutoGen, and returns the
     /// reply the executor agent posts.
-    async fn run_blocks(&mut self, source_id: &str, blocks: &[CodeBlock]) -> Result<String, StepStop> {
+    async fn run_blocks(
+        &mut self,
+        source_id: &str,
+        blocks: &[CodeBlock],
+    ) -> Result<String, StepStop> {
         let mut outputs = String::new();
         let mut exit_code = 0;
         let mut failure = None;
         for block in blocks {
             self.ctx
                 .emitter
-                .emit(EventKind::Code { message_id: source_id.to_string(), language: block.language.to_string(), code: block.code.clone() })
+                .emit(EventKind::Code {
+                    message_id: source_id.to_string(),
+                    language: block.language.to_string(),
+                    code: block.code.clone(),
+                })
                 .await?;
             let result = self.execute(block).await?;
             self.ctx
@@ -292,16 +370,28 @@ impl GroupChat {
             outputs.push_str(&result.stderr);
             exit_code = result.exit_code;
             if result.exit_code != 0 {
-                failure = Some(if result.timed_out { "execution failed: timed out" } else { "execution failed" });
+                failure = Some(if result.timed_out {
+                    "execution failed: timed out"
+                } else {
+                    "execution failed"
+                });
                 break;
             }
         }
         let verdict = failure.unwrap_or("execution succeeded");
-        Ok(format!("exitcode: {exit_code} ({verdict})\nCode output: {}", outputs.trim_end()))
+        Ok(format!(
+            "exitcode: {exit_code} ({verdict})\nCode output: {}",
+            outputs.trim_end()
+        ))
     }
 
     async fn execute(&mut self, block: &CodeBlock) -> Result<ExecutionResult, StepStop> {
-        let allowed = self.team.code_execution.languages.iter().any(|l| Language::from_tag(l) == block.language);
+        let allowed = self
+            .team
+            .code_execution
+            .languages
+            .iter()
+            .any(|l| Language::from_tag(l) == block.language);
         if !allowed {
             return Ok(refusal(format!(
                 "language `{}` is not executed here (allowed: {})",
@@ -330,7 +420,13 @@ impl GroupChat {
     /// A sandbox that cannot run a block is reported to the agents (and the user) as a
     /// failed execution; the chat goes on.
     async fn sandbox_failure(&self, message: String) -> Result<ExecutionResult, StepStop> {
-        self.ctx.emitter.emit(EventKind::Log { level: LogLevel::Warn, message: message.clone() }).await?;
+        self.ctx
+            .emitter
+            .emit(EventKind::Log {
+                level: LogLevel::Warn,
+                message: message.clone(),
+            })
+            .await?;
         Ok(refusal(message))
     }
 
@@ -390,19 +486,38 @@ impl GroupChat {
     /// The last agent message, without the termination text.
     fn summary(&self) -> String {
         let executor = &self.team.code_execution.executor_name;
-        let marker = self.team.termination.text_mention.as_deref().unwrap_or_default();
+        let marker = self
+            .team
+            .termination
+            .text_mention
+            .as_deref()
+            .unwrap_or_default();
         self.transcript
             .iter()
             .rev()
             .filter(|turn| &turn.agent != executor && turn.agent != self.team.admin_name)
-            .map(|turn| if marker.is_empty() { turn.content.trim().to_string() } else { turn.content.replace(marker, "").trim().to_string() })
+            .map(|turn| {
+                if marker.is_empty() {
+                    turn.content.trim().to_string()
+                } else {
+                    turn.content.replace(marker, "").trim().to_string()
+                }
+            })
             .find(|content| !content.is_empty())
             .unwrap_or_default()
     }
 }
 
 fn refusal(message: String) -> ExecutionResult {
-    ExecutionResult { exit_code: 1, stdout: String::new(), stderr: message, duration_ms: 0, timed_out: false, killed: false, truncated: false }
+    ExecutionResult {
+        exit_code: 1,
+        stdout: String::new(),
+        stderr: message,
+        duration_ms: 0,
+        timed_out: false,
+        killed: false,
+        truncated: false,
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -47,6 +47,8 @@ pub use executor::{
 pub use groupchat::{ChatOutcome, GroupChat, RunContext};
 pub use input::{InputError, InputSource, NoInput};
 pub use message::{ChatMessage, Role, TranscriptMessage};
-pub use run::{execute_run, ResumeState, RunFailure, RunOverrides, RunOutcome, RunRequest, TeamSource};
 pub use model::{ChatModel, ChatRequest, ChatResponse, ModelError, Purpose, Usage};
+pub use run::{
+    ResumeState, RunFailure, RunOutcome, RunOverrides, RunRequest, TeamSource, execute_run,
+};
 pub use team::{AgentSpec, SpeakerSelection, TeamSpec, Termination};

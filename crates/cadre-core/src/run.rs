@@ -89,14 +89,22 @@ pub struct RunFailure {
 
 impl RunFailure {
     fn new(code: &str, message: String, retryable: bool) -> Self {
-        Self { code: code.to_string(), message, retryable }
+        Self {
+            code: code.to_string(),
+            message,
+            retryable,
+        }
     }
 }
 
 /// Runs `request` to the end, emitting the full event sequence. Never returns with a
 /// run in a non-terminal state: the last event is always `finished`, unless the event
 /// sink itself fails.
-pub async fn execute_run(request: RunRequest, ctx: RunContext, resume: Option<ResumeState>) -> Result<RunOutcome, SinkError> {
+pub async fn execute_run(
+    request: RunRequest,
+    ctx: RunContext,
+    resume: Option<ResumeState>,
+) -> Result<RunOutcome, SinkError> {
     let resume = resume.unwrap_or_default();
     let mut usage = resume.usage;
     let emitter = ctx.emitter.clone();
@@ -105,7 +113,11 @@ pub async fn execute_run(request: RunRequest, ctx: RunContext, resume: Option<Re
         (Some(team), _) => Ok(team),
         (None, TeamSource::Given(team)) => Ok(team.as_ref().clone()),
         (None, TeamSource::Build(options)) => {
-            emitter.emit(EventKind::Status { status: RunStatus::Building }).await?;
+            emitter
+                .emit(EventKind::Status {
+                    status: RunStatus::Building,
+                })
+                .await?;
             let builder = TeamBuilder::new(ctx.model.clone(), options.clone());
             match builder.build(&request.task, &emitter, &ctx.cancel).await {
                 Ok(outcome) => {
@@ -120,39 +132,96 @@ pub async fn execute_run(request: RunRequest, ctx: RunContext, resume: Option<Re
         Ok(team) => team,
         Err(crate::builder::BuildError::Sink(error)) => return Err(error),
         Err(crate::builder::BuildError::Model(crate::model::ModelError::Cancelled)) => {
-            return finish(&ctx, None, StopReason::Cancelled, "cancelled while building the team".into(), usage, None).await;
+            return finish(
+                &ctx,
+                None,
+                StopReason::Cancelled,
+                "cancelled while building the team".into(),
+                usage,
+                None,
+            )
+            .await;
         }
         Err(error) => {
             let failure = match &error {
-                crate::builder::BuildError::Model(model) => RunFailure::new(model.code(), error.to_string(), model.retryable()),
+                crate::builder::BuildError::Model(model) => {
+                    RunFailure::new(model.code(), error.to_string(), model.retryable())
+                }
                 _ => RunFailure::new("team_build_failed", error.to_string(), false),
             };
-            return finish(&ctx, None, StopReason::Error, failure.message.clone(), usage, Some(failure)).await;
+            return finish(
+                &ctx,
+                None,
+                StopReason::Error,
+                failure.message.clone(),
+                usage,
+                Some(failure),
+            )
+            .await;
         }
     };
     apply_overrides(&mut team, &request.overrides);
     if let Err(error) = team.validate() {
         let failure = RunFailure::new("invalid_team", error.to_string(), false);
-        return finish(&ctx, Some(team), StopReason::Error, failure.message.clone(), usage, Some(failure)).await;
+        return finish(
+            &ctx,
+            Some(team),
+            StopReason::Error,
+            failure.message.clone(),
+            usage,
+            Some(failure),
+        )
+        .await;
     }
     if team.code_execution.enabled && ctx.executor.is_none() && !request.build_only {
         team.code_execution.enabled = false;
         emitter
-            .emit(EventKind::Log { level: LogLevel::Warn, message: "code execution is off: no sandbox is available for this run".into() })
+            .emit(EventKind::Log {
+                level: LogLevel::Warn,
+                message: "code execution is off: no sandbox is available for this run".into(),
+            })
             .await?;
     }
     if resume.transcript.is_empty() {
-        emitter.emit(EventKind::Team { team: Box::new(team.clone()) }).await?;
+        emitter
+            .emit(EventKind::Team {
+                team: Box::new(team.clone()),
+            })
+            .await?;
     }
     if request.build_only {
-        return finish(&ctx, Some(team), StopReason::BuildOnly, "team built".into(), usage, None).await;
+        return finish(
+            &ctx,
+            Some(team),
+            StopReason::BuildOnly,
+            "team built".into(),
+            usage,
+            None,
+        )
+        .await;
     }
 
-    emitter.emit(EventKind::Status { status: RunStatus::Executing }).await?;
+    emitter
+        .emit(EventKind::Status {
+            status: RunStatus::Executing,
+        })
+        .await?;
     let chat = GroupChat::new(team.clone(), ctx.clone()).with_usage(usage);
     let outcome = chat.run(&request.task, resume.transcript).await?;
-    let error = outcome.error.map(|(code, message, retryable)| RunFailure { code, message, retryable });
-    finish(&ctx, Some(team), outcome.reason, outcome.summary, outcome.usage, error).await
+    let error = outcome.error.map(|(code, message, retryable)| RunFailure {
+        code,
+        message,
+        retryable,
+    });
+    finish(
+        &ctx,
+        Some(team),
+        outcome.reason,
+        outcome.summary,
+        outcome.usage,
+        error,
+    )
+    .await
 }
 
 fn add_totals(into: &mut UsageTotals, from: &UsageTotals) {
@@ -195,14 +264,36 @@ async fn finish(
     let emitter = &ctx.emitter;
     if let Some(failure) = &error {
         emitter
-            .emit(EventKind::Error { code: failure.code.clone(), message: failure.message.clone(), retryable: failure.retryable })
+            .emit(EventKind::Error {
+                code: failure.code.clone(),
+                message: failure.message.clone(),
+                retryable: failure.retryable,
+            })
             .await?;
     } else if reason == StopReason::Timeout {
-        emitter.emit(EventKind::Error { code: "timeout".into(), message: "the run exceeded its time limit".into(), retryable: false }).await?;
+        emitter
+            .emit(EventKind::Error {
+                code: "timeout".into(),
+                message: "the run exceeded its time limit".into(),
+                retryable: false,
+            })
+            .await?;
     }
     emitter.emit(EventKind::Status { status }).await?;
     emitter
-        .emit(EventKind::Finished { status, summary: summary.clone(), reason: reason.as_str().to_string(), usage })
+        .emit(EventKind::Finished {
+            status,
+            summary: summary.clone(),
+            reason: reason.as_str().to_string(),
+            usage,
+        })
         .await?;
-    Ok(RunOutcome { status, reason, summary, team, usage, error })
+    Ok(RunOutcome {
+        status,
+        reason,
+        summary,
+        team,
+        usage,
+        error,
+    })
 }

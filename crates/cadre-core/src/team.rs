@@ -35,6 +35,24 @@ pub struct AgentSpec {
     pub autogen_extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl AgentSpec {
+    /// An agent with a name, a system message and a description, and no overrides.
+    pub fn new(
+        name: impl Into<String>,
+        system_message: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            system_message: system_message.into(),
+            description: description.into(),
+            model: None,
+            tools: Vec::new(),
+            autogen_extra: serde_json::Map::new(),
+        }
+    }
+}
+
 /// How the next speaker is chosen (AutoGen's `speaker_selection_method`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "method", rename_all = "snake_case")]
@@ -293,14 +311,7 @@ mod tests {
     use super::*;
 
     fn agent(name: &str) -> AgentSpec {
-        AgentSpec {
-            name: name.into(),
-            system_message: format!("You are {name}."),
-            description: String::new(),
-            model: None,
-            tools: vec![],
-            autogen_extra: Default::default(),
-        }
+        AgentSpec::new(name, format!("You are {name}."), "")
     }
 
     #[test]

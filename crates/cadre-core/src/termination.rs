@@ -59,7 +59,9 @@ impl StopReason {
 
 /// Whether `content` contains the termination text.
 pub fn mentions_termination(spec: &Termination, content: &str) -> bool {
-    spec.text_mention.as_deref().is_some_and(|text| !text.is_empty() && content.contains(text))
+    spec.text_mention
+        .as_deref()
+        .is_some_and(|text| !text.is_empty() && content.contains(text))
 }
 
 /// The budget or round limit reached after `rounds` turns with `usage` spent, if any.
@@ -68,7 +70,10 @@ pub fn limit_reached(spec: &Termination, rounds: usize, usage: &UsageTotals) -> 
     if spec.max_round.is_some_and(|max| rounds >= max as usize) {
         return Some(StopReason::MaxRound);
     }
-    if spec.max_tokens.is_some_and(|max| usage.total_tokens() >= max) {
+    if spec
+        .max_tokens
+        .is_some_and(|max| usage.total_tokens() >= max)
+    {
         return Some(StopReason::TokenBudget);
     }
     if spec.max_cost_usd.is_some_and(|max| usage.cost_usd >= max) {
@@ -95,17 +100,31 @@ mod tests {
 
     #[test]
     fn limits_in_any_combination() {
-        let spec = Termination { max_round: Some(5), max_tokens: Some(100), max_cost_usd: Some(0.5), ..Termination::default() };
+        let spec = Termination {
+            max_round: Some(5),
+            max_tokens: Some(100),
+            max_cost_usd: Some(0.5),
+            ..Termination::default()
+        };
         let mut usage = UsageTotals::default();
         assert_eq!(limit_reached(&spec, 4, &usage), None);
         assert_eq!(limit_reached(&spec, 5, &usage), Some(StopReason::MaxRound));
         usage.prompt_tokens = 60;
         usage.completion_tokens = 40;
-        assert_eq!(limit_reached(&spec, 1, &usage), Some(StopReason::TokenBudget));
+        assert_eq!(
+            limit_reached(&spec, 1, &usage),
+            Some(StopReason::TokenBudget)
+        );
         usage.prompt_tokens = 0;
         usage.cost_usd = 0.5;
-        assert_eq!(limit_reached(&spec, 1, &usage), Some(StopReason::CostBudget));
-        let none = Termination { max_round: None, ..Termination::default() };
+        assert_eq!(
+            limit_reached(&spec, 1, &usage),
+            Some(StopReason::CostBudget)
+        );
+        let none = Termination {
+            max_round: None,
+            ..Termination::default()
+        };
         assert_eq!(limit_reached(&none, 10_000, &usage), None);
     }
 }

@@ -100,12 +100,8 @@ fn cadre_files_are_detected() {
 
 fn native_team() -> TeamSpec {
     let agent = |name: &str, model: Option<&str>| AgentSpec {
-        name: name.into(),
-        system_message: format!("You are {name}."),
-        description: format!("{name} helps."),
         model: model.map(str::to_string),
-        tools: vec![],
-        autogen_extra: Default::default(),
+        ..AgentSpec::new(name, format!("You are {name}."), format!("{name} helps."))
     };
     let mut team = TeamSpec::new(
         "Data crew",

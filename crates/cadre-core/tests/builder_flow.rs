@@ -502,13 +502,12 @@ async fn coding_no_disables_execution() {
 fn library() -> Vec<AgentSpec> {
     ["Planner", "Python_Coder", "Critic", "Writer"]
         .iter()
-        .map(|name| AgentSpec {
-            name: (*name).into(),
-            system_message: format!("You are {name}. Reply TERMINATE when done."),
-            description: format!("{name} does {name} things."),
-            model: None,
-            tools: vec![],
-            autogen_extra: Default::default(),
+        .map(|name| {
+            AgentSpec::new(
+                *name,
+                format!("You are {name}. Reply TERMINATE when done."),
+                format!("{name} does {name} things."),
+            )
         })
         .collect()
 }

@@ -8,10 +8,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cadre_core::event::{EventKind, MemorySink, RunEmitter, RunEvent, RunStatus};
-use cadre_core::executor::{CodeBlock, CodeExecutor, CodeWorkspace, ExecError, ExecutionResult, ExecutorInfo};
+use cadre_core::executor::{
+    CodeBlock, CodeExecutor, CodeWorkspace, ExecError, ExecutionResult, ExecutorInfo,
+};
 use cadre_core::groupchat::RunContext;
 use cadre_core::input::{InputError, InputSource, NoInput};
-use cadre_core::model::{ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, Purpose, Usage};
+use cadre_core::model::{
+    ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, Purpose, Usage,
+};
 use cadre_core::run::{ResumeState, RunOverrides, RunRequest, TeamSource, execute_run};
 use cadre_core::team::{AgentSpec, SpeakerSelection, TeamSpec};
 use cadre_core::{GroupChat, TranscriptMessage};
@@ -27,11 +31,24 @@ struct FakeModel {
 }
 
 impl FakeModel {
-    fn new(answer: impl Fn(&ChatRequest, usize) -> Result<String, ModelError> + Send + Sync + 'static) -> Arc<Self> {
-        Arc::new(Self { answer: Box::new(answer), calls: Mutex::new(vec![]), delay: Duration::ZERO })
+    fn new(
+        answer: impl Fn(&ChatRequest, usize) -> Result<String, ModelError> + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            answer: Box::new(answer),
+            calls: Mutex::new(vec![]),
+            delay: Duration::ZERO,
+        })
     }
-    fn slow(answer: impl Fn(&ChatRequest, usize) -> Result<String, ModelError> + Send + Sync + 'static, delay: Duration) -> Arc<Self> {
-        Arc::new(Self { answer: Box::new(answer), calls: Mutex::new(vec![]), delay })
+    fn slow(
+        answer: impl Fn(&ChatRequest, usize) -> Result<String, ModelError> + Send + Sync + 'static,
+        delay: Duration,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            answer: Box::new(answer),
+            calls: Mutex::new(vec![]),
+            delay,
+        })
     }
     fn calls(&self) -> Vec<ChatRequest> {
         self.calls.lock().unwrap().clone()
@@ -43,7 +60,12 @@ impl ChatModel for FakeModel {
     fn model_name(&self) -> &str {
         "fake"
     }
-    async fn chat(&self, request: ChatRequest, on_delta: DeltaSink<'_>, cancel: &CancellationToken) -> Result<ChatResponse, ModelError> {
+    async fn chat(
+        &self,
+        request: ChatRequest,
+        on_delta: DeltaSink<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<ChatResponse, ModelError> {
         let index = {
             let mut calls = self.calls.lock().unwrap();
             calls.push(request.clone());
@@ -61,7 +83,11 @@ impl ChatModel for FakeModel {
             model: "fake".into(),
             content: content.clone(),
             tool_calls: vec![],
-            usage: Usage { prompt_tokens: 10, completion_tokens: 5, cost_usd: Some(0.01) },
+            usage: Usage {
+                prompt_tokens: 10,
+                completion_tokens: 5,
+                cost_usd: Some(0.01),
+            },
             finish_reason: None,
         })
     }
@@ -84,16 +110,27 @@ struct FakeWorkspace {
 #[async_trait]
 impl CodeExecutor for FakeExecutor {
     fn info(&self) -> ExecutorInfo {
-        ExecutorInfo { backend: "fake".into(), enforced: vec![] }
+        ExecutorInfo {
+            backend: "fake".into(),
+            enforced: vec![],
+        }
     }
     async fn open_workspace(&self, _run_id: &str) -> Result<Box<dyn CodeWorkspace>, ExecError> {
-        Ok(Box::new(FakeWorkspace { blocks: self.blocks.clone(), closed: self.closed.clone(), fail_with: self.fail_with.clone() }))
+        Ok(Box::new(FakeWorkspace {
+            blocks: self.blocks.clone(),
+            closed: self.closed.clone(),
+            fail_with: self.fail_with.clone(),
+        }))
     }
 }
 
 #[async_trait]
 impl CodeWorkspace for FakeWorkspace {
-    async fn execute(&self, block: &CodeBlock, _cancel: &CancellationToken) -> Result<ExecutionResult, ExecError> {
+    async fn execute(
+        &self,
+        block: &CodeBlock,
+        _cancel: &CancellationToken,
+    ) -> Result<ExecutionResult, ExecError> {
         self.blocks.lock().unwrap().push(block.clone());
         if let Some(error) = &self.fail_with {
             return Err(error.clone());
@@ -102,7 +139,11 @@ impl CodeWorkspace for FakeWorkspace {
         Ok(ExecutionResult {
             exit_code: i32::from(failed),
             stdout: format!("ran: {}\n", block.code),
-            stderr: if failed { "Traceback: boom\n".into() } else { String::new() },
+            stderr: if failed {
+                "Traceback: boom\n".into()
+            } else {
+                String::new()
+            },
             duration_ms: 3,
             timed_out: false,
             killed: false,
@@ -116,14 +157,11 @@ impl CodeWorkspace for FakeWorkspace {
 }
 
 fn agent(name: &str) -> AgentSpec {
-    AgentSpec {
-        name: name.into(),
-        system_message: format!("You are {name}."),
-        description: format!("{name} does {name} things"),
-        model: None,
-        tools: vec![],
-        autogen_extra: Default::default(),
-    }
+    AgentSpec::new(
+        name,
+        format!("You are {name}."),
+        format!("{name} does {name} things"),
+    )
 }
 
 fn team(names: &[&str], selection: SpeakerSelection) -> TeamSpec {
@@ -132,7 +170,11 @@ fn team(names: &[&str], selection: SpeakerSelection) -> TeamSpec {
     team
 }
 
-fn context(model: Arc<dyn ChatModel>, executor: Option<Arc<dyn CodeExecutor>>, sink: &MemorySink) -> RunContext {
+fn context(
+    model: Arc<dyn ChatModel>,
+    executor: Option<Arc<dyn CodeExecutor>>,
+    sink: &MemorySink,
+) -> RunContext {
     RunContext {
         emitter: RunEmitter::new("run-1", Arc::new(sink.clone()), 0),
         model,
@@ -143,7 +185,12 @@ fn context(model: Arc<dyn ChatModel>, executor: Option<Arc<dyn CodeExecutor>>, s
 }
 
 fn given(team: TeamSpec) -> RunRequest {
-    RunRequest { task: "do it".into(), team: TeamSource::Given(Box::new(team)), overrides: RunOverrides::default(), build_only: false }
+    RunRequest {
+        task: "do it".into(),
+        team: TeamSource::Given(Box::new(team)),
+        overrides: RunOverrides::default(),
+        build_only: false,
+    }
 }
 
 fn speakers(events: &[RunEvent]) -> Vec<String> {
@@ -167,10 +214,23 @@ fn statuses(events: &[RunEvent]) -> Vec<RunStatus> {
 }
 
 fn assert_well_formed(events: &[RunEvent]) {
-    let durable: Vec<u64> = events.iter().filter(|e| e.kind.is_durable()).map(|e| e.seq).collect();
+    let durable: Vec<u64> = events
+        .iter()
+        .filter(|e| e.kind.is_durable())
+        .map(|e| e.seq)
+        .collect();
     let expected: Vec<u64> = (1..=durable.len() as u64).collect();
-    assert_eq!(durable, expected, "durable events are numbered 1..n without gaps");
-    assert!(matches!(events.last().map(|e| &e.kind), Some(EventKind::Finished { .. })), "finished comes last");
+    assert_eq!(
+        durable, expected,
+        "durable events are numbered 1..n without gaps"
+    );
+    assert!(
+        matches!(
+            events.last().map(|e| &e.kind),
+            Some(EventKind::Finished { .. })
+        ),
+        "finished comes last"
+    );
 }
 
 fn agent_of(request: &ChatRequest) -> String {
@@ -182,14 +242,29 @@ fn agent_of(request: &ChatRequest) -> String {
 
 #[tokio::test]
 async fn round_robin_runs_until_terminate() {
-    let model = FakeModel::new(|req, i| Ok(if i == 3 { "done TERMINATE".into() } else { format!("turn {i} by {}", agent_of(req)) }));
+    let model = FakeModel::new(|req, i| {
+        Ok(if i == 3 {
+            "done TERMINATE".into()
+        } else {
+            format!("turn {i} by {}", agent_of(req))
+        })
+    });
     let sink = MemorySink::new();
-    let outcome = execute_run(given(team(&["A", "B"], SpeakerSelection::RoundRobin)), context(model.clone(), None, &sink), None).await.unwrap();
+    let outcome = execute_run(
+        given(team(&["A", "B"], SpeakerSelection::RoundRobin)),
+        context(model.clone(), None, &sink),
+        None,
+    )
+    .await
+    .unwrap();
     let events = sink.events();
     assert_well_formed(&events);
     assert_eq!(outcome.status, RunStatus::Completed);
     assert_eq!(speakers(&events), vec!["User", "A", "B", "A", "B"]);
-    assert_eq!(statuses(&events), vec![RunStatus::Executing, RunStatus::Completed]);
+    assert_eq!(
+        statuses(&events),
+        vec![RunStatus::Executing, RunStatus::Completed]
+    );
     assert_eq!(outcome.summary, "done");
     assert_eq!(outcome.usage.calls, 4);
     assert_eq!(outcome.usage.prompt_tokens, 40);
@@ -212,8 +287,15 @@ async fn round_robin_runs_until_terminate() {
 #[tokio::test]
 async fn code_is_executed_by_the_executor_and_reported_back() {
     let model = FakeModel::new(|req, _| {
-        let seen = req.messages.iter().any(|m| m.content.starts_with("exitcode: 0"));
-        Ok(if seen { "The output was right. TERMINATE".into() } else { "```python\nprint(42)\n```".into() })
+        let seen = req
+            .messages
+            .iter()
+            .any(|m| m.content.starts_with("exitcode: 0"));
+        Ok(if seen {
+            "The output was right. TERMINATE".into()
+        } else {
+            "```python\nprint(42)\n```".into()
+        })
     });
     let executor = Arc::new(FakeExecutor::default());
     let mut team = team(&["Coder", "Critic"], SpeakerSelection::Auto);
@@ -221,28 +303,54 @@ async fn code_is_executed_by_the_executor_and_reported_back() {
     // Only one non-executor candidate would remain if Critic were missing; with two, auto
     // asks the model, which this fake answers via agent_of → so pick by purpose.
     let model: Arc<FakeModel> = FakeModel::new(move |req, i| match &req.purpose {
-        Purpose::SelectSpeaker { .. } => Ok(if i == 0 { "Coder".into() } else { "Critic".into() }),
+        Purpose::SelectSpeaker { .. } => Ok(if i == 0 {
+            "Coder".into()
+        } else {
+            "Critic".into()
+        }),
         _ => (model.answer)(req, i),
     });
     let sink = MemorySink::new();
-    let outcome = execute_run(given(team), context(model, Some(executor.clone()), &sink), None).await.unwrap();
+    let outcome = execute_run(
+        given(team),
+        context(model, Some(executor.clone()), &sink),
+        None,
+    )
+    .await
+    .unwrap();
     let events = sink.events();
     assert_well_formed(&events);
     assert_eq!(outcome.status, RunStatus::Completed, "{outcome:?}");
-    assert_eq!(speakers(&events), vec!["User", "Coder", "Computer_terminal", "Critic"]);
+    assert_eq!(
+        speakers(&events),
+        vec!["User", "Coder", "Computer_terminal", "Critic"]
+    );
     let result = events.iter().find_map(|e| match &e.kind {
-        EventKind::CodeResult { exit_code, stdout, .. } => Some((*exit_code, stdout.clone())),
+        EventKind::CodeResult {
+            exit_code, stdout, ..
+        } => Some((*exit_code, stdout.clone())),
         _ => None,
     });
     assert_eq!(result, Some((0, "ran: print(42)\n".into())));
     let executor_message = events.iter().find_map(|e| match &e.kind {
-        EventKind::Message { agent, content, .. } if agent == "Computer_terminal" => Some(content.clone()),
+        EventKind::Message { agent, content, .. } if agent == "Computer_terminal" => {
+            Some(content.clone())
+        }
         _ => None,
     });
-    assert_eq!(executor_message.unwrap(), "exitcode: 0 (execution succeeded)\nCode output: ran: print(42)");
-    assert_eq!(*executor.closed.lock().unwrap(), 1, "workspace removed at the end");
+    assert_eq!(
+        executor_message.unwrap(),
+        "exitcode: 0 (execution succeeded)\nCode output: ran: print(42)"
+    );
+    assert_eq!(
+        *executor.closed.lock().unwrap(),
+        1,
+        "workspace removed at the end"
+    );
     let speaker_reason = events.iter().find_map(|e| match &e.kind {
-        EventKind::Speaker { agent, reason } if agent == "Computer_terminal" => Some(reason.clone()),
+        EventKind::Speaker { agent, reason } if agent == "Computer_terminal" => {
+            Some(reason.clone())
+        }
         _ => None,
     });
     assert_eq!(speaker_reason.as_deref(), Some("code to execute"));
@@ -253,29 +361,68 @@ async fn failing_blocks_stop_the_batch_and_sandbox_errors_do_not_stop_the_run() 
     let mut coding_team = team(&["A"], SpeakerSelection::RoundRobin);
     coding_team.code_execution.enabled = true;
     let model = FakeModel::new(|_, i| {
-        Ok(if i == 0 { "```python\nraise SystemExit\n```\n```python\nprint('never')\n```".into() } else { "noted TERMINATE".into() })
+        Ok(if i == 0 {
+            "```python\nraise SystemExit\n```\n```python\nprint('never')\n```".into()
+        } else {
+            "noted TERMINATE".into()
+        })
     });
     let executor = Arc::new(FakeExecutor::default());
     let sink = MemorySink::new();
-    execute_run(given(coding_team.clone()), context(model, Some(executor.clone()), &sink), None).await.unwrap();
-    assert_eq!(speakers(&sink.events()), vec!["User", "A", "Computer_terminal", "A"]);
-    assert_eq!(executor.blocks.lock().unwrap().len(), 1, "the block after a failure is not run");
+    execute_run(
+        given(coding_team.clone()),
+        context(model, Some(executor.clone()), &sink),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        speakers(&sink.events()),
+        vec!["User", "A", "Computer_terminal", "A"]
+    );
+    assert_eq!(
+        executor.blocks.lock().unwrap().len(),
+        1,
+        "the block after a failure is not run"
+    );
     let reply = sink.events().iter().find_map(|e| match &e.kind {
-        EventKind::Message { agent, content, .. } if agent == "Computer_terminal" => Some(content.clone()),
+        EventKind::Message { agent, content, .. } if agent == "Computer_terminal" => {
+            Some(content.clone())
+        }
         _ => None,
     });
     assert!(reply.unwrap().starts_with("exitcode: 1 (execution failed)"));
 
     // A sandbox that cannot run at all is reported to the agents; the chat continues.
-    let model = FakeModel::new(|_, i| Ok(if i == 0 { "```sh\necho hi\n```".into() } else { "ok TERMINATE".into() }));
-    let broken = Arc::new(FakeExecutor { fail_with: Some(ExecError::Unavailable("no bwrap".into())), ..FakeExecutor::default() });
+    let model = FakeModel::new(|_, i| {
+        Ok(if i == 0 {
+            "```sh\necho hi\n```".into()
+        } else {
+            "ok TERMINATE".into()
+        })
+    });
+    let broken = Arc::new(FakeExecutor {
+        fail_with: Some(ExecError::Unavailable("no bwrap".into())),
+        ..FakeExecutor::default()
+    });
     let sink = MemorySink::new();
-    let outcome = execute_run(given(coding_team), context(model, Some(broken), &sink), None).await.unwrap();
+    let outcome = execute_run(
+        given(coding_team),
+        context(model, Some(broken), &sink),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.status, RunStatus::Completed);
     let events = sink.events();
-    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Log { message, .. } if message.contains("no bwrap"))));
+    assert!(events.iter().any(
+        |e| matches!(&e.kind, EventKind::Log { message, .. } if message.contains("no bwrap"))
+    ));
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Message { agent, content, .. } if agent == "Computer_terminal" && content.contains("no bwrap"))));
-    assert_eq!(speakers(&events), vec!["User", "A", "Computer_terminal", "A"]);
+    assert_eq!(
+        speakers(&events),
+        vec!["User", "A", "Computer_terminal", "A"]
+    );
 }
 
 #[tokio::test]
@@ -286,16 +433,39 @@ async fn auto_selection_reasks_then_falls_back() {
         other => panic!("{other:?}"),
     });
     let sink = MemorySink::new();
-    let outcome = execute_run(given(team(&["A", "B"], SpeakerSelection::Auto)), context(model.clone(), None, &sink), None).await.unwrap();
+    let outcome = execute_run(
+        given(team(&["A", "B"], SpeakerSelection::Auto)),
+        context(model.clone(), None, &sink),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.status, RunStatus::Completed);
-    let selections = model.calls().iter().filter(|c| matches!(c.purpose, Purpose::SelectSpeaker { .. })).count();
+    let selections = model
+        .calls()
+        .iter()
+        .filter(|c| matches!(c.purpose, Purpose::SelectSpeaker { .. }))
+        .count();
     assert_eq!(selections, 3, "first ask plus two re-asks");
     let events = sink.events();
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Speaker { agent, reason } if agent == "A" && reason.starts_with("fallback"))));
-    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Log { message, .. } if message.contains("2 participants"))));
+    assert!(events.iter().any(
+        |e| matches!(&e.kind, EventKind::Log { message, .. } if message.contains("2 participants"))
+    ));
     // The re-ask tells the model what was wrong.
-    let last_select = model.calls().into_iter().filter(|c| matches!(c.purpose, Purpose::SelectSpeaker { .. })).next_back().unwrap();
-    assert!(last_select.messages.last().unwrap().content.contains("name exactly one"));
+    let last_select = model
+        .calls()
+        .into_iter()
+        .rfind(|c| matches!(c.purpose, Purpose::SelectSpeaker { .. }))
+        .unwrap();
+    assert!(
+        last_select
+            .messages
+            .last()
+            .unwrap()
+            .content
+            .contains("name exactly one")
+    );
 }
 
 #[tokio::test]
@@ -304,19 +474,39 @@ async fn limits_end_the_chat() {
     let sink = MemorySink::new();
     let mut request = given(team(&["A", "B"], SpeakerSelection::RoundRobin));
     request.overrides.max_round = Some(4);
-    let outcome = execute_run(request.clone(), context(chatty(), None, &sink), None).await.unwrap();
-    assert_eq!((outcome.status, outcome.reason.as_str()), (RunStatus::Completed, "max_round"));
-    assert_eq!(speakers(&sink.events()).len(), 4, "max_round counts the task message");
+    let outcome = execute_run(request.clone(), context(chatty(), None, &sink), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.status, outcome.reason.as_str()),
+        (RunStatus::Completed, "max_round")
+    );
+    assert_eq!(
+        speakers(&sink.events()).len(),
+        4,
+        "max_round counts the task message"
+    );
 
     request.overrides.max_round = Some(100);
     request.overrides.max_tokens = Some(31);
-    let outcome = execute_run(request.clone(), context(chatty(), None, &MemorySink::new()), None).await.unwrap();
+    let outcome = execute_run(
+        request.clone(),
+        context(chatty(), None, &MemorySink::new()),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.reason.as_str(), "token_budget");
-    assert_eq!(outcome.usage.calls, 3, "15 tokens a call: stops once 31 are reached");
+    assert_eq!(
+        outcome.usage.calls, 3,
+        "15 tokens a call: stops once 31 are reached"
+    );
 
     request.overrides.max_tokens = None;
     request.overrides.max_cost_usd = Some(0.02);
-    let outcome = execute_run(request, context(chatty(), None, &MemorySink::new()), None).await.unwrap();
+    let outcome = execute_run(request, context(chatty(), None, &MemorySink::new()), None)
+        .await
+        .unwrap();
     assert_eq!(outcome.reason.as_str(), "cost_budget");
     assert_eq!(outcome.usage.calls, 2);
 }
@@ -328,10 +518,19 @@ async fn timeout_fails_and_cancel_stops_within_a_step() {
     request.overrides.timeout_secs = Some(1);
     let sink = MemorySink::new();
     let started = std::time::Instant::now();
-    let outcome = execute_run(request, context(slow(), None, &sink), None).await.unwrap();
+    let outcome = execute_run(request, context(slow(), None, &sink), None)
+        .await
+        .unwrap();
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!((outcome.status, outcome.reason.as_str()), (RunStatus::Failed, "timeout"));
-    assert!(sink.events().iter().any(|e| matches!(&e.kind, EventKind::Error { code, .. } if code == "timeout")));
+    assert_eq!(
+        (outcome.status, outcome.reason.as_str()),
+        (RunStatus::Failed, "timeout")
+    );
+    assert!(
+        sink.events()
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Error { code, .. } if code == "timeout"))
+    );
 
     let sink = MemorySink::new();
     let ctx = context(slow(), None, &sink);
@@ -341,17 +540,34 @@ async fn timeout_fails_and_cancel_stops_within_a_step() {
         cancel.cancel();
     });
     let started = std::time::Instant::now();
-    let outcome = execute_run(given(team(&["A"], SpeakerSelection::RoundRobin)), ctx, None).await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2), "cancel reaches the running step");
+    let outcome = execute_run(given(team(&["A"], SpeakerSelection::RoundRobin)), ctx, None)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "cancel reaches the running step"
+    );
     assert_eq!(outcome.status, RunStatus::Cancelled);
     assert_well_formed(&sink.events());
 }
 
 #[tokio::test]
 async fn model_failure_fails_the_run_with_an_error_event() {
-    let model = FakeModel::new(|_, _| Err(ModelError::Provider { status: Some(404), message: "model `nope` not found".into(), retryable: false }));
+    let model = FakeModel::new(|_, _| {
+        Err(ModelError::Provider {
+            status: Some(404),
+            message: "model `nope` not found".into(),
+            retryable: false,
+        })
+    });
     let sink = MemorySink::new();
-    let outcome = execute_run(given(team(&["A"], SpeakerSelection::RoundRobin)), context(model, None, &sink), None).await.unwrap();
+    let outcome = execute_run(
+        given(team(&["A"], SpeakerSelection::RoundRobin)),
+        context(model, None, &sink),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.status, RunStatus::Failed);
     let events = sink.events();
     assert_well_formed(&events);
@@ -362,19 +578,35 @@ async fn model_failure_fails_the_run_with_an_error_event() {
 async fn resume_continues_without_repeating_turns() {
     let answer = |req: &ChatRequest, _| {
         let turns = req.messages.len() - 1;
-        Ok(if turns >= 5 { "finished TERMINATE".to_string() } else { format!("{} turn {turns}", agent_of(req)) })
+        Ok(if turns >= 5 {
+            "finished TERMINATE".to_string()
+        } else {
+            format!("{} turn {turns}", agent_of(req))
+        })
     };
     let full_sink = MemorySink::new();
-    let full = execute_run(given(team(&["A", "B"], SpeakerSelection::RoundRobin)), context(FakeModel::new(answer), None, &full_sink), None)
-        .await
-        .unwrap();
+    let full = execute_run(
+        given(team(&["A", "B"], SpeakerSelection::RoundRobin)),
+        context(FakeModel::new(answer), None, &full_sink),
+        None,
+    )
+    .await
+    .unwrap();
     let all: Vec<TranscriptMessage> = full_sink
         .events()
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Message { message_id, agent, content, tokens } => {
-                Some(TranscriptMessage { message_id: message_id.clone(), agent: agent.clone(), content: content.clone(), tokens: *tokens })
-            }
+            EventKind::Message {
+                message_id,
+                agent,
+                content,
+                tokens,
+            } => Some(TranscriptMessage {
+                message_id: message_id.clone(),
+                agent: agent.clone(),
+                content: content.clone(),
+                tokens: *tokens,
+            }),
             _ => None,
         })
         .collect();
@@ -385,8 +617,18 @@ async fn resume_continues_without_repeating_turns() {
     let model = FakeModel::new(answer);
     let mut ctx = context(model.clone(), None, &resumed_sink);
     ctx.emitter = RunEmitter::new("run-1", Arc::new(resumed_sink.clone()), 40);
-    let state = ResumeState { team: full.team.clone(), transcript: all[..3].to_vec(), usage: Default::default() };
-    let outcome = execute_run(given(team(&["A", "B"], SpeakerSelection::RoundRobin)), ctx, Some(state)).await.unwrap();
+    let state = ResumeState {
+        team: full.team.clone(),
+        transcript: all[..3].to_vec(),
+        usage: Default::default(),
+    };
+    let outcome = execute_run(
+        given(team(&["A", "B"], SpeakerSelection::RoundRobin)),
+        ctx,
+        Some(state),
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.status, RunStatus::Completed);
     let events = resumed_sink.events();
     let contents: Vec<String> = events
@@ -399,15 +641,28 @@ async fn resume_continues_without_repeating_turns() {
     let expected: Vec<String> = all[3..].iter().map(|m| m.content.clone()).collect();
     assert_eq!(contents, expected, "only the missing turns are produced");
     assert_eq!(model.calls().len(), 3);
-    assert_eq!(events.first().unwrap().seq, 41, "numbering continues after the stored events");
-    assert!(!events.iter().any(|e| matches!(e.kind, EventKind::Team { .. })), "team is not announced twice");
+    assert_eq!(
+        events.first().unwrap().seq,
+        41,
+        "numbering continues after the stored events"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Team { .. })),
+        "team is not announced twice"
+    );
 }
 
 #[tokio::test]
 async fn graph_transitions_are_respected() {
     let model = FakeModel::new(|req, i| match &req.purpose {
         Purpose::SelectSpeaker { candidates } => Ok(candidates.last().unwrap().clone()),
-        Purpose::AgentReply { agent } => Ok(if i > 6 { "TERMINATE".into() } else { format!("{agent} here") }),
+        Purpose::AgentReply { agent } => Ok(if i > 6 {
+            "TERMINATE".into()
+        } else {
+            format!("{agent} here")
+        }),
         other => panic!("{other:?}"),
     });
     let selection = SpeakerSelection::Graph {
@@ -420,7 +675,13 @@ async fn graph_transitions_are_respected() {
         .into(),
     };
     let sink = MemorySink::new();
-    let outcome = execute_run(given(team(&["A", "B", "C"], selection)), context(model.clone(), None, &sink), None).await.unwrap();
+    let outcome = execute_run(
+        given(team(&["A", "B", "C"], selection)),
+        context(model.clone(), None, &sink),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.status, RunStatus::Completed);
     let order = speakers(&sink.events());
     assert_eq!(&order[..5], &["User", "A", "C", "A", "C"]);
@@ -437,7 +698,12 @@ struct Answers(Mutex<Vec<&'static str>>);
 #[async_trait]
 impl InputSource for Answers {
     async fn ask(&self, _prompt: &str, _cancel: &CancellationToken) -> Result<String, InputError> {
-        self.0.lock().unwrap().pop().map(str::to_string).ok_or(InputError::Unavailable("no more".into()))
+        self.0
+            .lock()
+            .unwrap()
+            .pop()
+            .map(str::to_string)
+            .ok_or(InputError::Unavailable("no more".into()))
     }
 }
 
@@ -448,11 +714,23 @@ async fn manual_selection_asks_the_human() {
     let mut ctx = context(model, None, &sink);
     // Popped from the end: first an invalid answer, then "2" (B).
     ctx.input = Arc::new(Answers(Mutex::new(vec!["2", "nobody"])));
-    let outcome = execute_run(given(team(&["A", "B"], SpeakerSelection::Manual)), ctx, None).await.unwrap();
+    let outcome = execute_run(
+        given(team(&["A", "B"], SpeakerSelection::Manual)),
+        ctx,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.status, RunStatus::Completed);
     let events = sink.events();
     assert_eq!(speakers(&events), vec!["User", "B"]);
-    assert_eq!(events.iter().filter(|e| matches!(e.kind, EventKind::InputRequest { .. })).count(), 2);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::InputRequest { .. }))
+            .count(),
+        2
+    );
     assert!(statuses(&events).contains(&RunStatus::WaitingInput));
 }
 
@@ -461,9 +739,14 @@ async fn random_selection_is_reproducible_with_a_seed() {
     let run = || async {
         let model = FakeModel::new(|req, _| Ok(format!("{} talks", agent_of(req))));
         let sink = MemorySink::new();
-        let mut request = given(team(&["A", "B", "C"], SpeakerSelection::Random { seed: Some(42) }));
+        let mut request = given(team(
+            &["A", "B", "C"],
+            SpeakerSelection::Random { seed: Some(42) },
+        ));
         request.overrides.max_round = Some(12);
-        execute_run(request, context(model, None, &sink), None).await.unwrap();
+        execute_run(request, context(model, None, &sink), None)
+            .await
+            .unwrap();
         speakers(&sink.events())
     };
     let first = run().await;
@@ -476,8 +759,16 @@ async fn random_selection_is_reproducible_with_a_seed() {
 async fn group_chat_direct_use_emits_no_framing() {
     let model = FakeModel::new(|_, _| Ok("TERMINATE".into()));
     let sink = MemorySink::new();
-    let chat = GroupChat::new(team(&["A"], SpeakerSelection::RoundRobin), context(model, None, &sink));
+    let chat = GroupChat::new(
+        team(&["A"], SpeakerSelection::RoundRobin),
+        context(model, None, &sink),
+    );
     let outcome = chat.run("task", vec![]).await.unwrap();
     assert_eq!(outcome.transcript.len(), 2);
-    assert!(!sink.events().iter().any(|e| matches!(e.kind, EventKind::Finished { .. })));
+    assert!(
+        !sink
+            .events()
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Finished { .. }))
+    );
 }

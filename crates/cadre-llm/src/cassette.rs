@@ -37,16 +37,22 @@ pub struct RecordingModel {
 impl RecordingModel {
     /// Records `inner`'s exchanges to `path` (created or truncated).
     pub fn create(inner: Arc<dyn ChatModel>, path: &Path) -> Result<Self, ModelError> {
-        let file = std::fs::File::create(path)
-            .map_err(|e| ModelError::Config(format!("cannot create cassette {}: {e}", path.display())))?;
-        Ok(Self { inner, file: Mutex::new(file) })
+        let file = std::fs::File::create(path).map_err(|e| {
+            ModelError::Config(format!("cannot create cassette {}: {e}", path.display()))
+        })?;
+        Ok(Self {
+            inner,
+            file: Mutex::new(file),
+        })
     }
 
     fn append(&self, exchange: &Exchange) {
-        let written = serde_json::to_string(exchange).map_err(|e| e.to_string()).and_then(|line| match self.file.lock() {
-            Ok(mut file) => writeln!(file, "{line}").map_err(|e| e.to_string()),
-            Err(_) => Err("cassette lock poisoned".to_string()),
-        });
+        let written = serde_json::to_string(exchange)
+            .map_err(|e| e.to_string())
+            .and_then(|line| match self.file.lock() {
+                Ok(mut file) => writeln!(file, "{line}").map_err(|e| e.to_string()),
+                Err(_) => Err("cassette lock poisoned".to_string()),
+            });
         if let Err(error) = written {
             tracing::warn!(%error, "could not record exchange");
         }
@@ -59,14 +65,24 @@ impl ChatModel for RecordingModel {
         self.inner.model_name()
     }
 
-    async fn chat(&self, request: ChatRequest, on_delta: DeltaSink<'_>, cancel: &CancellationToken) -> Result<ChatResponse, ModelError> {
+    async fn chat(
+        &self,
+        request: ChatRequest,
+        on_delta: DeltaSink<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<ChatResponse, ModelError> {
         let result = self.inner.chat(request.clone(), on_delta, cancel).await;
         if !matches!(result, Err(ModelError::Cancelled)) {
             let (response, error) = match &result {
                 Ok(response) => (Some(response.clone()), None),
                 Err(error) => (None, Some(error.to_string())),
             };
-            self.append(&Exchange { purpose: request.purpose.label(), request, response, error });
+            self.append(&Exchange {
+                purpose: request.purpose.label(),
+                request,
+                response,
+                error,
+            });
         }
         result
     }
@@ -79,9 +95,18 @@ pub fn replay(path: &Path) -> Result<ScriptedModel, ModelError> {
         .map_err(|e| ModelError::Config(format!("cannot read cassette {}: {e}", path.display())))?;
     let mut replies = Vec::new();
     let mut model_name = None;
-    for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let exchange: Exchange = serde_json::from_str(line)
-            .map_err(|e| ModelError::Config(format!("invalid cassette {} line {}: {e}", path.display(), number + 1)))?;
+    for (number, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let exchange: Exchange = serde_json::from_str(line).map_err(|e| {
+            ModelError::Config(format!(
+                "invalid cassette {} line {}: {e}",
+                path.display(),
+                number + 1
+            ))
+        })?;
         let reply = match exchange.response {
             Some(response) => {
                 model_name.get_or_insert_with(|| response.model.clone());
@@ -101,7 +126,10 @@ pub fn replay(path: &Path) -> Result<ScriptedModel, ModelError> {
         };
         replies.push(reply);
     }
-    Ok(ScriptedModel::new(model_name.unwrap_or_else(|| "replay".into()), replies))
+    Ok(ScriptedModel::new(
+        model_name.unwrap_or_else(|| "replay".into()),
+        replies,
+    ))
 }
 
 #[cfg(test)]
@@ -120,13 +148,25 @@ mod tests {
         let cancel = CancellationToken::new();
         let names = ChatRequest::new(Purpose::BuildAgentNames, vec![ChatMessage::user("primes")]);
         let coding = ChatRequest::new(Purpose::BuildCoding, vec![ChatMessage::user("primes")]);
-        let live_names = recorder.chat(names.clone(), &mut |_| {}, &cancel).await.unwrap();
-        let live_coding = recorder.chat(coding.clone(), &mut |_| {}, &cancel).await.unwrap();
+        let live_names = recorder
+            .chat(names.clone(), &mut |_| {}, &cancel)
+            .await
+            .unwrap();
+        let live_coding = recorder
+            .chat(coding.clone(), &mut |_| {}, &cancel)
+            .await
+            .unwrap();
 
         let replayed = replay(&path).unwrap();
         // Out of order on purpose: replies are matched by purpose, not position.
-        assert_eq!(replayed.chat(coding, &mut |_| {}, &cancel).await.unwrap(), live_coding);
-        assert_eq!(replayed.chat(names, &mut |_| {}, &cancel).await.unwrap(), live_names);
+        assert_eq!(
+            replayed.chat(coding, &mut |_| {}, &cancel).await.unwrap(),
+            live_coding
+        );
+        assert_eq!(
+            replayed.chat(names, &mut |_| {}, &cancel).await.unwrap(),
+            live_names
+        );
         assert_eq!(replayed.remaining(), 0);
     }
 

@@ -45,7 +45,12 @@ impl ChatModel for DemoModel {
         "demo"
     }
 
-    async fn chat(&self, request: ChatRequest, on_delta: DeltaSink<'_>, cancel: &CancellationToken) -> Result<ChatResponse, ModelError> {
+    async fn chat(
+        &self,
+        request: ChatRequest,
+        on_delta: DeltaSink<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<ChatResponse, ModelError> {
         wait(self.delay, cancel).await?;
         let conversation = Conversation::of(&request.messages);
         let content = match &request.purpose {
@@ -55,11 +60,19 @@ impl ChatModel for DemoModel {
             Purpose::BuildCoding => "YES".to_string(),
             Purpose::SelectSpeaker { candidates } => select(&conversation, candidates),
             Purpose::AgentReply { .. } => reply(&conversation),
-            Purpose::Other => "I am the demo model: I only play Cadre's demonstration run.".to_string(),
+            Purpose::Other => {
+                "I am the demo model: I only play Cadre's demonstration run.".to_string()
+            }
         };
         let usage = estimate_usage(&request, &content);
         stream_text(&content, on_delta);
-        Ok(ChatResponse { model: "demo".into(), content, tool_calls: vec![], usage, finish_reason: Some("stop".into()) })
+        Ok(ChatResponse {
+            model: "demo".into(),
+            content,
+            tool_calls: vec![],
+            usage,
+            finish_reason: Some("stop".into()),
+        })
     }
 }
 
@@ -79,24 +92,35 @@ enum Phase {
 
 impl<'a> Conversation<'a> {
     fn of(messages: &'a [ChatMessage]) -> Self {
-        Self { turns: messages.iter().filter(|m| m.role != Role::System).collect() }
+        Self {
+            turns: messages.iter().filter(|m| m.role != Role::System).collect(),
+        }
     }
 
     fn first_user(&self) -> &str {
-        self.turns.first().map(|m| m.content.as_str()).unwrap_or_default()
+        self.turns
+            .first()
+            .map(|m| m.content.as_str())
+            .unwrap_or_default()
     }
 
     /// The task is the first turn; the selection prompt appends a question turn at the end
     /// that is not part of the chat, so only named turns count.
     fn chat_turns(&self) -> Vec<&'a ChatMessage> {
-        self.turns.iter().copied().filter(|m| m.name.is_some()).collect()
+        self.turns
+            .iter()
+            .copied()
+            .filter(|m| m.name.is_some())
+            .collect()
     }
 
     fn phase(&self) -> Phase {
         let turns = self.chat_turns();
         let after_task = turns.get(1..).unwrap_or_default();
         let has_code = after_task.iter().any(|m| m.content.contains("```python"));
-        let last_is_output = turns.last().is_some_and(|m| m.content.starts_with(EXECUTOR_PREFIX));
+        let last_is_output = turns
+            .last()
+            .is_some_and(|m| m.content.starts_with(EXECUTOR_PREFIX));
         if after_task.is_empty() {
             Phase::Plan
         } else if !has_code {
@@ -109,19 +133,32 @@ impl<'a> Conversation<'a> {
     }
 
     fn task(&self) -> &str {
-        self.chat_turns().first().map(|m| m.content.as_str()).unwrap_or_default()
+        self.chat_turns()
+            .first()
+            .map(|m| m.content.as_str())
+            .unwrap_or_default()
     }
 
     fn last_output(&self) -> Option<&str> {
-        self.chat_turns().iter().rev().find(|m| m.content.starts_with(EXECUTOR_PREFIX)).map(|m| m.content.as_str())
+        self.chat_turns()
+            .iter()
+            .rev()
+            .find(|m| m.content.starts_with(EXECUTOR_PREFIX))
+            .map(|m| m.content.as_str())
     }
 }
 
 fn expert_names(task: &str) -> [&'static str; 3] {
     let task = task.to_lowercase();
-    let lead = if ["fibonacci", "prime", "math", "number", "equation"].iter().any(|k| task.contains(k)) {
+    let lead = if ["fibonacci", "prime", "math", "number", "equation"]
+        .iter()
+        .any(|k| task.contains(k))
+    {
         "Mathematician"
-    } else if ["data", "plot", "chart", "csv", "statistic", "compare"].iter().any(|k| task.contains(k)) {
+    } else if ["data", "plot", "chart", "csv", "statistic", "compare"]
+        .iter()
+        .any(|k| task.contains(k))
+    {
         "Data_Scientist"
     } else {
         "Task_Planner"
@@ -150,11 +187,19 @@ fn system_message(agent: &str) -> String {
 
 fn description(agent: &str) -> String {
     let role = agent.replace('_', " ");
-    format!("{role}: contributes {} expertise to the team and checks the others' work.", role.to_lowercase())
+    format!(
+        "{role}: contributes {} expertise to the team and checks the others' work.",
+        role.to_lowercase()
+    )
 }
 
 fn select(conversation: &Conversation<'_>, candidates: &[String]) -> String {
-    let pick = |i: usize| candidates.get(i % candidates.len().max(1)).cloned().unwrap_or_default();
+    let pick = |i: usize| {
+        candidates
+            .get(i % candidates.len().max(1))
+            .cloned()
+            .unwrap_or_default()
+    };
     match conversation.phase() {
         Phase::Plan | Phase::Conclude => pick(0),
         Phase::Code => pick(1),
@@ -171,35 +216,58 @@ fn reply(conversation: &Conversation<'_>) -> String {
              Python_Developer, please write the program.",
             one_line(task)
         ),
-        Phase::Code => format!("Here is the program:\n```python\n{}\n```\nPlease run it.", program_for(task)),
+        Phase::Code => format!(
+            "Here is the program:\n```python\n{}\n```\nPlease run it.",
+            program_for(task)
+        ),
         Phase::Review => {
             let output = conversation.last_output().unwrap_or_default();
-            let body = output.split_once("Code output:").map(|(_, rest)| rest.trim()).unwrap_or(output);
+            let body = output
+                .split_once("Code output:")
+                .map(|(_, rest)| rest.trim())
+                .unwrap_or(output);
             if output.starts_with("exitcode: 0") {
-                format!("I checked the run. The program printed:\n```text\n{body}\n```\nThe numbers are consistent with the plan.")
+                format!(
+                    "I checked the run. The program printed:\n```text\n{body}\n```\nThe numbers are consistent with the plan."
+                )
             } else {
-                format!("The program did not run successfully. The executor reported:\n```text\n{}\n```\nWe report this as the outcome.", body)
+                format!(
+                    "The program did not run successfully. The executor reported:\n```text\n{}\n```\nWe report this as the outcome.",
+                    body
+                )
             }
         }
         Phase::Conclude => {
             let verdict = match conversation.last_output() {
-                Some(output) if output.starts_with("exitcode: 0") => "The program ran in the sandbox and its output was reviewed above.",
+                Some(output) if output.starts_with("exitcode: 0") => {
+                    "The program ran in the sandbox and its output was reviewed above."
+                }
                 Some(_) => "The program failed in the sandbox; the error is quoted above.",
                 None => "Code execution was not available, so the program was not run.",
             };
-            format!("Summary: {verdict} The task \"{}\" is complete.\nTERMINATE", one_line(task))
+            format!(
+                "Summary: {verdict} The task \"{}\" is complete.\nTERMINATE",
+                one_line(task)
+            )
         }
     }
 }
 
 fn one_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default().trim();
-    if line.chars().count() > 120 { format!("{}…", line.chars().take(120).collect::<String>()) } else { line.to_string() }
+    if line.chars().count() > 120 {
+        format!("{}…", line.chars().take(120).collect::<String>())
+    } else {
+        line.to_string()
+    }
 }
 
 /// The first number in the task between 1 and 1000, for "the first N …" tasks.
 fn count_in(task: &str) -> usize {
-    task.split(|c: char| !c.is_ascii_digit()).filter_map(|s| s.parse::<usize>().ok()).find(|n| (1..=1000).contains(n)).unwrap_or(20)
+    task.split(|c: char| !c.is_ascii_digit())
+        .filter_map(|s| s.parse::<usize>().ok())
+        .find(|n| (1..=1000).contains(n))
+        .unwrap_or(20)
 }
 
 fn program_for(task: &str) -> String {
@@ -243,39 +311,104 @@ mod tests {
     use super::*;
 
     async fn ask(purpose: Purpose, messages: Vec<ChatMessage>) -> String {
-        DemoModel::new().chat(ChatRequest::new(purpose, messages), &mut |_| {}, &CancellationToken::new()).await.unwrap().content
+        DemoModel::new()
+            .chat(
+                ChatRequest::new(purpose, messages),
+                &mut |_| {},
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap()
+            .content
     }
 
     #[tokio::test]
     async fn conversation_moves_through_the_phases() {
-        let task = ChatMessage::user("Compare the first 20 Fibonacci numbers with the first 20 primes").named("User");
+        let task =
+            ChatMessage::user("Compare the first 20 Fibonacci numbers with the first 20 primes")
+                .named("User");
         let reply = Purpose::AgentReply { agent: "X".into() };
         let plan = ask(reply.clone(), vec![task.clone()]).await;
         assert!(plan.starts_with("Plan"), "{plan}");
-        let code = ask(reply.clone(), vec![task.clone(), ChatMessage::user(plan.clone()).named("A")]).await;
-        assert!(code.contains("```python") && code.contains("fibonacci(20)"), "{code}");
-        let output = ChatMessage::user("exitcode: 0 (execution succeeded)\nCode output: First 20 primes: [2, 3]").named("Computer_terminal");
-        let review = ask(reply.clone(), vec![task.clone(), ChatMessage::user(code.clone()).named("B"), output.clone()]).await;
-        assert!(review.contains("First 20 primes: [2, 3]") && !review.contains("TERMINATE"), "{review}");
-        let done = ask(reply, vec![task, ChatMessage::user(code).named("B"), output, ChatMessage::user(review).named("C")]).await;
+        let code = ask(
+            reply.clone(),
+            vec![task.clone(), ChatMessage::user(plan.clone()).named("A")],
+        )
+        .await;
+        assert!(
+            code.contains("```python") && code.contains("fibonacci(20)"),
+            "{code}"
+        );
+        let output = ChatMessage::user(
+            "exitcode: 0 (execution succeeded)\nCode output: First 20 primes: [2, 3]",
+        )
+        .named("Computer_terminal");
+        let review = ask(
+            reply.clone(),
+            vec![
+                task.clone(),
+                ChatMessage::user(code.clone()).named("B"),
+                output.clone(),
+            ],
+        )
+        .await;
+        assert!(
+            review.contains("First 20 primes: [2, 3]") && !review.contains("TERMINATE"),
+            "{review}"
+        );
+        let done = ask(
+            reply,
+            vec![
+                task,
+                ChatMessage::user(code).named("B"),
+                output,
+                ChatMessage::user(review).named("C"),
+            ],
+        )
+        .await;
         assert!(done.ends_with("TERMINATE"), "{done}");
     }
 
     #[tokio::test]
     async fn builds_three_experts_and_selects_by_phase() {
-        let names = ask(Purpose::BuildAgentNames, vec![ChatMessage::user("plot some data")]).await;
-        assert!(names.contains("Data_Scientist") && names.contains("Python_Developer") && names.contains("Quality_Reviewer"));
+        let names = ask(
+            Purpose::BuildAgentNames,
+            vec![ChatMessage::user("plot some data")],
+        )
+        .await;
+        assert!(
+            names.contains("Data_Scientist")
+                && names.contains("Python_Developer")
+                && names.contains("Quality_Reviewer")
+        );
         let candidates = vec!["P".to_string(), "D".to_string(), "R".to_string()];
         let task = ChatMessage::user("anything").named("User");
-        let first = ask(Purpose::SelectSpeaker { candidates: candidates.clone() }, vec![task.clone(), ChatMessage::user("Who next?")]).await;
+        let first = ask(
+            Purpose::SelectSpeaker {
+                candidates: candidates.clone(),
+            },
+            vec![task.clone(), ChatMessage::user("Who next?")],
+        )
+        .await;
         assert_eq!(first, "P");
-        let second = ask(Purpose::SelectSpeaker { candidates }, vec![task, ChatMessage::user("Plan").named("P"), ChatMessage::user("Who next?")]).await;
+        let second = ask(
+            Purpose::SelectSpeaker { candidates },
+            vec![
+                task,
+                ChatMessage::user("Plan").named("P"),
+                ChatMessage::user("Who next?"),
+            ],
+        )
+        .await;
         assert_eq!(second, "D");
     }
 
     #[test]
     fn generic_tasks_get_a_program_with_the_task_text() {
         let program = program_for("Write a haiku about \"Rust\"");
-        assert!(program.contains(r#"task = "Write a haiku about \"Rust\"""#), "{program}");
+        assert!(
+            program.contains(r#"task = "Write a haiku about \"Rust\"""#),
+            "{program}"
+        );
     }
 }

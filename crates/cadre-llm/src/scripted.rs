@@ -11,7 +11,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cadre_core::model::{ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, ToolCall, Usage};
+use cadre_core::model::{
+    ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, ToolCall, Usage,
+};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -42,7 +44,14 @@ pub struct ScriptedReply {
 impl ScriptedReply {
     /// A reply with this text for any purpose.
     pub fn text(content: impl Into<String>) -> Self {
-        Self { purpose: None, content: content.into(), tool_calls: vec![], usage: None, model: None, error: None }
+        Self {
+            purpose: None,
+            content: content.into(),
+            tool_calls: vec![],
+            usage: None,
+            model: None,
+            error: None,
+        }
     }
 
     /// The same reply restricted to calls with this purpose label or kind.
@@ -85,17 +94,24 @@ pub struct ScriptedModel {
 impl ScriptedModel {
     /// A model named `name` with these replies.
     pub fn new(name: impl Into<String>, replies: Vec<ScriptedReply>) -> Self {
-        Self { name: name.into(), replies: Mutex::new(replies.into_iter().map(Some).collect()), delay: Duration::ZERO }
+        Self {
+            name: name.into(),
+            replies: Mutex::new(replies.into_iter().map(Some).collect()),
+            delay: Duration::ZERO,
+        }
     }
 
     /// Loads a script file (see [`ScriptFile`]).
     pub fn from_file(path: &Path) -> Result<Self, ModelError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ModelError::Config(format!("cannot read script {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ModelError::Config(format!("cannot read script {}: {e}", path.display()))
+        })?;
         let script: ScriptFile = serde_json::from_str(&text)
             .map_err(|e| ModelError::Config(format!("invalid script {}: {e}", path.display())))?;
         Ok(match script {
-            ScriptFile::Named { model, replies } => Self::new(model.unwrap_or_else(|| "scripted".into()), replies),
+            ScriptFile::Named { model, replies } => {
+                Self::new(model.unwrap_or_else(|| "scripted".into()), replies)
+            }
             ScriptFile::Replies(replies) => Self::new("scripted", replies),
         })
     }
@@ -108,12 +124,18 @@ impl ScriptedModel {
 
     /// Replies not used yet.
     pub fn remaining(&self) -> usize {
-        self.replies.lock().map(|r| r.iter().flatten().count()).unwrap_or(0)
+        self.replies
+            .lock()
+            .map(|r| r.iter().flatten().count())
+            .unwrap_or(0)
     }
 
     fn take(&self, label: &str) -> Option<ScriptedReply> {
         let mut replies = self.replies.lock().ok()?;
-        replies.iter_mut().find(|slot| slot.as_ref().is_some_and(|r| r.answers(label))).and_then(Option::take)
+        replies
+            .iter_mut()
+            .find(|slot| slot.as_ref().is_some_and(|r| r.answers(label)))
+            .and_then(Option::take)
     }
 }
 
@@ -123,19 +145,42 @@ impl ChatModel for ScriptedModel {
         &self.name
     }
 
-    async fn chat(&self, request: ChatRequest, on_delta: DeltaSink<'_>, cancel: &CancellationToken) -> Result<ChatResponse, ModelError> {
+    async fn chat(
+        &self,
+        request: ChatRequest,
+        on_delta: DeltaSink<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<ChatResponse, ModelError> {
         let label = request.purpose.label();
-        let reply = self
-            .take(&label)
-            .ok_or_else(|| ModelError::InvalidResponse(format!("scripted model `{}` has no reply left for `{label}`", self.name)))?;
+        let reply = self.take(&label).ok_or_else(|| {
+            ModelError::InvalidResponse(format!(
+                "scripted model `{}` has no reply left for `{label}`",
+                self.name
+            ))
+        })?;
         wait(self.delay, cancel).await?;
         if let Some(message) = reply.error {
-            return Err(ModelError::Provider { status: None, message, retryable: false });
+            return Err(ModelError::Provider {
+                status: None,
+                message,
+                retryable: false,
+            });
         }
-        let model = reply.model.or(request.model.clone()).unwrap_or_else(|| self.name.clone());
-        let usage = reply.usage.unwrap_or_else(|| estimate_usage(&request, &reply.content));
+        let model = reply
+            .model
+            .or(request.model.clone())
+            .unwrap_or_else(|| self.name.clone());
+        let usage = reply
+            .usage
+            .unwrap_or_else(|| estimate_usage(&request, &reply.content));
         stream_text(&reply.content, on_delta);
-        Ok(ChatResponse { model, content: reply.content, tool_calls: reply.tool_calls, usage, finish_reason: Some("stop".into()) })
+        Ok(ChatResponse {
+            model,
+            content: reply.content,
+            tool_calls: reply.tool_calls,
+            usage,
+            finish_reason: Some("stop".into()),
+        })
     }
 }
 
@@ -170,7 +215,11 @@ pub(crate) fn stream_text(content: &str, on_delta: DeltaSink<'_>) {
 /// Token counts estimated at four characters a token, the usual rule of thumb.
 pub(crate) fn estimate_usage(request: &ChatRequest, content: &str) -> Usage {
     let prompt_chars: usize = request.messages.iter().map(|m| m.content.len() + 4).sum();
-    Usage { prompt_tokens: prompt_chars.div_ceil(4) as u64, completion_tokens: content.len().div_ceil(4) as u64, cost_usd: Some(0.0) }
+    Usage {
+        prompt_tokens: prompt_chars.div_ceil(4) as u64,
+        completion_tokens: content.len().div_ceil(4) as u64,
+        cost_usd: Some(0.0),
+    }
 }
 
 #[cfg(test)]
@@ -196,27 +245,76 @@ mod tests {
         );
         let cancel = CancellationToken::new();
         let mut deltas = String::new();
-        let a = model.chat(request(Purpose::AgentReply { agent: "A".into() }), &mut |d| deltas.push_str(d), &cancel).await.unwrap();
+        let a = model
+            .chat(
+                request(Purpose::AgentReply { agent: "A".into() }),
+                &mut |d| deltas.push_str(d),
+                &cancel,
+            )
+            .await
+            .unwrap();
         assert_eq!(a.content, "for A");
         assert_eq!(deltas, "for A");
-        let c = model.chat(request(Purpose::AgentReply { agent: "C".into() }), &mut |_| {}, &cancel).await.unwrap();
+        let c = model
+            .chat(
+                request(Purpose::AgentReply { agent: "C".into() }),
+                &mut |_| {},
+                &cancel,
+            )
+            .await
+            .unwrap();
         assert_eq!(c.content, "any reply");
-        let b = model.chat(request(Purpose::AgentReply { agent: "B".into() }), &mut |_| {}, &cancel).await.unwrap();
+        let b = model
+            .chat(
+                request(Purpose::AgentReply { agent: "B".into() }),
+                &mut |_| {},
+                &cancel,
+            )
+            .await
+            .unwrap();
         assert_eq!(b.content, "for B");
-        let err = model.chat(request(Purpose::BuildCoding), &mut |_| {}, &cancel).await.unwrap_err();
-        assert!(err.to_string().contains("no reply left for `build_coding`"), "{err}");
+        let err = model
+            .chat(request(Purpose::BuildCoding), &mut |_| {}, &cancel)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("no reply left for `build_coding`"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
     async fn delay_is_cancellable_and_errors_are_scripted() {
-        let model = ScriptedModel::new("s", vec![ScriptedReply { error: Some("quota exceeded".into()), ..ScriptedReply::text("") }])
-            .with_delay(Duration::from_secs(30));
+        let model = ScriptedModel::new(
+            "s",
+            vec![ScriptedReply {
+                error: Some("quota exceeded".into()),
+                ..ScriptedReply::text("")
+            }],
+        )
+        .with_delay(Duration::from_secs(30));
         let cancel = CancellationToken::new();
         cancel.cancel();
-        let err = model.chat(request(Purpose::Other), &mut |_| {}, &cancel).await.unwrap_err();
+        let err = model
+            .chat(request(Purpose::Other), &mut |_| {}, &cancel)
+            .await
+            .unwrap_err();
         assert_eq!(err, ModelError::Cancelled);
-        let model = ScriptedModel::new("s", vec![ScriptedReply { error: Some("quota exceeded".into()), ..ScriptedReply::text("") }]);
-        let err = model.chat(request(Purpose::Other), &mut |_| {}, &CancellationToken::new()).await.unwrap_err();
+        let model = ScriptedModel::new(
+            "s",
+            vec![ScriptedReply {
+                error: Some("quota exceeded".into()),
+                ..ScriptedReply::text("")
+            }],
+        );
+        let err = model
+            .chat(
+                request(Purpose::Other),
+                &mut |_| {},
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("quota exceeded"));
     }
 

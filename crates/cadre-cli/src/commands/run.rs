@@ -88,7 +88,9 @@ pub struct RunArgs {
 }
 
 fn parse_selection(name: &str) -> Result<SpeakerSelection, String> {
-    SpeakerSelection::parse(name).ok_or_else(|| format!("unknown strategy `{name}` (use auto, round_robin, random or manual)"))
+    SpeakerSelection::parse(name).ok_or_else(|| {
+        format!("unknown strategy `{name}` (use auto, round_robin, random or manual)")
+    })
 }
 
 /// Runs `cadre run`.
@@ -104,7 +106,8 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         replay: args.replay.clone(),
         record: args.record.clone(),
     })?;
-    let wants_code = !args.no_code && !args.build_only && team.as_ref().is_none_or(|t| t.code_execution.enabled);
+    let wants_code =
+        !args.no_code && !args.build_only && team.as_ref().is_none_or(|t| t.code_execution.enabled);
     let executor = if wants_code { sandbox(&args)? } else { None };
 
     let speaker_selection = match (args.speaker_selection.clone(), args.seed) {
@@ -133,7 +136,11 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         build_only: args.build_only,
     };
 
-    let sink: Arc<dyn EventSink> = if args.json { Arc::new(JsonLines) } else { Arc::new(Transcript::new()) };
+    let sink: Arc<dyn EventSink> = if args.json {
+        Arc::new(JsonLines)
+    } else {
+        Arc::new(Transcript::new())
+    };
     let run_id = uuid::Uuid::new_v4().to_string();
     let cancel = CancellationToken::new();
     let ctx = RunContext {
@@ -145,11 +152,14 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     tokio::spawn(cancel_on_ctrl_c(cancel));
 
-    let outcome = execute_run(request, ctx, None).await.context("the run's output failed")?;
+    let outcome = execute_run(request, ctx, None)
+        .await
+        .context("the run's output failed")?;
 
     if let (Some(path), Some(team)) = (&args.save_team, &outcome.team) {
         let text = serde_json::to_string_pretty(team)? + "\n";
-        std::fs::write(path, text).with_context(|| format!("cannot write team to {}", path.display()))?;
+        std::fs::write(path, text)
+            .with_context(|| format!("cannot write team to {}", path.display()))?;
     }
     let mut stderr = std::io::stderr();
     Ok(match outcome.status {
@@ -159,8 +169,15 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             ExitCode::from(130)
         }
         _ => {
-            let reason = outcome.error.map(|e| e.message).unwrap_or_else(|| outcome.reason.as_str().to_string());
-            let _ = writeln!(stderr, "error: run failed: {}", reason.lines().next().unwrap_or_default());
+            let reason = outcome
+                .error
+                .map(|e| e.message)
+                .unwrap_or_else(|| outcome.reason.as_str().to_string());
+            let _ = writeln!(
+                stderr,
+                "error: run failed: {}",
+                reason.lines().next().unwrap_or_default()
+            );
             ExitCode::from(1)
         }
     })
@@ -174,7 +191,10 @@ fn sandbox(args: &RunArgs) -> anyhow::Result<Option<Arc<dyn CodeExecutor>>> {
         cpu_seconds: args.code_timeout.max(1),
         ..ExecutionLimits::default()
     };
-    let config = SandboxConfig { limits, ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        limits,
+        ..SandboxConfig::default()
+    };
     match cadre_sandbox::from_name(&args.sandbox, config) {
         Ok(Some(executor)) if executor.info().backend == "local-unsafe" => {
             let _ = writeln!(
@@ -196,7 +216,10 @@ fn sandbox(args: &RunArgs) -> anyhow::Result<Option<Arc<dyn CodeExecutor>>> {
 /// at once.
 async fn cancel_on_ctrl_c(cancel: CancellationToken) {
     if tokio::signal::ctrl_c().await.is_ok() {
-        let _ = writeln!(std::io::stderr(), "\ncancelling… (Ctrl-C again to quit now)");
+        let _ = writeln!(
+            std::io::stderr(),
+            "\ncancelling… (Ctrl-C again to quit now)"
+        );
         cancel.cancel();
         if tokio::signal::ctrl_c().await.is_ok() {
             std::process::exit(130);

@@ -45,14 +45,19 @@ pub fn execute(command: TeamCommand) -> anyhow::Result<()> {
     };
     let text = serde_json::to_string_pretty(&value)? + "\n";
     match output {
-        Some(path) => std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes()).with_context(|| format!("cannot print {}", file.display()))?,
+        Some(path) => std::fs::write(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .with_context(|| format!("cannot print {}", file.display()))?,
     }
     Ok(())
 }
 
 /// Reads and validates a team file of either format.
 pub fn load_team(path: &Path) -> anyhow::Result<TeamSpec> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read team file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read team file {}", path.display()))?;
     parse_team_file(&text).with_context(|| format!("invalid team file {}", path.display()))
 }

@@ -1,7 +1,6 @@
 //! Running the real `cadre` binary in tests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -12,7 +11,17 @@ use serde_json::Value;
 /// A `cadre` command with no LLM configuration inherited from the developer's shell.
 pub fn cadre() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cadre"));
-    for var in ["OPENROUTER_API_KEY", "OPENAI_API_KEY", "CADRE_LLM_BASE_URL", "CADRE_LLM_API_KEY", "CADRE_LLM_MODEL", "CADRE_LLM_PROVIDER", "CADRE_SANDBOX", "CADRE_SCRIPTED_DELAY_MS", "CADRE_LOG"] {
+    for var in [
+        "OPENROUTER_API_KEY",
+        "OPENAI_API_KEY",
+        "CADRE_LLM_BASE_URL",
+        "CADRE_LLM_API_KEY",
+        "CADRE_LLM_MODEL",
+        "CADRE_LLM_PROVIDER",
+        "CADRE_SANDBOX",
+        "CADRE_SCRIPTED_DELAY_MS",
+        "CADRE_LOG",
+    ] {
         command.env_remove(var);
     }
     command.stdin(Stdio::null());
@@ -21,14 +30,19 @@ pub fn cadre() -> Command {
 
 /// Runs a command to completion (in a blocking thread, so async tests keep serving).
 pub async fn output(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().expect("cadre binary runs")).await.expect("join")
+    tokio::task::spawn_blocking(move || command.output().expect("cadre binary runs"))
+        .await
+        .expect("join")
 }
 
 /// The stdout of a `--json` run as events; fails if any line is not a JSON object.
 pub fn events(output: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}")))
+        .map(|line| {
+            serde_json::from_str::<Value>(line)
+                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"))
+        })
         .collect()
 }
 
@@ -39,17 +53,26 @@ pub fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
 
 /// The statuses in order.
 pub fn statuses(events: &[Value]) -> Vec<String> {
-    of_type(events, "status").iter().map(|e| e["data"]["status"].as_str().unwrap_or_default().to_string()).collect()
+    of_type(events, "status")
+        .iter()
+        .map(|e| e["data"]["status"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 /// Asserts the run failed cleanly: non-zero exit, one line on stderr, no panic.
 pub fn assert_clean_failure(output: &Output, expected: &str) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    assert!(!output.status.success(), "expected failure, got success; stderr: {stderr}");
+    assert!(
+        !output.status.success(),
+        "expected failure, got success; stderr: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "one-line error expected, got: {stderr}");
-    assert!(stderr.contains(expected), "stderr should mention `{expected}`: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "stderr should mention `{expected}`: {stderr}"
+    );
     stderr
 }
 
