@@ -8,6 +8,7 @@
 //!   persistence;
 //! - the same through the real OpenAI-compatible client against a local HTTP server
 //!   (client and server share the process, so both are counted);
+//! - a 4-agent team build with 1 s model latency (AutoGen makes 10 sequential calls);
 //! - sandbox start overhead over a plain `python3 -c pass`.
 
 use std::io::Write;
@@ -16,13 +17,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use cadre_core::NoInput;
 use cadre_core::event::{NullSink, RunEmitter};
 use cadre_core::executor::{CodeBlock, Language};
 use cadre_core::groupchat::RunContext;
 use cadre_core::model::{ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, Usage};
 use cadre_core::run::{RunOverrides, RunRequest, TeamSource, execute_run};
 use cadre_core::team::{AgentSpec, SpeakerSelection, TeamSpec};
+use cadre_core::{BuildOptions, NoInput, TeamBuilder};
 use cadre_llm::config::{LlmConfig, Overrides};
 use cadre_llm::fake_server::{FakeOpenAi, FakeReply};
 use cadre_llm::openai::OpenAiClient;
@@ -162,6 +163,59 @@ async fn sandbox_overhead(samples: usize) -> anyhow::Result<(f64, f64, Vec<Strin
     Ok((median(sandboxed), median(plain), enforced))
 }
 
+/// Builds a 4-agent team through the real client against a server answering each call
+/// after `latency`; returns wall seconds and the number of model calls.
+async fn team_build(latency: std::time::Duration) -> anyhow::Result<(f64, usize)> {
+    let server = FakeOpenAi::start(vec![]).await?.with_latency(latency);
+    server.set_responder(|body| {
+        let prompt = body["messages"].to_string();
+        let answer = if prompt.contains("JSON array") {
+            r#"["Planner", "Data_Analyst", "Python_Coder", "Critic"]"#
+        } else if prompt.contains("YES or NO") {
+            "YES"
+        } else if prompt.contains("exactly one sentence") {
+            "Plans the work and checks the results."
+        } else {
+            "You are an expert. Work with the others and check your results."
+        };
+        FakeReply::text(answer)
+    });
+    let client: Arc<dyn ChatModel> = Arc::new(OpenAiClient::new(local_config(&server)?)?);
+    let builder = TeamBuilder::new(
+        client,
+        BuildOptions {
+            max_agents: 4,
+            ..BuildOptions::default()
+        },
+    );
+    let emitter = RunEmitter::new("build", Arc::new(NullSink), 0);
+    let started = Instant::now();
+    let outcome = builder
+        .build(
+            "Analyse a CSV of sales and plot the trend",
+            &emitter,
+            &CancellationToken::new(),
+        )
+        .await?;
+    anyhow::ensure!(
+        outcome.team.agents.len() == 4,
+        "expected 4 agents, got {}",
+        outcome.team.agents.len()
+    );
+    Ok((started.elapsed().as_secs_f64(), server.request_count()))
+}
+
+fn local_config(server: &FakeOpenAi) -> anyhow::Result<LlmConfig> {
+    Ok(LlmConfig::resolve(
+        |name| match name {
+            "CADRE_LLM_BASE_URL" => Some(server.base_url()),
+            "CADRE_LLM_MODEL" => Some("bench".into()),
+            _ => None,
+        },
+        &Overrides::default(),
+    )?)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -181,20 +235,18 @@ async fn main() -> anyhow::Result<()> {
         FakeReply::text("I agree with the previous speaker and add one more point about the task.")
             .usage(100, 15),
     );
-    let config = LlmConfig::resolve(
-        |name| match name {
-            "CADRE_LLM_BASE_URL" => Some(server.base_url()),
-            "CADRE_LLM_MODEL" => Some("bench".into()),
-            _ => None,
-        },
-        &Overrides::default(),
-    )?;
-    let client: Arc<dyn ChatModel> = Arc::new(OpenAiClient::new(config)?);
+    let client: Arc<dyn ChatModel> = Arc::new(OpenAiClient::new(local_config(&server)?)?);
     engine(client.clone(), 5, 20, 5).await?;
     let (per_message, wall) = engine(client, 200, 20, 20).await?;
     writeln!(
         out,
         "| CPU per message through the HTTP client + local OpenAI-compatible server (200 runs × 20 messages, both in-process) | {per_message:.1} µs ({wall:.2} s wall) | – |"
+    )?;
+
+    let (wall, calls) = team_build(std::time::Duration::from_secs(1)).await?;
+    writeln!(
+        out,
+        "| 4-agent team build, model latency 1 s ({calls} calls through the HTTP client) | {wall:.2} s wall | < 3.5 s |"
     )?;
 
     let (sandboxed, plain, enforced) = sandbox_overhead(30).await?;

@@ -9,7 +9,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cadre_core::event::{EventKind, EventSink, LogLevel, RunEvent, SinkError, UsageTotals};
+use cadre_core::event::{
+    EventKind, EventSink, LogLevel, RunEvent, RunStatus, SinkError, UsageTotals,
+};
 use console::{Style, style};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -38,6 +40,9 @@ struct TranscriptState {
     streaming: Option<String>,
     colours: HashMap<String, Style>,
     spinner: Option<ProgressBar>,
+    /// Set while a human is being asked, so the pause and resume are not announced around
+    /// every prompt.
+    waiting: bool,
 }
 
 const PALETTE: [fn(Style) -> Style; 6] = [
@@ -90,8 +95,19 @@ impl TranscriptState {
             self.stop_spinner();
         }
         match kind {
-            // The final status is shown by `finished`, with its reason and usage.
+            // The final status is shown by `finished`, with its reason and usage; the pause
+            // for input is shown by the prompt itself.
             EventKind::Status { status } if status.is_terminal() => String::new(),
+            EventKind::Status {
+                status: RunStatus::WaitingInput,
+            } => {
+                self.waiting = true;
+                String::new()
+            }
+            EventKind::Status { .. } if self.waiting => {
+                self.waiting = false;
+                String::new()
+            }
             EventKind::Status { status } => {
                 format!("{}\n", style(format!("── {}", status.as_str())).dim())
             }

@@ -237,3 +237,59 @@ async fn ctrl_c_cancels_cleanly() {
     assert_eq!(events.last().unwrap()["data"]["status"], "cancelled");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cancel"));
 }
+
+#[tokio::test]
+async fn manual_selection_reads_the_terminal() {
+    let mut command = cadre();
+    command
+        .args([
+            "run",
+            "--model",
+            "demo",
+            "--speaker-selection",
+            "manual",
+            "--no-code",
+            "--json",
+            "Say hello",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        // Third turn: an unknown name is re-asked, then "3" picks the reviewer.
+        stdin
+            .write_all(b"1\nPython_Developer\nnobody\n3\n")
+            .unwrap();
+    }
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = events(&out);
+    let speakers: Vec<&str> = of_type(&events, "message")
+        .iter()
+        .map(|e| e["data"]["agent"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        speakers,
+        vec![
+            "User",
+            "Data_Scientist",
+            "Python_Developer",
+            "Quality_Reviewer"
+        ]
+    );
+    let answers: Vec<&str> = of_type(&events, "input")
+        .iter()
+        .map(|e| e["data"]["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(answers, vec!["1", "Python_Developer", "nobody", "3"]);
+    assert!(statuses(&events).contains(&"waiting_input".to_string()));
+}

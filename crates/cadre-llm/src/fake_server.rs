@@ -41,6 +41,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::serve::ListenerExt;
 use cadre_core::Usage;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -124,6 +125,13 @@ impl FakeOpenAi {
             .with_state(Arc::clone(&state));
         let shutdown = state.shutdown.clone();
         tokio::spawn(async move {
+            // Streams are many small writes: without TCP_NODELAY, Nagle's algorithm and the
+            // client's delayed ACKs add ~40 ms to every reply and distort latency benchmarks.
+            let listener = listener.tap_io(|tcp| {
+                if let Err(error) = tcp.set_nodelay(true) {
+                    tracing::debug!(%error, "cannot set TCP_NODELAY");
+                }
+            });
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown.cancelled_owned())
                 .await;
