@@ -13,6 +13,7 @@ use cadre_core::event::{EventSink, RunEmitter, RunStatus};
 use cadre_core::executor::{CodeExecutor, ExecutionLimits};
 use cadre_core::groupchat::RunContext;
 use cadre_core::run::{RunOverrides, RunRequest, TeamSource, execute_run};
+use cadre_core::team::CodeExecution;
 use cadre_core::{BuildOptions, SpeakerSelection};
 use cadre_sandbox::SandboxConfig;
 use clap::Args;
@@ -55,9 +56,9 @@ pub struct RunArgs {
     /// Code sandbox: bwrap, local-unsafe (runs code unsandboxed!) or none.
     #[arg(long, env = "CADRE_SANDBOX", default_value = "bwrap")]
     pub sandbox: String,
-    /// Wall-clock limit per code block, seconds.
-    #[arg(long, default_value_t = 30)]
-    pub code_timeout: u64,
+    /// Wall-clock limit per code block, seconds [default: the team's, else 30].
+    #[arg(long)]
+    pub code_timeout: Option<u64>,
     /// Stop once the run has cost this many USD.
     #[arg(long)]
     pub budget_usd: Option<f64>,
@@ -108,7 +109,15 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     })?;
     let wants_code =
         !args.no_code && !args.build_only && team.as_ref().is_none_or(|t| t.code_execution.enabled);
-    let executor = if wants_code { sandbox(&args)? } else { None };
+    let code_timeout = args
+        .code_timeout
+        .or(team.as_ref().map(|t| t.code_execution.timeout_secs))
+        .unwrap_or(CodeExecution::default().timeout_secs);
+    let executor = if wants_code {
+        sandbox(&args.sandbox, code_timeout)?
+    } else {
+        None
+    };
 
     let speaker_selection = match (args.speaker_selection.clone(), args.seed) {
         (Some(SpeakerSelection::Random { .. }), seed) => Some(SpeakerSelection::Random { seed }),
@@ -185,17 +194,17 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 /// The code executor, or `None` with a warning when the sandbox is unavailable: code is
 /// then not run at all, never run unsandboxed behind the user's back.
-fn sandbox(args: &RunArgs) -> anyhow::Result<Option<Arc<dyn CodeExecutor>>> {
+fn sandbox(name: &str, code_timeout: u64) -> anyhow::Result<Option<Arc<dyn CodeExecutor>>> {
     let limits = ExecutionLimits {
-        wall_time: Duration::from_secs(args.code_timeout.max(1)),
-        cpu_seconds: args.code_timeout.max(1),
+        wall_time: Duration::from_secs(code_timeout.max(1)),
+        cpu_seconds: code_timeout.max(1),
         ..ExecutionLimits::default()
     };
     let config = SandboxConfig {
         limits,
         ..SandboxConfig::default()
     };
-    match cadre_sandbox::from_name(&args.sandbox, config) {
+    match cadre_sandbox::from_name(name, config) {
         Ok(Some(executor)) if executor.info().backend == "local-unsafe" => {
             let _ = writeln!(
                 std::io::stderr(),
@@ -204,11 +213,11 @@ fn sandbox(args: &RunArgs) -> anyhow::Result<Option<Arc<dyn CodeExecutor>>> {
             Ok(Some(executor))
         }
         Ok(executor) => Ok(executor),
-        Err(error) if args.sandbox == "bwrap" => {
+        Err(error) if name == "bwrap" => {
             let _ = writeln!(std::io::stderr(), "warning: code execution is off: {error}");
             Ok(None)
         }
-        Err(error) => Err(anyhow::Error::new(error).context(format!("sandbox `{}`", args.sandbox))),
+        Err(error) => Err(anyhow::Error::new(error).context(format!("sandbox `{name}`"))),
     }
 }
 
