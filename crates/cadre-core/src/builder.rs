@@ -221,20 +221,12 @@ impl TeamBuilder {
         let specs = picked
             .into_iter()
             .map(|mut spec| {
-                if !spec.system_message.contains(DEFAULT_TERMINATION_TEXT) {
-                    spec.system_message = format!(
-                        "{}\n\n{}",
-                        spec.system_message.trim_end(),
-                        team_instructions(false, DEFAULT_EXECUTOR_NAME)
-                    );
-                }
-                if coding && !spec.system_message.contains(DEFAULT_EXECUTOR_NAME) {
-                    spec.system_message = format!(
-                        "{}\n\n{}",
-                        spec.system_message.trim_end(),
-                        coding_instructions(DEFAULT_EXECUTOR_NAME)
-                    );
-                }
+                spec.system_message = complete_system_message(
+                    &spec.system_message,
+                    coding,
+                    Some(DEFAULT_TERMINATION_TEXT),
+                    DEFAULT_EXECUTOR_NAME,
+                );
                 spec
             })
             .collect();
@@ -583,13 +575,37 @@ fn library_prompt(task: &str, library: &[AgentSpec], max: usize) -> String {
     )
 }
 
+/// An agent's system message completed with the group-chat mechanics it does not already
+/// mention: how the chat ends (when a termination text is set) and, when code runs, how
+/// to get code run. Saved and imported teams (AutoGen's files hold only the role text) get
+/// the same rules as freshly built ones; a message that already has them is unchanged.
+pub fn complete_system_message(
+    system_message: &str,
+    coding: bool,
+    termination: Option<&str>,
+    executor: &str,
+) -> String {
+    let mut message = system_message.trim_end().to_string();
+    if let Some(text) = termination.filter(|t| !t.is_empty() && !message.contains(*t)) {
+        message.push_str(&format!(
+            "\n\n{GROUP_CHAT_RULES}\n\nWhen the task is complete and the result has been \
+             checked, reply with {text}."
+        ));
+    }
+    if coding && !message.contains(executor) {
+        message.push_str("\n\n");
+        message.push_str(&coding_instructions(executor));
+    }
+    message
+}
+
+const GROUP_CHAT_RULES: &str = "You work with other experts in a group chat, together with \
+     the user who set the task. Read the whole conversation, build on the others' work, point \
+     out mistakes you see, and keep your replies focused on your own role.";
+
 /// The chat mechanics every built agent gets, after its role description.
 fn team_instructions(coding: bool, executor: &str) -> String {
-    let mut text = String::from(
-        "You work with other experts in a group chat, together with the user who set the \
-         task. Read the whole conversation, build on the others' work, point out mistakes \
-         you see, and keep your replies focused on your own role.",
-    );
+    let mut text = String::from(GROUP_CHAT_RULES);
     if coding {
         text.push_str("\n\n");
         text.push_str(&coding_instructions(executor));
@@ -614,6 +630,33 @@ fn coding_instructions(executor: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_messages_get_only_the_rules_they_lack() {
+        let bare = complete_system_message(
+            "You plan the work.",
+            true,
+            Some("TERMINATE"),
+            "Computer_terminal",
+        );
+        assert!(bare.starts_with("You plan the work.\n\n"));
+        assert!(
+            bare.contains("reply with TERMINATE")
+                && bare.contains("Computer_terminal runs the blocks")
+        );
+        // Complete messages (what the builder writes) are left alone, so rules never repeat.
+        assert_eq!(
+            complete_system_message(&bare, true, Some("TERMINATE"), "Computer_terminal"),
+            bare
+        );
+        let no_code =
+            complete_system_message("You plan.", false, Some("DONE"), "Computer_terminal");
+        assert!(no_code.contains("reply with DONE") && !no_code.contains("Computer_terminal"));
+        assert_eq!(
+            complete_system_message("You plan.", false, None, "Computer_terminal"),
+            "You plan."
+        );
+    }
 
     #[test]
     fn team_name_is_short() {

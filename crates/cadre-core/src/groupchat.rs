@@ -10,6 +10,7 @@ use futures::FutureExt;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::builder::complete_system_message;
 use crate::codeblock::runnable_code_blocks;
 use crate::event::{EventKind, LogLevel, RunEmitter, RunStatus, SinkError, UsageTotals};
 use crate::executor::{CodeBlock, CodeExecutor, CodeWorkspace, ExecutionResult, Language};
@@ -247,9 +248,12 @@ impl GroupChat {
 
     async fn agent_turn(&mut self, name: &str) -> Result<TranscriptMessage, StepStop> {
         let agent = self.team.agent(name);
-        let mut messages = vec![ChatMessage::system(
+        let mut messages = vec![ChatMessage::system(complete_system_message(
             agent.map(|a| a.system_message.as_str()).unwrap_or_default(),
-        )];
+            self.coding_enabled(),
+            self.team.termination.text_mention.as_deref(),
+            &self.team.code_execution.executor_name,
+        ))];
         for turn in &self.transcript {
             let message = if turn.agent == name {
                 ChatMessage::assistant(turn.content.clone())

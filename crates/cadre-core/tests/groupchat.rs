@@ -270,7 +270,15 @@ async fn round_robin_runs_until_terminate() {
     assert_eq!(outcome.usage.prompt_tokens, 40);
     // Each agent sees its own turns as assistant messages and the others' as user messages.
     let last = model.calls().pop().unwrap();
-    assert_eq!(last.messages[0].content, "You are B.");
+    let system = &last.messages[0].content;
+    assert!(
+        system.starts_with("You are B.") && system.contains("reply with TERMINATE"),
+        "{system}"
+    );
+    assert!(
+        !system.contains("Computer_terminal"),
+        "no coding rules when code is off"
+    );
     assert_eq!(last.messages[1].content, "do it");
     assert_eq!(last.messages[3].role, cadre_core::Role::Assistant);
     // Deltas stream before each message and reassemble it.
