@@ -312,7 +312,14 @@ impl EventSink for NullSink {
 pub struct RunEmitter {
     run_id: String,
     sink: Arc<dyn EventSink>,
-    last_seq: Arc<Mutex<u64>>,
+    state: Arc<Mutex<EmitterState>>,
+}
+
+struct EmitterState {
+    last_seq: u64,
+    /// Sum of the `usage` events emitted: every model call is reported through here, so
+    /// totals stay equal to the events even when a step fails half-way.
+    usage: UsageTotals,
 }
 
 impl RunEmitter {
@@ -322,7 +329,10 @@ impl RunEmitter {
         Self {
             run_id: run_id.into(),
             sink,
-            last_seq: Arc::new(Mutex::new(last_seq)),
+            state: Arc::new(Mutex::new(EmitterState {
+                last_seq,
+                usage: UsageTotals::default(),
+            })),
         }
     }
 
@@ -333,18 +343,37 @@ impl RunEmitter {
 
     /// Seq of the last durable event emitted.
     pub async fn last_seq(&self) -> u64 {
-        *self.last_seq.lock().await
+        self.state.lock().await.last_seq
+    }
+
+    /// Totals of the `usage` events emitted through this emitter.
+    pub async fn usage(&self) -> UsageTotals {
+        self.state.lock().await.usage
     }
 
     /// Emits one event. The counter lock is held across publishing so that durable
     /// events reach the sink in seq order even from concurrent tasks.
     pub async fn emit(&self, kind: EventKind) -> Result<RunEvent, SinkError> {
-        let mut last = self.last_seq.lock().await;
+        let mut state = self.state.lock().await;
         if kind.is_durable() {
-            *last += 1;
+            state.last_seq += 1;
+        }
+        if let EventKind::Usage {
+            prompt_tokens,
+            completion_tokens,
+            cost_usd,
+            ..
+        } = &kind
+        {
+            let usage = Usage {
+                prompt_tokens: *prompt_tokens,
+                completion_tokens: *completion_tokens,
+                cost_usd: *cost_usd,
+            };
+            state.usage.add(&usage);
         }
         let event = RunEvent {
-            seq: *last,
+            seq: state.last_seq,
             run_id: self.run_id.clone(),
             at: Utc::now(),
             kind,

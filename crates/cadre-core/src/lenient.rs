@@ -304,7 +304,13 @@ pub fn parse_name_list(text: &str, max: usize) -> Result<Vec<String>, LenientErr
         Err(_) => (Vec::new(), None),
     };
     if names.is_empty() {
-        names = clean_names(names_from_text(text));
+        let (items, listed) = names_from_text(text);
+        names = clean_names(items);
+        // Without JSON or list markers, a comma or a line break is all that separates
+        // names from conversation ("no names here, sorry"): only role-shaped words count.
+        if !listed {
+            names.retain(|name| is_role_shaped(name));
+        }
     }
     if names.is_empty() {
         return Err(json_error.unwrap_or_else(|| {
@@ -365,7 +371,7 @@ fn names_from_json(value: &Value) -> Result<Vec<String>, LenientError> {
                     .find(|(k, _)| k.eq_ignore_ascii_case(key))
                     .map(|(_, v)| v);
                 match found {
-                    Some(Value::String(s)) => return Ok(names_from_text(s)),
+                    Some(Value::String(s)) => return Ok(names_from_text(s).0),
                     Some(inner @ (Value::Array(_) | Value::Object(_))) => {
                         return names_from_json(inner);
                     }
@@ -390,7 +396,16 @@ fn names_from_json(value: &Value) -> Result<Vec<String>, LenientError> {
 }
 
 /// Raw name strings from a plain-text answer.
-fn names_from_text(text: &str) -> Vec<String> {
+/// Whether every word of a name starts with a capital or a digit (`Data_Analyst`,
+/// `QA-Engineer`, `SQL_Expert`), as role names do and conversation does not.
+fn is_role_shaped(name: &str) -> bool {
+    name.split(['_', '-'])
+        .filter(|word| !word.is_empty())
+        .all(|word| word.starts_with(|c: char| c.is_ascii_uppercase() || c.is_ascii_digit()))
+}
+
+/// Raw items of a plain-text answer, and whether they came from list markers.
+fn names_from_text(text: &str) -> (Vec<String>, bool) {
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
@@ -402,7 +417,7 @@ fn names_from_text(text: &str) -> Vec<String> {
         .map(str::to_string)
         .collect();
     if !listed.is_empty() {
-        return listed;
+        return (listed, true);
     }
     let mut items = Vec::new();
     for line in lines {
@@ -416,7 +431,7 @@ fn names_from_text(text: &str) -> Vec<String> {
             items.push(line.to_string());
         }
     }
-    items
+    (items, false)
 }
 
 /// The item text of a numbered (`1.`, `2)`) or bulleted (`-`, `*`, `•`, `+`) list line.
@@ -676,6 +691,22 @@ mod tests {
         let long = "A".repeat(100);
         let names = parse_name_list(&format!("[\"{long}\"]"), 0).unwrap();
         assert_eq!(names[0].len(), MAX_NAME_LEN);
+    }
+
+    #[test]
+    fn conversation_is_not_a_list_of_names() {
+        assert!(parse_name_list("no names here, sorry", 5).is_err());
+        assert!(parse_name_list("Sure thing", 5).is_err());
+        assert_eq!(
+            parse_name_list("Planner, Data Analyst, SQL_Expert", 5).unwrap(),
+            ["Planner", "Data_Analyst", "SQL_Expert"]
+        );
+        // Lists and JSON stay lenient about case.
+        assert_eq!(
+            parse_name_list("- coder\n- critic", 5).unwrap(),
+            ["coder", "critic"]
+        );
+        assert_eq!(parse_name_list(r#"["coder"]"#, 5).unwrap(), ["coder"]);
     }
 
     #[test]

@@ -119,13 +119,11 @@ pub async fn execute_run(
                 })
                 .await?;
             let builder = TeamBuilder::new(ctx.model.clone(), options.clone());
-            match builder.build(&request.task, &emitter, &ctx.cancel).await {
-                Ok(outcome) => {
-                    add_totals(&mut usage, &outcome.usage);
-                    Ok(outcome.team)
-                }
-                Err(error) => Err(error),
-            }
+            let built = builder.build(&request.task, &emitter, &ctx.cancel).await;
+            // Counted from the emitted usage events, so a build that fails half-way still
+            // reports what its calls cost.
+            add_totals(&mut usage, &emitter.usage().await);
+            built.map(|outcome| outcome.team)
         }
     };
     let mut team = match team {

@@ -231,6 +231,22 @@ fn assert_well_formed(events: &[RunEvent]) {
         ),
         "finished comes last"
     );
+    let (prompt, completion, calls) = events.iter().fold((0, 0, 0), |(p, c, n), e| match &e.kind {
+        EventKind::Usage {
+            prompt_tokens,
+            completion_tokens,
+            ..
+        } => (p + prompt_tokens, c + completion_tokens, n + 1),
+        _ => (p, c, n),
+    });
+    let Some(EventKind::Finished { usage, .. }) = events.last().map(|e| &e.kind) else {
+        unreachable!()
+    };
+    assert_eq!(
+        (usage.prompt_tokens, usage.completion_tokens, usage.calls),
+        (prompt, completion, calls),
+        "finished totals = usage events"
+    );
 }
 
 fn agent_of(request: &ChatRequest) -> String {
@@ -580,6 +596,24 @@ async fn model_failure_fails_the_run_with_an_error_event() {
     let events = sink.events();
     assert_well_formed(&events);
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Error { code, message, .. } if code == "llm_provider_error" && message.contains("model `nope` not found"))));
+}
+
+#[tokio::test]
+async fn a_failed_build_still_reports_what_it_cost() {
+    let model = FakeModel::new(|_, _| Ok("no names here, sorry".into()));
+    let sink = MemorySink::new();
+    let request = RunRequest {
+        task: "do it".into(),
+        team: TeamSource::Build(cadre_core::BuildOptions::default()),
+        overrides: RunOverrides::default(),
+        build_only: false,
+    };
+    let outcome = execute_run(request, context(model, None, &sink), None)
+        .await
+        .unwrap();
+    assert_eq!(outcome.status, RunStatus::Failed);
+    assert_eq!(outcome.usage.calls, 3, "first ask and two re-asks");
+    assert_well_formed(&sink.events());
 }
 
 #[tokio::test]
