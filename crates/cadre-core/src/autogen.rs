@@ -305,7 +305,10 @@ fn export_code_config(kept: Option<&Value>, code: &CodeExecution) -> Value {
     };
     let current = Value::Object(config.clone());
     if fresh || mapped_last_n(Some(&current)) != code.last_n_messages {
-        config.insert("last_n_messages".into(), code.last_n_messages.into());
+        config.insert(
+            "last_n_messages".into(),
+            exported_last_n(code.last_n_messages),
+        );
     }
     if fresh || mapped_timeout(Some(&current)) != code.timeout_secs {
         config.insert("timeout".into(), code.timeout_secs.into());
@@ -330,15 +333,27 @@ fn mapped_temperature(config: Option<&Value>) -> Option<f32> {
         .map(|t| t as f32)
 }
 
-/// `code_execution_config.last_n_messages`, or Cadre's default when it is absent or not
-/// a positive count (AutoGen also allows `"auto"`).
+/// `code_execution_config.last_n_messages`: a positive count, `"auto"` (0 in Cadre), or
+/// Cadre's default when it is absent or anything else.
 fn mapped_last_n(config: Option<&Value>) -> usize {
-    config
-        .and_then(|c| c.get("last_n_messages"))
-        .and_then(Value::as_u64)
-        .filter(|&n| n > 0)
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(CodeExecution::default().last_n_messages)
+    match config.and_then(|c| c.get("last_n_messages")) {
+        Some(Value::String(s)) if s == "auto" => 0,
+        Some(value) => value
+            .as_u64()
+            .filter(|&n| n > 0)
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(CodeExecution::default().last_n_messages),
+        None => CodeExecution::default().last_n_messages,
+    }
+}
+
+/// Cadre's `last_n_messages` as AutoGen writes it (0 is `"auto"`).
+fn exported_last_n(last_n: usize) -> Value {
+    if last_n == 0 {
+        Value::String("auto".into())
+    } else {
+        last_n.into()
+    }
 }
 
 /// `code_execution_config.timeout` in whole seconds (rounded up), or Cadre's default when

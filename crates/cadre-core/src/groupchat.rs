@@ -319,9 +319,12 @@ impl GroupChat {
                 self.run_blocks(&source_id, &blocks).await?
             }
             _ => format!(
-                "No code blocks found in the last {} message(s). Put code to run in a fenced \
+                "No code blocks found {}. Put code to run in a fenced \
                  ```python or ```sh block; when the task is done, reply with {}.",
-                self.team.code_execution.last_n_messages.max(1),
+                match self.team.code_execution.last_n_messages {
+                    0 => format!("since {name} last ran code"),
+                    n => format!("in the last {n} message(s)"),
+                },
                 self.team
                     .termination
                     .text_mention
@@ -434,10 +437,14 @@ impl GroupChat {
         Ok(refusal(message))
     }
 
-    /// The most recent turn with code within the last `last_n_messages` non-executor turns.
+    /// The most recent turn with code since the executor last spoke, within the last
+    /// `last_n_messages` turns (all of them for 0, AutoGen's `"auto"`).
     fn pending_code(&self) -> Option<(String, Vec<CodeBlock>)> {
         let executor = &self.team.code_execution.executor_name;
-        let window = self.team.code_execution.last_n_messages.max(1);
+        let window = match self.team.code_execution.last_n_messages {
+            0 => usize::MAX,
+            n => n,
+        };
         // Code is pending only if the executor has not spoken since it was written.
         self.transcript
             .iter()

@@ -143,7 +143,8 @@ pub struct CodeExecution {
     /// Languages the executor accepts.
     #[serde(default = "default_languages")]
     pub languages: Vec<String>,
-    /// How many recent messages the executor scans for code (AutoGen's `last_n_messages`).
+    /// How many recent messages the executor scans for code (AutoGen's `last_n_messages`);
+    /// 0 is AutoGen's `"auto"`: every message since the executor last spoke.
     #[serde(default = "default_last_n")]
     pub last_n_messages: usize,
     /// Wall-clock limit per code block, seconds.
@@ -158,7 +159,7 @@ fn default_languages() -> Vec<String> {
     vec!["python".into(), "sh".into()]
 }
 fn default_last_n() -> usize {
-    1
+    0
 }
 fn default_code_timeout() -> u64 {
     30

@@ -131,7 +131,7 @@ fn native_team_exports_a_valid_autogen_file() {
             ],
             "coding": true,
             "default_llm_config": {"temperature": 0.7},
-            "code_execution_config": {"last_n_messages": 1, "work_dir": "groupchat",
+            "code_execution_config": {"last_n_messages": "auto", "work_dir": "groupchat",
                                       "use_docker": false, "timeout": 45}
         })
     );
@@ -242,4 +242,21 @@ fn errors_are_clear_one_liners() {
 fn byte_order_mark_is_accepted() {
     let with_bom = format!("\u{feff}{MINIMAL}");
     assert!(parse_team_file(&with_bom).is_ok());
+}
+
+#[test]
+fn auto_last_n_messages_maps_both_ways() {
+    let file = serde_json::json!({
+        "building_task": "t",
+        "agent_configs": [{"name": "A", "model": "m", "system_message": "s", "description": "d"}],
+        "coding": true,
+        "default_llm_config": {},
+        "code_execution_config": {"last_n_messages": "auto", "work_dir": "groupchat", "use_docker": false, "timeout": 60}
+    });
+    let team = import_autogen(&file).unwrap();
+    assert_eq!(
+        team.code_execution.last_n_messages, 0,
+        "auto scans everything since the executor spoke"
+    );
+    assert_eq!(export_autogen(&team), file);
 }

@@ -814,3 +814,49 @@ async fn group_chat_direct_use_emits_no_framing() {
             .any(|e| matches!(e.kind, EventKind::Finished { .. }))
     );
 }
+
+#[tokio::test]
+async fn executor_finds_code_written_before_the_last_turn() {
+    // Round robin A, B, Computer_terminal: A writes code, B only comments.
+    let model = FakeModel::new(|req, _| {
+        let ran = req
+            .messages
+            .iter()
+            .any(|m| m.content.starts_with("exitcode: 0"));
+        Ok(match (agent_of(req).as_str(), ran) {
+            (_, true) => "checked TERMINATE".into(),
+            ("A", false) => "```python\nprint(7)\n```".into(),
+            _ => "let us run it".into(),
+        })
+    });
+    let executor = Arc::new(FakeExecutor::default());
+    let mut auto_window = team(&["A", "B"], SpeakerSelection::RoundRobin);
+    auto_window.code_execution.enabled = true;
+    let sink = MemorySink::new();
+    execute_run(
+        given(auto_window.clone()),
+        context(model.clone(), Some(executor.clone()), &sink),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        executor.blocks.lock().unwrap().len(),
+        1,
+        "auto window reaches A's code"
+    );
+
+    // With AutoGen's classic window of one message, B's comment hides the code.
+    let mut one = auto_window;
+    one.code_execution.last_n_messages = 1;
+    one.termination.max_round = Some(5);
+    let executor = Arc::new(FakeExecutor::default());
+    execute_run(
+        given(one),
+        context(model, Some(executor.clone()), &MemorySink::new()),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(executor.blocks.lock().unwrap().is_empty());
+}

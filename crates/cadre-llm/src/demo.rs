@@ -86,6 +86,8 @@ struct Conversation<'a> {
 enum Phase {
     Plan,
     Code,
+    /// The last turn holds code nobody has run yet (round robin put someone else first).
+    AwaitRun,
     Review,
     Conclude,
 }
@@ -121,12 +123,17 @@ impl<'a> Conversation<'a> {
         let last_is_output = turns
             .last()
             .is_some_and(|m| m.content.starts_with(EXECUTOR_PREFIX));
+        let last_has_code = turns
+            .last()
+            .is_some_and(|m| m.content.contains("```python"));
         if after_task.is_empty() {
             Phase::Plan
         } else if !has_code {
             Phase::Code
         } else if last_is_output {
             Phase::Review
+        } else if last_has_code {
+            Phase::AwaitRun
         } else {
             Phase::Conclude
         }
@@ -203,7 +210,7 @@ fn select(conversation: &Conversation<'_>, candidates: &[String]) -> String {
     match conversation.phase() {
         Phase::Plan | Phase::Conclude => pick(0),
         Phase::Code => pick(1),
-        Phase::Review => pick(2),
+        Phase::AwaitRun | Phase::Review => pick(2),
     }
 }
 
@@ -220,6 +227,9 @@ fn reply(conversation: &Conversation<'_>) -> String {
             "Here is the program:\n```python\n{}\n```\nPlease run it.",
             program_for(task)
         ),
+        Phase::AwaitRun => {
+            "The program above has not run yet; Computer_terminal, please execute it so we can check real output.".to_string()
+        }
         Phase::Review => {
             let output = conversation.last_output().unwrap_or_default();
             let body = output
@@ -367,6 +377,41 @@ mod tests {
         )
         .await;
         assert!(done.ends_with("TERMINATE"), "{done}");
+    }
+
+    #[tokio::test]
+    async fn unexecuted_code_is_not_concluded_on() {
+        let task = ChatMessage::user("Compare primes").named("User");
+        let reply = Purpose::AgentReply { agent: "X".into() };
+        let code = ask(
+            reply.clone(),
+            vec![task.clone(), ChatMessage::user("Plan").named("A")],
+        )
+        .await;
+        let waiting = ask(
+            reply.clone(),
+            vec![
+                task.clone(),
+                ChatMessage::user("Plan").named("A"),
+                ChatMessage::user(code.clone()).named("B"),
+            ],
+        )
+        .await;
+        assert!(
+            waiting.contains("has not run yet") && !waiting.contains("TERMINATE"),
+            "{waiting}"
+        );
+        // Without an executor nobody runs it: the next turn concludes honestly.
+        let history = vec![
+            task,
+            ChatMessage::user(code).named("B"),
+            ChatMessage::user(waiting).named("C"),
+        ];
+        let done = ask(reply, history).await;
+        assert!(
+            done.contains("was not available") && done.ends_with("TERMINATE"),
+            "{done}"
+        );
     }
 
     #[tokio::test]
