@@ -259,9 +259,10 @@ async fn manual_selection_reads_the_terminal() {
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
-        // Third turn: an unknown name is re-asked, then "3" picks the reviewer.
+        // Third turn: an unknown name is re-asked, then "3" picks the reviewer; with code
+        // off, the planner concludes.
         stdin
-            .write_all(b"1\nPython_Developer\nnobody\n3\n")
+            .write_all(b"1\nPython_Developer\nnobody\n3\n1\n")
             .unwrap();
     }
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
@@ -283,13 +284,14 @@ async fn manual_selection_reads_the_terminal() {
             "User",
             "Data_Scientist",
             "Python_Developer",
-            "Quality_Reviewer"
+            "Quality_Reviewer",
+            "Data_Scientist"
         ]
     );
     let answers: Vec<&str> = of_type(&events, "input")
         .iter()
         .map(|e| e["data"]["content"].as_str().unwrap())
         .collect();
-    assert_eq!(answers, vec!["1", "Python_Developer", "nobody", "3"]);
+    assert_eq!(answers, vec!["1", "Python_Developer", "nobody", "3", "1"]);
     assert!(statuses(&events).contains(&"waiting_input".to_string()));
 }

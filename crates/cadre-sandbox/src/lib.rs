@@ -13,7 +13,10 @@
 //! - `executors::local_unsafe` ([`LocalUnsafeExecutor`]): runs code directly on the host;
 //!   only when named explicitly.
 //! - `process`: child-process supervision shared by the backends (empty environment,
-//!   capped concurrent output reading, wall-clock limit, cancellation, tree kill).
+//!   capped concurrent output reading, wall-clock limit, disk-quota watchdog,
+//!   cancellation, tree kill).
+//! - `quota`: measuring a run's workspace against [`SandboxConfig::workspace_quota_bytes`]
+//!   and emptying it when it is over.
 //! - `workspace`: per-run directories and safe writing of code files into them.
 //! - `host`: read-only facts about the host (root or not, helper programs, `/` layout).
 //!
@@ -29,11 +32,13 @@ use cadre_core::executor::{CodeExecutor, ExecError, ExecutionLimits};
 pub mod executors;
 mod host;
 mod process;
+mod quota;
 mod workspace;
 
 pub use executors::bwrap::{BwrapExecutor, BwrapWorkspace};
 pub use executors::local_unsafe::{LocalUnsafeExecutor, LocalUnsafeWorkspace};
 pub use process::{CANCELLED_EXIT_CODE, TIMEOUT_EXIT_CODE};
+pub use quota::QUOTA_EXIT_CODE;
 
 /// The backend used when none is configured.
 pub const DEFAULT_BACKEND: &str = "bwrap";
@@ -57,6 +62,11 @@ pub struct SandboxConfig {
     /// Python interpreter. For the bwrap backend it must live under `/usr` (the only
     /// part of the host filesystem visible inside), so not a pyenv or venv shim.
     pub python: PathBuf,
+    /// Allocated bytes a run's workspace may hold, all files together (`RLIMIT_FSIZE`
+    /// only caps each file). Checked before each execution, every 200 ms while one runs
+    /// and when it ends; an execution over it is stopped (or refused) with
+    /// [`QUOTA_EXIT_CODE`] and the workspace is emptied. 0 turns the quota off.
+    pub workspace_quota_bytes: u64,
 }
 
 impl Default for SandboxConfig {
@@ -67,6 +77,7 @@ impl Default for SandboxConfig {
             sandbox_uid: 65534,
             sandbox_gid: 65534,
             python: PathBuf::from("/usr/bin/python3"),
+            workspace_quota_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Supervising one child process for every backend: spawning it in its own process
 //! group with an empty environment, reading stdout and stderr concurrently under a cap,
-//! enforcing the wall-clock limit and cancellation, and killing the whole tree.
+//! enforcing the wall-clock limit, the workspace disk quota and cancellation, and
+//! killing the whole tree.
 
 use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
@@ -13,6 +14,8 @@ use cadre_core::executor::{ExecError, ExecutionResult};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
+
+use crate::quota::{QUOTA_EXIT_CODE, Quota, Usage};
 
 /// Exit code reported when the wall-clock limit killed the process tree, as GNU
 /// `timeout` does.
@@ -43,6 +46,8 @@ pub(crate) struct Spec {
     /// `kill` binary used to signal the whole process group; `None` kills only the
     /// spawned process.
     pub kill_program: Option<PathBuf>,
+    /// Disk quota of the workspace the process writes to; `None` for no quota.
+    pub quota: Option<Quota>,
 }
 
 #[derive(Default)]
@@ -55,6 +60,11 @@ enum Ending {
     Exited(ExitStatus),
     TimedOut,
     Cancelled,
+    /// `killed`: by the watchdog while running, rather than found when it had exited.
+    OverQuota {
+        usage: Usage,
+        killed: bool,
+    },
 }
 
 /// Runs `spec` to completion, timeout or cancellation and collects its output.
@@ -111,6 +121,12 @@ pub(crate) async fn run(
         )));
     }
 
+    let watchdog = async {
+        match &spec.quota {
+            Some(quota) => quota.watch().await,
+            None => std::future::pending().await,
+        }
+    };
     let ending = tokio::select! {
         biased;
         () = cancel.cancelled() => Ending::Cancelled,
@@ -122,11 +138,12 @@ pub(crate) async fn run(
             }
             Err(_) => Ending::TimedOut,
         },
+        usage = watchdog => Ending::OverQuota { usage, killed: true },
     };
 
     let status = match ending {
         Ending::Exited(status) => Some(status),
-        Ending::TimedOut | Ending::Cancelled => {
+        Ending::TimedOut | Ending::Cancelled | Ending::OverQuota { .. } => {
             // Signalled before reaping, so the pid (and process group id) cannot have
             // been reused by an unrelated process.
             kill_tree(&mut child, pid, spec.kill_program.as_deref()).await;
@@ -155,6 +172,19 @@ pub(crate) async fn run(
     }
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
+    // A fast writer can exceed the quota and exit between two watchdog checks: one last
+    // measurement reports it on the block that did it rather than refusing the next one.
+    let ending = match (ending, &spec.quota) {
+        (Ending::Exited(exited), Some(quota)) => match quota.measure_async().await {
+            Usage::Within(_) => Ending::Exited(exited),
+            usage => Ending::OverQuota {
+                usage,
+                killed: false,
+            },
+        },
+        (ending, _) => ending,
+    };
+
     let (stdout, out_truncated) = take_text(&stdout);
     let (mut stderr, err_truncated) = take_text(&stderr);
     let (exit_code, killed, timed_out) = match ending {
@@ -182,6 +212,16 @@ pub(crate) async fn run(
         Ending::Cancelled => {
             push_note(&mut stderr, "Cancelled: execution was stopped");
             (CANCELLED_EXIT_CODE, true, false)
+        }
+        Ending::OverQuota { usage, killed } => {
+            // The tree has been killed and reaped above, so emptying the workspace does
+            // not race a writer still inside.
+            let note = match &spec.quota {
+                Some(quota) => quota.exceeded_note(&usage, killed).await,
+                None => "Disk quota exceeded".to_string(),
+            };
+            push_note(&mut stderr, &note);
+            (QUOTA_EXIT_CODE, killed, false)
         }
     };
     Ok(ExecutionResult {
@@ -296,6 +336,7 @@ mod tests {
             wall_time: wall,
             max_output_bytes: cap,
             kill_program: crate::host::find_program("kill"),
+            quota: None,
         }
     }
 
@@ -356,6 +397,54 @@ mod tests {
             text.starts_with("a\n[output truncated: 6 more bytes"),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_quota_watchdog_kills_a_disk_filling_tree_and_empties_the_workspace() {
+        let ws = tempfile::tempdir().unwrap();
+        // Two writers, one in the background, so the whole group must go.
+        let script = "(while :; do head -c 1048576 /dev/zero > bg.$$.$(date +%s%N); sleep 0.02; done) &\n\
+                      i=0; while [ $i -lt 300 ]; do head -c 1048576 /dev/zero > f$i; i=$((i+1)); sleep 0.02; done\n\
+                      echo finished";
+        let mut spec = sh(script, Duration::from_secs(10), 1024);
+        spec.cwd = Some(ws.path().to_path_buf());
+        spec.quota = crate::quota::Quota::new(ws.path(), 4 * 1024 * 1024);
+        let started = Instant::now();
+        let result = run(spec, &CancellationToken::new()).await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(3), "{result:?}");
+        assert_eq!(result.exit_code, QUOTA_EXIT_CODE, "{result:?}");
+        assert!(result.killed && !result.timed_out, "{result:?}");
+        assert!(!result.stdout.contains("finished"), "{result:?}");
+        assert!(
+            result
+                .stderr
+                .contains("Disk quota exceeded: the workspace holds more than 4 MiB"),
+            "{}",
+            result.stderr
+        );
+        assert!(
+            result.stderr.contains("execution stopped"),
+            "{}",
+            result.stderr
+        );
+        assert!(result.stderr.contains("was emptied"), "{}", result.stderr);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(std::fs::read_dir(ws.path()).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn writing_below_the_quota_is_unaffected() {
+        let ws = tempfile::tempdir().unwrap();
+        let script =
+            "for i in 1 2 3; do head -c 1048576 /dev/zero > f$i; sleep 0.15; done; echo ok";
+        let mut spec = sh(script, Duration::from_secs(10), 1024);
+        spec.cwd = Some(ws.path().to_path_buf());
+        spec.quota = crate::quota::Quota::new(ws.path(), 4 * 1024 * 1024);
+        let result = run(spec, &CancellationToken::new()).await.unwrap();
+        assert_eq!(result.exit_code, 0, "{result:?}");
+        assert_eq!(result.stdout, "ok\n");
+        assert!(!result.killed);
+        assert_eq!(std::fs::read_dir(ws.path()).unwrap().count(), 3);
     }
 
     #[tokio::test]

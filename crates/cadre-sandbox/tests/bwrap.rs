@@ -33,6 +33,10 @@ struct Sandbox {
 }
 
 fn sandbox_with(limits: ExecutionLimits) -> Sandbox {
+    sandbox_with_quota(limits, SandboxConfig::default().workspace_quota_bytes)
+}
+
+fn sandbox_with_quota(limits: ExecutionLimits, workspace_quota_bytes: u64) -> Sandbox {
     let root = tempfile::tempdir().unwrap();
     // The sandbox uid (nobody, when tests run as root) must be able to traverse down
     // to its workspace.
@@ -40,6 +44,7 @@ fn sandbox_with(limits: ExecutionLimits) -> Sandbox {
     let config = SandboxConfig {
         limits,
         base_dir: root.path().join("workspaces"),
+        workspace_quota_bytes,
         ..SandboxConfig::default()
     };
     let executor = BwrapExecutor::new(config).unwrap_or_else(|error| {
@@ -531,10 +536,154 @@ async fn info_lists_what_is_enforced() {
         "memory: RLIMIT_AS 512 MiB",
         "processes: RLIMIT_NPROC 64",
         "wall time: 30 s",
+        "workspace: 256 MiB disk quota",
     ] {
         assert!(all.contains(expected), "missing {expected:?} in\n{all}");
     }
     if host_uid() == 0 {
         assert!(all.contains("uid: 65534"), "{all}");
     }
+}
+
+const MIB: u64 = 1024 * 1024;
+
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Writes a 1 MiB file every 20 ms, printing each index: 150 MiB over about 3 s unless
+/// something stops it.
+const FILL_LOOP: &str = "import time\n\
+    for i in range(150):\n    open(f'f{i}', 'wb').write(b'x' * 2**20)\n    print(i, flush=True)\n    time.sleep(0.02)\n\
+    print('finished')\n";
+
+#[tokio::test]
+async fn a_block_filling_the_workspace_is_killed_and_the_workspace_emptied() {
+    let sb = sandbox_with_quota(
+        ExecutionLimits {
+            wall_time: Duration::from_secs(10),
+            ..ExecutionLimits::default()
+        },
+        8 * MIB,
+    );
+    let ws = sb.executor.open("t").await.unwrap();
+    let started = Instant::now();
+    let result = run(&ws, python(FILL_LOOP)).await;
+    let elapsed = started.elapsed();
+    assert_eq!(
+        result.exit_code,
+        cadre_sandbox::QUOTA_EXIT_CODE,
+        "{result:?}"
+    );
+    assert!(result.killed && !result.timed_out, "{result:?}");
+    assert!(!result.stdout.contains("finished"), "{}", result.stdout);
+    let written: u32 = result.stdout.lines().count().try_into().unwrap();
+    assert!(
+        written >= 8,
+        "stopped before the quota was reached: {result:?}"
+    );
+    assert!(
+        result
+            .stderr
+            .contains("Disk quota exceeded: the workspace holds more than 8 MiB (about "),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("execution stopped"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("The workspace was emptied"),
+        "{}",
+        result.stderr
+    );
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+    assert!(ws.path().is_dir());
+    assert_eq!(entries(ws.path()), Vec::<String>::new());
+
+    let next = run(
+        &ws,
+        python("open('a.txt', 'w').write('still usable')\nprint(open('a.txt').read())"),
+    )
+    .await;
+    assert_eq!(next.exit_code, 0, "{}", next.stderr);
+    assert_eq!(next.stdout, "still usable\n");
+    assert!(ws.path().join("a.txt").is_file());
+}
+
+#[tokio::test]
+async fn a_block_writing_below_the_quota_is_unaffected() {
+    let sb = sandbox_with_quota(ExecutionLimits::default(), 8 * MIB);
+    let ws = sb.executor.open("t").await.unwrap();
+    // Longer than several check intervals, ending at 5 MiB.
+    let code = "import time\n\
+        for i in range(5):\n    open(f'f{i}', 'wb').write(b'x' * 2**20)\n    time.sleep(0.1)\n\
+        print('done')\n";
+    let result = run(&ws, python(code)).await;
+    assert_eq!(result.exit_code, 0, "{result:?}");
+    assert_eq!(result.stdout, "done\n");
+    assert!(!result.killed, "{result:?}");
+    assert!(result.stderr.is_empty(), "{}", result.stderr);
+    assert_eq!(
+        entries(ws.path()).len(),
+        6,
+        "5 data files and the code file"
+    );
+}
+
+#[tokio::test]
+async fn a_quick_burst_over_the_quota_is_caught_when_the_block_ends() {
+    let sb = sandbox_with_quota(ExecutionLimits::default(), 8 * MIB);
+    let ws = sb.executor.open("t").await.unwrap();
+    // Likely done before the first watchdog check; caught either way.
+    let result = run(
+        &ws,
+        python("for i in range(12):\n    open(f'f{i}', 'wb').write(b'x' * 2**20)\n"),
+    )
+    .await;
+    assert_eq!(
+        result.exit_code,
+        cadre_sandbox::QUOTA_EXIT_CODE,
+        "{result:?}"
+    );
+    assert!(
+        result.stderr.contains("Disk quota exceeded") && result.stderr.contains("emptied"),
+        "{}",
+        result.stderr
+    );
+    assert_eq!(entries(ws.path()), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_already_full_workspace_is_refused_then_usable_again() {
+    let sb = sandbox_with_quota(ExecutionLimits::default(), 8 * MIB);
+    let ws = sb.executor.open("t").await.unwrap();
+    // As if left by a writer that escaped the checks.
+    std::fs::write(ws.path().join("left"), vec![1u8; 10 * MIB as usize]).unwrap();
+    let refused = run(&ws, python("open('ran', 'w').write('x')\nprint('ran')")).await;
+    assert_eq!(
+        refused.exit_code,
+        cadre_sandbox::QUOTA_EXIT_CODE,
+        "{refused:?}"
+    );
+    assert_eq!(refused.stdout, "");
+    assert!(!refused.killed);
+    assert!(
+        refused.stderr.starts_with(
+            "Disk quota exceeded: the workspace holds more than 8 MiB (about 10.0 MiB used) \
+             before this code block started, so it was not run."
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(entries(ws.path()), Vec::<String>::new());
+
+    let next = run(&ws, python("print('ran')")).await;
+    assert_eq!(next.exit_code, 0, "{}", next.stderr);
+    assert_eq!(next.stdout, "ran\n");
 }

@@ -10,9 +10,17 @@ use cadre_sandbox::{LocalUnsafeExecutor, SandboxConfig};
 use tokio_util::sync::CancellationToken;
 
 fn executor(limits: ExecutionLimits) -> (tempfile::TempDir, LocalUnsafeExecutor) {
+    executor_with_quota(limits, SandboxConfig::default().workspace_quota_bytes)
+}
+
+fn executor_with_quota(
+    limits: ExecutionLimits,
+    workspace_quota_bytes: u64,
+) -> (tempfile::TempDir, LocalUnsafeExecutor) {
     let root = tempfile::tempdir().unwrap();
     let config = SandboxConfig {
         limits,
+        workspace_quota_bytes,
         base_dir: root.path().join("workspaces"),
         ..SandboxConfig::default()
     };
@@ -104,4 +112,39 @@ async fn cancellation_and_close_clean_up() {
             .count(),
         0
     );
+}
+
+#[tokio::test]
+async fn the_workspace_quota_applies_here_too() {
+    let (_root, executor) = executor_with_quota(ExecutionLimits::default(), 4 * 1024 * 1024);
+    assert!(
+        executor
+            .info()
+            .enforced
+            .iter()
+            .any(|line| line.starts_with("workspace: 4 MiB disk quota")),
+        "{:?}",
+        executor.info().enforced
+    );
+    let ws = executor.open("t").await.unwrap();
+    let code = "import time\n\
+        for i in range(150):\n    open(f'f{i}', 'wb').write(b'x' * 2**20)\n    time.sleep(0.02)\n\
+        print('finished')\n";
+    let started = Instant::now();
+    let result = ws
+        .execute(&block(Language::Python, code), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "{result:?}");
+    assert_eq!(
+        result.exit_code,
+        cadre_sandbox::QUOTA_EXIT_CODE,
+        "{result:?}"
+    );
+    assert!(
+        result.killed && !result.stdout.contains("finished"),
+        "{result:?}"
+    );
+    assert!(result.stderr.contains("was emptied"), "{}", result.stderr);
+    assert_eq!(std::fs::read_dir(ws.path()).unwrap().count(), 0);
 }

@@ -20,9 +20,11 @@ use cadre_core::executor::{
 };
 use tokio_util::sync::CancellationToken;
 
+use super::refuse_if_over;
 use crate::SandboxConfig;
 use crate::host::{self, human_bytes, human_duration};
 use crate::process::{self, Spec};
+use crate::quota::{self, Quota};
 use crate::workspace::WorkspaceDir;
 
 /// Where the run's workspace appears inside the sandbox.
@@ -190,7 +192,7 @@ impl Inner {
         argv
     }
 
-    fn spec(&self, argv: Vec<OsString>) -> Spec {
+    fn spec(&self, argv: Vec<OsString>, quota: Option<Quota>) -> Spec {
         Spec {
             argv,
             cwd: None,
@@ -200,6 +202,7 @@ impl Inner {
             wall_time: self.config.limits.wall_time,
             max_output_bytes: self.config.limits.max_output_bytes,
             kill_program: self.kill.clone(),
+            quota,
         }
     }
 
@@ -250,6 +253,7 @@ impl Inner {
             format!("file size: RLIMIT_FSIZE {}", human_bytes(limits.max_file_bytes)),
             format!("open files: RLIMIT_NOFILE {}", super::MAX_OPEN_FILES),
             format!("output: {} per stream", human_bytes(limits.max_output_bytes as u64)),
+            quota::describe(self.config.workspace_quota_bytes),
         ];
         if self.disable_userns {
             enforced.push("nested user namespaces: disabled".to_string());
@@ -307,12 +311,16 @@ impl CodeWorkspace for BwrapWorkspace {
                 program.display()
             )));
         }
+        let quota = Quota::new(self.dir.path(), self.inner.config.workspace_quota_bytes);
+        if let Some(refused) = refuse_if_over(quota.as_ref()).await {
+            return Ok(refused);
+        }
         let relative = self.dir.write_code(block, ext)?;
         let file = Path::new(SANDBOX_WORKSPACE).join(relative);
         let argv = self
             .inner
             .argv(self.dir.path(), &program, &[file.into_os_string()]);
-        let result = process::run(self.inner.spec(argv), cancel).await?;
+        let result = process::run(self.inner.spec(argv, quota), cancel).await?;
         tracing::debug!(
             exit_code = result.exit_code,
             duration_ms = result.duration_ms,

@@ -13,9 +13,11 @@ use cadre_core::executor::{
 };
 use tokio_util::sync::CancellationToken;
 
+use super::refuse_if_over;
 use crate::SandboxConfig;
 use crate::host::{self, human_bytes, human_duration};
 use crate::process::{self, Spec};
+use crate::quota::{self, Quota};
 use crate::workspace::WorkspaceDir;
 
 /// Runs code blocks unsandboxed on the host. For development machines where bubblewrap
@@ -86,6 +88,7 @@ impl CodeExecutor for LocalUnsafeExecutor {
                 "output: {} per stream",
                 human_bytes(limits.max_output_bytes as u64)
             ),
+            quota::describe(self.inner.config.workspace_quota_bytes),
         ];
         if self.inner.prlimit.is_some() {
             enforced.push(format!("cpu: RLIMIT_CPU {} s", limits.cpu_seconds));
@@ -154,6 +157,10 @@ impl CodeWorkspace for LocalUnsafeWorkspace {
             &self.inner.config.python,
             &self.inner.shell,
         )?;
+        let quota = Quota::new(self.dir.path(), self.inner.config.workspace_quota_bytes);
+        if let Some(refused) = refuse_if_over(quota.as_ref()).await {
+            return Ok(refused);
+        }
         let file = self.dir.path().join(self.dir.write_code(block, ext)?);
         let mut argv: Vec<OsString> = Vec::new();
         if let Some(prlimit) = &self.inner.prlimit {
@@ -174,6 +181,7 @@ impl CodeWorkspace for LocalUnsafeWorkspace {
             wall_time: self.inner.config.limits.wall_time,
             max_output_bytes: self.inner.config.limits.max_output_bytes,
             kill_program: self.inner.kill.clone(),
+            quota,
         };
         process::run(spec, cancel).await
     }

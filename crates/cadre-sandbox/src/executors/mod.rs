@@ -6,7 +6,7 @@ pub mod local_unsafe;
 
 use std::path::{Path, PathBuf};
 
-use cadre_core::executor::{ExecError, Language};
+use cadre_core::executor::{ExecError, ExecutionResult, Language};
 
 /// The interpreter for `language` and the extension of generated file names.
 fn interpreter(
@@ -56,6 +56,12 @@ fn prlimit_args(limits: &cadre_core::executor::ExecutionLimits) -> Vec<String> {
         format!("--nofile={MAX_OPEN_FILES}"),
         "--".to_string(),
     ]
+}
+
+/// The pre-execution quota check both backends run before writing the code file: the
+/// result to return instead of running when the workspace is already over quota.
+async fn refuse_if_over(quota: Option<&crate::quota::Quota>) -> Option<ExecutionResult> {
+    quota?.refuse_if_over().await
 }
 
 /// Open files per process: generous for real programs, small enough to stop fd
