@@ -17,11 +17,7 @@ async fn demo_run_json_has_the_whole_event_story() {
     let mut command = cadre();
     command.args(["run", "--model", "demo", TASK, "--json"]);
     let out = output(command).await;
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let events = events(&out);
 
     assert_eq!(
@@ -91,11 +87,7 @@ async fn demo_run_prints_a_readable_transcript() {
     let mut command = cadre();
     command.args(["run", "--model", "demo", TASK]);
     let out = output(command).await;
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     for expected in [
         "Team:",
@@ -132,11 +124,7 @@ async fn build_only_saves_a_team_that_runs_again() {
         ])
         .arg(&team_file);
     let out = output(command).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let events = events(&out);
     assert!(
         of_type(&events, "message").is_empty(),
@@ -157,11 +145,7 @@ async fn build_only_saves_a_team_that_runs_again() {
         ])
         .arg(&team_file);
     let out = output(command).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let events = common::events(&out);
     assert_eq!(
         statuses(&events),
@@ -197,11 +181,7 @@ async fn recorded_run_replays_offline() {
         .args(["run", TASK, "--json", "--no-code", "--replay"])
         .arg(&cassette);
     let replayed = output(command).await;
-    assert!(
-        replayed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&replayed.stderr)
-    );
+    assert_success(&replayed);
     let contents = |out: &std::process::Output| -> Vec<String> {
         of_type(&events(out), "message")
             .iter()
@@ -268,16 +248,9 @@ async fn manual_selection_reads_the_terminal() {
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let events = events(&out);
-    let speakers: Vec<&str> = of_type(&events, "message")
-        .iter()
-        .map(|e| e["data"]["agent"].as_str().unwrap())
-        .collect();
+    let speakers = speakers(&events);
     assert_eq!(
         speakers,
         vec![

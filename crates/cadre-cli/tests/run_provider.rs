@@ -58,18 +58,11 @@ async fn autogen_team_runs_round_robin_against_a_local_server() {
         .env("CADRE_LLM_BASE_URL", server.base_url())
         .env("CADRE_LLM_MODEL", "test-model");
     let out = output(command).await;
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let events = events(&out);
     assert_eq!(events.last().unwrap()["data"]["status"], "completed");
 
-    let speakers: Vec<&str> = of_type(&events, "message")
-        .iter()
-        .map(|e| e["data"]["agent"].as_str().unwrap())
-        .collect();
+    let speakers = speakers(&events);
     assert_eq!(
         speakers,
         vec![
@@ -157,11 +150,7 @@ async fn sandboxed_code_cannot_escape_and_the_run_goes_on() {
         .arg(&team_file);
     let started = std::time::Instant::now();
     let out = output(command).await;
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(started.elapsed().as_secs() < 30);
     let events = events(&out);
     let results = of_type(&events, "code_result");

@@ -80,3 +80,21 @@ pub fn assert_clean_failure(output: &Output, expected: &str) -> String {
 pub fn write_json(path: &Path, value: &Value) {
     std::fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
 }
+
+/// Asserts the command exited 0, showing its stderr otherwise.
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}; stderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Who spoke, in order (the `agent` of every `message` event).
+pub fn speakers(events: &[Value]) -> Vec<String> {
+    of_type(events, "message")
+        .iter()
+        .map(|e| e["data"]["agent"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
