@@ -6,7 +6,7 @@ CARGO ?= cargo
 BIN := target/release/cadre
 DEMO_TASK ?= Compare the first 20 Fibonacci numbers with the first 20 primes
 
-.PHONY: run test build bench deps lint clean
+.PHONY: run test build bench deps services lint clean
 
 ## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3)
 deps:
@@ -26,9 +26,13 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
 
-## test: everything CI runs
+## services: PostgreSQL and Redis on 127.0.0.1 for the integration tests
+services:
+	@scripts/ensure-services.sh >/dev/null
+
+## test: everything CI runs (starts PostgreSQL and Redis if they are not running)
 test: deps lint
-	$(CARGO) test --workspace --all-features --locked
+	eval "$$(scripts/ensure-services.sh)" && $(CARGO) test --workspace --all-features --locked
 
 ## bench: end-to-end benchmarks; results go to bench/BENCHMARKS.md by hand
 bench: deps
