@@ -4,5 +4,13 @@
 //! loop, the event bus (in-process or Redis), metrics and the embedded static UI.
 //! Only this crate knows the public JSON shapes of the HTTP API.
 //!
-//! The crate is a placeholder until the service issue lands: the boundary exists so the
+//! The service issue fills this crate piece by piece; the boundary exists so the
 //! dependency direction (core, llm, sandbox, store <- server <- cli) is fixed from the start.
+//!
+//! # Layout
+//!
+//! - [`bus`]: the live event bus (DESIGN §6): [`bus::EventBus`], its in-process
+//!   ([`bus::MemoryBus`]) and Redis pub/sub ([`bus::RedisBus`]) backends, and the
+//!   [`bus::Subscription`] stream that SSE/WebSocket handlers consume.
+
+pub mod bus;

@@ -1,8 +1,267 @@
 //! # cadre-store
 //!
-//! Owns persistence: users, encrypted credentials, teams, runs, events and the durable
-//! job queue, for SQLite and PostgreSQL, with migrations per backend. It speaks in
-//! `cadre-core` types; SQL never leaves this crate.
+//! Owns persistence: users, teams, runs, the durable event log and the job queue, for
+//! SQLite and PostgreSQL, with embedded migrations per backend. It speaks in
+//! `cadre-core` types ([`RunEvent`], [`TeamSpec`], [`ResumeState`], …); SQL never leaves
+//! this crate.
 //!
-//! The crate is a placeholder until the service issue lands: the boundary exists so the
-//! dependency direction (core <- store <- server) is fixed from the start.
+//! # Layout
+//! - [`Store`] (here): the one interface the server and workers use; [`connect`] picks
+//!   the backend from the URL scheme and applies migrations.
+//! - [`error`]: [`StoreError`] and the mapping from driver errors.
+//! - [`model`]: record types ([`TeamRecord`], [`RunRecord`], [`ClaimedJob`], …).
+//! - `effects` (private): backend-independent event-log logic (validation, encoding,
+//!   run-row updates, resume state, the events the store writes itself).
+//! - [`sqlite`] / [`postgres`]: one backend each, with its own SQL and row types;
+//!   migrations live in `migrations/{sqlite,postgres}/`.
+//!
+//! # Queue semantics (DESIGN §6)
+//! A run and its job are created in one transaction. Workers [`Store::claim_job`] the
+//! oldest claimable job (queued, or running with an expired lease), keep the lease with
+//! [`Store::heartbeat`], and finish with [`Store::complete_job`] or hand the job back
+//! with [`Store::release_job`]. A job claimed more than `max_attempts` times fails its
+//! run with a `worker_lost` error instead of running again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec};
+
+mod effects;
+pub mod error;
+pub mod model;
+pub mod postgres;
+pub mod sqlite;
+
+pub use effects::WORKER_LOST;
+pub use error::StoreError;
+pub use model::{ClaimedJob, Heartbeat, MAX_PAGE, NewRun, RunRecord, TeamRecord};
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Most events one [`Store::events_after`] call returns; larger limits are clamped.
+pub const MAX_EVENTS_PAGE: u32 = 10_000;
+
+/// Persistence for teams, runs, events and jobs. Reads are owner-scoped: a record of
+/// another owner answers [`StoreError::NotFound`].
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    /// Applies pending migrations (idempotent; [`connect`] already does it).
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// Checks that the database answers (`SELECT 1`).
+    async fn health(&self) -> Result<(), StoreError>;
+
+    /// The id of the user with this email, creating the user if needed (idempotent).
+    async fn ensure_user(&self, email: &str) -> Result<Uuid, StoreError>;
+
+    /// Saves a new team.
+    async fn create_team(&self, owner: Uuid, spec: &TeamSpec) -> Result<TeamRecord, StoreError>;
+
+    /// One team of `owner`.
+    async fn get_team(&self, owner: Uuid, id: Uuid) -> Result<TeamRecord, StoreError>;
+
+    /// Teams of `owner`, newest first, `limit` per page (clamped to [`MAX_PAGE`]); pass
+    /// the returned cursor to get the next page (`None`: no more).
+    async fn list_teams(
+        &self,
+        owner: Uuid,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<(Vec<TeamRecord>, Option<String>), StoreError>;
+
+    /// Replaces a team's spec (and name).
+    async fn update_team(
+        &self,
+        owner: Uuid,
+        id: Uuid,
+        spec: &TeamSpec,
+    ) -> Result<TeamRecord, StoreError>;
+
+    /// Deletes a team.
+    async fn delete_team(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError>;
+
+    /// Creates a run (status `queued`) and its job in one transaction: both or neither.
+    async fn create_run(&self, run: NewRun) -> Result<RunRecord, StoreError>;
+
+    /// One run of `owner`.
+    async fn get_run(&self, owner: Uuid, id: Uuid) -> Result<RunRecord, StoreError>;
+
+    /// One run, whoever owns it (workers).
+    async fn get_run_any(&self, id: Uuid) -> Result<RunRecord, StoreError>;
+
+    /// Runs of `owner`, newest first, optionally of one status; keyset-paginated with an
+    /// opaque cursor (a malformed cursor is [`StoreError::Invalid`]).
+    async fn list_runs(
+        &self,
+        owner: Uuid,
+        status: Option<RunStatus>,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<(Vec<RunRecord>, Option<String>), StoreError>;
+
+    /// Deletes a run with its events and job. Allowed when the run is terminal or no
+    /// worker holds its job (queued); a run a worker is executing is a
+    /// [`StoreError::Conflict`]: cancel it first.
+    async fn delete_run(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError>;
+
+    /// Appends durable events in one transaction and updates the run row from them
+    /// (status, started/finished times, team, summary, usage, error, last_seq). The first
+    /// seq must be the stored last seq + 1 and the batch contiguous: otherwise
+    /// [`StoreError::SeqGap`] / [`StoreError::SeqConflict`] and nothing is written.
+    /// `message_delta` events are [`StoreError::Invalid`].
+    async fn append_events(&self, run_id: Uuid, events: &[RunEvent]) -> Result<(), StoreError>;
+
+    /// Up to `limit` events with seq > `after`, in seq order (clamped to
+    /// [`MAX_EVENTS_PAGE`]; an unknown run has none).
+    async fn events_after(
+        &self,
+        run_id: Uuid,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<RunEvent>, StoreError>;
+
+    /// Seq of the run's last stored event (0: none).
+    async fn last_seq(&self, run_id: Uuid) -> Result<u64, StoreError>;
+
+    /// What a worker needs to resume the run: the team of the last `team` event, the
+    /// transcript of its `message` events, the sum of its `usage` events, and last seq.
+    async fn resume_state(&self, run_id: Uuid) -> Result<(ResumeState, u64), StoreError>;
+
+    /// Claims the oldest claimable job (queued, or running with an expired lease) whose
+    /// owner has fewer than `max_running_per_owner` live leases. Jobs out of attempts
+    /// fail their run (`worker_lost`) on the way and are skipped. `None`: nothing to do.
+    async fn claim_job(
+        &self,
+        worker_id: &str,
+        lease: Duration,
+        max_running_per_owner: Option<u32>,
+    ) -> Result<Option<ClaimedJob>, StoreError>;
+
+    /// Extends the lease if `worker_id` still holds the job; reports whether it does and
+    /// whether the run's cancellation was requested. Unknown job: [`StoreError::NotFound`].
+    async fn heartbeat(
+        &self,
+        job_id: Uuid,
+        worker_id: &str,
+        lease: Duration,
+    ) -> Result<Heartbeat, StoreError>;
+
+    /// Marks the job done; `false` if `worker_id` no longer holds it.
+    async fn complete_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError>;
+
+    /// Hands the job back to the queue (graceful shutdown) without counting the attempt;
+    /// `false` if `worker_id` no longer holds it.
+    async fn release_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError>;
+
+    /// Asks to cancel a run: sets `cancel_requested` (seen by [`Store::heartbeat`]). A run
+    /// no worker holds is cancelled at once (`status: cancelled` and `finished` events,
+    /// job done); a terminal run is left as it is. Returns the run.
+    async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<RunRecord, StoreError>;
+}
+
+/// Connection settings beyond the URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// PostgreSQL pool size (default 10). SQLite uses one writer and a few readers.
+    pub max_connections: u32,
+    /// How long to wait for a pooled connection before [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Opens the store named by `url` (`sqlite://path`, `sqlite::memory:`,
+/// `postgres://…`) with default options and applies migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    connect_with(url, &ConnectOptions::default()).await
+}
+
+/// [`connect`] with explicit options.
+pub async fn connect_with(
+    url: &str,
+    options: &ConnectOptions,
+) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::connect(url, options).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(PgStore::connect(url, options).await?)
+    } else {
+        return Err(StoreError::Invalid(format!(
+            "unsupported database URL scheme {:?} (use sqlite:// or postgres://)",
+            url.split(':').next().unwrap_or_default()
+        )));
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// `url` without its password, for messages.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = match authority.rsplit_once('@') {
+        Some((_, host)) => host,
+        None => authority,
+    };
+    let path = path.split('?').next().unwrap_or_default();
+    format!("{scheme}://{host}{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_credentials() {
+        assert_eq!(
+            redact_url("postgres://u:secret@db:5432/x?sslmode=require&password=p"),
+            "postgres://db:5432/x"
+        );
+        assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
+    }
+
+    #[tokio::test]
+    async fn memory_sqlite_and_bad_schemes() {
+        let store = match connect("sqlite::memory:").await {
+            Ok(store) => store,
+            Err(error) => return assert_eq!(Some(error), None),
+        };
+        assert_eq!(store.backend(), "sqlite");
+        assert_eq!(store.health().await, Ok(()));
+        let first = store.ensure_user("me@local").await;
+        assert!(first.is_ok());
+        assert_eq!(store.ensure_user("me@local").await, first);
+        assert!(matches!(
+            connect("mysql://x/y").await.err(),
+            Some(StoreError::Invalid(_))
+        ));
+        let quick = ConnectOptions {
+            acquire_timeout: Duration::from_millis(500),
+            ..ConnectOptions::default()
+        };
+        let down = connect_with("postgres://u:hunter2@127.0.0.1:1/x", &quick)
+            .await
+            .err();
+        match down {
+            Some(StoreError::Unavailable(message)) => assert!(!message.contains("hunter2")),
+            other => assert_eq!(other, None, "expected Unavailable"),
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Owns the backend-independent logic of the event log: validating and encoding events
+//! for storage, decoding stored rows back into [`RunEvent`]s, deriving the run row's
+//! changes from appended events, rebuilding [`ResumeState`], and the events the store
+//! itself writes (a run failed after too many lost workers, a queued run cancelled).
+//! No SQL here: each backend binds these values in its own statements.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use cadre_core::{
+    EventKind, ResumeState, RunEvent, RunStatus, TeamSpec, TranscriptMessage, Usage, UsageTotals,
+};
+
+use crate::error::StoreError;
+use crate::model::now_micros;
+
+/// Most events in one multi-row INSERT (5 bound values each; far below SQLite's
+/// variable limit and PostgreSQL's 65,535 parameters).
+pub(crate) const INSERT_CHUNK: usize = 400;
+
+/// One event ready to bind.
+pub(crate) struct EncodedEvent {
+    pub seq: i64,
+    pub kind: &'static str,
+    pub at: DateTime<Utc>,
+    pub data: String,
+}
+
+/// How appended events change the run row. `None` fields leave the column as it is.
+#[derive(Debug, Default)]
+pub(crate) struct RunUpdate {
+    pub status: Option<RunStatus>,
+    /// A `building`/`executing` status was appended: set started_at if unset.
+    pub started: bool,
+    /// A terminal status was appended: set finished_at if unset.
+    pub terminal: bool,
+    pub team: Option<String>,
+    pub summary: Option<String>,
+    pub usage: Option<UsageTotals>,
+    pub error: Option<(String, String)>,
+}
+
+pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Invalid(format!("{what} out of range")))
+}
+
+pub(crate) fn to_u64(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::internal("negative counter in database"))
+}
+
+pub(crate) fn to_u32(value: i64) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| StoreError::internal("counter out of range in database"))
+}
+
+/// Checks a batch (durable, this run, contiguous seqs, `finished` last) and encodes it.
+/// Returns the encoded events and the run-row update they imply.
+pub(crate) fn encode_batch(
+    run_id: Uuid,
+    events: &[RunEvent],
+) -> Result<(Vec<EncodedEvent>, RunUpdate), StoreError> {
+    let mut encoded = Vec::with_capacity(events.len());
+    let mut update = RunUpdate::default();
+    let first = events.first().map(|event| event.seq).unwrap_or(0);
+    for (index, event) in events.iter().enumerate() {
+        if !event.kind.is_durable() {
+            return Err(StoreError::Invalid(format!(
+                "{} events are live-only and never stored",
+                event.kind.type_name()
+            )));
+        }
+        if Uuid::try_parse(&event.run_id).ok() != Some(run_id) {
+            return Err(StoreError::Invalid(format!(
+                "event {} belongs to run {:?}, not {run_id}",
+                event.seq, event.run_id
+            )));
+        }
+        let expected = first + index as u64;
+        if event.seq != expected {
+            return Err(StoreError::Invalid(format!(
+                "events of one batch must have consecutive seqs: expected {expected}, got {}",
+                event.seq
+            )));
+        }
+        apply(&mut update, &event.kind)?;
+        encoded.push(EncodedEvent {
+            seq: to_i64(event.seq, "seq")?,
+            kind: event.kind.type_name(),
+            at: event.at,
+            data: encode_data(&event.kind)?,
+        });
+    }
+    if first == 0 && !events.is_empty() {
+        return Err(StoreError::Invalid("event seqs start at 1".into()));
+    }
+    Ok((encoded, update))
+}
+
+fn apply(update: &mut RunUpdate, kind: &EventKind) -> Result<(), StoreError> {
+    match kind {
+        EventKind::Status { status } => {
+            update.status = Some(*status);
+            if matches!(status, RunStatus::Building | RunStatus::Executing) {
+                update.started = true;
+            }
+            if status.is_terminal() {
+                update.terminal = true;
+            }
+        }
+        EventKind::Team { team } => update.team = Some(serde_json::to_string(team)?),
+        EventKind::Finished { summary, usage, .. } => {
+            update.summary = Some(summary.clone());
+            update.usage = Some(*usage);
+        }
+        EventKind::Error { code, message, .. } => {
+            update.error = Some((code.clone(), message.clone()));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The `data` object of an event as JSON text.
+fn encode_data(kind: &EventKind) -> Result<String, StoreError> {
+    match serde_json::to_value(kind)? {
+        serde_json::Value::Object(mut map) => match map.remove("data") {
+            Some(data) => Ok(data.to_string()),
+            None => Ok("{}".into()),
+        },
+        _ => Err(StoreError::internal("event did not serialize to an object")),
+    }
+}
+
+/// Rebuilds an event from a stored row.
+pub(crate) fn decode_event(
+    run_id: &str,
+    seq: i64,
+    kind: &str,
+    at: DateTime<Utc>,
+    data: &str,
+) -> Result<RunEvent, StoreError> {
+    let kind = decode_kind(kind, data)?;
+    Ok(RunEvent {
+        seq: to_u64(seq)?,
+        run_id: run_id.to_string(),
+        at,
+        kind,
+    })
+}
+
+fn decode_kind(kind: &str, data: &str) -> Result<EventKind, StoreError> {
+    let wrapped = format!(
+        "{{\"type\":{},\"data\":{}}}",
+        serde_json::Value::String(kind.to_string()),
+        data
+    );
+    serde_json::from_str(&wrapped)
+        .map_err(|error| StoreError::Internal(format!("stored {kind} event is corrupt: {error}")))
+}
+
+/// Accumulates a [`ResumeState`] from stored `team`, `message` and `usage` events.
+#[derive(Default)]
+pub(crate) struct ResumeBuilder {
+    state: ResumeState,
+}
+
+impl ResumeBuilder {
+    /// Folds in one stored event (other types are ignored).
+    pub fn push(&mut self, kind: &str, data: &str) -> Result<(), StoreError> {
+        if !matches!(kind, "team" | "message" | "usage") {
+            return Ok(());
+        }
+        match decode_kind(kind, data)? {
+            EventKind::Team { team } => self.state.team = Some(*team),
+            EventKind::Message {
+                message_id,
+                agent,
+                content,
+                tokens,
+            } => self.state.transcript.push(TranscriptMessage {
+                message_id,
+                agent,
+                content,
+                tokens,
+            }),
+            EventKind::Usage {
+                prompt_tokens,
+                completion_tokens,
+                cost_usd,
+                ..
+            } => self.state.usage.add(&Usage {
+                prompt_tokens,
+                completion_tokens,
+                cost_usd,
+            }),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> ResumeState {
+        self.state
+    }
+}
+
+/// Code of the `error` event written when a run's job ran out of attempts.
+pub const WORKER_LOST: &str = "worker_lost";
+
+/// Events failing a run whose workers kept disappearing: `error`, `status: failed`,
+/// `finished`, numbered from `last_seq + 1`.
+pub(crate) fn worker_lost_events(
+    run_id: Uuid,
+    last_seq: u64,
+    attempts: u32,
+    usage: UsageTotals,
+) -> Vec<RunEvent> {
+    let message = format!(
+        "the run's worker stopped (crashed or lost its lease) and the run was given up \
+         after {attempts} attempts"
+    );
+    framed(
+        run_id,
+        last_seq,
+        vec![
+            EventKind::Error {
+                code: WORKER_LOST.into(),
+                message: message.clone(),
+                retryable: true,
+            },
+            EventKind::Status {
+                status: RunStatus::Failed,
+            },
+            EventKind::Finished {
+                status: RunStatus::Failed,
+                summary: message,
+                reason: "error".into(),
+                usage,
+            },
+        ],
+    )
+}
+
+/// Events cancelling a run no worker holds: `status: cancelled`, `finished`.
+pub(crate) fn cancelled_events(run_id: Uuid, last_seq: u64, usage: UsageTotals) -> Vec<RunEvent> {
+    framed(
+        run_id,
+        last_seq,
+        vec![
+            EventKind::Status {
+                status: RunStatus::Cancelled,
+            },
+            EventKind::Finished {
+                status: RunStatus::Cancelled,
+                summary: "cancelled before a worker ran it".into(),
+                reason: "cancelled".into(),
+                usage,
+            },
+        ],
+    )
+}
+
+fn framed(run_id: Uuid, last_seq: u64, kinds: Vec<EventKind>) -> Vec<RunEvent> {
+    let at = now_micros();
+    let run_id = run_id.to_string();
+    kinds
+        .into_iter()
+        .enumerate()
+        .map(|(index, kind)| RunEvent {
+            seq: last_seq + 1 + index as u64,
+            run_id: run_id.clone(),
+            at,
+            kind,
+        })
+        .collect()
+}
+
+/// Sums `usage` events given as stored `data` JSON.
+pub(crate) fn sum_usage<'a>(
+    rows: impl IntoIterator<Item = &'a str>,
+) -> Result<UsageTotals, StoreError> {
+    let mut builder = ResumeBuilder::default();
+    for data in rows {
+        builder.push("usage", data)?;
+    }
+    Ok(builder.finish().usage)
+}
+
+/// Parses a stored status.
+pub(crate) fn parse_status(text: &str) -> Result<RunStatus, StoreError> {
+    serde_json::from_value(serde_json::Value::String(text.to_string()))
+        .map_err(|_| StoreError::Internal(format!("unknown run status {text:?} in database")))
+}
+
+/// Parses a stored team document.
+pub(crate) fn parse_team(text: &str) -> Result<TeamSpec, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|error| StoreError::Internal(format!("stored team is corrupt: {error}")))
+}

@@ -1,0 +1,116 @@
+//! Owns [`StoreError`], the one error type of the store, and the mapping from database
+//! driver errors to it. Messages never contain credentials.
+
+/// What can go wrong talking to the store.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    /// The record does not exist, or belongs to another owner.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for (`run`, `team`, `job`, `user`).
+        what: &'static str,
+    },
+    /// The operation contradicts the record's current state.
+    #[error("conflict: {what}")]
+    Conflict {
+        /// What conflicts.
+        what: String,
+    },
+    /// Appended events would leave a gap in the run's seq numbers.
+    #[error("event seq gap: expected {expected}, got {got}")]
+    SeqGap {
+        /// The seq the next event must have.
+        expected: u64,
+        /// The seq the first appended event has.
+        got: u64,
+    },
+    /// Appended events repeat seq numbers already stored (another writer got there first).
+    #[error("event seq conflict: expected {expected}, got {got}")]
+    SeqConflict {
+        /// The seq the next event must have.
+        expected: u64,
+        /// The seq the first appended event has.
+        got: u64,
+    },
+    /// The input is malformed (bad cursor, non-durable event, …).
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The database cannot be reached (down, pool exhausted, network).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug, a corrupt row, an unexpected driver error.
+    #[error("internal store error: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    pub(crate) fn conflict(what: impl Into<String>) -> Self {
+        StoreError::Conflict { what: what.into() }
+    }
+
+    pub(crate) fn internal(what: impl std::fmt::Display) -> Self {
+        StoreError::Internal(what.to_string())
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        use sqlx::error::ErrorKind;
+        match error {
+            sqlx::Error::RowNotFound => StoreError::NotFound { what: "row" },
+            sqlx::Error::Io(io) => StoreError::Unavailable(io.to_string()),
+            sqlx::Error::Tls(_) => StoreError::Unavailable("TLS handshake failed".into()),
+            sqlx::Error::PoolTimedOut => {
+                StoreError::Unavailable("timed out waiting for a database connection".into())
+            }
+            sqlx::Error::PoolClosed => StoreError::Unavailable("connection pool closed".into()),
+            sqlx::Error::WorkerCrashed => {
+                StoreError::Unavailable("database connection worker crashed".into())
+            }
+            // Configuration errors can quote the URL: never echo them.
+            sqlx::Error::Configuration(_) => {
+                StoreError::Invalid("invalid database configuration".into())
+            }
+            sqlx::Error::Database(db) => {
+                let message = db.message().to_string();
+                match db.kind() {
+                    ErrorKind::UniqueViolation => StoreError::conflict(message),
+                    ErrorKind::ForeignKeyViolation => StoreError::NotFound {
+                        what: "referenced record",
+                    },
+                    ErrorKind::CheckViolation | ErrorKind::NotNullViolation => {
+                        StoreError::Invalid(message)
+                    }
+                    _ => match db.code().as_deref() {
+                        // Serialization failure / deadlock (PostgreSQL): retryable conflict.
+                        Some("40001") | Some("40P01") => StoreError::conflict(message),
+                        // Too many connections, cannot connect now, admin shutdown.
+                        Some("53300") | Some("57P03") | Some("57P01") => {
+                            StoreError::Unavailable(message)
+                        }
+                        _ => StoreError::Internal(message),
+                    },
+                }
+            }
+            other => StoreError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        match error {
+            sqlx::migrate::MigrateError::Execute(inner) => match StoreError::from(inner) {
+                StoreError::Unavailable(message) => StoreError::Unavailable(message),
+                other => StoreError::Internal(format!("migration failed: {other}")),
+            },
+            other => StoreError::Internal(format!("migration failed: {other}")),
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(error: serde_json::Error) -> Self {
+        StoreError::Internal(format!("JSON: {error}"))
+    }
+}

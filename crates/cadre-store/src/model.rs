@@ -1,0 +1,180 @@
+//! Owns the record types the store hands out ([`TeamRecord`], [`RunRecord`],
+//! [`ClaimedJob`], …), the inputs it takes ([`NewRun`]), and the opaque keyset cursor
+//! used by the list methods.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use cadre_core::{RunStatus, TeamSpec, UsageTotals};
+
+use crate::error::StoreError;
+
+/// Largest page a list method returns; larger limits are clamped.
+pub const MAX_PAGE: u32 = 500;
+
+/// A saved team.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamRecord {
+    /// Team id.
+    pub id: Uuid,
+    /// Owning user.
+    pub owner: Uuid,
+    /// Name (mirrors `spec.name`).
+    pub name: String,
+    /// The team.
+    pub spec: TeamSpec,
+    /// Creation time (microsecond precision).
+    pub created_at: DateTime<Utc>,
+    /// Last update time.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What [`crate::Store::create_run`] needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRun {
+    /// Owning user (must exist).
+    pub owner: Uuid,
+    /// The task.
+    pub task: String,
+    /// The run's request and options, opaque to the store.
+    pub request: serde_json::Value,
+    /// How many times a worker may claim the run's job before the run fails (≥ 1).
+    pub max_attempts: u32,
+}
+
+/// A run as stored: its summary row, kept current from its events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Run id.
+    pub id: Uuid,
+    /// Owning user.
+    pub owner: Uuid,
+    /// The task.
+    pub task: String,
+    /// The run's request and options, as given to `create_run`.
+    pub request: serde_json::Value,
+    /// Current status (from the last `status` event; `queued` before any).
+    pub status: RunStatus,
+    /// The team from the last `team` event.
+    pub team: Option<TeamSpec>,
+    /// Summary from the `finished` event.
+    pub summary: Option<String>,
+    /// Code of the last `error` event.
+    pub error_code: Option<String>,
+    /// Message of the last `error` event.
+    pub error_message: Option<String>,
+    /// Usage totals from the `finished` event (zero before).
+    pub usage: UsageTotals,
+    /// Seq of the last stored event (0: none).
+    pub last_seq: u64,
+    /// Whether the user asked to cancel.
+    pub cancel_requested: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change of the row.
+    pub updated_at: DateTime<Utc>,
+    /// When the run first started executing.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the run reached a terminal status.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A job a worker claimed: it holds the lease until it expires, is extended by
+/// [`crate::Store::heartbeat`], or the job is completed or released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    /// Job id.
+    pub job_id: Uuid,
+    /// The run to execute (or resume).
+    pub run_id: Uuid,
+    /// The run's owner.
+    pub owner: Uuid,
+    /// Which claim this is (1 for the first; > 1 means an earlier worker was lost and the
+    /// run should resume from [`crate::Store::resume_state`]).
+    pub attempt: u32,
+}
+
+/// Answer to a heartbeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// Whether this worker still holds the job (false: stop working on it, someone else
+    /// has it or it is finished).
+    pub owned: bool,
+    /// Whether the user asked to cancel the run.
+    pub cancel_requested: bool,
+}
+
+/// Position in a newest-first listing: `(created_at, id)` of the last item returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// Encodes as `<µs since epoch>.<uuid simple>`; clients treat it as opaque.
+    pub fn encode(&self) -> String {
+        format!(
+            "{}.{}",
+            self.created_at.timestamp_micros(),
+            self.id.simple()
+        )
+    }
+
+    /// Parses an encoded cursor; anything malformed is `Invalid`.
+    pub fn decode(text: &str) -> Result<Self, StoreError> {
+        let bad = || StoreError::Invalid("malformed cursor".into());
+        let (micros, id) = text.split_once('.').ok_or_else(bad)?;
+        let micros: i64 = micros.parse().map_err(|_| bad())?;
+        let created_at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+        if id.len() != 32 {
+            return Err(bad());
+        }
+        let id = Uuid::try_parse(id).map_err(|_| bad())?;
+        Ok(Self { created_at, id })
+    }
+
+    pub fn parse_opt(text: Option<&str>) -> Result<Option<Self>, StoreError> {
+        text.map(Self::decode).transpose()
+    }
+}
+
+/// Clamps a page size to `1..=MAX_PAGE`.
+pub(crate) fn page_size(limit: u32) -> u32 {
+    limit.clamp(1, MAX_PAGE)
+}
+
+/// The current time truncated to microseconds (what both backends store).
+pub(crate) fn now_micros() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let cursor = Cursor {
+            created_at: now_micros(),
+            id: Uuid::new_v4(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+        for bad in [
+            "",
+            "x",
+            "1.",
+            ".abc",
+            "12.not-a-uuid",
+            "a.00000000000000000000000000000000",
+        ] {
+            assert!(
+                matches!(Cursor::decode(bad), Err(StoreError::Invalid(_))),
+                "{bad}"
+            );
+        }
+    }
+}

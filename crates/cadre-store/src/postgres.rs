@@ -1,0 +1,805 @@
+//! Owns the PostgreSQL backend: the connection pool, its SQL and row types. Claims use
+//! `FOR UPDATE SKIP LOCKED` so workers never block each other; leases are measured on
+//! the database clock (`now()`), so workers' clocks do not matter. Per-owner running
+//! limits are made exact across concurrent claimers with a transaction-scoped advisory
+//! lock per owner.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use uuid::Uuid;
+
+use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
+
+use crate::effects::{
+    ResumeBuilder, RunUpdate, cancelled_events, decode_event, encode_batch, parse_status,
+    parse_team, sum_usage, to_i64, to_u32, to_u64, worker_lost_events,
+};
+use crate::model::{
+    ClaimedJob, Cursor, Heartbeat, NewRun, RunRecord, TeamRecord, now_micros, page_size,
+};
+use crate::{ConnectOptions, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+const RUN_COLUMNS: &str = "id, owner, task, request::text AS request, status, \
+    team::text AS team, summary, error_code, error_message, prompt_tokens, \
+    completion_tokens, cost_usd, calls, last_seq, cancel_requested, created_at, updated_at, \
+    started_at, finished_at";
+
+const TEAM_COLUMNS: &str = "id, owner, name, spec::text AS spec, created_at, updated_at";
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+fn lease_micros(lease: Duration) -> Result<i64, StoreError> {
+    i64::try_from(lease.as_micros()).map_err(|_| StoreError::Invalid("lease too long".into()))
+}
+
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: Uuid,
+    owner: Uuid,
+    task: String,
+    request: String,
+    status: String,
+    team: Option<String>,
+    summary: Option<String>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    prompt_tokens: i64,
+    completion_tokens: i64,
+    cost_usd: f64,
+    calls: i64,
+    last_seq: i64,
+    cancel_requested: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+impl RunRow {
+    fn into_record(self) -> Result<RunRecord, StoreError> {
+        Ok(RunRecord {
+            id: self.id,
+            owner: self.owner,
+            task: self.task,
+            request: serde_json::from_str(&self.request)?,
+            status: parse_status(&self.status)?,
+            team: self.team.as_deref().map(parse_team).transpose()?,
+            summary: self.summary,
+            error_code: self.error_code,
+            error_message: self.error_message,
+            usage: UsageTotals {
+                prompt_tokens: to_u64(self.prompt_tokens)?,
+                completion_tokens: to_u64(self.completion_tokens)?,
+                cost_usd: self.cost_usd,
+                calls: to_u64(self.calls)?,
+            },
+            last_seq: to_u64(self.last_seq)?,
+            cancel_requested: self.cancel_requested,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TeamRow {
+    id: Uuid,
+    owner: Uuid,
+    name: String,
+    spec: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TeamRow {
+    fn into_record(self) -> Result<TeamRecord, StoreError> {
+        Ok(TeamRecord {
+            id: self.id,
+            owner: self.owner,
+            name: self.name,
+            spec: parse_team(&self.spec)?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+impl PgStore {
+    /// Opens a pool of `options.max_connections` connections to `url`. Does not migrate:
+    /// call [`Store::migrate`] or use [`crate::connect`].
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect(url)
+            .await
+            .map_err(|error| match StoreError::from(error) {
+                StoreError::Unavailable(message) | StoreError::Internal(message) => {
+                    StoreError::Unavailable(format!("PostgreSQL {}: {message}", redact_url(url)))
+                }
+                StoreError::Invalid(_) => {
+                    StoreError::Invalid(format!("invalid PostgreSQL URL {}", redact_url(url)))
+                }
+                other => other,
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool (for tests and administration).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn fetch_team(&self, owner: Uuid, id: Uuid) -> Result<TeamRecord, StoreError> {
+        let row: Option<TeamRow> = sqlx::query_as(&format!(
+            "SELECT {TEAM_COLUMNS} FROM teams WHERE id = $1 AND owner = $2"
+        ))
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.ok_or(StoreError::NotFound { what: "team" })?
+            .into_record()
+    }
+}
+
+async fn fetch_run(
+    conn: &mut PgConnection,
+    id: Uuid,
+    owner: Option<Uuid>,
+) -> Result<RunRecord, StoreError> {
+    let row: Option<RunRow> = sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE id = $1 AND ($2::uuid IS NULL OR owner = $2)"
+    ))
+    .bind(id)
+    .bind(owner)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.ok_or(StoreError::NotFound { what: "run" })?
+        .into_record()
+}
+
+/// Appends a validated batch inside the caller's transaction.
+async fn append_in(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    events: &[RunEvent],
+) -> Result<(), StoreError> {
+    let Some(first) = events.first() else {
+        return Ok(());
+    };
+    let (encoded, update) = encode_batch(run_id, events)?;
+    let expected_last = to_i64(first.seq - 1, "seq")?;
+    let new_last = expected_last + encoded.len() as i64;
+    let RunUpdate {
+        status,
+        started,
+        terminal,
+        team,
+        summary,
+        usage,
+        error,
+    } = update;
+    let usage = usage
+        .map(|usage| -> Result<_, StoreError> {
+            Ok((
+                to_i64(usage.prompt_tokens, "usage")?,
+                to_i64(usage.completion_tokens, "usage")?,
+                usage.cost_usd,
+                to_i64(usage.calls, "usage")?,
+            ))
+        })
+        .transpose()?;
+    let (error_code, error_message) = error.unzip();
+    // The guard on last_seq makes the write fail (0 rows) on a gap or a race; the row
+    // lock it takes serializes concurrent appenders of one run.
+    let updated = sqlx::query(
+        "UPDATE runs SET last_seq = $3, updated_at = now(), \
+           status = COALESCE($4, status), \
+           started_at = CASE WHEN $5 THEN COALESCE(started_at, now()) ELSE started_at END, \
+           finished_at = CASE WHEN $6 THEN COALESCE(finished_at, now()) ELSE finished_at END, \
+           team = COALESCE($7::jsonb, team), summary = COALESCE($8, summary), \
+           prompt_tokens = COALESCE($9, prompt_tokens), \
+           completion_tokens = COALESCE($10, completion_tokens), \
+           cost_usd = COALESCE($11, cost_usd), calls = COALESCE($12, calls), \
+           error_code = COALESCE($13, error_code), error_message = COALESCE($14, error_message) \
+         WHERE id = $1 AND last_seq = $2",
+    )
+    .bind(run_id)
+    .bind(expected_last)
+    .bind(new_last)
+    .bind(status.map(RunStatus::as_str))
+    .bind(started)
+    .bind(terminal)
+    .bind(team)
+    .bind(summary)
+    .bind(usage.map(|u| u.0))
+    .bind(usage.map(|u| u.1))
+    .bind(usage.map(|u| u.2))
+    .bind(usage.map(|u| u.3))
+    .bind(error_code)
+    .bind(error_message)
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() != 1 {
+        let stored: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let stored = to_u64(stored.ok_or(StoreError::NotFound { what: "run" })?)?;
+        let expected = stored + 1;
+        return Err(if first.seq > expected {
+            StoreError::SeqGap {
+                expected,
+                got: first.seq,
+            }
+        } else {
+            StoreError::SeqConflict {
+                expected,
+                got: first.seq,
+            }
+        });
+    }
+    // One statement for the whole batch: arrays unnested server-side.
+    let mut seqs = Vec::with_capacity(encoded.len());
+    let mut kinds = Vec::with_capacity(encoded.len());
+    let mut ats = Vec::with_capacity(encoded.len());
+    let mut datas = Vec::with_capacity(encoded.len());
+    for event in encoded {
+        seqs.push(event.seq);
+        kinds.push(event.kind);
+        ats.push(event.at);
+        datas.push(event.data);
+    }
+    sqlx::query(
+        "INSERT INTO events (run_id, seq, type, at, data) \
+         SELECT $1, e.seq, e.type, e.at, e.data::json \
+         FROM UNNEST($2::int8[], $3::text[], $4::timestamptz[], $5::text[]) \
+           AS e(seq, type, at, data)",
+    )
+    .bind(run_id)
+    .bind(&seqs)
+    .bind(&kinds)
+    .bind(&ats)
+    .bind(&datas)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn usage_of(conn: &mut PgConnection, run_id: Uuid) -> Result<UsageTotals, StoreError> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT data::text FROM events WHERE run_id = $1 AND type = 'usage'")
+            .bind(run_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    sum_usage(rows.iter().map(String::as_str))
+}
+
+fn next_cursor<T>(items: &mut Vec<T>, limit: u32, key: impl Fn(&T) -> Cursor) -> Option<String> {
+    if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|item| key(item).encode())
+    } else {
+        None
+    }
+}
+
+fn owner_fk(error: sqlx::Error) -> StoreError {
+    match StoreError::from(error) {
+        StoreError::NotFound { .. } => StoreError::NotFound { what: "user" },
+        other => other,
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ensure_user(&self, email: &str) -> Result<Uuid, StoreError> {
+        let email = email.trim();
+        if email.is_empty() {
+            return Err(StoreError::Invalid("email is empty".into()));
+        }
+        let id: Uuid = sqlx::query_scalar(
+            "INSERT INTO users (id, email, created_at) VALUES ($1, $2, now()) \
+             ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
+        )
+        .bind(Uuid::new_v4())
+        .bind(email)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    async fn create_team(&self, owner: Uuid, spec: &TeamSpec) -> Result<TeamRecord, StoreError> {
+        let now = now_micros();
+        let record = TeamRecord {
+            id: Uuid::new_v4(),
+            owner,
+            name: spec.name.clone(),
+            spec: spec.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        sqlx::query(
+            "INSERT INTO teams (id, owner, name, spec, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4::jsonb, $5, $5)",
+        )
+        .bind(record.id)
+        .bind(owner)
+        .bind(&record.name)
+        .bind(serde_json::to_string(spec)?)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(owner_fk)?;
+        Ok(record)
+    }
+
+    async fn get_team(&self, owner: Uuid, id: Uuid) -> Result<TeamRecord, StoreError> {
+        self.fetch_team(owner, id).await
+    }
+
+    async fn list_teams(
+        &self,
+        owner: Uuid,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<(Vec<TeamRecord>, Option<String>), StoreError> {
+        let cursor = Cursor::parse_opt(cursor.as_deref())?;
+        let limit = page_size(limit);
+        let rows: Vec<TeamRow> = sqlx::query_as(&format!(
+            "SELECT {TEAM_COLUMNS} FROM teams WHERE owner = $1 \
+             AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid)) \
+             ORDER BY created_at DESC, id DESC LIMIT $4"
+        ))
+        .bind(owner)
+        .bind(cursor.map(|c| c.created_at))
+        .bind(cursor.map(|c| c.id))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut teams = rows
+            .into_iter()
+            .map(TeamRow::into_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = next_cursor(&mut teams, limit, |team| Cursor {
+            created_at: team.created_at,
+            id: team.id,
+        });
+        Ok((teams, next))
+    }
+
+    async fn update_team(
+        &self,
+        owner: Uuid,
+        id: Uuid,
+        spec: &TeamSpec,
+    ) -> Result<TeamRecord, StoreError> {
+        let row: Option<TeamRow> = sqlx::query_as(&format!(
+            "UPDATE teams SET name = $3, spec = $4::jsonb, updated_at = $5 \
+             WHERE id = $1 AND owner = $2 RETURNING {TEAM_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(owner)
+        .bind(&spec.name)
+        .bind(serde_json::to_string(spec)?)
+        .bind(now_micros())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.ok_or(StoreError::NotFound { what: "team" })?
+            .into_record()
+    }
+
+    async fn delete_team(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM teams WHERE id = $1 AND owner = $2")
+            .bind(id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "team" });
+        }
+        Ok(())
+    }
+
+    async fn create_run(&self, run: NewRun) -> Result<RunRecord, StoreError> {
+        if run.max_attempts == 0 {
+            return Err(StoreError::Invalid(
+                "max_attempts must be at least 1".into(),
+            ));
+        }
+        let max_attempts = i32::try_from(run.max_attempts)
+            .map_err(|_| StoreError::Invalid("max_attempts out of range".into()))?;
+        let now = now_micros();
+        let id = Uuid::new_v4();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO runs (id, owner, task, request, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4::jsonb, 'queued', $5, $5)",
+        )
+        .bind(id)
+        .bind(run.owner)
+        .bind(&run.task)
+        .bind(serde_json::to_string(&run.request)?)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(owner_fk)?;
+        sqlx::query(
+            "INSERT INTO jobs (id, run_id, owner, state, attempts, max_attempts, created_at, \
+             updated_at) VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(id)
+        .bind(run.owner)
+        .bind(max_attempts)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(owner_fk)?;
+        tx.commit().await?;
+        Ok(RunRecord {
+            id,
+            owner: run.owner,
+            task: run.task,
+            request: run.request,
+            status: RunStatus::Queued,
+            team: None,
+            summary: None,
+            error_code: None,
+            error_message: None,
+            usage: UsageTotals::default(),
+            last_seq: 0,
+            cancel_requested: false,
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            finished_at: None,
+        })
+    }
+
+    async fn get_run(&self, owner: Uuid, id: Uuid) -> Result<RunRecord, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_run(&mut conn, id, Some(owner)).await
+    }
+
+    async fn get_run_any(&self, id: Uuid) -> Result<RunRecord, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_run(&mut conn, id, None).await
+    }
+
+    async fn list_runs(
+        &self,
+        owner: Uuid,
+        status: Option<RunStatus>,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<(Vec<RunRecord>, Option<String>), StoreError> {
+        let cursor = Cursor::parse_opt(cursor.as_deref())?;
+        let limit = page_size(limit);
+        let rows: Vec<RunRow> = sqlx::query_as(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE owner = $1 \
+             AND ($2::text IS NULL OR status = $2) \
+             AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid)) \
+             ORDER BY created_at DESC, id DESC LIMIT $5"
+        ))
+        .bind(owner)
+        .bind(status.map(RunStatus::as_str))
+        .bind(cursor.map(|c| c.created_at))
+        .bind(cursor.map(|c| c.id))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut runs = rows
+            .into_iter()
+            .map(RunRow::into_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = next_cursor(&mut runs, limit, |run| Cursor {
+            created_at: run.created_at,
+            id: run.id,
+        });
+        Ok((runs, next))
+    }
+
+    async fn delete_run(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "DELETE FROM runs WHERE id = $1 AND owner = $2 AND (status IN \
+             ('completed', 'failed', 'cancelled') OR NOT EXISTS (SELECT 1 FROM jobs \
+             WHERE jobs.run_id = runs.id AND jobs.state = 'running'))",
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            fetch_run(&mut tx, id, Some(owner)).await?;
+            return Err(StoreError::conflict(
+                "the run is executing; cancel it before deleting it",
+            ));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn append_events(&self, run_id: Uuid, events: &[RunEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        append_in(&mut tx, run_id, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn events_after(
+        &self,
+        run_id: Uuid,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<RunEvent>, StoreError> {
+        let limit = limit.min(MAX_EVENTS_PAGE);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT seq, type, at, data::text AS data FROM events \
+             WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(run_id)
+        .bind(to_i64(after, "after")?)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let run = run_id.to_string();
+        rows.iter()
+            .map(|row| {
+                decode_event(
+                    &run,
+                    row.try_get("seq")?,
+                    row.try_get("type")?,
+                    row.try_get("at")?,
+                    row.try_get("data")?,
+                )
+            })
+            .collect()
+    }
+
+    async fn last_seq(&self, run_id: Uuid) -> Result<u64, StoreError> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        to_u64(seq.ok_or(StoreError::NotFound { what: "run" })?)
+    }
+
+    async fn resume_state(&self, run_id: Uuid) -> Result<(ResumeState, u64), StoreError> {
+        // REPEATABLE READ: events and last_seq from one snapshot.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let seq = to_u64(seq.ok_or(StoreError::NotFound { what: "run" })?)?;
+        let rows = sqlx::query(
+            "SELECT type, data::text AS data FROM events WHERE run_id = $1 \
+             AND type IN ('team', 'message', 'usage') ORDER BY seq",
+        )
+        .bind(run_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut builder = ResumeBuilder::default();
+        for row in &rows {
+            builder.push(row.try_get("type")?, row.try_get("data")?)?;
+        }
+        Ok((builder.finish(), seq))
+    }
+
+    async fn claim_job(
+        &self,
+        worker_id: &str,
+        lease: Duration,
+        max_running_per_owner: Option<u32>,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
+        let lease = lease_micros(lease)?;
+        let limit = max_running_per_owner.map(i64::from);
+        // Owners found at their limit by the exact re-check below; skipped from then on.
+        let mut full: Vec<Uuid> = Vec::new();
+        // Each pass returns a claim, retires a job, marks an owner full, or finds nothing.
+        for _ in 0..1000 {
+            let mut tx = self.pool.begin().await?;
+            let claimed = sqlx::query(
+                "WITH candidate AS ( \
+                   SELECT j.id FROM jobs j \
+                   WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until < now())) \
+                     AND j.owner <> ALL($4::uuid[]) \
+                     AND ($3::int8 IS NULL OR j.attempts >= j.max_attempts \
+                          OR (SELECT count(*) FROM jobs r WHERE r.owner = j.owner \
+                              AND r.state = 'running' AND r.lease_until >= now()) < $3) \
+                   ORDER BY j.created_at, j.id LIMIT 1 \
+                   FOR UPDATE SKIP LOCKED) \
+                 UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, worker = $1, \
+                   lease_until = now() + $2 * interval '1 microsecond', updated_at = now() \
+                 FROM candidate WHERE jobs.id = candidate.id \
+                 RETURNING jobs.id, jobs.run_id, jobs.owner, jobs.attempts, jobs.max_attempts",
+            )
+            .bind(worker_id)
+            .bind(lease)
+            .bind(limit)
+            .bind(&full)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = claimed else {
+                return Ok(None);
+            };
+            let job = ClaimedJob {
+                job_id: row.try_get("id")?,
+                run_id: row.try_get("run_id")?,
+                owner: row.try_get("owner")?,
+                attempt: to_u32(i64::from(row.try_get::<i32, _>("attempts")?))?,
+            };
+            let max_attempts = to_u32(i64::from(row.try_get::<i32, _>("max_attempts")?))?;
+            let run = fetch_run(&mut tx, job.run_id, None).await?;
+            if job.attempt <= max_attempts && !run.status.is_terminal() {
+                if let Some(limit) = limit {
+                    // Exact limit: claimers of one owner take turns; the second sees the
+                    // first's committed claim (READ COMMITTED: a fresh snapshot per query).
+                    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
+                        .bind(job.owner)
+                        .execute(&mut *tx)
+                        .await?;
+                    let running: i64 = sqlx::query_scalar(
+                        "SELECT count(*) FROM jobs WHERE owner = $1 AND state = 'running' \
+                         AND lease_until >= now() AND id <> $2",
+                    )
+                    .bind(job.owner)
+                    .bind(job.job_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if running >= limit {
+                        tx.rollback().await?;
+                        full.push(job.owner);
+                        continue;
+                    }
+                }
+                tx.commit().await?;
+                return Ok(Some(job));
+            }
+            sqlx::query(
+                "UPDATE jobs SET state = 'done', attempts = attempts - 1, worker = NULL, \
+                 lease_until = NULL, updated_at = now() WHERE id = $1",
+            )
+            .bind(job.job_id)
+            .execute(&mut *tx)
+            .await?;
+            if !run.status.is_terminal() {
+                let usage = usage_of(&mut tx, job.run_id).await?;
+                let events = worker_lost_events(job.run_id, run.last_seq, max_attempts, usage);
+                append_in(&mut tx, job.run_id, &events).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(None)
+    }
+
+    async fn heartbeat(
+        &self,
+        job_id: Uuid,
+        worker_id: &str,
+        lease: Duration,
+    ) -> Result<Heartbeat, StoreError> {
+        let owned = sqlx::query(
+            "UPDATE jobs SET lease_until = now() + $3 * interval '1 microsecond', \
+             updated_at = now() WHERE id = $1 AND worker = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker_id)
+        .bind(lease_micros(lease)?)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        let cancel: Option<bool> = sqlx::query_scalar(
+            "SELECT runs.cancel_requested FROM jobs JOIN runs ON runs.id = jobs.run_id \
+             WHERE jobs.id = $1",
+        )
+        .bind(job_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let cancel_requested = cancel.ok_or(StoreError::NotFound { what: "job" })?;
+        Ok(Heartbeat {
+            owned,
+            cancel_requested,
+        })
+    }
+
+    async fn complete_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = now() \
+             WHERE id = $1 AND worker = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), \
+             worker = NULL, lease_until = NULL, updated_at = now() \
+             WHERE id = $1 AND worker = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<RunRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE runs SET cancel_requested = true, updated_at = now() \
+             WHERE id = $1 AND owner = $2 \
+             AND status NOT IN ('completed', 'failed', 'cancelled') AND NOT cancel_requested",
+        )
+        .bind(run_id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+        let run = fetch_run(&mut tx, run_id, Some(owner)).await?;
+        if !run.status.is_terminal() {
+            // A queued job is held by no worker (a claimer holding its row lock makes this
+            // wait and then match nothing): finish the run here and now.
+            let unheld = sqlx::query(
+                "UPDATE jobs SET state = 'done', updated_at = now() \
+                 WHERE run_id = $1 AND state = 'queued'",
+            )
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if unheld {
+                let usage = usage_of(&mut tx, run_id).await?;
+                let events = cancelled_events(run_id, run.last_seq, usage);
+                append_in(&mut tx, run_id, &events).await?;
+            }
+        }
+        let run = fetch_run(&mut tx, run_id, Some(owner)).await?;
+        tx.commit().await?;
+        Ok(run)
+    }
+}

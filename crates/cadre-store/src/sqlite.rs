@@ -1,0 +1,807 @@
+//! Owns the SQLite backend: connection setup (WAL, busy timeout, foreign keys), its SQL
+//! and row types. All writes go through a single-connection writer pool, so SQLite's
+//! one-writer rule never surfaces as `SQLITE_BUSY` inside this process; reads use a
+//! separate pool that WAL lets run beside the writer. Timestamps are stored as
+//! microseconds since the epoch, ids as 16-byte UUID blobs.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use uuid::Uuid;
+
+use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
+
+use crate::effects::{
+    INSERT_CHUNK, ResumeBuilder, RunUpdate, cancelled_events, decode_event, encode_batch,
+    parse_status, parse_team, sum_usage, to_i64, to_u32, to_u64, worker_lost_events,
+};
+use crate::model::{
+    ClaimedJob, Cursor, Heartbeat, NewRun, RunRecord, TeamRecord, now_micros, page_size,
+};
+use crate::{ConnectOptions, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+const RUN_COLUMNS: &str = "id, owner, task, request, status, team, summary, error_code, \
+    error_message, prompt_tokens, completion_tokens, cost_usd, calls, last_seq, \
+    cancel_requested, created_at, updated_at, started_at, finished_at";
+
+const TEAM_COLUMNS: &str = "id, owner, name, spec, created_at, updated_at";
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+fn from_micros(value: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(value)
+        .ok_or_else(|| StoreError::internal("timestamp out of range in database"))
+}
+
+fn lease_micros(lease: Duration) -> Result<i64, StoreError> {
+    i64::try_from(lease.as_micros()).map_err(|_| StoreError::Invalid("lease too long".into()))
+}
+
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: Uuid,
+    owner: Uuid,
+    task: String,
+    request: String,
+    status: String,
+    team: Option<String>,
+    summary: Option<String>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    prompt_tokens: i64,
+    completion_tokens: i64,
+    cost_usd: f64,
+    calls: i64,
+    last_seq: i64,
+    cancel_requested: bool,
+    created_at: i64,
+    updated_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+}
+
+impl RunRow {
+    fn into_record(self) -> Result<RunRecord, StoreError> {
+        Ok(RunRecord {
+            id: self.id,
+            owner: self.owner,
+            task: self.task,
+            request: serde_json::from_str(&self.request)?,
+            status: parse_status(&self.status)?,
+            team: self.team.as_deref().map(parse_team).transpose()?,
+            summary: self.summary,
+            error_code: self.error_code,
+            error_message: self.error_message,
+            usage: UsageTotals {
+                prompt_tokens: to_u64(self.prompt_tokens)?,
+                completion_tokens: to_u64(self.completion_tokens)?,
+                cost_usd: self.cost_usd,
+                calls: to_u64(self.calls)?,
+            },
+            last_seq: to_u64(self.last_seq)?,
+            cancel_requested: self.cancel_requested,
+            created_at: from_micros(self.created_at)?,
+            updated_at: from_micros(self.updated_at)?,
+            started_at: self.started_at.map(from_micros).transpose()?,
+            finished_at: self.finished_at.map(from_micros).transpose()?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TeamRow {
+    id: Uuid,
+    owner: Uuid,
+    name: String,
+    spec: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TeamRow {
+    fn into_record(self) -> Result<TeamRecord, StoreError> {
+        Ok(TeamRecord {
+            id: self.id,
+            owner: self.owner,
+            name: self.name,
+            spec: parse_team(&self.spec)?,
+            created_at: from_micros(self.created_at)?,
+            updated_at: from_micros(self.updated_at)?,
+        })
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path` or
+    /// `sqlite::memory:`). Does not migrate: call [`Store::migrate`] or use
+    /// [`crate::connect`].
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self, StoreError> {
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        let connect = SqliteConnectOptions::from_str(url)
+            .map_err(|_| StoreError::Invalid(format!("invalid SQLite URL {}", redact_url(url))))?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            .journal_mode(if memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            })
+            // WAL + NORMAL: commits survive a process crash (kill -9); only a power loss
+            // can drop the last transactions.
+            .synchronous(SqliteSynchronous::Normal);
+        let unavailable = |error: sqlx::Error| match StoreError::from(error) {
+            StoreError::Internal(message) | StoreError::Unavailable(message) => {
+                StoreError::Unavailable(format!("SQLite {}: {message}", redact_url(url)))
+            }
+            other => other,
+        };
+        // An in-memory database exists per connection: one connection, kept forever.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(if memory { 1 } else { 0 })
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect.clone())
+            .await
+            .map_err(unavailable)?;
+        let reader = if memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(options.max_connections.clamp(1, 8))
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect.read_only(true))
+                .await
+                .map_err(unavailable)?
+        };
+        Ok(Self { writer, reader })
+    }
+
+    async fn fetch_run(
+        &self,
+        conn: &mut SqliteConnection,
+        id: Uuid,
+        owner: Option<Uuid>,
+    ) -> Result<RunRecord, StoreError> {
+        let row: Option<RunRow> = sqlx::query_as(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)"
+        ))
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(&mut *conn)
+        .await?;
+        row.ok_or(StoreError::NotFound { what: "run" })?
+            .into_record()
+    }
+
+    async fn fetch_team(&self, owner: Uuid, id: Uuid) -> Result<TeamRecord, StoreError> {
+        let row: Option<TeamRow> = sqlx::query_as(&format!(
+            "SELECT {TEAM_COLUMNS} FROM teams WHERE id = ?1 AND owner = ?2"
+        ))
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.ok_or(StoreError::NotFound { what: "team" })?
+            .into_record()
+    }
+}
+
+/// Appends a validated batch inside the caller's transaction.
+async fn append_in(
+    conn: &mut SqliteConnection,
+    run_id: Uuid,
+    events: &[RunEvent],
+) -> Result<(), StoreError> {
+    let Some(first) = events.first() else {
+        return Ok(());
+    };
+    let (encoded, update) = encode_batch(run_id, events)?;
+    let expected_last = to_i64(first.seq - 1, "seq")?;
+    let new_last = expected_last + encoded.len() as i64;
+    let now = micros(now_micros());
+    let RunUpdate {
+        status,
+        started,
+        terminal,
+        team,
+        summary,
+        usage,
+        error,
+    } = update;
+    let usage = usage
+        .map(|usage| -> Result<_, StoreError> {
+            Ok((
+                to_i64(usage.prompt_tokens, "usage")?,
+                to_i64(usage.completion_tokens, "usage")?,
+                usage.cost_usd,
+                to_i64(usage.calls, "usage")?,
+            ))
+        })
+        .transpose()?;
+    let (error_code, error_message) = error.unzip();
+    // The guard on last_seq makes the write fail (0 rows) on a gap or a race.
+    let updated = sqlx::query(
+        "UPDATE runs SET last_seq = ?3, updated_at = ?4, \
+           status = COALESCE(?5, status), \
+           started_at = CASE WHEN ?6 THEN COALESCE(started_at, ?4) ELSE started_at END, \
+           finished_at = CASE WHEN ?7 THEN COALESCE(finished_at, ?4) ELSE finished_at END, \
+           team = COALESCE(?8, team), summary = COALESCE(?9, summary), \
+           prompt_tokens = COALESCE(?10, prompt_tokens), \
+           completion_tokens = COALESCE(?11, completion_tokens), \
+           cost_usd = COALESCE(?12, cost_usd), calls = COALESCE(?13, calls), \
+           error_code = COALESCE(?14, error_code), error_message = COALESCE(?15, error_message) \
+         WHERE id = ?1 AND last_seq = ?2",
+    )
+    .bind(run_id)
+    .bind(expected_last)
+    .bind(new_last)
+    .bind(now)
+    .bind(status.map(RunStatus::as_str))
+    .bind(started)
+    .bind(terminal)
+    .bind(team)
+    .bind(summary)
+    .bind(usage.map(|u| u.0))
+    .bind(usage.map(|u| u.1))
+    .bind(usage.map(|u| u.2))
+    .bind(usage.map(|u| u.3))
+    .bind(error_code)
+    .bind(error_message)
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() != 1 {
+        let stored: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM runs WHERE id = ?1")
+            .bind(run_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let stored = to_u64(stored.ok_or(StoreError::NotFound { what: "run" })?)?;
+        let expected = stored + 1;
+        return Err(if first.seq > expected {
+            StoreError::SeqGap {
+                expected,
+                got: first.seq,
+            }
+        } else {
+            StoreError::SeqConflict {
+                expected,
+                got: first.seq,
+            }
+        });
+    }
+    for chunk in encoded.chunks(INSERT_CHUNK) {
+        let mut insert: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO events (run_id, seq, type, at, data) ");
+        insert.push_values(chunk, |mut row, event| {
+            row.push_bind(run_id)
+                .push_bind(event.seq)
+                .push_bind(event.kind)
+                .push_bind(micros(event.at))
+                .push_bind(event.data.as_str());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn usage_of(conn: &mut SqliteConnection, run_id: Uuid) -> Result<UsageTotals, StoreError> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT data FROM events WHERE run_id = ?1 AND type = 'usage'")
+            .bind(run_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    sum_usage(rows.iter().map(String::as_str))
+}
+
+fn next_cursor<T>(items: &mut Vec<T>, limit: u32, key: impl Fn(&T) -> Cursor) -> Option<String> {
+    if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|item| key(item).encode())
+    } else {
+        None
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn ensure_user(&self, email: &str) -> Result<Uuid, StoreError> {
+        let email = email.trim();
+        if email.is_empty() {
+            return Err(StoreError::Invalid("email is empty".into()));
+        }
+        let id: Uuid = sqlx::query_scalar(
+            "INSERT INTO users (id, email, created_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (email) DO UPDATE SET email = excluded.email RETURNING id",
+        )
+        .bind(Uuid::new_v4())
+        .bind(email)
+        .bind(micros(now_micros()))
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(id)
+    }
+
+    async fn create_team(&self, owner: Uuid, spec: &TeamSpec) -> Result<TeamRecord, StoreError> {
+        let now = now_micros();
+        let record = TeamRecord {
+            id: Uuid::new_v4(),
+            owner,
+            name: spec.name.clone(),
+            spec: spec.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        sqlx::query(
+            "INSERT INTO teams (id, owner, name, spec, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        )
+        .bind(record.id)
+        .bind(owner)
+        .bind(&record.name)
+        .bind(serde_json::to_string(spec)?)
+        .bind(micros(now))
+        .execute(&self.writer)
+        .await
+        .map_err(|error| match StoreError::from(error) {
+            StoreError::NotFound { .. } => StoreError::NotFound { what: "user" },
+            other => other,
+        })?;
+        Ok(record)
+    }
+
+    async fn get_team(&self, owner: Uuid, id: Uuid) -> Result<TeamRecord, StoreError> {
+        self.fetch_team(owner, id).await
+    }
+
+    async fn list_teams(
+        &self,
+        owner: Uuid,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<(Vec<TeamRecord>, Option<String>), StoreError> {
+        let cursor = Cursor::parse_opt(cursor.as_deref())?;
+        let limit = page_size(limit);
+        let rows: Vec<TeamRow> = sqlx::query_as(&format!(
+            "SELECT {TEAM_COLUMNS} FROM teams WHERE owner = ?1 \
+             AND (?2 IS NULL OR (created_at, id) < (?2, ?3)) \
+             ORDER BY created_at DESC, id DESC LIMIT ?4"
+        ))
+        .bind(owner)
+        .bind(cursor.map(|c| micros(c.created_at)))
+        .bind(cursor.map(|c| c.id))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut teams = rows
+            .into_iter()
+            .map(TeamRow::into_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = next_cursor(&mut teams, limit, |team| Cursor {
+            created_at: team.created_at,
+            id: team.id,
+        });
+        Ok((teams, next))
+    }
+
+    async fn update_team(
+        &self,
+        owner: Uuid,
+        id: Uuid,
+        spec: &TeamSpec,
+    ) -> Result<TeamRecord, StoreError> {
+        let row: Option<TeamRow> = sqlx::query_as(&format!(
+            "UPDATE teams SET name = ?3, spec = ?4, updated_at = ?5 \
+             WHERE id = ?1 AND owner = ?2 RETURNING {TEAM_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(owner)
+        .bind(&spec.name)
+        .bind(serde_json::to_string(spec)?)
+        .bind(micros(now_micros()))
+        .fetch_optional(&self.writer)
+        .await?;
+        row.ok_or(StoreError::NotFound { what: "team" })?
+            .into_record()
+    }
+
+    async fn delete_team(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM teams WHERE id = ?1 AND owner = ?2")
+            .bind(id)
+            .bind(owner)
+            .execute(&self.writer)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "team" });
+        }
+        Ok(())
+    }
+
+    async fn create_run(&self, run: NewRun) -> Result<RunRecord, StoreError> {
+        if run.max_attempts == 0 {
+            return Err(StoreError::Invalid(
+                "max_attempts must be at least 1".into(),
+            ));
+        }
+        let now = now_micros();
+        let id = Uuid::new_v4();
+        let mut tx = self.writer.begin().await?;
+        let map_owner = |error: sqlx::Error| match StoreError::from(error) {
+            StoreError::NotFound { .. } => StoreError::NotFound { what: "user" },
+            other => other,
+        };
+        sqlx::query(
+            "INSERT INTO runs (id, owner, task, request, status, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
+        )
+        .bind(id)
+        .bind(run.owner)
+        .bind(&run.task)
+        .bind(serde_json::to_string(&run.request)?)
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_owner)?;
+        sqlx::query(
+            "INSERT INTO jobs (id, run_id, owner, state, attempts, max_attempts, created_at, \
+             updated_at) VALUES (?1, ?2, ?3, 'queued', 0, ?4, ?5, ?5)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(id)
+        .bind(run.owner)
+        .bind(i64::from(run.max_attempts))
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_owner)?;
+        tx.commit().await?;
+        Ok(RunRecord {
+            id,
+            owner: run.owner,
+            task: run.task,
+            request: run.request,
+            status: RunStatus::Queued,
+            team: None,
+            summary: None,
+            error_code: None,
+            error_message: None,
+            usage: UsageTotals::default(),
+            last_seq: 0,
+            cancel_requested: false,
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            finished_at: None,
+        })
+    }
+
+    async fn get_run(&self, owner: Uuid, id: Uuid) -> Result<RunRecord, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        self.fetch_run(&mut conn, id, Some(owner)).await
+    }
+
+    async fn get_run_any(&self, id: Uuid) -> Result<RunRecord, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        self.fetch_run(&mut conn, id, None).await
+    }
+
+    async fn list_runs(
+        &self,
+        owner: Uuid,
+        status: Option<RunStatus>,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<(Vec<RunRecord>, Option<String>), StoreError> {
+        let cursor = Cursor::parse_opt(cursor.as_deref())?;
+        let limit = page_size(limit);
+        let rows: Vec<RunRow> = sqlx::query_as(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE owner = ?1 \
+             AND (?2 IS NULL OR status = ?2) \
+             AND (?3 IS NULL OR (created_at, id) < (?3, ?4)) \
+             ORDER BY created_at DESC, id DESC LIMIT ?5"
+        ))
+        .bind(owner)
+        .bind(status.map(RunStatus::as_str))
+        .bind(cursor.map(|c| micros(c.created_at)))
+        .bind(cursor.map(|c| c.id))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut runs = rows
+            .into_iter()
+            .map(RunRow::into_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = next_cursor(&mut runs, limit, |run| Cursor {
+            created_at: run.created_at,
+            id: run.id,
+        });
+        Ok((runs, next))
+    }
+
+    async fn delete_run(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let done = sqlx::query(
+            "DELETE FROM runs WHERE id = ?1 AND owner = ?2 AND (status IN \
+             ('completed', 'failed', 'cancelled') OR NOT EXISTS (SELECT 1 FROM jobs \
+             WHERE jobs.run_id = runs.id AND jobs.state = 'running'))",
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            // Tell "not yours / not there" from "still executing".
+            self.fetch_run(&mut tx, id, Some(owner)).await?;
+            return Err(StoreError::conflict(
+                "the run is executing; cancel it before deleting it",
+            ));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn append_events(&self, run_id: Uuid, events: &[RunEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await?;
+        append_in(&mut tx, run_id, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn events_after(
+        &self,
+        run_id: Uuid,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<RunEvent>, StoreError> {
+        let limit = limit.min(MAX_EVENTS_PAGE);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT seq, type, at, data FROM events WHERE run_id = ?1 AND seq > ?2 \
+             ORDER BY seq LIMIT ?3",
+        )
+        .bind(run_id)
+        .bind(to_i64(after, "after")?)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        let run = run_id.to_string();
+        rows.iter()
+            .map(|row| {
+                decode_event(
+                    &run,
+                    row.try_get("seq")?,
+                    row.try_get("type")?,
+                    from_micros(row.try_get("at")?)?,
+                    row.try_get("data")?,
+                )
+            })
+            .collect()
+    }
+
+    async fn last_seq(&self, run_id: Uuid) -> Result<u64, StoreError> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM runs WHERE id = ?1")
+            .bind(run_id)
+            .fetch_optional(&self.reader)
+            .await?;
+        to_u64(seq.ok_or(StoreError::NotFound { what: "run" })?)
+    }
+
+    async fn resume_state(&self, run_id: Uuid) -> Result<(ResumeState, u64), StoreError> {
+        // One read transaction: the events and last_seq come from the same snapshot.
+        let mut tx = self.reader.begin().await?;
+        let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM runs WHERE id = ?1")
+            .bind(run_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let seq = to_u64(seq.ok_or(StoreError::NotFound { what: "run" })?)?;
+        let rows = sqlx::query(
+            "SELECT type, data FROM events WHERE run_id = ?1 \
+             AND type IN ('team', 'message', 'usage') ORDER BY seq",
+        )
+        .bind(run_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut builder = ResumeBuilder::default();
+        for row in &rows {
+            builder.push(row.try_get("type")?, row.try_get("data")?)?;
+        }
+        Ok((builder.finish(), seq))
+    }
+
+    async fn claim_job(
+        &self,
+        worker_id: &str,
+        lease: Duration,
+        max_running_per_owner: Option<u32>,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
+        let lease = lease_micros(lease)?;
+        // Each pass either returns a claim, retires one job, or finds nothing: bounded.
+        for _ in 0..1000 {
+            let now = micros(now_micros());
+            let mut tx = self.writer.begin().await?;
+            let claimed = sqlx::query(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?1, \
+                   lease_until = ?2 + ?3, updated_at = ?2 \
+                 WHERE id = (SELECT j.id FROM jobs j \
+                   WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until < ?2)) \
+                     AND (?4 IS NULL OR j.attempts >= j.max_attempts \
+                          OR (SELECT COUNT(*) FROM jobs r WHERE r.owner = j.owner \
+                              AND r.state = 'running' AND r.lease_until >= ?2) < ?4) \
+                   ORDER BY j.created_at, j.id LIMIT 1) \
+                 RETURNING id, run_id, owner, attempts, max_attempts",
+            )
+            .bind(worker_id)
+            .bind(now)
+            .bind(lease)
+            .bind(max_running_per_owner.map(i64::from))
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = claimed else {
+                return Ok(None);
+            };
+            let job = ClaimedJob {
+                job_id: row.try_get("id")?,
+                run_id: row.try_get("run_id")?,
+                owner: row.try_get("owner")?,
+                attempt: to_u32(row.try_get("attempts")?)?,
+            };
+            let max_attempts = to_u32(row.try_get("max_attempts")?)?;
+            let run = self.fetch_run(&mut tx, job.run_id, None).await?;
+            if job.attempt <= max_attempts && !run.status.is_terminal() {
+                tx.commit().await?;
+                return Ok(Some(job));
+            }
+            // Out of attempts (or already finished by a worker that died before
+            // completing the job): retire the job, failing the run if it is not over.
+            sqlx::query(
+                "UPDATE jobs SET state = 'done', attempts = attempts - 1, worker = NULL, \
+                 lease_until = NULL, updated_at = ?2 WHERE id = ?1",
+            )
+            .bind(job.job_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if !run.status.is_terminal() {
+                let usage = usage_of(&mut tx, job.run_id).await?;
+                let events = worker_lost_events(job.run_id, run.last_seq, max_attempts, usage);
+                append_in(&mut tx, job.run_id, &events).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(None)
+    }
+
+    async fn heartbeat(
+        &self,
+        job_id: Uuid,
+        worker_id: &str,
+        lease: Duration,
+    ) -> Result<Heartbeat, StoreError> {
+        let now = micros(now_micros());
+        let owned = sqlx::query(
+            "UPDATE jobs SET lease_until = ?3 + ?4, updated_at = ?3 \
+             WHERE id = ?1 AND worker = ?2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker_id)
+        .bind(now)
+        .bind(lease_micros(lease)?)
+        .execute(&self.writer)
+        .await?
+        .rows_affected()
+            == 1;
+        let cancel: Option<bool> = sqlx::query_scalar(
+            "SELECT runs.cancel_requested FROM jobs JOIN runs ON runs.id = jobs.run_id \
+             WHERE jobs.id = ?1",
+        )
+        .bind(job_id)
+        .fetch_optional(&self.writer)
+        .await?;
+        let cancel_requested = cancel.ok_or(StoreError::NotFound { what: "job" })?;
+        Ok(Heartbeat {
+            owned,
+            cancel_requested,
+        })
+    }
+
+    async fn complete_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = ?3 \
+             WHERE id = ?1 AND worker = ?2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker_id)
+        .bind(micros(now_micros()))
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), worker = NULL, \
+             lease_until = NULL, updated_at = ?3 \
+             WHERE id = ?1 AND worker = ?2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker_id)
+        .bind(micros(now_micros()))
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<RunRecord, StoreError> {
+        let now = micros(now_micros());
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "UPDATE runs SET cancel_requested = 1, updated_at = ?3 WHERE id = ?1 AND owner = ?2 \
+             AND status NOT IN ('completed', 'failed', 'cancelled') AND cancel_requested = 0",
+        )
+        .bind(run_id)
+        .bind(owner)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let run = self.fetch_run(&mut tx, run_id, Some(owner)).await?;
+        if !run.status.is_terminal() {
+            // No worker holds a queued job: finish the run here and now.
+            let unheld = sqlx::query(
+                "UPDATE jobs SET state = 'done', updated_at = ?2 \
+                 WHERE run_id = ?1 AND state = 'queued'",
+            )
+            .bind(run_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if unheld {
+                let usage = usage_of(&mut tx, run_id).await?;
+                let events = cancelled_events(run_id, run.last_seq, usage);
+                append_in(&mut tx, run_id, &events).await?;
+            }
+        }
+        let run = self.fetch_run(&mut tx, run_id, Some(owner)).await?;
+        tx.commit().await?;
+        Ok(run)
+    }
+}

@@ -1,0 +1,1039 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! One conformance suite, run against both backends: every test body below is generated
+//! as `sqlite::<name>` (a fresh database file in a tempdir) and `postgres::<name>` (a fresh
+//! database `cadre_t_<uuid>` on the server named by `CADRE_TEST_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`, dropped afterwards).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cadre_core::{AgentSpec, EventKind, RunEvent, RunStatus, TeamSpec, UsageTotals};
+use cadre_store::{NewRun, Store, StoreError, connect};
+use chrono::{DateTime, Utc};
+use sqlx::Connection;
+use uuid::Uuid;
+
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
+const LEASE: Duration = Duration::from_millis(200);
+
+struct Harness {
+    store: Arc<dyn Store>,
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    _pg: Option<PgDatabase>,
+}
+
+/// A per-test PostgreSQL database, dropped (best effort) when the test ends, even on panic.
+struct PgDatabase {
+    admin: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("URL has a scheme");
+    let (base, query) = match rest.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (rest, String::new()),
+    };
+    let authority = base.split('/').next().unwrap_or(base);
+    format!("{scheme}://{authority}/{name}{query}")
+}
+
+impl Harness {
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("cadre.db").display());
+        let store = connect(&url).await.unwrap();
+        Self {
+            store,
+            url,
+            _dir: Some(dir),
+            _pg: None,
+        }
+    }
+
+    async fn postgres() -> Self {
+        let admin =
+            std::env::var("CADRE_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_PG.to_string());
+        let mut conn = match sqlx::PgConnection::connect(&admin).await {
+            Ok(conn) => conn,
+            Err(error) => panic!(
+                "PostgreSQL for the conformance tests is unreachable ({error}); set \
+                 CADRE_TEST_DATABASE_URL or run `make test`, which starts it"
+            ),
+        };
+        let name = format!("cadre_t_{}", Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.ok();
+        let guard = PgDatabase {
+            admin: admin.clone(),
+            name: name.clone(),
+        };
+        let url = with_database(&admin, &name);
+        let store = connect(&url).await.unwrap();
+        Self {
+            store,
+            url,
+            _dir: None,
+            _pg: Some(guard),
+        }
+    }
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let harness = super::Harness::sqlite().await;
+                    super::$name(&harness).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let harness = super::Harness::postgres().await;
+                    super::$name(&harness).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    migrations_are_idempotent,
+    teams_crud_and_owner_isolation,
+    run_and_job_are_created_together,
+    list_runs_paginates_and_filters,
+    append_events_requires_contiguous_seqs,
+    append_events_updates_the_run_row,
+    events_after_pages_exactly,
+    resume_state_rebuilds_team_transcript_usage,
+    concurrent_claimers_never_share_a_job,
+    expired_lease_is_reclaimed,
+    exhausted_attempts_fail_the_run,
+    per_owner_limit_at_claim_time,
+    release_does_not_count_an_attempt,
+    cancel_queued_and_claimed_runs,
+    delete_cascades_and_refuses_executing_runs,
+);
+
+// ---------------------------------------------------------------- helpers
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap()
+}
+
+fn team(name: &str) -> TeamSpec {
+    TeamSpec::new(
+        name,
+        vec![
+            AgentSpec::new("planner", "You plan.", "Plans the work"),
+            AgentSpec::new("coder", "You code.", "Writes code"),
+        ],
+    )
+}
+
+fn event(run: Uuid, seq: u64, kind: EventKind) -> RunEvent {
+    RunEvent {
+        seq,
+        run_id: run.to_string(),
+        at: now(),
+        kind,
+    }
+}
+
+fn status(status: RunStatus) -> EventKind {
+    EventKind::Status { status }
+}
+
+fn message(id: &str, agent: &str, content: &str) -> EventKind {
+    EventKind::Message {
+        message_id: id.into(),
+        agent: agent.into(),
+        content: content.into(),
+        tokens: 3,
+    }
+}
+
+fn usage(prompt: u64, completion: u64, cost: Option<f64>) -> EventKind {
+    EventKind::Usage {
+        model: "m".into(),
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        cost_usd: cost,
+    }
+}
+
+fn log(n: u64) -> EventKind {
+    EventKind::Log {
+        level: cadre_core::event::LogLevel::Info,
+        message: format!("log {n}"),
+    }
+}
+
+async fn user(store: &dyn Store, name: &str) -> Uuid {
+    store
+        .ensure_user(&format!("{name}-{}@example.test", Uuid::new_v4().simple()))
+        .await
+        .unwrap()
+}
+
+async fn new_run(store: &dyn Store, owner: Uuid, task: &str, max_attempts: u32) -> Uuid {
+    store
+        .create_run(NewRun {
+            owner,
+            task: task.into(),
+            request: serde_json::json!({"task": task, "max_rounds": 4}),
+            max_attempts,
+        })
+        .await
+        .unwrap()
+        .id
+}
+
+fn types(events: &[RunEvent]) -> Vec<(u64, &'static str)> {
+    events
+        .iter()
+        .map(|event| (event.seq, event.kind.type_name()))
+        .collect()
+}
+
+// ---------------------------------------------------------------- tests
+
+async fn migrations_are_idempotent(h: &Harness) {
+    let again = connect(&h.url).await.unwrap();
+    again.migrate().await.unwrap();
+    h.store.migrate().await.unwrap();
+    again.health().await.unwrap();
+    assert!(matches!(h.store.backend(), "sqlite" | "postgres"));
+    // ensure_user is idempotent across connections.
+    let first = h.store.ensure_user("local@cadre").await.unwrap();
+    let second = again.ensure_user("local@cadre").await.unwrap();
+    assert_eq!(first, second);
+    assert!(matches!(
+        h.store.ensure_user("  ").await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn teams_crud_and_owner_isolation(h: &Harness) {
+    let store = h.store.as_ref();
+    let alice = user(store, "alice").await;
+    let bob = user(store, "bob").await;
+    let created = store.create_team(alice, &team("research")).await.unwrap();
+    assert_eq!(created.name, "research");
+    let fetched = store.get_team(alice, created.id).await.unwrap();
+    assert_eq!(fetched, created);
+    assert_eq!(
+        store.get_team(bob, created.id).await,
+        Err(StoreError::NotFound { what: "team" })
+    );
+
+    let updated = store
+        .update_team(alice, created.id, &team("renamed"))
+        .await
+        .unwrap();
+    assert_eq!(updated.name, "renamed");
+    assert_eq!(updated.spec, team("renamed"));
+    assert!(updated.updated_at >= created.updated_at);
+    assert!(matches!(
+        store.update_team(bob, created.id, &team("x")).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    for n in 0..4 {
+        store
+            .create_team(alice, &team(&format!("t{n}")))
+            .await
+            .unwrap();
+    }
+    store.create_team(bob, &team("bobs")).await.unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = store.list_teams(alice, 2, cursor).await.unwrap();
+        assert!(page.len() <= 2);
+        seen.extend(page.into_iter().map(|t| t.id));
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    assert!(matches!(
+        store.list_teams(alice, 2, Some("nope".into())).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    assert!(matches!(
+        store.delete_team(bob, created.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store.delete_team(alice, created.id).await.unwrap();
+    assert!(matches!(
+        store.get_team(alice, created.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.create_team(Uuid::new_v4(), &team("orphan")).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn run_and_job_are_created_together(h: &Harness) {
+    let store = h.store.as_ref();
+    let ghost = Uuid::new_v4();
+    let failed = store
+        .create_run(NewRun {
+            owner: ghost,
+            task: "t".into(),
+            request: serde_json::json!({}),
+            max_attempts: 3,
+        })
+        .await;
+    assert!(
+        matches!(failed, Err(StoreError::NotFound { .. })),
+        "{failed:?}"
+    );
+    // Neither a run nor a job was left behind.
+    assert!(
+        store
+            .list_runs(ghost, None, 10, None)
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
+    assert_eq!(store.claim_job("w", LEASE, None).await.unwrap(), None);
+
+    let owner = user(store, "owner").await;
+    let run = store
+        .create_run(NewRun {
+            owner,
+            task: "write a poem".into(),
+            request: serde_json::json!({"task": "write a poem", "budget_usd": 0.5}),
+            max_attempts: 3,
+        })
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Queued);
+    assert_eq!(run.last_seq, 0);
+    assert_eq!(store.get_run(owner, run.id).await.unwrap(), run);
+    assert_eq!(store.get_run_any(run.id).await.unwrap(), run);
+    assert_eq!(
+        store.get_run(Uuid::new_v4(), run.id).await,
+        Err(StoreError::NotFound { what: "run" })
+    );
+    let job = store.claim_job("w", LEASE, None).await.unwrap().unwrap();
+    assert_eq!((job.run_id, job.owner, job.attempt), (run.id, owner, 1));
+}
+
+async fn list_runs_paginates_and_filters(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "lister").await;
+    let other = user(store, "other").await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(new_run(store, owner, &format!("task {n}"), 3).await);
+    }
+    new_run(store, other, "not mine", 3).await;
+    for id in &ids[1..3] {
+        store
+            .append_events(*id, &[event(*id, 1, status(RunStatus::Executing))])
+            .await
+            .unwrap();
+    }
+
+    let mut pages = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = store.list_runs(owner, None, 2, cursor).await.unwrap();
+        pages.push(page.iter().map(|r| r.id).collect::<Vec<_>>());
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        pages.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![2, 2, 1]
+    );
+    let listed: Vec<Uuid> = pages.concat();
+    let (all, none) = store.list_runs(owner, None, 100, None).await.unwrap();
+    assert!(none.is_none());
+    assert_eq!(listed, all.iter().map(|r| r.id).collect::<Vec<_>>());
+    // Newest first: ordered by (created_at, id) descending.
+    let mut sorted = all.clone();
+    sorted.sort_by_key(|run| std::cmp::Reverse((run.created_at, run.id)));
+    assert_eq!(sorted, all);
+    let mut expected = ids.clone();
+    expected.sort();
+    let mut got = listed.clone();
+    got.sort();
+    assert_eq!(got, expected);
+
+    let (executing, next) = store
+        .list_runs(owner, Some(RunStatus::Executing), 10, None)
+        .await
+        .unwrap();
+    assert!(next.is_none());
+    let mut executing: Vec<Uuid> = executing.into_iter().map(|r| r.id).collect();
+    executing.sort();
+    let mut want = ids[1..3].to_vec();
+    want.sort();
+    assert_eq!(executing, want);
+    let (queued, _) = store
+        .list_runs(owner, Some(RunStatus::Queued), 1, None)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+
+    for bad in ["garbage", "12.34", "", "1.zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"] {
+        assert!(
+            matches!(
+                store.list_runs(owner, None, 2, Some(bad.into())).await,
+                Err(StoreError::Invalid(_))
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
+async fn append_events_requires_contiguous_seqs(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "appender").await;
+    let run = new_run(store, owner, "t", 3).await;
+    let batch: Vec<RunEvent> = (1..=3).map(|n| event(run, n, log(n))).collect();
+    store.append_events(run, &batch).await.unwrap();
+    assert_eq!(store.last_seq(run).await.unwrap(), 3);
+
+    // Gap.
+    let gap = store
+        .append_events(run, &[event(run, 5, log(5)), event(run, 6, log(6))])
+        .await;
+    assert_eq!(
+        gap,
+        Err(StoreError::SeqGap {
+            expected: 4,
+            got: 5
+        })
+    );
+    // Duplicate (overlapping the stored tail, then new ones): nothing written.
+    let dup = store
+        .append_events(run, &[event(run, 3, log(3)), event(run, 4, log(4))])
+        .await;
+    assert_eq!(
+        dup,
+        Err(StoreError::SeqConflict {
+            expected: 4,
+            got: 3
+        })
+    );
+    // Not contiguous within the batch.
+    assert!(matches!(
+        store
+            .append_events(run, &[event(run, 4, log(4)), event(run, 6, log(6))])
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    // Live-only events are never stored.
+    let delta = EventKind::MessageDelta {
+        message_id: "m".into(),
+        agent: "a".into(),
+        delta: "x".into(),
+    };
+    assert!(matches!(
+        store
+            .append_events(run, &[event(run, 4, log(4)), event(run, 5, delta)])
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    // Another run's event.
+    assert!(matches!(
+        store
+            .append_events(run, &[event(Uuid::new_v4(), 4, log(4))])
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store
+            .append_events(Uuid::new_v4(), &[event(Uuid::nil(), 1, log(1))])
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let stored = store.events_after(run, 0, 100).await.unwrap();
+    assert_eq!(stored, batch);
+    assert_eq!(store.last_seq(run).await.unwrap(), 3);
+    assert_eq!(store.get_run_any(run).await.unwrap().last_seq, 3);
+
+    store
+        .append_events(run, &[event(run, 4, log(4))])
+        .await
+        .unwrap();
+    assert_eq!(store.last_seq(run).await.unwrap(), 4);
+
+    // A batch larger than one INSERT chunk.
+    let big: Vec<RunEvent> = (5..=1004).map(|n| event(run, n, log(n))).collect();
+    store.append_events(run, &big).await.unwrap();
+    assert_eq!(store.last_seq(run).await.unwrap(), 1004);
+    assert_eq!(store.events_after(run, 4, 2000).await.unwrap(), big);
+}
+
+async fn append_events_updates_the_run_row(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "row").await;
+    let run = new_run(store, owner, "t", 3).await;
+    store
+        .append_events(
+            run,
+            &[
+                event(run, 1, status(RunStatus::Building)),
+                event(run, 2, usage(10, 5, Some(0.01))),
+            ],
+        )
+        .await
+        .unwrap();
+    let record = store.get_run(owner, run).await.unwrap();
+    assert_eq!(record.status, RunStatus::Building);
+    let started = record.started_at.expect("started_at set");
+    assert!(record.finished_at.is_none());
+    assert!(record.team.is_none());
+
+    store
+        .append_events(
+            run,
+            &[
+                event(
+                    run,
+                    3,
+                    EventKind::Team {
+                        team: Box::new(team("built")),
+                    },
+                ),
+                event(run, 4, status(RunStatus::Executing)),
+                event(run, 5, message("m1", "planner", "hello")),
+            ],
+        )
+        .await
+        .unwrap();
+    let record = store.get_run(owner, run).await.unwrap();
+    assert_eq!(record.status, RunStatus::Executing);
+    assert_eq!(record.team, Some(team("built")));
+    assert_eq!(record.started_at, Some(started), "started_at set once");
+
+    let totals = UsageTotals {
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        cost_usd: 0.01,
+        calls: 1,
+    };
+    store
+        .append_events(
+            run,
+            &[
+                event(
+                    run,
+                    6,
+                    EventKind::Error {
+                        code: "llm_unreachable".into(),
+                        message: "the model did not answer".into(),
+                        retryable: true,
+                    },
+                ),
+                event(run, 7, status(RunStatus::Failed)),
+                event(
+                    run,
+                    8,
+                    EventKind::Finished {
+                        status: RunStatus::Failed,
+                        summary: "the model did not answer".into(),
+                        reason: "error".into(),
+                        usage: totals,
+                    },
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    let record = store.get_run(owner, run).await.unwrap();
+    assert_eq!(record.status, RunStatus::Failed);
+    assert_eq!(record.error_code.as_deref(), Some("llm_unreachable"));
+    assert_eq!(
+        record.error_message.as_deref(),
+        Some("the model did not answer")
+    );
+    assert_eq!(record.summary.as_deref(), Some("the model did not answer"));
+    assert_eq!(record.usage, totals);
+    assert_eq!(record.last_seq, 8);
+    assert!(record.finished_at.is_some());
+    assert_eq!(record.request["max_rounds"], 4);
+}
+
+async fn events_after_pages_exactly(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "pager").await;
+    let run = new_run(store, owner, "t", 3).await;
+    let all: Vec<RunEvent> = (1..=10).map(|n| event(run, n, log(n))).collect();
+    store.append_events(run, &all).await.unwrap();
+    let page = store.events_after(run, 3, 4).await.unwrap();
+    assert_eq!(page, all[3..7].to_vec());
+    assert_eq!(types(&page).first(), Some(&(4, "log")));
+    assert_eq!(
+        store.events_after(run, 7, 100).await.unwrap(),
+        all[7..].to_vec()
+    );
+    assert!(store.events_after(run, 10, 100).await.unwrap().is_empty());
+    assert!(store.events_after(run, 0, 0).await.unwrap().is_empty());
+    assert!(
+        store
+            .events_after(Uuid::new_v4(), 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        store.last_seq(Uuid::new_v4()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn resume_state_rebuilds_team_transcript_usage(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "resumer").await;
+    let run = new_run(store, owner, "t", 3).await;
+    let events = vec![
+        event(run, 1, status(RunStatus::Building)),
+        event(run, 2, usage(100, 20, Some(0.5))),
+        event(
+            run,
+            3,
+            EventKind::Team {
+                team: Box::new(team("first")),
+            },
+        ),
+        event(
+            run,
+            4,
+            EventKind::Team {
+                team: Box::new(team("second")),
+            },
+        ),
+        event(run, 5, status(RunStatus::Executing)),
+        event(run, 6, message("m0", "User", "the task")),
+        event(
+            run,
+            7,
+            EventKind::Speaker {
+                agent: "planner".into(),
+                reason: "auto".into(),
+            },
+        ),
+        event(run, 8, usage(50, 10, None)),
+        event(run, 9, message("m1", "planner", "a plan")),
+    ];
+    store.append_events(run, &events).await.unwrap();
+    let (state, last) = store.resume_state(run).await.unwrap();
+    assert_eq!(last, 9);
+    assert_eq!(state.team, Some(team("second")));
+    let transcript: Vec<(&str, &str, &str)> = state
+        .transcript
+        .iter()
+        .map(|m| (m.message_id.as_str(), m.agent.as_str(), m.content.as_str()))
+        .collect();
+    assert_eq!(
+        transcript,
+        vec![("m0", "User", "the task"), ("m1", "planner", "a plan")]
+    );
+    assert_eq!(state.transcript[1].tokens, 3);
+    assert_eq!(
+        state.usage,
+        UsageTotals {
+            prompt_tokens: 150,
+            completion_tokens: 30,
+            cost_usd: 0.5,
+            calls: 2,
+        }
+    );
+    let fresh = new_run(store, owner, "fresh", 3).await;
+    let (empty, zero) = store.resume_state(fresh).await.unwrap();
+    assert_eq!((empty, zero), (Default::default(), 0));
+    assert!(matches!(
+        store.resume_state(Uuid::new_v4()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn concurrent_claimers_never_share_a_job(h: &Harness) {
+    let owner = user(h.store.as_ref(), "racer").await;
+    // One job, two claimers at once: exactly one wins.
+    new_run(h.store.as_ref(), owner, "solo", 3).await;
+    let (a, b) = {
+        let (s1, s2) = (h.store.clone(), h.store.clone());
+        let t1 = tokio::spawn(async move { s1.claim_job("w1", LEASE, None).await.unwrap() });
+        let t2 = tokio::spawn(async move { s2.claim_job("w2", LEASE * 50, None).await.unwrap() });
+        (t1.await.unwrap(), t2.await.unwrap())
+    };
+    assert_eq!(a.is_some() as u8 + b.is_some() as u8, 1, "{a:?} {b:?}");
+
+    // Many jobs, four claimers (separate connections on PostgreSQL): each job once.
+    let mut runs = Vec::new();
+    for n in 0..12 {
+        runs.push(new_run(h.store.as_ref(), owner, &format!("job {n}"), 3).await);
+    }
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let store = h.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(job) = store
+                .claim_job(&format!("w{worker}"), Duration::from_secs(30), None)
+                .await
+                .unwrap()
+            {
+                mine.push(job.run_id);
+            }
+            mine
+        }));
+    }
+    let mut claimed = Vec::new();
+    for task in tasks {
+        claimed.extend(task.await.unwrap());
+    }
+    claimed.sort();
+    runs.sort();
+    assert_eq!(claimed, runs);
+}
+
+async fn expired_lease_is_reclaimed(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "leaser").await;
+    let run = new_run(store, owner, "t", 3).await;
+    let first = store.claim_job("old", LEASE, None).await.unwrap().unwrap();
+    assert_eq!(first.attempt, 1);
+    assert_eq!(store.claim_job("new", LEASE, None).await.unwrap(), None);
+    let beat = store.heartbeat(first.job_id, "old", LEASE).await.unwrap();
+    assert!(beat.owned && !beat.cancel_requested);
+
+    tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
+    let second = store
+        .claim_job("new", LEASE * 10, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (second.job_id, second.run_id, second.attempt),
+        (first.job_id, run, 2)
+    );
+    let stale = store.heartbeat(first.job_id, "old", LEASE).await.unwrap();
+    assert!(!stale.owned);
+    assert!(
+        store
+            .heartbeat(second.job_id, "new", LEASE * 10)
+            .await
+            .unwrap()
+            .owned
+    );
+    assert!(!store.complete_job(first.job_id, "old").await.unwrap());
+    assert!(!store.release_job(first.job_id, "old").await.unwrap());
+    assert!(store.complete_job(second.job_id, "new").await.unwrap());
+    assert_eq!(store.claim_job("any", LEASE, None).await.unwrap(), None);
+    assert!(matches!(
+        store.heartbeat(Uuid::new_v4(), "old", LEASE).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn exhausted_attempts_fail_the_run(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "unlucky").await;
+    let run = new_run(store, owner, "t", 2).await;
+    let short = Duration::from_millis(100);
+    let first = store.claim_job("w1", short, None).await.unwrap().unwrap();
+    store
+        .append_events(
+            run,
+            &[
+                event(run, 1, status(RunStatus::Building)),
+                event(run, 2, usage(7, 3, Some(0.25))),
+            ],
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(short + Duration::from_millis(60)).await;
+    let second = store.claim_job("w2", short, None).await.unwrap().unwrap();
+    assert_eq!((second.job_id, second.attempt), (first.job_id, 2));
+    store
+        .append_events(run, &[event(run, 3, usage(1, 1, None))])
+        .await
+        .unwrap();
+    tokio::time::sleep(short + Duration::from_millis(60)).await;
+
+    // A later job of the same owner is what the next claim gets; the exhausted one is
+    // retired on the way.
+    let later = new_run(store, owner, "later", 2).await;
+    let next = store.claim_job("w3", short, None).await.unwrap().unwrap();
+    assert_eq!(next.run_id, later);
+    let record = store.get_run(owner, run).await.unwrap();
+    assert_eq!(record.status, RunStatus::Failed);
+    assert_eq!(record.error_code.as_deref(), Some(cadre_store::WORKER_LOST));
+    assert!(record.finished_at.is_some());
+    let expected_usage = UsageTotals {
+        prompt_tokens: 8,
+        completion_tokens: 4,
+        cost_usd: 0.25,
+        calls: 2,
+    };
+    assert_eq!(record.usage, expected_usage);
+    let events = store.events_after(run, 3, 100).await.unwrap();
+    assert_eq!(
+        types(&events),
+        vec![(4, "error"), (5, "status"), (6, "finished")]
+    );
+    match &events[0].kind {
+        EventKind::Error { code, message, .. } => {
+            assert_eq!(code, "worker_lost");
+            assert!(message.contains("2 attempts"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(events[1].kind, status(RunStatus::Failed));
+    match &events[2].kind {
+        EventKind::Finished { status, usage, .. } => {
+            assert_eq!(*status, RunStatus::Failed);
+            assert_eq!(*usage, expected_usage);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Never claimed again, even after the other lease expires.
+    tokio::time::sleep(short + Duration::from_millis(60)).await;
+    let again = store.claim_job("w4", short, None).await.unwrap().unwrap();
+    assert_eq!(again.run_id, later);
+    assert!(store.complete_job(again.job_id, "w4").await.unwrap());
+    assert_eq!(store.claim_job("w5", short, None).await.unwrap(), None);
+    assert!(
+        !store
+            .heartbeat(first.job_id, "w2", short)
+            .await
+            .unwrap()
+            .owned
+    );
+}
+
+async fn per_owner_limit_at_claim_time(h: &Harness) {
+    let store = h.store.as_ref();
+    let alice = user(store, "alice").await;
+    let bob = user(store, "bob").await;
+    let a1 = new_run(store, alice, "a1", 3).await;
+    let a2 = new_run(store, alice, "a2", 3).await;
+    let b1 = new_run(store, bob, "b1", 3).await;
+    let lease = Duration::from_secs(30);
+    let first = store.claim_job("w", lease, Some(1)).await.unwrap().unwrap();
+    assert_eq!(first.run_id, a1);
+    let second = store.claim_job("w", lease, Some(1)).await.unwrap().unwrap();
+    assert_eq!(
+        second.run_id, b1,
+        "alice is at her limit, bob's job is claimable"
+    );
+    assert_eq!(store.claim_job("w", lease, Some(1)).await.unwrap(), None);
+    // Without a limit (or a higher one), alice's second job is claimable.
+    assert!(store.complete_job(first.job_id, "w").await.unwrap());
+    let third = store.claim_job("w", lease, Some(1)).await.unwrap().unwrap();
+    assert_eq!(third.run_id, a2);
+
+    // Concurrent claimers still respect the limit.
+    let carol = user(store, "carol").await;
+    for n in 0..6 {
+        new_run(store, carol, &format!("c{n}"), 3).await;
+    }
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let store = h.store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .claim_job(&format!("cw{worker}"), lease, Some(2))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut carols = 0;
+    for task in tasks {
+        if let Some(job) = task.await.unwrap() {
+            assert_eq!(job.owner, carol);
+            carols += 1;
+        }
+    }
+    assert_eq!(carols, 2);
+}
+
+async fn release_does_not_count_an_attempt(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "releaser").await;
+    let run = new_run(store, owner, "t", 1).await;
+    let job = store.claim_job("w1", LEASE, None).await.unwrap().unwrap();
+    assert_eq!(job.attempt, 1);
+    assert!(!store.release_job(job.job_id, "someone-else").await.unwrap());
+    assert!(store.release_job(job.job_id, "w1").await.unwrap());
+    assert!(
+        !store
+            .heartbeat(job.job_id, "w1", LEASE)
+            .await
+            .unwrap()
+            .owned
+    );
+    // With max_attempts = 1, only an uncounted release makes this claim possible.
+    let again = store.claim_job("w2", LEASE, None).await.unwrap().unwrap();
+    assert_eq!((again.run_id, again.attempt), (run, 1));
+    assert_ne!(
+        store.get_run_any(run).await.unwrap().status,
+        RunStatus::Failed
+    );
+}
+
+async fn cancel_queued_and_claimed_runs(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "canceller").await;
+    let queued = new_run(store, owner, "queued", 3).await;
+    assert!(matches!(
+        store.request_cancel(Uuid::new_v4(), queued).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let record = store.request_cancel(owner, queued).await.unwrap();
+    assert_eq!(record.status, RunStatus::Cancelled);
+    assert!(record.cancel_requested);
+    assert!(record.finished_at.is_some());
+    assert_eq!(record.last_seq, 2);
+    let events = store.events_after(queued, 0, 10).await.unwrap();
+    assert_eq!(types(&events), vec![(1, "status"), (2, "finished")]);
+    assert_eq!(events[0].kind, status(RunStatus::Cancelled));
+    assert!(matches!(
+        events[1].kind,
+        EventKind::Finished {
+            status: RunStatus::Cancelled,
+            ..
+        }
+    ));
+    assert_eq!(store.claim_job("w", LEASE, None).await.unwrap(), None);
+    // Cancelling a terminal run is a no-op.
+    assert_eq!(store.request_cancel(owner, queued).await.unwrap(), record);
+
+    let claimed = new_run(store, owner, "claimed", 3).await;
+    let job = store
+        .claim_job("w", Duration::from_secs(30), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.run_id, claimed);
+    assert!(
+        !store
+            .heartbeat(job.job_id, "w", LEASE)
+            .await
+            .unwrap()
+            .cancel_requested
+    );
+    let record = store.request_cancel(owner, claimed).await.unwrap();
+    assert!(record.cancel_requested);
+    assert_eq!(record.status, RunStatus::Queued, "the worker finishes it");
+    assert_eq!(record.last_seq, 0);
+    let beat = store.heartbeat(job.job_id, "w", LEASE).await.unwrap();
+    assert!(beat.owned && beat.cancel_requested);
+}
+
+async fn delete_cascades_and_refuses_executing_runs(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "deleter").await;
+    let queued = new_run(store, owner, "queued", 3).await;
+    let running = new_run(store, owner, "running", 3).await;
+    store
+        .append_events(queued, &[event(queued, 1, log(1))])
+        .await
+        .unwrap();
+    // Claim the oldest (queued was created first); claim again for `running`.
+    let first = store
+        .claim_job("w", Duration::from_secs(30), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.run_id, queued);
+    assert!(store.release_job(first.job_id, "w").await.unwrap());
+    // `queued` is queued again: deletable.
+    assert!(matches!(
+        store.delete_run(Uuid::new_v4(), queued).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store.delete_run(owner, queued).await.unwrap();
+    assert!(matches!(
+        store.get_run(owner, queued).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(store.events_after(queued, 0, 10).await.unwrap().is_empty());
+    assert!(matches!(
+        store.last_seq(queued).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let job = store
+        .claim_job("w", Duration::from_secs(30), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.run_id, running);
+    store
+        .append_events(
+            running,
+            &[
+                event(running, 1, status(RunStatus::Executing)),
+                event(running, 2, message("m", "a", "hi")),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delete_run(owner, running).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(store.complete_job(job.job_id, "w").await.unwrap());
+    store.delete_run(owner, running).await.unwrap();
+    assert!(store.events_after(running, 0, 10).await.unwrap().is_empty());
+    assert!(matches!(
+        store.heartbeat(job.job_id, "w", LEASE).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(
+        store
+            .list_runs(owner, None, 10, None)
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
+}
