@@ -6,7 +6,7 @@ CARGO ?= cargo
 BIN := target/release/cadre
 DEMO_TASK ?= Compare the first 20 Fibonacci numbers with the first 20 primes
 
-.PHONY: run test build bench deps services lint clean
+.PHONY: run demo test build bench deps services lint clean
 
 ## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3)
 deps:
@@ -16,9 +16,13 @@ deps:
 build: deps
 	$(CARGO) build --release --locked -p cadre-cli
 
-## run: build, then play the offline demo run in the terminal
+## run: build, then start `cadre serve` (API + worker, SQLite in the data dir) on CADRE_BIND
 run: build
-	@echo "==> running the offline demo team (no API key needed): $(BIN) run --model demo \"$(DEMO_TASK)\""
+	@echo "==> starting cadre serve on http://$${CADRE_BIND:-127.0.0.1:8080} (API docs at /docs; Ctrl-C stops)"
+	$(BIN) serve
+
+## demo: build, then play the offline demo team in the terminal
+demo: build
 	$(BIN) run --model demo "$(DEMO_TASK)"
 
 ## lint: formatting and clippy, warnings are errors

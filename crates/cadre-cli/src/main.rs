@@ -6,6 +6,7 @@
 //! # Layout
 //! - `commands::run`: `cadre run "TASK"`, a team built (or loaded) and run in the terminal.
 //! - `commands::team`: `cadre team import|export`, converting team files.
+//! - `commands::service`: `cadre serve`, `api`, `worker` and `migrate`.
 //! - `models`: which [`cadre_core::ChatModel`] a run uses (demo, script, replay, provider).
 //! - `render`: the live transcript printer and the `--json` event printer.
 //! - `terminal_input`: human answers read from the terminal.
@@ -37,11 +38,22 @@ enum Command {
     /// Convert team files between Cadre's format and AutoGen AgentBuilder JSON.
     #[command(subcommand)]
     Team(commands::team::TeamCommand),
+    /// Serve the API with a worker and the in-process event bus (SQLite by default).
+    Serve,
+    /// Serve the API only (replicas sharing PostgreSQL and Redis with `cadre worker`s).
+    Api,
+    /// Apply database migrations (`CADRE_DATABASE_URL`, default SQLite in the data dir).
+    Migrate,
+    /// Run a worker: execute queued runs until SIGTERM or Ctrl-C, then hand running ones back.
+    Worker,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init();
+    telemetry::init(match cli.command {
+        Command::Run(_) | Command::Team(_) => "error",
+        Command::Serve | Command::Api | Command::Migrate | Command::Worker => "info",
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -55,6 +67,10 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => commands::run::execute(*args).await,
             Command::Team(command) => commands::team::execute(command).map(|()| ExitCode::SUCCESS),
+            Command::Serve => commands::service::serve(true).await,
+            Command::Api => commands::service::serve(false).await,
+            Command::Migrate => commands::service::migrate().await,
+            Command::Worker => commands::service::worker().await,
         }
     });
     match result {

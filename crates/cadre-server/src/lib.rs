@@ -12,5 +12,15 @@
 //! - [`bus`]: the live event bus (DESIGN §6): [`bus::EventBus`], its in-process
 //!   ([`bus::MemoryBus`]) and Redis pub/sub ([`bus::RedisBus`]) backends, and the
 //!   [`bus::Subscription`] stream that SSE/WebSocket handlers consume.
+//! - [`config`]: [`config::ServiceConfig`], the `CADRE_*` settings with their defaults.
+//! - [`run_request`]: [`run_request::StoredRunRequest`], a run's request as stored and as
+//!   the worker turns it into an engine request.
+//! - [`worker`]: the worker loop: claims jobs, runs the engine, persists and publishes
+//!   events, keeps its lease, obeys cancellation, hands jobs back on shutdown.
+//! - [`api`]: the axum HTTP API (errors, health, OpenAPI, runs, events, SSE).
 
+pub mod api;
 pub mod bus;
+pub mod config;
+pub mod run_request;
+pub mod worker;

@@ -1,4 +1,5 @@
 //! One module per `cadre` subcommand.
 
 pub mod run;
+pub mod service;
 pub mod team;

@@ -1,6 +1,5 @@
 //! Running the real `cadre` binary in tests.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(dead_code)]
 
 use std::path::Path;

@@ -1,0 +1,221 @@
+//! `cadre serve` as a real process on a fresh data dir: a demo run posted over HTTP is
+//! executed by the built-in worker and streamed over SSE until `finished`; the events page
+//! resumes exactly after a seq; health, readiness, OpenAPI and the docs answer; SIGTERM
+//! stops the server cleanly.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::cadre;
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = cadre()
+        .arg("serve")
+        .env("CADRE_DATA_DIR", dir.path())
+        .env("CADRE_BIND", "127.0.0.1:0")
+        .env_remove("CADRE_DATABASE_URL")
+        .env_remove("CADRE_REDIS_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("cadre listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_string();
+    Server {
+        child,
+        base,
+        _dir: dir,
+    }
+}
+
+/// Reads an SSE response until the `finished` event; returns (id, event, data) frames.
+async fn read_sse(response: reqwest::Response) -> Vec<(Option<u64>, String, Value)> {
+    let mut frames = Vec::new();
+    let mut buffer = String::new();
+    let mut body = response.bytes_stream();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while let Ok(Some(chunk)) = tokio::time::timeout_at(deadline, body.next()).await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            let (mut id, mut event, mut data) = (None, String::new(), String::new());
+            for line in frame.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    id = v.trim().parse().ok();
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    event = v.trim().to_string();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            if !data.is_empty() {
+                let finished = event == "finished";
+                frames.push((id, event, serde_json::from_str(&data).unwrap()));
+                if finished {
+                    return frames;
+                }
+            }
+        }
+    }
+    panic!(
+        "stream ended without `finished`; got {} frames",
+        frames.len()
+    );
+}
+
+#[tokio::test]
+async fn serve_runs_a_posted_task_and_streams_it() {
+    let server = start();
+    let http = reqwest::Client::new();
+    let base = &server.base;
+
+    for path in ["/healthz", "/readyz"] {
+        assert_eq!(
+            http.get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200,
+            "{path}"
+        );
+    }
+
+    let created = http
+        .post(format!("{base}/api/v1/runs"))
+        .json(&json!({"task": "Compare the first 20 Fibonacci numbers with the first 20 primes", "model": "demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 202);
+    let run: Value = created.json().await.unwrap();
+    let id = run["id"].as_str().unwrap().to_string();
+
+    let stream = http
+        .get(format!("{base}/api/v1/runs/{id}/events/stream"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let frames = read_sse(stream).await;
+    let durable: Vec<u64> = frames.iter().filter_map(|(id, _, _)| *id).collect();
+    assert_eq!(
+        durable,
+        (1..=durable.len() as u64).collect::<Vec<_>>(),
+        "every durable event once, in order"
+    );
+    let statuses: Vec<&str> = frames
+        .iter()
+        .filter(|(_, e, _)| e == "status")
+        .map(|(_, _, d)| d["data"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["building", "executing", "completed"]);
+    assert!(
+        frames
+            .iter()
+            .any(|(_, e, d)| e == "code_result" && d["data"]["exit_code"] == 0),
+        "code ran in the sandbox"
+    );
+
+    let page: Value = http
+        .get(format!("{base}/api/v1/runs/{id}/events?after=3&limit=1000"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seqs: Vec<u64> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (4..=*durable.last().unwrap()).collect::<Vec<_>>());
+
+    let record: Value = http
+        .get(format!("{base}/api/v1/runs/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(record["status"], "completed");
+
+    let openapi: Value = http
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(openapi["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(openapi["paths"]["/api/v1/runs/{id}/events/stream"].is_object());
+    let docs = http.get(format!("{base}/docs/")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(
+        docs.text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("swagger")
+    );
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server() {
+    let mut server = start();
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            assert!(exit.success(), "{exit:?}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "server did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

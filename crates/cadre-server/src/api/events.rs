@@ -1,0 +1,381 @@
+//! Owns a run's event endpoints: the JSON page of durable events and the SSE stream.
+//!
+//! The stream delivers every durable event after the resume point exactly once, in seq
+//! order, then live ones (DESIGN §4). It subscribes to the bus *before* reading the
+//! database so nothing published in between is missed, drops bus duplicates, fills gaps
+//! from the database, and falls back to polling the database while the bus is lagging or
+//! down. A slow client only fills its own bounded channel: the bus then reports `Lagged`
+//! for it and the stream catches up from the database.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use axum::{Json, Router};
+use cadre_core::event::{EventKind, RunEvent};
+use cadre_store::{MAX_EVENTS_PAGE, StoreError};
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody, ErrorCode, FieldError};
+use super::extract::{ApiPath, ApiQuery};
+use crate::bus::{BusMessage, Subscription};
+
+/// Page size of `GET …/events` when none is given.
+const DEFAULT_PAGE: u32 = 100;
+/// Largest page of `GET …/events`.
+const MAX_PAGE: u32 = 1000;
+/// Page size of the stream's database catch-up.
+const CATCH_UP_PAGE: u32 = 500;
+/// How often the database is polled while the bus cannot be trusted.
+const POLL_EVERY: Duration = Duration::from_millis(500);
+/// While the bus is live the database is still checked this often (in poll ticks): the
+/// store writes some events itself (a lost worker's `failed`) that nobody publishes.
+const SAFETY_POLL_TICKS: u32 = 10;
+/// SSE comment interval that keeps proxies from closing an idle stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Frames buffered per stream before the pump waits for the client.
+const STREAM_BUFFER: usize = 64;
+
+/// A run event as sent by the API (schema of `cadre_core::event::RunEvent`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = RunEvent)]
+pub struct RunEventSchema {
+    /// Position in the run's durable log (1, 2, 3…); a `message_delta` carries the seq of
+    /// the last durable event before it.
+    pub seq: u64,
+    /// The run.
+    pub run_id: String,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// `status`, `team`, `speaker`, `message_delta`, `message`, `code`, `code_result`,
+    /// `usage`, `input_request`, `input`, `log`, `error` or `finished`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The type's payload (DESIGN §4).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// `GET …/events` parameters.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Only events with a greater seq (default 0: from the start).
+    pub after: Option<u64>,
+    /// Page size (1..=1000, default 100).
+    pub limit: Option<u32>,
+}
+
+/// A page of durable events, in seq order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventPage {
+    /// The events.
+    #[schema(value_type = Vec<RunEventSchema>)]
+    pub events: Vec<RunEvent>,
+    /// Pass as `after` for the next page: the last seq returned (or the given `after`
+    /// when the page is empty).
+    pub next_after: u64,
+}
+
+/// `GET …/events/stream` parameters.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// Resume after this seq (default 0); the `Last-Event-ID` header wins over it.
+    pub after: Option<u64>,
+}
+
+/// The event routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/runs/{id}/events", get(list_events))
+        .route("/api/v1/runs/{id}/events/stream", get(stream_events))
+}
+
+/// A page of a run's durable events.
+#[utoipa::path(get, path = "/api/v1/runs/{id}/events", tag = "events",
+    params(("id" = Uuid, Path, description = "Run id"), EventsQuery),
+    responses(
+        (status = 200, description = "Events after `after`", body = EventPage),
+        (status = 404, description = "No such run", body = ErrorBody),
+        (status = 422, description = "Invalid parameters", body = ErrorBody),
+    ))]
+pub async fn list_events(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<Json<EventPage>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        )]));
+    }
+    let after = query.after.unwrap_or(0);
+    // Owner check: another user's run answers 404 like a missing one.
+    state.store.get_run(state.owner, id).await?;
+    let events = state.store.events_after(id, after, limit).await?;
+    let next_after = events.last().map_or(after, |event| event.seq);
+    Ok(Json(EventPage { events, next_after }))
+}
+
+/// Server-sent events of a run: durable events after the resume point, then live ones;
+/// ends after `finished`.
+#[utoipa::path(get, path = "/api/v1/runs/{id}/events/stream", tag = "events",
+    params(
+        ("id" = Uuid, Path, description = "Run id"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this seq"),
+        StreamQuery,
+    ),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = RunEventSchema,
+            description = "`id:` = seq (durable events only), `event:` = type, `data:` = the event JSON"),
+        (status = 400, description = "Malformed Last-Event-ID", body = ErrorBody),
+        (status = 404, description = "No such run", body = ErrorBody),
+        (status = 422, description = "Invalid parameters", body = ErrorBody),
+    ))]
+pub async fn stream_events(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<StreamQuery>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let after = match headers.get("last-event-id") {
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|text| text.trim().parse::<u64>().ok())
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::BadRequest,
+                    "Last-Event-ID must be a seq (integer ≥ 0)",
+                )
+            })?,
+        None => query.after.unwrap_or(0),
+    };
+    let run = state.store.get_run(state.owner, id).await?;
+    // Subscribe before the first database read: anything published from now on reaches
+    // us, and anything before it is in the database.
+    let subscription = match state.bus.subscribe(&id.to_string()).await {
+        Ok(subscription) => Some(subscription),
+        Err(error) => {
+            tracing::warn!(run_id = %id, %error, "bus subscribe failed; polling the database");
+            None
+        }
+    };
+    let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+    let pump = Pump {
+        state,
+        run_id: id,
+        last: after,
+        tx,
+    };
+    tokio::spawn(pump.run(subscription, run.status.is_terminal()));
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|event| (Ok(event), rx))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// Why the pump stops.
+enum Stop {
+    /// The run's `finished` event was sent.
+    Finished,
+    /// The client went away.
+    ClientGone,
+}
+
+/// Feeds one SSE client: database catch-up, then the bus, with the dedup/gap rules.
+struct Pump {
+    state: AppState,
+    run_id: Uuid,
+    /// Seq of the last durable event sent.
+    last: u64,
+    tx: mpsc::Sender<Event>,
+}
+
+impl Pump {
+    async fn run(mut self, mut subscription: Option<Subscription>, was_terminal: bool) {
+        match self.catch_up().await {
+            Ok(Some(_)) => return,
+            Ok(None) if was_terminal || self.resumed_after_finish().await => return,
+            Ok(None) => {}
+            Err(CatchUpError::Client) => return,
+            Err(CatchUpError::Store(error)) => {
+                tracing::warn!(run_id = %self.run_id, %error, "stream catch-up failed; ending");
+                return;
+            }
+        }
+        let mut bus_down = subscription.is_none();
+        let mut db_failing = false;
+        let mut ticks: u32 = 0;
+        let mut poll = tokio::time::interval(POLL_EVERY);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let outcome = tokio::select! {
+                _ = self.tx.closed() => Err(Stop::ClientGone),
+                message = next_message(&mut subscription), if subscription.is_some() => {
+                    match message {
+                        Some(message) => self.on_message(message, &mut bus_down).await,
+                        None => {
+                            // The bus is gone for good: the database is all we have.
+                            subscription = None;
+                            bus_down = true;
+                            Ok(false)
+                        }
+                    }
+                }
+                _ = poll.tick() => {
+                    ticks = ticks.wrapping_add(1);
+                    if bus_down || db_failing || ticks.is_multiple_of(SAFETY_POLL_TICKS) {
+                        Ok(true)
+                    } else {
+                        Ok(false)
+                    }
+                }
+            };
+            let needs_db = match outcome {
+                Ok(needs_db) => needs_db,
+                Err(_) => return,
+            };
+            if needs_db {
+                match self.catch_up().await {
+                    Ok(Some(_)) => return,
+                    Ok(None) => db_failing = false,
+                    Err(CatchUpError::Client) => return,
+                    Err(CatchUpError::Store(error)) => {
+                        if !db_failing {
+                            tracing::warn!(run_id = %self.run_id, %error, "stream catch-up failed; retrying");
+                        }
+                        db_failing = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one bus message; `Ok(true)`: catch up from the database now.
+    async fn on_message(&mut self, message: BusMessage, bus_down: &mut bool) -> Result<bool, Stop> {
+        match message {
+            BusMessage::Event(event) => {
+                if !event.kind.is_durable() {
+                    // A delta belongs right after the durable event it follows.
+                    if event.seq == self.last {
+                        self.send(&event).await?;
+                    }
+                    return Ok(false);
+                }
+                if event.seq <= self.last {
+                    return Ok(false);
+                }
+                if event.seq > self.last + 1 {
+                    // Missing events are in the database (persisted before published).
+                    return Ok(true);
+                }
+                self.send(&event).await?;
+                self.last = event.seq;
+                if matches!(event.kind, EventKind::Finished { .. }) {
+                    return Err(Stop::Finished);
+                }
+                Ok(false)
+            }
+            BusMessage::Lagged { .. } => Ok(true),
+            BusMessage::Disconnected => {
+                *bus_down = true;
+                Ok(true)
+            }
+            BusMessage::Reconnected => {
+                *bus_down = false;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Whether the client resumed right after the run's `finished` event (the run row may
+    /// lag behind its log, so the log is asked).
+    async fn resumed_after_finish(&self) -> bool {
+        if self.last == 0 {
+            return false;
+        }
+        match self
+            .state
+            .store
+            .events_after(self.run_id, self.last - 1, 1)
+            .await
+        {
+            Ok(events) => events
+                .first()
+                .is_some_and(|event| matches!(event.kind, EventKind::Finished { .. })),
+            Err(_) => false,
+        }
+    }
+
+    /// Sends every stored event after `last`; `Some(())` when `finished` was among them.
+    async fn catch_up(&mut self) -> Result<Option<()>, CatchUpError> {
+        loop {
+            let page = self
+                .state
+                .store
+                .events_after(self.run_id, self.last, CATCH_UP_PAGE.min(MAX_EVENTS_PAGE))
+                .await
+                .map_err(CatchUpError::Store)?;
+            let full = page.len() >= CATCH_UP_PAGE as usize;
+            for event in page {
+                if event.seq != self.last + 1 {
+                    // The store keeps seqs contiguous; never send out of order.
+                    return Ok(None);
+                }
+                self.send(&event).await.map_err(|_| CatchUpError::Client)?;
+                self.last = event.seq;
+                if matches!(event.kind, EventKind::Finished { .. }) {
+                    return Ok(Some(()));
+                }
+            }
+            if !full {
+                return Ok(None);
+            }
+        }
+    }
+
+    async fn send(&self, event: &RunEvent) -> Result<(), Stop> {
+        let data = match serde_json::to_string(event) {
+            Ok(data) => data,
+            Err(error) => {
+                tracing::error!(run_id = %self.run_id, %error, "cannot encode event");
+                return Ok(());
+            }
+        };
+        let mut frame = Event::default().event(event.kind.type_name()).data(data);
+        if event.kind.is_durable() {
+            frame = frame.id(event.seq.to_string());
+        }
+        self.tx.send(frame).await.map_err(|_| Stop::ClientGone)
+    }
+}
+
+/// Why a database catch-up stopped early.
+enum CatchUpError {
+    /// The store failed (retried at the next poll).
+    Store(StoreError),
+    /// The client went away.
+    Client,
+}
+
+async fn next_message(subscription: &mut Option<Subscription>) -> Option<BusMessage> {
+    match subscription {
+        Some(subscription) => subscription.recv().await,
+        None => std::future::pending().await,
+    }
+}

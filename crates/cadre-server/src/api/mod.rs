@@ -1,0 +1,120 @@
+//! The axum HTTP API (DESIGN §5). This module owns the shared [`AppState`], the assembly
+//! of every module's routes into one [`router`], and the cross-cutting layers: the body
+//! size limit, the `x-request-id` tracing span, and the JSON answers for unknown paths
+//! and methods.
+//!
+//! # Layout
+//! - [`error`]: [`ApiError`], the code → status registry, rejection mapping.
+//! - [`extract`]: `Json`/`Query`/`Path` wrappers that reject in our error shape.
+//! - [`health`]: `/healthz`, `/readyz`.
+//! - [`runs`]: create, list, get, delete, cancel runs; the public run view.
+//! - [`events`]: the JSON event page and the SSE stream (DB catch-up + live bus).
+//! - [`openapi`]: the OpenAPI 3.1 document (`/openapi.json`) and Swagger UI (`/docs`).
+
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod runs;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use cadre_store::{Store, StoreError};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::bus::EventBus;
+
+pub use error::{ApiError, ErrorCode};
+
+/// The email of the single local user every request acts as until accounts land.
+pub const LOCAL_USER_EMAIL: &str = "local@cadre";
+
+/// Largest request body accepted (larger: `413 payload_too_large`).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The source of truth for runs and events.
+    pub store: Arc<dyn Store>,
+    /// Live events (an accelerator: streams fall back to the store).
+    pub bus: Arc<dyn EventBus>,
+    /// The user every request acts as (the local user until authentication exists).
+    pub owner: Uuid,
+}
+
+impl AppState {
+    /// State acting as the local user ([`LOCAL_USER_EMAIL`]), created if needed.
+    pub async fn local(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) -> Result<Self, StoreError> {
+        let owner = store.ensure_user(LOCAL_USER_EMAIL).await?;
+        Ok(Self { store, bus, owner })
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store.backend())
+            .field("bus", &self.bus.backend())
+            .field("owner", &self.owner)
+            .finish()
+    }
+}
+
+/// The whole HTTP API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(runs::router())
+        .merge(events::router())
+        .merge(openapi::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(request_span))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "method not allowed on this endpoint",
+    )
+}
+
+/// Runs the request inside a span carrying its request id (the client's `x-request-id`
+/// when it is sane, else a new one) and echoes the id back, so logs and client reports
+/// can be matched.
+async fn request_span(request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .map(str::to_owned)
+        .unwrap_or_else(|| Uuid::new_v4().to_string());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}

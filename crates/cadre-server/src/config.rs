@@ -1,0 +1,163 @@
+//! Service configuration (DESIGN §8) from `CADRE_*` environment variables, each with a
+//! safe default for the single-machine case: SQLite in the data dir, no Redis, bound to
+//! 127.0.0.1:8080.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Why the configuration is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// Settings of `cadre serve`, `cadre api`, `cadre worker` and `cadre migrate`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceConfig {
+    /// Where the SQLite database and the secret key live (`CADRE_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `CADRE_DATABASE_URL`; default `sqlite://<data dir>/cadre.db`.
+    pub database_url: String,
+    /// `CADRE_REDIS_URL`: Redis pub/sub between processes; none means in-process.
+    pub redis_url: Option<String>,
+    /// `CADRE_BIND`.
+    pub bind: String,
+    /// `CADRE_WORKER_LEASE_SECS`.
+    pub worker_lease: Duration,
+    /// `CADRE_WORKER_CONCURRENCY`: runs one worker executes at once.
+    pub worker_concurrency: usize,
+    /// `CADRE_MAX_RUNNING_PER_USER`: executing runs per user across workers.
+    pub max_running_per_user: Option<u32>,
+    /// `CADRE_SANDBOX`: code executor (`bwrap`, `local-unsafe`, `none`).
+    pub sandbox: String,
+    /// `CADRE_SCRIPTED_DELAY_MS`: pause before each demo-model answer.
+    pub demo_delay: Duration,
+}
+
+impl ServiceConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::resolve(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `env` (tests pass a closure instead of mutating the
+    /// process environment).
+    pub fn resolve(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| {
+            env(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let number = |name: &str, default: u64| -> Result<u64, ConfigError> {
+            match var(name) {
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| ConfigError(format!("{name} must be a whole number, got `{v}`"))),
+                None => Ok(default),
+            }
+        };
+        let data_dir = match var("CADRE_DATA_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => default_data_dir(&var)?,
+        };
+        let database_url = var("CADRE_DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("cadre.db").display()));
+        let lease = number("CADRE_WORKER_LEASE_SECS", 30)?;
+        if lease < 2 {
+            return Err(ConfigError(
+                "CADRE_WORKER_LEASE_SECS must be at least 2".into(),
+            ));
+        }
+        let max_running = match var("CADRE_MAX_RUNNING_PER_USER") {
+            Some(_) => Some(number("CADRE_MAX_RUNNING_PER_USER", 0)? as u32),
+            None => None,
+        };
+        Ok(Self {
+            data_dir,
+            database_url,
+            redis_url: var("CADRE_REDIS_URL"),
+            bind: var("CADRE_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            worker_lease: Duration::from_secs(lease),
+            worker_concurrency: number("CADRE_WORKER_CONCURRENCY", 64)?.max(1) as usize,
+            max_running_per_user: max_running.filter(|&n| n > 0),
+            sandbox: var("CADRE_SANDBOX").unwrap_or_else(|| "bwrap".into()),
+            demo_delay: Duration::from_millis(number("CADRE_SCRIPTED_DELAY_MS", 0)?),
+        })
+    }
+}
+
+/// `$XDG_DATA_HOME/cadre`, else `$HOME/.local/share/cadre`.
+fn default_data_dir(var: &impl Fn(&str) -> Option<String>) -> Result<PathBuf, ConfigError> {
+    if let Some(xdg) = var("XDG_DATA_HOME") {
+        return Ok(PathBuf::from(xdg).join("cadre"));
+    }
+    match var("HOME") {
+        Some(home) => Ok(PathBuf::from(home).join(".local/share/cadre")),
+        None => Err(ConfigError(
+            "no data directory: set CADRE_DATA_DIR (or HOME)".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_single_machine_setup() {
+        let config = ServiceConfig::resolve(env(&[("HOME", "/home/ada")])).unwrap();
+        assert_eq!(
+            config.data_dir,
+            PathBuf::from("/home/ada/.local/share/cadre")
+        );
+        assert_eq!(
+            config.database_url,
+            "sqlite:///home/ada/.local/share/cadre/cadre.db"
+        );
+        assert_eq!(config.redis_url, None);
+        assert_eq!(config.bind, "127.0.0.1:8080");
+        assert_eq!(config.worker_lease, Duration::from_secs(30));
+        assert_eq!(config.max_running_per_user, None);
+    }
+
+    #[test]
+    fn environment_overrides_and_bad_numbers_are_explained() {
+        let config = ServiceConfig::resolve(env(&[
+            ("CADRE_DATA_DIR", "/srv/cadre"),
+            ("CADRE_DATABASE_URL", "postgres://db/cadre"),
+            ("CADRE_REDIS_URL", "redis://cache"),
+            ("CADRE_WORKER_LEASE_SECS", "10"),
+            ("CADRE_MAX_RUNNING_PER_USER", "2"),
+        ]))
+        .unwrap();
+        assert_eq!(config.database_url, "postgres://db/cadre");
+        assert_eq!(config.redis_url.as_deref(), Some("redis://cache"));
+        assert_eq!(config.worker_lease, Duration::from_secs(10));
+        assert_eq!(config.max_running_per_user, Some(2));
+        let err =
+            ServiceConfig::resolve(env(&[("HOME", "/h"), ("CADRE_WORKER_LEASE_SECS", "soon")]))
+                .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("CADRE_WORKER_LEASE_SECS must be a whole number")
+        );
+        assert!(
+            ServiceConfig::resolve(env(&[]))
+                .unwrap_err()
+                .to_string()
+                .contains("CADRE_DATA_DIR")
+        );
+    }
+}

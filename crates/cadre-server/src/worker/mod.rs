@@ -1,0 +1,377 @@
+//! The worker loop (DESIGN §6): claims jobs from the database queue, runs the engine on
+//! them, persists every durable event before publishing it live, keeps its lease alive,
+//! obeys cancellation, and hands jobs back on shutdown.
+//!
+//! Two ways a run's execution stops early, kept apart on purpose:
+//! - the user cancels: the engine is cancelled and writes `cancelled` + `finished`;
+//! - the worker loses its lease or shuts down: the run is not this worker's to end. The
+//!   sink is *halted* (it refuses every further event) before the engine is cancelled, so
+//!   nothing is written and the next worker resumes from the persisted events.
+
+mod models;
+mod sink;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use cadre_core::event::{EventKind, RunEmitter};
+use cadre_core::executor::CodeExecutor;
+use cadre_core::groupchat::RunContext;
+use cadre_core::input::NoInput;
+use cadre_core::run::execute_run;
+use cadre_core::termination::StopReason;
+use cadre_core::{RunStatus, UsageTotals};
+use cadre_store::{ClaimedJob, Store};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+pub use models::{EnvModels, FixedModel, ModelFactory};
+pub use sink::PersistingSink;
+
+use crate::bus::EventBus;
+use crate::run_request::StoredRunRequest;
+
+/// How a worker behaves.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Identifies this worker in job leases (`host-pid-uuid`).
+    pub worker_id: String,
+    /// How long a claim is valid without a heartbeat (`CADRE_WORKER_LEASE_SECS`).
+    pub lease: Duration,
+    /// How often the lease is renewed; well under the lease.
+    pub heartbeat_every: Duration,
+    /// How often a running run is checked for a cancel request (cancel must reach the
+    /// running step within a second).
+    pub cancel_check_every: Duration,
+    /// How long to wait before asking the queue again when it was empty.
+    pub poll_every: Duration,
+    /// Runs executed at once by this worker.
+    pub concurrency: usize,
+    /// Runs one owner may have executing at once, across all workers.
+    pub max_running_per_owner: Option<u32>,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        let lease = Duration::from_secs(30);
+        Self {
+            worker_id: format!(
+                "worker-{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            ),
+            lease,
+            heartbeat_every: lease / 3,
+            cancel_check_every: Duration::from_millis(300),
+            poll_every: Duration::from_millis(250),
+            concurrency: 64,
+            max_running_per_owner: None,
+        }
+    }
+}
+
+/// A worker: the queue consumer that executes runs.
+#[derive(Clone)]
+pub struct Worker {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn EventBus>,
+    models: Arc<dyn ModelFactory>,
+    executor: Option<Arc<dyn CodeExecutor>>,
+    config: WorkerConfig,
+}
+
+impl Worker {
+    /// A worker over a store and a bus, taking models from `models` and running code with
+    /// `executor` (`None`: code execution off).
+    pub fn new(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn EventBus>,
+        models: Arc<dyn ModelFactory>,
+        executor: Option<Arc<dyn CodeExecutor>>,
+        config: WorkerConfig,
+    ) -> Self {
+        Self {
+            store,
+            bus,
+            models,
+            executor,
+            config,
+        }
+    }
+
+    /// The worker's id.
+    pub fn id(&self) -> &str {
+        &self.config.worker_id
+    }
+
+    /// Claims and runs jobs until `shutdown` fires; then stops claiming, hands running jobs
+    /// back to the queue and returns. Dropping the returned future (a crash, in tests)
+    /// aborts every job it runs without handing anything back: their leases expire and
+    /// other workers resume them.
+    pub async fn run(&self, shutdown: CancellationToken) {
+        let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let mut jobs = JoinSet::new();
+        let halt_all = CancellationToken::new();
+        loop {
+            while jobs.try_join_next().is_some() {}
+            let permit = tokio::select! {
+                () = shutdown.cancelled() => break,
+                permit = slots.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+            };
+            let claimed = self
+                .store
+                .claim_job(
+                    &self.config.worker_id,
+                    self.config.lease,
+                    self.config.max_running_per_owner,
+                )
+                .await;
+            match claimed {
+                Ok(Some(job)) => {
+                    let worker = self.clone();
+                    let halt = halt_all.child_token();
+                    let span = tracing::info_span!("job", run_id = %job.run_id, job_id = %job.job_id, attempt = job.attempt);
+                    jobs.spawn(
+                        async move {
+                            worker.execute(job, halt).await;
+                            drop(permit);
+                        }
+                        .instrument(span),
+                    );
+                }
+                Ok(None) => {
+                    drop(permit);
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(self.config.poll_every) => {}
+                    }
+                }
+                Err(error) => {
+                    drop(permit);
+                    tracing::warn!(%error, "cannot claim jobs; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(self.config.poll_every * 4) => {}
+                    }
+                }
+            }
+        }
+        tracing::info!(
+            running = jobs.len(),
+            "worker stopping: handing running jobs back"
+        );
+        halt_all.cancel();
+        while jobs.join_next().await.is_some() {}
+    }
+
+    /// Runs one claimed job to its end, or until its lease is lost or the worker halts.
+    async fn execute(&self, job: ClaimedJob, halt: CancellationToken) {
+        let run = match self.store.get_run_any(job.run_id).await {
+            Ok(run) => run,
+            Err(error) => {
+                tracing::warn!(%error, "claimed job's run cannot be read; leaving it to the lease");
+                return;
+            }
+        };
+        if run.status.is_terminal() {
+            self.complete(&job).await;
+            return;
+        }
+        let (resume, last_seq) = match self.store.resume_state(job.run_id).await {
+            Ok(state) => state,
+            Err(error) => {
+                tracing::warn!(%error, "cannot load the run's events; leaving it to the lease");
+                return;
+            }
+        };
+        let halted = Arc::new(AtomicBool::new(false));
+        let sink = Arc::new(PersistingSink::new(
+            self.store.clone(),
+            self.bus.clone(),
+            job.run_id,
+            halted.clone(),
+        ));
+        let emitter = RunEmitter::new(job.run_id.to_string(), sink, last_seq);
+        let cancel = CancellationToken::new();
+
+        let request: StoredRunRequest = match serde_json::from_value(run.request.clone()) {
+            Ok(request) => request,
+            Err(error) => {
+                let message = format!("the stored run request is unreadable: {error}");
+                self.fail(&job, &emitter, "invalid_request", message, resume.usage)
+                    .await;
+                return;
+            }
+        };
+        let model = match self.models.model(&request) {
+            Ok(model) => model,
+            Err(error) => {
+                self.fail(
+                    &job,
+                    &emitter,
+                    error.code(),
+                    error.to_string(),
+                    resume.usage,
+                )
+                .await;
+                return;
+            }
+        };
+        let ctx = RunContext {
+            emitter,
+            model,
+            executor: self.executor.clone(),
+            input: Arc::new(NoInput),
+            cancel: cancel.clone(),
+        };
+        let resume = (last_seq > 0).then_some(resume);
+        let done = CancellationToken::new();
+        let watch = self.watch(
+            &job,
+            cancel.clone(),
+            halt.clone(),
+            halted.clone(),
+            done.clone(),
+        );
+        let engine = async {
+            let outcome = execute_run(request.to_engine(), ctx, resume).await;
+            done.cancel();
+            outcome
+        };
+        let (outcome, ()) = tokio::join!(engine, watch);
+        match outcome {
+            Ok(outcome) => {
+                tracing::info!(
+                    status = outcome.status.as_str(),
+                    reason = outcome.reason.as_str(),
+                    "run ended"
+                );
+                self.complete(&job).await;
+            }
+            Err(_) if halted.load(Ordering::SeqCst) => {
+                tracing::info!("run halted on this worker; it resumes elsewhere");
+                // On shutdown the job goes back to the queue at once; after a lost lease
+                // it already belongs to another worker.
+                if halt.is_cancelled() {
+                    self.release(&job).await;
+                }
+            }
+            Err(error) => {
+                // The database refused an event (down, or another worker took the run
+                // over): stop here; the lease decides who continues.
+                tracing::warn!(%error, "run stopped: its events could not be stored");
+            }
+        }
+    }
+
+    /// Keeps the lease, watches for cancel requests, and halts the run on a lost lease or
+    /// on shutdown. Ends when the engine is `done`.
+    async fn watch(
+        &self,
+        job: &ClaimedJob,
+        cancel: CancellationToken,
+        halt: CancellationToken,
+        halted: Arc<AtomicBool>,
+        done: CancellationToken,
+    ) {
+        let mut heartbeat = tokio::time::interval(self.config.heartbeat_every);
+        let mut cancel_check = tokio::time::interval(self.config.cancel_check_every);
+        heartbeat.tick().await;
+        cancel_check.tick().await;
+        loop {
+            tokio::select! {
+                biased;
+                () = done.cancelled() => return,
+                () = halt.cancelled() => {
+                    // Halt the sink first, so that the cancellation cannot write events.
+                    halted.store(true, Ordering::SeqCst);
+                    cancel.cancel();
+                    return;
+                }
+                _ = heartbeat.tick() => {
+                    match self.store.heartbeat(job.job_id, &self.config.worker_id, self.config.lease).await {
+                        Ok(beat) if !beat.owned => {
+                            tracing::warn!("lease lost to another worker; halting this run here");
+                            halted.store(true, Ordering::SeqCst);
+                            cancel.cancel();
+                            return;
+                        }
+                        Ok(beat) if beat.cancel_requested => cancel.cancel(),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(%error, "heartbeat failed; will retry"),
+                    }
+                }
+                _ = cancel_check.tick(), if !cancel.is_cancelled() => {
+                    if let Ok(run) = self.store.get_run_any(job.run_id).await
+                        && run.cancel_requested
+                    {
+                        tracing::info!("cancel requested");
+                        cancel.cancel();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends a run that cannot start (unreadable request, unusable model) as failed.
+    async fn fail(
+        &self,
+        job: &ClaimedJob,
+        emitter: &RunEmitter,
+        code: &str,
+        message: String,
+        usage: UsageTotals,
+    ) {
+        let events = [
+            EventKind::Error {
+                code: code.to_string(),
+                message: message.clone(),
+                retryable: false,
+            },
+            EventKind::Status {
+                status: RunStatus::Failed,
+            },
+            EventKind::Finished {
+                status: RunStatus::Failed,
+                summary: message,
+                reason: StopReason::Error.as_str().to_string(),
+                usage,
+            },
+        ];
+        for kind in events {
+            if let Err(error) = emitter.emit(kind).await {
+                tracing::warn!(%error, "cannot record the run's failure; leaving it to the lease");
+                return;
+            }
+        }
+        self.complete(job).await;
+    }
+
+    async fn complete(&self, job: &ClaimedJob) {
+        match self
+            .store
+            .complete_job(job.job_id, &self.config.worker_id)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("job completed but no longer ours"),
+            Err(error) => tracing::warn!(%error, "cannot mark the job done; its lease will expire"),
+        }
+    }
+
+    async fn release(&self, job: &ClaimedJob) {
+        if let Err(error) = self
+            .store
+            .release_job(job.job_id, &self.config.worker_id)
+            .await
+        {
+            tracing::warn!(%error, "cannot hand the job back; its lease will expire");
+        }
+    }
+}
