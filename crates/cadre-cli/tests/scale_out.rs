@@ -180,10 +180,10 @@ async fn stream_until_finished(
             match event["type"].as_str().unwrap() {
                 "message" => {
                     messages += 1;
-                    if messages == after_messages {
-                        if let Some(during) = during.take() {
-                            during();
-                        }
+                    if messages == after_messages
+                        && let Some(during) = during.take()
+                    {
+                        during();
                     }
                 }
                 "status" => statuses.push(event["data"]["status"].as_str().unwrap().to_string()),
