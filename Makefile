@@ -8,7 +8,8 @@ DEMO_TASK ?= Compare the first 20 Fibonacci numbers with the first 20 primes
 
 .PHONY: run demo test build bench deps services lint clean
 
-## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3)
+## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3) and the
+##       OpenAPI test tool (openapi-spec-validator, via pip)
 deps:
 	@scripts/ensure-deps.sh
 

@@ -1,6 +1,8 @@
-//! Owns a run's event endpoints: the JSON page of durable events and the SSE stream.
+//! Owns a run's event endpoints (the JSON page of durable events and the SSE stream) and
+//! [`open_event_source`], the one ordered event source that both the SSE stream and the
+//! WebSocket (`super::ws`) adapt to their transport.
 //!
-//! The stream delivers every durable event after the resume point exactly once, in seq
+//! The source delivers every durable event after the resume point exactly once, in seq
 //! order, then live ones (DESIGN §4). It subscribes to the bus *before* reading the
 //! database so nothing published in between is missed, drops bus duplicates, fills gaps
 //! from the database, and falls back to polling the database while the bus is lagging or
@@ -8,6 +10,8 @@
 //! for it and the stream catches up from the database.
 
 use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -18,7 +22,7 @@ use axum::{Json, Router};
 use cadre_core::event::{EventKind, RunEvent};
 use cadre_store::{MAX_EVENTS_PAGE, StoreError};
 use chrono::{DateTime, Utc};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
@@ -165,28 +169,87 @@ pub async fn stream_events(
             })?,
         None => query.after.unwrap_or(0),
     };
-    let run = state.store.get_run(state.owner, id).await?;
+    let events = open_event_source(state, id, after).await?;
+    let stream = futures::stream::unfold(events, |mut events| async move {
+        events.next().await.map(|event| (sse_frame(&event), events))
+    })
+    .filter_map(futures::future::ready);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// The SSE frame of an event; `None` (logged) if it cannot be encoded, which would be our
+/// bug and must not end the stream.
+fn sse_frame(event: &RunEvent) -> Option<Result<Event, Infallible>> {
+    let data = encode_event(event)?;
+    let mut frame = Event::default().event(event.kind.type_name()).data(data);
+    if event.kind.is_durable() {
+        frame = frame.id(event.seq.to_string());
+    }
+    Some(Ok(frame))
+}
+
+/// The JSON text of an event as every transport sends it; `None` (logged) on failure.
+pub(crate) fn encode_event(event: &RunEvent) -> Option<String> {
+    match serde_json::to_string(event) {
+        Ok(data) => Some(data),
+        Err(error) => {
+            tracing::error!(run_id = %event.run_id, %error, "cannot encode event");
+            None
+        }
+    }
+}
+
+/// The one event source behind every streaming transport (SSE, WebSocket): checks that the
+/// caller owns the run, then yields every durable event after `after` exactly once, in seq
+/// order, followed by live ones, and ends after `finished`. Dropping the source stops the
+/// background task that feeds it.
+pub async fn open_event_source(
+    state: AppState,
+    run_id: Uuid,
+    after: u64,
+) -> Result<EventSource, ApiError> {
+    let run = state.store.get_run(state.owner, run_id).await?;
     // Subscribe before the first database read: anything published from now on reaches
     // us, and anything before it is in the database.
-    let subscription = match state.bus.subscribe(&id.to_string()).await {
+    let subscription = match state.bus.subscribe(&run_id.to_string()).await {
         Ok(subscription) => Some(subscription),
         Err(error) => {
-            tracing::warn!(run_id = %id, %error, "bus subscribe failed; polling the database");
+            tracing::warn!(%run_id, %error, "bus subscribe failed; polling the database");
             None
         }
     };
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+    let complete = Arc::new(AtomicBool::new(false));
     let pump = Pump {
         state,
-        run_id: id,
+        run_id,
         last: after,
         tx,
+        complete: complete.clone(),
     };
     tokio::spawn(pump.run(subscription, run.status.is_terminal()));
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|event| (Ok(event), rx))
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    Ok(EventSource { rx, complete })
+}
+
+/// A run's ordered events, from [`open_event_source`].
+#[derive(Debug)]
+pub struct EventSource {
+    rx: mpsc::Receiver<RunEvent>,
+    complete: Arc<AtomicBool>,
+}
+
+impl EventSource {
+    /// The next event; `None` once the source has ended.
+    pub async fn next(&mut self) -> Option<RunEvent> {
+        self.rx.recv().await
+    }
+
+    /// After [`EventSource::next`] returned `None`: whether the run's log was delivered to
+    /// its end (`finished` sent, or the client had resumed after it), as opposed to the
+    /// source giving up (the database failed), where reconnecting with `after` helps.
+    pub fn completed(&self) -> bool {
+        self.complete.load(Ordering::Acquire)
+    }
 }
 
 /// Why the pump stops.
@@ -197,20 +260,24 @@ enum Stop {
     ClientGone,
 }
 
-/// Feeds one SSE client: database catch-up, then the bus, with the dedup/gap rules.
+/// Feeds one stream client: database catch-up, then the bus, with the dedup/gap rules.
 struct Pump {
     state: AppState,
     run_id: Uuid,
     /// Seq of the last durable event sent.
     last: u64,
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::Sender<RunEvent>,
+    /// Set when the run's log was delivered to its end.
+    complete: Arc<AtomicBool>,
 }
 
 impl Pump {
     async fn run(mut self, mut subscription: Option<Subscription>, was_terminal: bool) {
         match self.catch_up().await {
-            Ok(Some(_)) => return,
-            Ok(None) if was_terminal || self.resumed_after_finish().await => return,
+            Ok(Some(_)) => return self.mark_complete(),
+            Ok(None) if was_terminal || self.resumed_after_finish().await => {
+                return self.mark_complete();
+            }
             Ok(None) => {}
             Err(CatchUpError::Client) => return,
             Err(CatchUpError::Store(error)) => {
@@ -248,11 +315,12 @@ impl Pump {
             };
             let needs_db = match outcome {
                 Ok(needs_db) => needs_db,
-                Err(_) => return,
+                Err(Stop::Finished) => return self.mark_complete(),
+                Err(Stop::ClientGone) => return,
             };
             if needs_db {
                 match self.catch_up().await {
-                    Ok(Some(_)) => return,
+                    Ok(Some(_)) => return self.mark_complete(),
                     Ok(None) => db_failing = false,
                     Err(CatchUpError::Client) => return,
                     Err(CatchUpError::Store(error)) => {
@@ -264,6 +332,10 @@ impl Pump {
                 }
             }
         }
+    }
+
+    fn mark_complete(&self) {
+        self.complete.store(true, Ordering::Release);
     }
 
     /// Handles one bus message; `Ok(true)`: catch up from the database now.
@@ -350,18 +422,10 @@ impl Pump {
     }
 
     async fn send(&self, event: &RunEvent) -> Result<(), Stop> {
-        let data = match serde_json::to_string(event) {
-            Ok(data) => data,
-            Err(error) => {
-                tracing::error!(run_id = %self.run_id, %error, "cannot encode event");
-                return Ok(());
-            }
-        };
-        let mut frame = Event::default().event(event.kind.type_name()).data(data);
-        if event.kind.is_durable() {
-            frame = frame.id(event.seq.to_string());
-        }
-        self.tx.send(frame).await.map_err(|_| Stop::ClientGone)
+        self.tx
+            .send(event.clone())
+            .await
+            .map_err(|_| Stop::ClientGone)
     }
 }
 

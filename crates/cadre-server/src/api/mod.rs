@@ -8,7 +8,11 @@
 //! - [`extract`]: `Json`/`Query`/`Path` wrappers that reject in our error shape.
 //! - [`health`]: `/healthz`, `/readyz`.
 //! - [`runs`]: create, list, get, delete, cancel runs; the public run view.
-//! - [`events`]: the JSON event page and the SSE stream (DB catch-up + live bus).
+//! - [`events`]: the JSON event page, the SSE stream, and the one event source (DB
+//!   catch-up + live bus) behind every streaming transport.
+//! - [`ws`]: the same events over a WebSocket.
+//! - [`teams`]: saved teams, AutoGen import/export.
+//! - [`transcript`]: a run's transcript as Markdown or JSON.
 //! - [`openapi`]: the OpenAPI 3.1 document (`/openapi.json`) and Swagger UI (`/docs`).
 
 pub mod error;
@@ -17,6 +21,9 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod runs;
+pub mod teams;
+pub mod transcript;
+pub mod ws;
 
 use std::sync::Arc;
 
@@ -76,6 +83,9 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(runs::router())
         .merge(events::router())
+        .merge(ws::router())
+        .merge(teams::router())
+        .merge(transcript::router())
         .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

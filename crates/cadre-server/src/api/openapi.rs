@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
-use super::{error, events, health, runs};
+use super::{error, events, health, runs, teams, transcript, ws};
 
 /// The OpenAPI document.
 #[derive(Debug, OpenApi)]
@@ -22,6 +22,15 @@ use super::{error, events, health, runs};
         runs::cancel_run,
         events::list_events,
         events::stream_events,
+        ws::run_socket,
+        transcript::get_transcript,
+        teams::list_teams,
+        teams::create_team,
+        teams::import_team,
+        teams::get_team,
+        teams::update_team,
+        teams::delete_team,
+        teams::export_team,
     ),
     components(schemas(
         error::ErrorBody,
@@ -40,11 +49,21 @@ use super::{error, events, health, runs};
         runs::RunList,
         events::RunEventSchema,
         events::EventPage,
+        teams::TeamView,
+        teams::TeamList,
+        transcript::TranscriptFormat,
+        transcript::Transcript,
+        transcript::TranscriptMessage,
+        transcript::TranscriptCode,
+        transcript::TranscriptCodeResult,
+        transcript::TranscriptError,
+        transcript::TranscriptOutcome,
     )),
     tags(
         (name = "health", description = "Probes"),
         (name = "runs", description = "Runs"),
-        (name = "events", description = "Run events (JSON pages and SSE)"),
+        (name = "events", description = "Run events (JSON pages, SSE and WebSocket)"),
+        (name = "teams", description = "Saved teams, AutoGen import and export"),
     )
 )]
 pub struct ApiDoc;

@@ -1,0 +1,272 @@
+//! `GET /api/v1/runs/{id}/transcript` end to end: events appended through the store as a
+//! worker would, then the Markdown and JSON transcripts read through the real router.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use cadre_core::event::{EventKind, RunEvent, RunStatus, UsageTotals};
+use cadre_core::team::{AgentSpec, TeamSpec};
+use cadre_server::api::{AppState, router};
+use cadre_server::bus::{EventBus, MemoryBus};
+use cadre_store::Store;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+struct App {
+    base: String,
+    store: Arc<dyn Store>,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn spawn() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cadre.db").display());
+    let store = cadre_store::connect(&url).await.unwrap();
+    let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
+    let state = AppState::local(store.clone(), bus).await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    App {
+        base: format!("http://{addr}"),
+        store,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl App {
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn create_run(&self, task: &str) -> Uuid {
+        let response = self
+            .http
+            .post(self.url("/api/v1/runs"))
+            .json(&json!({"task": task, "model": "demo"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let run: Value = response.json().await.unwrap();
+        run["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    async fn append(&self, run_id: Uuid, kinds: Vec<EventKind>) {
+        let events: Vec<RunEvent> = kinds
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| RunEvent {
+                seq: i as u64 + 1,
+                run_id: run_id.to_string(),
+                at: chrono::Utc::now(),
+                kind,
+            })
+            .collect();
+        self.store.append_events(run_id, &events).await.unwrap();
+    }
+}
+
+fn demo_events() -> Vec<EventKind> {
+    let mut team = TeamSpec::new(
+        "Math team",
+        vec![
+            AgentSpec::new("Planner", "You plan.", "Breaks the task down."),
+            AgentSpec::new("Coder", "You code.", "Writes Python."),
+        ],
+    );
+    team.code_execution.enabled = true;
+    vec![
+        EventKind::Status {
+            status: RunStatus::Building,
+        },
+        EventKind::Team {
+            team: Box::new(team),
+        },
+        EventKind::Status {
+            status: RunStatus::Executing,
+        },
+        EventKind::Message {
+            message_id: "m1".into(),
+            agent: "Planner".into(),
+            content: "Let us sum 1..10.".into(),
+            tokens: 7,
+        },
+        EventKind::Message {
+            message_id: "m2".into(),
+            agent: "Coder".into(),
+            content: "```python\nprint(sum(range(11)))\n```".into(),
+            tokens: 12,
+        },
+        EventKind::Code {
+            message_id: "m2".into(),
+            language: "python".into(),
+            code: "print(sum(range(11)))".into(),
+        },
+        EventKind::CodeResult {
+            message_id: "m2".into(),
+            exit_code: 0,
+            stdout: "55\n".into(),
+            stderr: String::new(),
+            duration_ms: 31,
+            timed_out: false,
+        },
+        EventKind::Finished {
+            status: RunStatus::Completed,
+            summary: "The sum is 55.".into(),
+            reason: "text_mention".into(),
+            usage: UsageTotals {
+                prompt_tokens: 100,
+                completion_tokens: 19,
+                cost_usd: 0.0,
+                calls: 2,
+            },
+        },
+    ]
+}
+
+#[tokio::test]
+async fn markdown_transcript_is_a_readable_download() {
+    let app = spawn().await;
+    let id = app.create_run("Sum the numbers 1 to 10").await;
+    app.append(id, demo_events()).await;
+
+    for path in [
+        format!("/api/v1/runs/{id}/transcript"),
+        format!("/api/v1/runs/{id}/transcript?format=md"),
+    ] {
+        let response = app.http.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/markdown; charset=utf-8"
+        );
+        assert_eq!(
+            response.headers()["content-disposition"],
+            format!("attachment; filename=\"run-{id}.md\"").as_str()
+        );
+        let md = response.text().await.unwrap();
+        assert!(md.starts_with("# Sum the numbers 1 to 10\n"), "{md}");
+        for needle in [
+            "## Team: Math team",
+            "- **Planner**: Breaks the task down.",
+            "- **Coder**: Writes Python.",
+            "### Planner\n\nLet us sum 1..10.",
+            "### Coder\n\n```python\nprint(sum(range(11)))\n```",
+            "```python\nprint(sum(range(11)))\n```\n\nExit code 0 (31 ms)",
+            "```text\n55\n```",
+            "- Status: completed (text_mention)",
+            "100 prompt + 19 completion tokens in 2 calls",
+            "The sum is 55.",
+        ] {
+            assert!(md.contains(needle), "missing {needle:?} in:\n{md}");
+        }
+        // Messages come before the code they produced, in log order.
+        let planner = md.find("### Planner").unwrap();
+        let coder = md.find("### Coder").unwrap();
+        let exit = md.find("Exit code 0").unwrap();
+        assert!(planner < coder && coder < exit, "{md}");
+    }
+}
+
+#[tokio::test]
+async fn json_transcript_has_run_team_messages_and_code() {
+    let app = spawn().await;
+    let id = app.create_run("Sum the numbers 1 to 10").await;
+    app.append(id, demo_events()).await;
+
+    let response = app
+        .http
+        .get(app.url(&format!("/api/v1/runs/{id}/transcript?format=json")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert_eq!(
+        response.headers()["content-disposition"],
+        format!("attachment; filename=\"run-{id}.json\"").as_str()
+    );
+    let doc: Value = response.json().await.unwrap();
+    assert_eq!(doc["run"]["id"], id.to_string());
+    assert_eq!(doc["run"]["task"], "Sum the numbers 1 to 10");
+    assert!(doc["run"]["status"].is_string());
+    assert!(doc["run"]["usage"].is_object());
+    assert_eq!(doc["team"]["name"], "Math team");
+    let agents: Vec<&str> = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["agent"].as_str().unwrap())
+        .collect();
+    assert_eq!(agents, vec!["Planner", "Coder"]);
+    assert_eq!(doc["messages"][0]["tokens"], 7);
+    assert!(doc["messages"][0]["at"].is_string());
+    assert_eq!(doc["code"][0]["language"], "python");
+    assert_eq!(doc["code"][0]["result"]["exit_code"], 0);
+    assert_eq!(doc["code"][0]["result"]["stdout"], "55\n");
+    assert_eq!(doc["outcome"]["status"], "completed");
+    assert_eq!(doc["outcome"]["usage"]["prompt_tokens"], 100);
+}
+
+#[tokio::test]
+async fn transcript_of_a_fresh_run_and_client_mistakes() {
+    let app = spawn().await;
+    let id = app.create_run("Nothing happened yet").await;
+    let response = app
+        .http
+        .get(app.url(&format!("/api/v1/runs/{id}/transcript?format=json")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: Value = response.json().await.unwrap();
+    assert_eq!(doc["messages"], json!([]));
+    assert!(doc["outcome"].is_null());
+    let md = app
+        .http
+        .get(app.url(&format!("/api/v1/runs/{id}/transcript")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(md.contains("- Status: queued (not finished)"), "{md}");
+
+    let error = |body: Value, code: &str| assert_eq!(body["error"]["code"], code, "{body}");
+    let response = app
+        .http
+        .get(app.url(&format!("/api/v1/runs/{id}/transcript?format=pdf")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    error(response.json().await.unwrap(), "validation_failed");
+    let response = app
+        .http
+        .get(app.url(&format!("/api/v1/runs/{}/transcript", Uuid::new_v4())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    error(response.json().await.unwrap(), "not_found");
+    let response = app
+        .http
+        .get(app.url("/api/v1/runs/nope/transcript"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    error(response.json().await.unwrap(), "bad_request");
+}
