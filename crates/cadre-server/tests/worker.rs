@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use cadre_core::event::{EventKind, RunEvent, RunStatus};
 use cadre_llm::demo::DemoModel;
+use cadre_llm::scripted::{ScriptedModel, ScriptedReply};
 use cadre_server::bus::{BusMessage, EventBus, MemoryBus};
 use cadre_server::run_request::StoredRunRequest;
 use cadre_server::worker::{FixedModel, Worker, WorkerConfig};
@@ -313,6 +314,122 @@ async fn shutdown_hands_running_runs_back() {
     )
     .await;
     assert_eq!(status, RunStatus::Completed);
+    assert_clean_log(&stored_events(&f.store, run).await);
+    shutdown.cancel();
+    handle.await.unwrap();
+}
+
+/// Every process whose command line mentions `needle` (the sandbox binds the run's
+/// workspace, whose name starts with the run id).
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(needle) {
+                found.push(format!(
+                    "{}: {cmdline}",
+                    entry.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn cancel_during_sandboxed_code_leaves_no_process_behind() {
+    let f = fixture().await;
+    let team = serde_json::json!({
+        "agents": [{"name": "Coder", "system_message": "You write code."}],
+        "speaker_selection": {"method": "round_robin"},
+        "code_execution": {"enabled": true}
+    });
+    let request = serde_json::json!({"task": "sleep", "team": team});
+    let run = f
+        .store
+        .create_run(NewRun {
+            owner: f.owner,
+            task: "sleep".into(),
+            request,
+            max_attempts: 3,
+        })
+        .await
+        .unwrap()
+        .id;
+    let model = ScriptedModel::new(
+        "scripted",
+        vec![ScriptedReply::text(
+            "```python\nimport time\nprint('sleeping', flush=True)\ntime.sleep(60)\n```",
+        )],
+    );
+    let executor = cadre_sandbox::from_name("bwrap", cadre_sandbox::SandboxConfig::default())
+        .expect("bubblewrap is installed by `make test`")
+        .unwrap();
+    let config = WorkerConfig {
+        cancel_check_every: Duration::from_millis(100),
+        poll_every: Duration::from_millis(50),
+        ..WorkerConfig::default()
+    };
+    let w = Worker::new(
+        f.store.clone(),
+        f.bus.clone(),
+        Arc::new(FixedModel(Arc::new(model))),
+        Some(executor),
+        config,
+    );
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { w.run(shutdown).await }
+    });
+    // Wait until the code is running in the sandbox.
+    let started = Instant::now();
+    while !stored_events(&f.store, run)
+        .await
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Code { .. }))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "code never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let run_marker = run.to_string();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while processes_mentioning(&run_marker).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        !processes_mentioning(&run_marker).is_empty(),
+        "the sandbox is running"
+    );
+
+    let asked = Instant::now();
+    f.store.request_cancel(f.owner, run).await.unwrap();
+    let status = wait_for(
+        &f.store,
+        run,
+        Duration::from_secs(5),
+        RunStatus::is_terminal,
+    )
+    .await;
+    assert_eq!(status, RunStatus::Cancelled);
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        asked.elapsed()
+    );
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !processes_mentioning(&run_marker).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        processes_mentioning(&run_marker),
+        Vec::<String>::new(),
+        "no sandbox process left"
+    );
     assert_clean_log(&stored_events(&f.store, run).await);
     shutdown.cancel();
     handle.await.unwrap();
