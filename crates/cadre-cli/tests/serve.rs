@@ -29,11 +29,16 @@ impl Drop for Server {
 }
 
 fn start() -> Server {
+    start_with_delay(0)
+}
+
+fn start_with_delay(delay_ms: u64) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut child = cadre()
         .arg("serve")
         .env("CADRE_DATA_DIR", dir.path())
         .env("CADRE_BIND", "127.0.0.1:0")
+        .env("CADRE_SCRIPTED_DELAY_MS", delay_ms.to_string())
         .env_remove("CADRE_DATABASE_URL")
         .env_remove("CADRE_REDIS_URL")
         .stdout(Stdio::piped())
@@ -199,8 +204,28 @@ async fn serve_runs_a_posted_task_and_streams_it() {
 }
 
 #[tokio::test]
-async fn sigterm_stops_the_server() {
-    let mut server = start();
+async fn sigterm_stops_the_server_even_with_an_open_stream() {
+    let mut server = start_with_delay(30_000);
+    let base = server.base.clone();
+    let run: Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/runs"))
+        .json(&json!({"task": "a slow demo", "model": "demo"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = run["id"].as_str().unwrap();
+    let stream = reqwest::get(format!("{base}/api/v1/runs/{id}/events/stream"))
+        .await
+        .unwrap();
+    let mut body = stream.bytes_stream();
+    let first = tokio::time::timeout(Duration::from_secs(5), body.next())
+        .await
+        .unwrap();
+    assert!(first.is_some(), "the stream is open and delivering");
+
     let status = Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])
         .status()
@@ -214,8 +239,14 @@ async fn sigterm_stops_the_server() {
         }
         assert!(
             started.elapsed() < Duration::from_secs(10),
-            "server did not stop"
+            "server did not stop with a stream open"
         );
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The stream ended (so the client reconnects and resumes elsewhere).
+    let rest = tokio::time::timeout(Duration::from_secs(5), async {
+        while body.next().await.is_some() {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the stream was closed by the shutdown");
 }

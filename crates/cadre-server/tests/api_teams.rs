@@ -52,6 +52,7 @@ impl App {
             store: self.store.clone(),
             bus: Arc::new(MemoryBus::new()),
             owner,
+            shutdown: Default::default(),
         };
         App {
             base: serve(state).await,

@@ -33,7 +33,7 @@ pub async fn serve(with_worker: bool) -> anyhow::Result<ExitCode> {
     let config = ServiceConfig::from_env()?;
     let store = open_store(&config).await?;
     let bus = open_bus(&config).await?;
-    let state = AppState::local(store.clone(), bus.clone())
+    let mut state = AppState::local(store.clone(), bus.clone())
         .await
         .context("cannot prepare the local user")?;
     let listener = tokio::net::TcpListener::bind(&config.bind)
@@ -41,6 +41,7 @@ pub async fn serve(with_worker: bool) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let address = listener.local_addr()?;
     let shutdown = CancellationToken::new();
+    state.shutdown = shutdown.clone();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let worker = with_worker.then(|| {
         let worker = new_worker(&config, store.clone(), bus.clone());

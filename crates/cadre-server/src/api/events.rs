@@ -293,6 +293,8 @@ impl Pump {
         loop {
             let outcome = tokio::select! {
                 _ = self.tx.closed() => Err(Stop::ClientGone),
+                // Not `complete`: the client should reconnect and resume.
+                () = self.state.shutdown.cancelled() => Err(Stop::ClientGone),
                 message = next_message(&mut subscription), if subscription.is_some() => {
                     match message {
                         Some(message) => self.on_message(message, &mut bus_down).await,

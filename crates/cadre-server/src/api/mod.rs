@@ -26,6 +26,7 @@ pub mod transcript;
 pub mod ws;
 
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -57,13 +58,21 @@ pub struct AppState {
     pub bus: Arc<dyn EventBus>,
     /// The user every request acts as (the local user until authentication exists).
     pub owner: Uuid,
+    /// Fires when the server shuts down: open event streams end (clients resume with
+    /// `Last-Event-ID`/`after`, possibly on another replica) so the server can exit.
+    pub shutdown: CancellationToken,
 }
 
 impl AppState {
     /// State acting as the local user ([`LOCAL_USER_EMAIL`]), created if needed.
     pub async fn local(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) -> Result<Self, StoreError> {
         let owner = store.ensure_user(LOCAL_USER_EMAIL).await?;
-        Ok(Self { store, bus, owner })
+        Ok(Self {
+            store,
+            bus,
+            owner,
+            shutdown: CancellationToken::new(),
+        })
     }
 }
 
