@@ -44,6 +44,24 @@ pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::Invalid(format!("{what} out of range")))
 }
 
+/// The error for a batch starting at `first` when the run's stored last seq is `stored`:
+/// a gap (events missing before it) or a conflict (already written, e.g. by another
+/// worker).
+pub(crate) fn seq_mismatch(stored: u64, first: u64) -> StoreError {
+    let expected = stored + 1;
+    if first > expected {
+        StoreError::SeqGap {
+            expected,
+            got: first,
+        }
+    } else {
+        StoreError::SeqConflict {
+            expected,
+            got: first,
+        }
+    }
+}
+
 pub(crate) fn to_u64(value: i64) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::internal("negative counter in database"))
 }

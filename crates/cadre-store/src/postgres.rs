@@ -16,7 +16,7 @@ use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 use crate::effects::{
     ResumeBuilder, RunUpdate, cancelled_events, decode_event, encode_batch, parse_status,
-    parse_team, sum_usage, to_i64, to_u32, to_u64, worker_lost_events,
+    parse_team, seq_mismatch, sum_usage, to_i64, to_u32, to_u64, worker_lost_events,
 };
 use crate::model::{
     ClaimedJob, Cursor, Heartbeat, NewRun, RunRecord, TeamRecord, now_micros, page_size,
@@ -239,18 +239,7 @@ async fn append_in(
             .fetch_optional(&mut *conn)
             .await?;
         let stored = to_u64(stored.ok_or(StoreError::NotFound { what: "run" })?)?;
-        let expected = stored + 1;
-        return Err(if first.seq > expected {
-            StoreError::SeqGap {
-                expected,
-                got: first.seq,
-            }
-        } else {
-            StoreError::SeqConflict {
-                expected,
-                got: first.seq,
-            }
-        });
+        return Err(seq_mismatch(stored, first.seq));
     }
     // One statement for the whole batch: arrays unnested server-side.
     let mut seqs = Vec::with_capacity(encoded.len());

@@ -19,7 +19,7 @@ use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 use crate::effects::{
     INSERT_CHUNK, ResumeBuilder, RunUpdate, cancelled_events, decode_event, encode_batch,
-    parse_status, parse_team, sum_usage, to_i64, to_u32, to_u64, worker_lost_events,
+    parse_status, parse_team, seq_mismatch, sum_usage, to_i64, to_u32, to_u64, worker_lost_events,
 };
 use crate::model::{
     ClaimedJob, Cursor, Heartbeat, NewRun, RunRecord, TeamRecord, now_micros, page_size,
@@ -275,18 +275,7 @@ async fn append_in(
             .fetch_optional(&mut *conn)
             .await?;
         let stored = to_u64(stored.ok_or(StoreError::NotFound { what: "run" })?)?;
-        let expected = stored + 1;
-        return Err(if first.seq > expected {
-            StoreError::SeqGap {
-                expected,
-                got: first.seq,
-            }
-        } else {
-            StoreError::SeqConflict {
-                expected,
-                got: first.seq,
-            }
-        });
+        return Err(seq_mismatch(stored, first.seq));
     }
     for chunk in encoded.chunks(INSERT_CHUNK) {
         let mut insert: QueryBuilder<Sqlite> =
