@@ -4,127 +4,28 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cadre_core::event::{EventKind, LogLevel, RunEvent, RunStatus, UsageTotals};
-use cadre_server::api::{AppState, router};
+use cadre_core::event::RunEvent;
 use cadre_server::bus::{BusError, BusHealth, EventBus, MemoryBus, Subscription};
-use cadre_store::Store;
+use common::{App, assert_error, delta, event, finished, log, run_id, spawn, spawn_with_bus};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::time::timeout;
 use uuid::Uuid;
 
-struct App {
-    base: String,
-    store: Arc<dyn Store>,
-    bus: Arc<dyn EventBus>,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-async fn spawn_with_bus(bus: Arc<dyn EventBus>) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("cadre.db").display());
-    let store = cadre_store::connect(&url).await.unwrap();
-    let state = AppState::local(store.clone(), bus.clone()).await.unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await });
-    App {
-        base: format!("http://{addr}"),
-        store,
-        bus,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
-}
-
-async fn spawn() -> App {
-    spawn_with_bus(Arc::new(MemoryBus::new())).await
-}
-
 impl App {
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    async fn create_run(&self, task: &str) -> Value {
-        let response = self
-            .http
-            .post(self.url("/api/v1/runs"))
-            .json(&json!({"task": task, "model": "demo"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
-        response.json().await.unwrap()
-    }
-
-    async fn get_json(&self, path: &str) -> (StatusCode, Value) {
-        let response = self.http.get(self.url(path)).send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap())
-    }
-
-    /// What a worker does with a durable event: persist, then publish.
-    async fn emit(&self, run_id: Uuid, seq: u64, kind: EventKind) -> RunEvent {
-        let event = event(run_id, seq, kind);
-        self.store
-            .append_events(run_id, std::slice::from_ref(&event))
-            .await
-            .unwrap();
-        self.bus.publish(&event).await.unwrap();
-        event
-    }
-
     /// Emits `log` events `from..=to`.
     async fn emit_logs(&self, run_id: Uuid, from: u64, to: u64) {
         for seq in from..=to {
             self.emit(run_id, seq, log(seq)).await;
         }
     }
-}
-
-fn event(run_id: Uuid, seq: u64, kind: EventKind) -> RunEvent {
-    RunEvent {
-        seq,
-        run_id: run_id.to_string(),
-        at: chrono::Utc::now(),
-        kind,
-    }
-}
-
-fn log(seq: u64) -> EventKind {
-    EventKind::Log {
-        level: LogLevel::Info,
-        message: format!("event {seq}"),
-    }
-}
-
-fn finished() -> EventKind {
-    EventKind::Finished {
-        status: RunStatus::Completed,
-        summary: "done".into(),
-        reason: "text_mention".into(),
-        usage: UsageTotals::default(),
-    }
-}
-
-fn delta(text: &str) -> EventKind {
-    EventKind::MessageDelta {
-        message_id: "m1".into(),
-        agent: "a".into(),
-        delta: text.into(),
-    }
-}
-
-fn run_id(run: &Value) -> Uuid {
-    run["id"].as_str().unwrap().parse().unwrap()
 }
 
 /// One SSE frame.
@@ -203,16 +104,6 @@ impl SseClient {
     async fn expect_end(&mut self) {
         assert_eq!(self.next().await, None, "stream should end");
     }
-}
-
-fn assert_error(body: &Value, code: &str) {
-    assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
 }
 
 #[tokio::test]

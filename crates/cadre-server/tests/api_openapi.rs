@@ -6,29 +6,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::process::Command;
-use std::sync::Arc;
 
-use cadre_server::api::{AppState, router};
-use cadre_server::bus::{EventBus, MemoryBus};
 use serde_json::Value;
-use tokio::net::TcpListener;
 
+/// Fetches `/openapi.json` from a running app; also returns the app's temporary directory.
 async fn fetch_document() -> (Value, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("cadre.db").display());
-    let store = cadre_store::connect(&url).await.unwrap();
-    let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
-    let state = AppState::local(store, bus).await.unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await });
-    let response = reqwest::get(format!("http://{addr}/openapi.json"))
-        .await
-        .unwrap();
+    let app = common::spawn().await;
+    let response = reqwest::get(app.url("/openapi.json")).await.unwrap();
     assert_eq!(response.status(), reqwest::StatusCode::OK);
     let text = response.text().await.unwrap();
-    (serde_json::from_str(&text).unwrap(), text, dir)
+    (
+        serde_json::from_str(&text).unwrap(),
+        text,
+        app._dir.unwrap(),
+    )
 }
 
 #[tokio::test]

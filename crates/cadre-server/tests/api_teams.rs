@@ -4,66 +4,39 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::Arc;
 
-use cadre_server::api::{AppState, router};
+use cadre_server::api::AppState;
 use cadre_server::bus::{EventBus, MemoryBus};
-use cadre_store::Store;
+use common::{App, assert_error, serve_addr, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 const AUTOGEN_TEAM: &str =
     include_str!("../../cadre-core/tests/fixtures/autogen_research_team.json");
-
-struct App {
-    base: String,
-    store: Arc<dyn Store>,
-    http: reqwest::Client,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn serve(state: AppState) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await });
-    format!("http://{addr}")
-}
-
-async fn spawn() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("cadre.db").display());
-    let store = cadre_store::connect(&url).await.unwrap();
-    let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
-    let state = AppState::local(store.clone(), bus).await.unwrap();
-    App {
-        base: serve(state).await,
-        store,
-        http: reqwest::Client::new(),
-        _dir: Some(dir),
-    }
-}
 
 impl App {
     /// Another user's view of the same store and bus.
     async fn as_other_user(&self, email: &str) -> App {
         let owner = self.store.ensure_user(email).await.unwrap();
+        let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
         let state = AppState {
             store: self.store.clone(),
-            bus: Arc::new(MemoryBus::new()),
+            bus: bus.clone(),
             owner,
             shutdown: Default::default(),
         };
+        let addr = serve_addr(state).await;
         App {
-            base: serve(state).await,
+            base: format!("http://{addr}"),
+            addr,
             store: self.store.clone(),
+            bus,
             http: reqwest::Client::new(),
             _dir: None,
         }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
     }
 
     async fn send(
@@ -103,16 +76,6 @@ fn team(name: &str, agents: &[&str]) -> Value {
             "description": format!("{a} helps."),
         })).collect::<Vec<_>>(),
     })
-}
-
-fn assert_error(body: &Value, code: &str) {
-    assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
 }
 
 #[tokio::test]

@@ -3,70 +3,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+mod common;
 
 use cadre_core::event::{EventKind, RunEvent, RunStatus, UsageTotals};
 use cadre_core::team::{AgentSpec, TeamSpec};
-use cadre_server::api::{AppState, router};
-use cadre_server::bus::{EventBus, MemoryBus};
-use cadre_store::Store;
+use common::{App, event, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use uuid::Uuid;
 
-struct App {
-    base: String,
-    store: Arc<dyn Store>,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-async fn spawn() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("cadre.db").display());
-    let store = cadre_store::connect(&url).await.unwrap();
-    let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
-    let state = AppState::local(store.clone(), bus).await.unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await });
-    App {
-        base: format!("http://{addr}"),
-        store,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
-}
-
 impl App {
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    async fn create_run(&self, task: &str) -> Uuid {
-        let response = self
-            .http
-            .post(self.url("/api/v1/runs"))
-            .json(&json!({"task": task, "model": "demo"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
-        let run: Value = response.json().await.unwrap();
-        run["id"].as_str().unwrap().parse().unwrap()
-    }
-
+    /// Appends `kinds` through the store as events `1..=kinds.len()`.
     async fn append(&self, run_id: Uuid, kinds: Vec<EventKind>) {
         let events: Vec<RunEvent> = kinds
             .into_iter()
             .enumerate()
-            .map(|(i, kind)| RunEvent {
-                seq: i as u64 + 1,
-                run_id: run_id.to_string(),
-                at: chrono::Utc::now(),
-                kind,
-            })
+            .map(|(i, kind)| event(run_id, i as u64 + 1, kind))
             .collect();
         self.store.append_events(run_id, &events).await.unwrap();
     }
@@ -133,7 +85,7 @@ fn demo_events() -> Vec<EventKind> {
 #[tokio::test]
 async fn markdown_transcript_is_a_readable_download() {
     let app = spawn().await;
-    let id = app.create_run("Sum the numbers 1 to 10").await;
+    let id = app.create_run_id("Sum the numbers 1 to 10").await;
     app.append(id, demo_events()).await;
 
     for path in [
@@ -177,7 +129,7 @@ async fn markdown_transcript_is_a_readable_download() {
 #[tokio::test]
 async fn json_transcript_has_run_team_messages_and_code() {
     let app = spawn().await;
-    let id = app.create_run("Sum the numbers 1 to 10").await;
+    let id = app.create_run_id("Sum the numbers 1 to 10").await;
     app.append(id, demo_events()).await;
 
     let response = app
@@ -222,7 +174,7 @@ async fn json_transcript_has_run_team_messages_and_code() {
 #[tokio::test]
 async fn transcript_of_a_fresh_run_and_client_mistakes() {
     let app = spawn().await;
-    let id = app.create_run("Nothing happened yet").await;
+    let id = app.create_run_id("Nothing happened yet").await;
     let response = app
         .http
         .get(app.url(&format!("/api/v1/runs/{id}/transcript?format=json")))

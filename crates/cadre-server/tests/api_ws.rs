@@ -5,16 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use cadre_core::event::{EventKind, LogLevel, RunEvent, RunStatus, UsageTotals};
-use cadre_server::api::{AppState, router};
-use cadre_server::bus::{EventBus, MemoryBus};
-use cadre_store::Store;
+use cadre_core::event::EventKind;
+use common::{App, event, finished, log, spawn};
 use futures::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
+use serde_json::Value;
+use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -23,62 +22,7 @@ use uuid::Uuid;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-struct App {
-    addr: String,
-    store: Arc<dyn Store>,
-    bus: Arc<dyn EventBus>,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-async fn spawn() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("cadre.db").display());
-    let store = cadre_store::connect(&url).await.unwrap();
-    let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
-    let state = AppState::local(store.clone(), bus.clone()).await.unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await });
-    App {
-        addr: addr.to_string(),
-        store,
-        bus,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
-}
-
 impl App {
-    async fn create_run(&self) -> Uuid {
-        let response = self
-            .http
-            .post(format!("http://{}/api/v1/runs", self.addr))
-            .json(&json!({"task": "ws test", "model": "demo"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
-        let run: Value = response.json().await.unwrap();
-        run["id"].as_str().unwrap().parse().unwrap()
-    }
-
-    async fn persist(&self, run_id: Uuid, seq: u64, kind: EventKind) -> RunEvent {
-        let event = event(run_id, seq, kind);
-        self.store
-            .append_events(run_id, std::slice::from_ref(&event))
-            .await
-            .unwrap();
-        event
-    }
-
-    /// What a worker does with a durable event: persist, then publish.
-    async fn emit(&self, run_id: Uuid, seq: u64, kind: EventKind) -> RunEvent {
-        let event = self.persist(run_id, seq, kind).await;
-        self.bus.publish(&event).await.unwrap();
-        event
-    }
-
     async fn connect(&self, path: &str) -> Socket {
         let url = format!("ws://{}{}", self.addr, path);
         let (socket, response) = tokio_tungstenite::connect_async(url).await.unwrap();
@@ -99,31 +43,6 @@ impl App {
             Err(other) => panic!("unexpected error {other}"),
             Ok(_) => panic!("{path} was upgraded"),
         }
-    }
-}
-
-fn event(run_id: Uuid, seq: u64, kind: EventKind) -> RunEvent {
-    RunEvent {
-        seq,
-        run_id: run_id.to_string(),
-        at: chrono::Utc::now(),
-        kind,
-    }
-}
-
-fn log(seq: u64) -> EventKind {
-    EventKind::Log {
-        level: LogLevel::Info,
-        message: format!("event {seq}"),
-    }
-}
-
-fn finished() -> EventKind {
-    EventKind::Finished {
-        status: RunStatus::Completed,
-        summary: "done".into(),
-        reason: "text_mention".into(),
-        usage: UsageTotals::default(),
     }
 }
 
@@ -170,7 +89,7 @@ fn seq_and_type(frame: &Value) -> (u64, String) {
 #[tokio::test]
 async fn resumes_after_3_then_goes_live_in_order_and_closes_after_finished() {
     let app = spawn().await;
-    let run_id = app.create_run().await;
+    let run_id = app.create_run_id("ws test").await;
     for seq in 1..=5 {
         app.emit(run_id, seq, log(seq)).await;
     }
@@ -256,7 +175,7 @@ async fn resumes_after_3_then_goes_live_in_order_and_closes_after_finished() {
 #[tokio::test]
 async fn a_finished_run_replays_and_closes_normally() {
     let app = spawn().await;
-    let run_id = app.create_run().await;
+    let run_id = app.create_run_id("ws test").await;
     for seq in 1..=3 {
         app.emit(run_id, seq, log(seq)).await;
     }
@@ -282,7 +201,7 @@ async fn a_finished_run_replays_and_closes_normally() {
 #[tokio::test]
 async fn the_client_may_close_first() {
     let app = spawn().await;
-    let run_id = app.create_run().await;
+    let run_id = app.create_run_id("ws test").await;
     app.emit(run_id, 1, log(1)).await;
     let mut socket = app.connect(&format!("/api/v1/runs/{run_id}/ws")).await;
     assert_eq!(next_event(&mut socket).await.unwrap()["seq"], 1);
@@ -309,7 +228,7 @@ async fn the_client_may_close_first() {
 #[tokio::test]
 async fn mistakes_get_our_json_error_before_the_upgrade() {
     let app = spawn().await;
-    let run_id = app.create_run().await;
+    let run_id = app.create_run_id("ws test").await;
 
     let (status, body) = app.refused("/api/v1/runs/not-a-uuid/ws").await;
     assert_eq!(status, 400, "{body}");

@@ -1,0 +1,169 @@
+//! Shared harness for the HTTP API integration tests (`api*.rs`): the real router on a
+//! `127.0.0.1:0` listener, a SQLite store in a temporary directory and an in-process
+//! [`MemoryBus`] (or a bus of the test's choosing). The worker is simulated by appending
+//! events through the store and publishing them on the bus, as a worker does.
+//!
+//! Each test binary uses a subset of these helpers, hence `dead_code` is allowed here.
+//! File-specific helpers stay in their files, as extra `impl App` blocks where they need
+//! the app.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use cadre_core::event::{EventKind, LogLevel, RunEvent, RunStatus, UsageTotals};
+use cadre_server::api::{AppState, router};
+use cadre_server::bus::{EventBus, MemoryBus};
+use cadre_store::Store;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+/// A running API server and the handles a test needs to play the worker's part.
+pub struct App {
+    /// `host:port` of the listener (for `ws://` URLs).
+    pub addr: String,
+    /// `http://host:port`.
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn EventBus>,
+    pub http: reqwest::Client,
+    /// Keeps the SQLite database alive; `None` for an app sharing another app's store.
+    pub _dir: Option<tempfile::TempDir>,
+}
+
+/// Serves `router(state)` on a fresh `127.0.0.1:0` listener; returns its `host:port`.
+pub async fn serve_addr(state: AppState) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    addr.to_string()
+}
+
+/// Serves `router(state)` on a fresh `127.0.0.1:0` listener; returns its base URL.
+pub async fn serve(state: AppState) -> String {
+    format!("http://{}", serve_addr(state).await)
+}
+
+/// A server with a SQLite store in a temporary directory and the given bus.
+pub async fn spawn_with_bus(bus: Arc<dyn EventBus>) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cadre.db").display());
+    let store = cadre_store::connect(&url).await.unwrap();
+    let state = AppState::local(store.clone(), bus.clone()).await.unwrap();
+    let addr = serve_addr(state).await;
+    App {
+        base: format!("http://{addr}"),
+        addr,
+        store,
+        bus,
+        http: reqwest::Client::new(),
+        _dir: Some(dir),
+    }
+}
+
+/// A server with a SQLite store in a temporary directory and a [`MemoryBus`].
+pub async fn spawn() -> App {
+    spawn_with_bus(Arc::new(MemoryBus::new())).await
+}
+
+impl App {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// `POST /api/v1/runs` with the `demo` model; asserts 202 and returns the run.
+    pub async fn create_run(&self, task: &str) -> Value {
+        let response = self
+            .http
+            .post(self.url("/api/v1/runs"))
+            .json(&json!({"task": task, "model": "demo"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        response.json().await.unwrap()
+    }
+
+    /// [`App::create_run`], returning only the run's id.
+    pub async fn create_run_id(&self, task: &str) -> Uuid {
+        run_id(&self.create_run(task).await)
+    }
+
+    /// `GET path`, expecting a JSON body.
+    pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {
+        let response = self.http.get(self.url(path)).send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Appends one event through the store (without publishing it).
+    pub async fn persist(&self, run_id: Uuid, seq: u64, kind: EventKind) -> RunEvent {
+        let event = event(run_id, seq, kind);
+        self.store
+            .append_events(run_id, std::slice::from_ref(&event))
+            .await
+            .unwrap();
+        event
+    }
+
+    /// What a worker does with a durable event: persist, then publish.
+    pub async fn emit(&self, run_id: Uuid, seq: u64, kind: EventKind) -> RunEvent {
+        let event = self.persist(run_id, seq, kind).await;
+        self.bus.publish(&event).await.unwrap();
+        event
+    }
+}
+
+/// The id of a run as returned by the API.
+pub fn run_id(run: &Value) -> Uuid {
+    run["id"].as_str().unwrap().parse().unwrap()
+}
+
+pub fn event(run_id: Uuid, seq: u64, kind: EventKind) -> RunEvent {
+    RunEvent {
+        seq,
+        run_id: run_id.to_string(),
+        at: chrono::Utc::now(),
+        kind,
+    }
+}
+
+/// An info `log` event saying `event {seq}`.
+pub fn log(seq: u64) -> EventKind {
+    EventKind::Log {
+        level: LogLevel::Info,
+        message: format!("event {seq}"),
+    }
+}
+
+/// A completed `finished` event.
+pub fn finished() -> EventKind {
+    EventKind::Finished {
+        status: RunStatus::Completed,
+        summary: "done".into(),
+        reason: "text_mention".into(),
+        usage: UsageTotals::default(),
+    }
+}
+
+/// A `message_delta` of message `m1` by agent `a`.
+pub fn delta(text: &str) -> EventKind {
+    EventKind::MessageDelta {
+        message_id: "m1".into(),
+        agent: "a".into(),
+        delta: text.into(),
+    }
+}
+
+/// Asserts our error shape: `{"error": {"code": code, "message": <non-empty>}}`.
+pub fn assert_error(body: &Value, code: &str) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
