@@ -4,216 +4,124 @@
 //! figures in `BENCHMARKS.md` come from it. CPU time is read from the kernel's per-process
 //! accounting (`/proc/self/stat`), so other load on the machine does not inflate it.
 //!
-//! - engine overhead per group-chat message, with an instant in-process model and no
-//!   persistence;
-//! - the same through the real OpenAI-compatible client against a local HTTP server
-//!   (client and server share the process, so both are counted);
-//! - a 4-agent team build with 1 s model latency (AutoGen makes 10 sequential calls);
-//! - sandbox start overhead over a plain `python3 -c pass`.
+//! - [`engine`]: engine overhead per group-chat message, with an instant in-process model
+//!   and no persistence; the same through the real OpenAI-compatible client against a
+//!   local HTTP server (client and server share the process, so both are counted); a
+//!   4-agent team build with 1 s model latency (AutoGen makes 10 sequential calls);
+//!   sandbox start overhead over a plain `python3 -c pass`.
+//! - [`queue`]: the job queue (enqueue, claim + complete, lost / double-claimed jobs) and
+//!   event persistence (`append_events`, single events and batches of 50) on SQLite and
+//!   PostgreSQL.
+//! - [`service`]: 1,000 concurrent runs through one worker with 50 ms model latency.
+//! - [`db`]: the databases they run against (a temporary SQLite file; a throw-away
+//!   PostgreSQL database on `CADRE_BENCH_DATABASE_URL`, dropped afterwards).
+
+mod db;
+mod engine;
+mod queue;
+mod service;
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 
-use anyhow::Context;
-use async_trait::async_trait;
-use cadre_core::event::{NullSink, RunEmitter};
-use cadre_core::executor::{CodeBlock, Language};
-use cadre_core::groupchat::RunContext;
-use cadre_core::model::{ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, Usage};
-use cadre_core::run::{RunOverrides, RunRequest, TeamSource, execute_run};
-use cadre_core::team::{AgentSpec, SpeakerSelection, TeamSpec};
-use cadre_core::{BuildOptions, NoInput, TeamBuilder};
-use cadre_llm::config::{LlmConfig, Overrides};
+use cadre_core::model::ChatModel;
 use cadre_llm::fake_server::{FakeOpenAi, FakeReply};
 use cadre_llm::openai::OpenAiClient;
-use tokio_util::sync::CancellationToken;
 
-/// A model that answers at once with a fixed reply in a few deltas: measures the engine,
-/// not the model.
-struct InstantModel;
+use crate::engine::{InstantModel, engine, local_config, sandbox_overhead, team_build};
+use crate::queue::{EventFigures, QueueFigures, append_events, queue};
+use crate::service::{LoadFigures, concurrent_runs};
 
-#[async_trait]
-impl ChatModel for InstantModel {
-    fn model_name(&self) -> &str {
-        "instant"
-    }
-    async fn chat(
-        &self,
-        _request: ChatRequest,
-        on_delta: DeltaSink<'_>,
-        _cancel: &CancellationToken,
-    ) -> Result<ChatResponse, ModelError> {
-        let content = "I agree with the previous speaker and add one more point about the task.";
-        for piece in content.split_inclusive(". ") {
-            on_delta(piece);
-        }
-        Ok(ChatResponse {
-            model: "instant".into(),
-            content: content.into(),
-            tool_calls: vec![],
-            usage: Usage {
-                prompt_tokens: 100,
-                completion_tokens: 15,
-                cost_usd: None,
-            },
-            finish_reason: Some("stop".into()),
-        })
-    }
-}
+/// Jobs per queue benchmark.
+const QUEUE_JOBS: usize = 3_000;
+/// Concurrent claimers (and producers) in the queue benchmark.
+const CLAIMERS: usize = 8;
 
-/// CPU seconds (user + system) this process has used.
-fn cpu_seconds() -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").context("reading /proc/self/stat")?;
-    // Fields after the command name (which may contain spaces) start at field 3.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
+fn queue_rows(out: &mut impl Write, backend: &str, q: &QueueFigures) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "| queue, {backend}: enqueue (run + job in one transaction, {CLAIMERS} producers, {} jobs) | {:.0} jobs/s | – |",
+        q.jobs, q.enqueue_per_s
+    )?;
+    writeln!(
+        out,
+        "| queue, {backend}: claim + complete ({CLAIMERS} concurrent claimers) | {:.0} jobs/s, {} lost, {} double-claimed | – |",
+        q.drain_per_s, q.lost, q.doubled
+    )?;
+    let target = if backend == "PostgreSQL" {
+        "> 5,000 jobs/s, 0 lost"
+    } else {
+        "–"
     };
-    // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after the name.
-    Ok((ticks(11) + ticks(12)) / 100.0)
+    writeln!(
+        out,
+        "| queue, {backend}: enqueue + claim + complete, end to end | {:.0} jobs/s ({:.0} µs client CPU/job) | {target} |",
+        q.combined_per_s, q.cpu_us
+    )?;
+    Ok(())
 }
 
-fn team(max_round: u32) -> TeamSpec {
-    let agent = |name: &str| AgentSpec::new(name, format!("You are {name}."), "");
-    let mut team = TeamSpec::new("bench", vec![agent("A"), agent("B"), agent("C")]);
-    team.speaker_selection = SpeakerSelection::RoundRobin;
-    team.termination.max_round = Some(max_round);
-    team
-}
-
-/// Runs `runs` chats of `messages` turns each, `concurrency` at a time; returns CPU µs per
-/// message and wall seconds.
-async fn engine(
-    model: Arc<dyn ChatModel>,
-    runs: usize,
-    messages: u32,
-    concurrency: usize,
-) -> anyhow::Result<(f64, f64)> {
-    let cpu = cpu_seconds()?;
-    let wall = Instant::now();
-    let mut pending = Vec::new();
-    for chunk in 0..runs.div_ceil(concurrency) {
-        for i in 0..concurrency.min(runs - chunk * concurrency) {
-            let model = model.clone();
-            pending.push(tokio::spawn(async move {
-                let ctx = RunContext {
-                    emitter: RunEmitter::new(format!("run-{chunk}-{i}"), Arc::new(NullSink), 0),
-                    model,
-                    executor: None,
-                    input: Arc::new(NoInput),
-                    cancel: CancellationToken::new(),
-                };
-                let request = RunRequest {
-                    task: "bench".into(),
-                    team: TeamSource::Given(Box::new(team(messages))),
-                    overrides: RunOverrides::default(),
-                    build_only: false,
-                };
-                execute_run(request, ctx, None).await
-            }));
-        }
-        for handle in pending.drain(..) {
-            handle.await.context("run task")?.context("run")?;
-        }
-    }
-    let total = f64::from(messages) * runs as f64;
-    Ok((
-        (cpu_seconds()? - cpu) * 1e6 / total,
-        wall.elapsed().as_secs_f64(),
-    ))
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples.get(samples.len() / 2).copied().unwrap_or(0.0)
-}
-
-async fn sandbox_overhead(samples: usize) -> anyhow::Result<(f64, f64, Vec<String>)> {
-    let executor = cadre_sandbox::from_name("bwrap", cadre_sandbox::SandboxConfig::default())
-        .context("bwrap sandbox")?
-        .context("bwrap sandbox disabled")?;
-    let enforced = executor.info().enforced;
-    let workspace = executor.open_workspace("bench").await?;
-    let block = CodeBlock {
-        language: Language::Python,
-        code: "pass".into(),
-        filename: None,
+fn event_row(
+    out: &mut impl Write,
+    backend: &str,
+    batch: usize,
+    e: &EventFigures,
+) -> anyhow::Result<()> {
+    let how = if batch == 1 {
+        "one event per call (as the worker does)".to_string()
+    } else {
+        format!("batches of {batch}")
     };
-    let cancel = CancellationToken::new();
-    let mut sandboxed = Vec::new();
-    let mut plain = Vec::new();
-    for _ in 0..samples {
-        let started = Instant::now();
-        workspace.execute(&block, &cancel).await?;
-        sandboxed.push(started.elapsed().as_secs_f64() * 1e3);
-        let started = Instant::now();
-        tokio::process::Command::new("/usr/bin/python3")
-            .args(["-c", "pass"])
-            .env_clear()
-            .status()
-            .await?;
-        plain.push(started.elapsed().as_secs_f64() * 1e3);
-    }
-    workspace.close().await?;
-    Ok((median(sandboxed), median(plain), enforced))
+    let target = if backend == "SQLite" && batch == 1 {
+        "< 300 µs CPU per message (with the engine)"
+    } else {
+        "–"
+    };
+    writeln!(
+        out,
+        "| events persisted, {backend}, {how} ({} events, one run) | {:.0} events/s, {:.1} µs CPU/event ({:.0}% system) | {target} |",
+        e.events,
+        e.per_s,
+        e.cpu_us,
+        e.system_share * 100.0
+    )?;
+    Ok(())
 }
 
-/// Builds a 4-agent team through the real client against a server answering each call
-/// after `latency`; returns wall seconds and the number of model calls.
-async fn team_build(latency: std::time::Duration) -> anyhow::Result<(f64, usize)> {
-    let server = FakeOpenAi::start(vec![]).await?.with_latency(latency);
-    server.set_responder(|body| {
-        let prompt = body["messages"].to_string();
-        let answer = if prompt.contains("JSON array") {
-            r#"["Planner", "Data_Analyst", "Python_Coder", "Critic"]"#
-        } else if prompt.contains("YES or NO") {
-            "YES"
-        } else if prompt.contains("exactly one sentence") {
-            "Plans the work and checks the results."
+fn load_rows(out: &mut impl Write, backend: &str, l: &LoadFigures) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "| {} concurrent runs, {backend}, one worker, 2 agents, model latency 50 ms ({} messages, {} events persisted, {} runs not completed cleanly) | {:.2} s wall ({:.0} events/s), peak RSS {:.0} MiB (+{:.0} MiB) | < 2 s, < 150 MB RSS |",
+        l.runs,
+        l.messages,
+        l.events,
+        l.bad,
+        l.wall,
+        l.events as f64 / l.wall,
+        l.peak_rss_mib,
+        l.rss_delta_mib
+    )?;
+    writeln!(
+        out,
+        "| CPU per message with {backend} persistence of every event (same runs; worker + engine + store) | {:.0} µs ({:.0}% system) | {} |",
+        l.cpu_per_message_us,
+        l.system_share * 100.0,
+        if backend == "SQLite" {
+            "< 300 µs"
         } else {
-            "You are an expert. Work with the others and check your results."
-        };
-        FakeReply::text(answer)
-    });
-    let client: Arc<dyn ChatModel> = Arc::new(OpenAiClient::new(local_config(&server)?)?);
-    let builder = TeamBuilder::new(
-        client,
-        BuildOptions {
-            max_agents: 4,
-            ..BuildOptions::default()
-        },
-    );
-    let emitter = RunEmitter::new("build", Arc::new(NullSink), 0);
-    let started = Instant::now();
-    let outcome = builder
-        .build(
-            "Analyse a CSV of sales and plot the trend",
-            &emitter,
-            &CancellationToken::new(),
-        )
-        .await?;
-    anyhow::ensure!(
-        outcome.team.agents.len() == 4,
-        "expected 4 agents, got {}",
-        outcome.team.agents.len()
-    );
-    Ok((started.elapsed().as_secs_f64(), server.request_count()))
+            "–"
+        }
+    )?;
+    Ok(())
 }
 
-fn local_config(server: &FakeOpenAi) -> anyhow::Result<LlmConfig> {
-    Ok(LlmConfig::resolve(
-        |name| match name {
-            "CADRE_LLM_BASE_URL" => Some(server.base_url()),
-            "CADRE_LLM_MODEL" => Some("bench".into()),
-            _ => None,
-        },
-        &Overrides::default(),
-    )?)
+fn skipped(out: &mut impl Write, what: &str) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "| {what}, PostgreSQL | skipped: server unreachable (set CADRE_BENCH_DATABASE_URL) | – |"
+    )?;
+    Ok(())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -221,6 +129,13 @@ async fn main() -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "| benchmark | result | target |")?;
     writeln!(out, "| --- | --- | --- |")?;
+
+    // Runs first, so that the engine benchmarks' allocations do not blur its RSS.
+    let runs = 1_000;
+    let (max_round, latency, limit) = (20, Duration::from_millis(50), Duration::from_secs(60));
+    let load =
+        db::with_sqlite(|store| concurrent_runs(store, runs, max_round, latency, limit)).await?;
+    load_rows(&mut out, "SQLite", &load)?;
 
     // Warm up allocator and runtime.
     engine(Arc::new(InstantModel), 50, 20, 50).await?;
@@ -255,6 +170,40 @@ async fn main() -> anyhow::Result<()> {
         "| sandbox start overhead over `python3 -c pass` (median of 30) | {:.1} ms ({sandboxed:.1} ms vs {plain:.1} ms) | < 15 ms |",
         sandboxed - plain
     )?;
+
+    // Service: the queue and event persistence, SQLite then PostgreSQL.
+    let budget = Duration::from_secs(2);
+    let q = db::with_sqlite(|store| queue(store, QUEUE_JOBS, CLAIMERS, CLAIMERS)).await?;
+    queue_rows(&mut out, "SQLite", &q)?;
+    match db::with_postgres(true, |store| queue(store, QUEUE_JOBS, CLAIMERS, CLAIMERS)).await? {
+        Some(q) => queue_rows(&mut out, "PostgreSQL", &q)?,
+        None => skipped(&mut out, "queue")?,
+    }
+    match db::with_postgres(false, |store| queue(store, QUEUE_JOBS, CLAIMERS, CLAIMERS)).await? {
+        Some(q) => queue_rows(
+            &mut out,
+            "PostgreSQL with synchronous_commit off (diagnostic)",
+            &q,
+        )?,
+        None => skipped(&mut out, "queue, synchronous_commit off")?,
+    }
+    for batch in [1, 50] {
+        let e = db::with_sqlite(|store| append_events(store, batch, 20_000, budget)).await?;
+        event_row(&mut out, "SQLite", batch, &e)?;
+        match db::with_postgres(true, |store| append_events(store, batch, 20_000, budget)).await? {
+            Some(e) => event_row(&mut out, "PostgreSQL", batch, &e)?,
+            None => skipped(&mut out, "events persisted")?,
+        }
+    }
+    match db::with_postgres(true, |store| {
+        concurrent_runs(store, runs, max_round, latency, limit)
+    })
+    .await?
+    {
+        Some(load) => load_rows(&mut out, "PostgreSQL", &load)?,
+        None => skipped(&mut out, "1,000 concurrent runs")?,
+    }
+
     writeln!(out, "\nSandbox limits in force: {}", enforced.join("; "))?;
     Ok(())
 }

@@ -1,0 +1,223 @@
+//! Store-level benchmarks: the job queue (enqueue, then concurrent claim + complete, with
+//! a count of lost and double-claimed jobs) and event persistence (`append_events`, one
+//! event per call as the worker does, and batches of 50).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use cadre_core::event::{EventKind, RunEvent};
+use cadre_store::{NewRun, Store};
+use chrono::Utc;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use crate::engine::cpu_times;
+
+/// Queue figures for one backend.
+pub struct QueueFigures {
+    /// Jobs enqueued (and expected back).
+    pub jobs: usize,
+    /// Runs + jobs created per second.
+    pub enqueue_per_s: f64,
+    /// Jobs claimed and completed per second.
+    pub drain_per_s: f64,
+    /// Jobs through enqueue + claim + complete per second (total wall).
+    pub combined_per_s: f64,
+    /// Jobs never completed.
+    pub lost: usize,
+    /// Jobs claimed (or completed) more than once.
+    pub doubled: usize,
+    /// CPU µs of this process (the client side) per job, enqueue + claim + complete.
+    pub cpu_us: f64,
+}
+
+fn request() -> serde_json::Value {
+    serde_json::json!({"task": "queue benchmark", "model": "demo", "max_round": 4})
+}
+
+/// Enqueues `jobs` runs from `producers` tasks, then drains the queue with `claimers`
+/// concurrent claim + complete loops.
+pub async fn queue(
+    store: Arc<dyn Store>,
+    jobs: usize,
+    producers: usize,
+    claimers: usize,
+) -> anyhow::Result<QueueFigures> {
+    let owner = store.ensure_user("bench@cadre").await?;
+    let cpu = cpu_times()?;
+    let started = Instant::now();
+    let mut tasks = JoinSet::new();
+    for p in 0..producers {
+        let store = store.clone();
+        let count = jobs / producers + usize::from(p < jobs % producers);
+        tasks.spawn(async move {
+            let mut ids = Vec::with_capacity(count);
+            for _ in 0..count {
+                let run = store
+                    .create_run(NewRun {
+                        owner,
+                        task: "queue benchmark".into(),
+                        request: request(),
+                        max_attempts: 3,
+                    })
+                    .await?;
+                ids.push(run.id);
+            }
+            anyhow::Ok(ids)
+        });
+    }
+    let mut created = HashSet::with_capacity(jobs);
+    while let Some(ids) = tasks.join_next().await {
+        created.extend(ids.context("producer task")??);
+    }
+    let enqueue_wall = started.elapsed().as_secs_f64();
+    anyhow::ensure!(created.len() == jobs, "created {} runs", created.len());
+
+    let drain = Instant::now();
+    let mut tasks = JoinSet::new();
+    for c in 0..claimers {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let worker = format!("bench-claimer-{c}");
+            let mut done = Vec::new();
+            let mut refused = 0usize;
+            while let Some(job) = store
+                .claim_job(&worker, Duration::from_secs(60), None)
+                .await?
+            {
+                if store.complete_job(job.job_id, &worker).await? {
+                    done.push((job.job_id, job.run_id, job.attempt));
+                } else {
+                    refused += 1;
+                }
+            }
+            anyhow::Ok((done, refused))
+        });
+    }
+    let mut completed_runs = HashSet::with_capacity(jobs);
+    let mut completed_jobs = HashSet::with_capacity(jobs);
+    let mut doubled = 0usize;
+    while let Some(result) = tasks.join_next().await {
+        let (done, refused) = result.context("claimer task")??;
+        doubled += refused;
+        for (job, run, attempt) in done {
+            let fresh_job = completed_jobs.insert(job);
+            let fresh_run = completed_runs.insert(run);
+            if !fresh_job || !fresh_run || attempt != 1 {
+                doubled += 1;
+            }
+        }
+    }
+    let drain_wall = drain.elapsed().as_secs_f64();
+    let (user, system) = cpu_times()?;
+    let cpu = user + system - cpu.0 - cpu.1;
+    // Nothing may be left claimable, and every created run must have been completed.
+    let leftover = store
+        .claim_job("bench-check", Duration::from_secs(60), None)
+        .await?;
+    let lost = created.difference(&completed_runs).count() + usize::from(leftover.is_some());
+    let n = jobs as f64;
+    Ok(QueueFigures {
+        jobs,
+        enqueue_per_s: n / enqueue_wall,
+        drain_per_s: n / drain_wall,
+        combined_per_s: n / (enqueue_wall + drain_wall),
+        lost,
+        doubled,
+        cpu_us: cpu * 1e6 / n,
+    })
+}
+
+/// Event-persistence figures for one backend and batch size.
+pub struct EventFigures {
+    /// Events stored.
+    pub events: usize,
+    /// Events per second (wall).
+    pub per_s: f64,
+    /// CPU µs of this process per event.
+    pub cpu_us: f64,
+    /// Share of that CPU spent in the kernel (0–1).
+    pub system_share: f64,
+}
+
+fn message(run: &str, seq: u64) -> RunEvent {
+    RunEvent {
+        seq,
+        run_id: run.into(),
+        at: Utc::now(),
+        kind: EventKind::Message {
+            message_id: format!("m{seq}"),
+            agent: if seq.is_multiple_of(2) { "A" } else { "B" }.into(),
+            content: "I agree with the previous speaker and add one more point about the task."
+                .into(),
+            tokens: 15,
+        },
+    }
+}
+
+/// Appends `message` events to one run, `batch` per `append_events` call, until `max`
+/// events are stored or `budget` has passed; then checks the stored seqs are 1..n.
+pub async fn append_events(
+    store: Arc<dyn Store>,
+    batch: usize,
+    max: usize,
+    budget: Duration,
+) -> anyhow::Result<EventFigures> {
+    let owner = store.ensure_user("bench@cadre").await?;
+    let run = store
+        .create_run(NewRun {
+            owner,
+            task: "events benchmark".into(),
+            request: request(),
+            max_attempts: 3,
+        })
+        .await?;
+    let run_id = run.id.to_string();
+    let mut next = 1u64;
+    let cpu = cpu_times()?;
+    let started = Instant::now();
+    while (next as usize) <= max && started.elapsed() < budget {
+        let events: Vec<RunEvent> = (next..next + batch as u64)
+            .map(|seq| message(&run_id, seq))
+            .collect();
+        store.append_events(run.id, &events).await?;
+        next += batch as u64;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let (user, system) = cpu_times()?;
+    let (user, system) = (user - cpu.0, system - cpu.1);
+    let cpu = user + system;
+    let stored = (next - 1) as usize;
+    check_seqs(&store, run.id, stored as u64).await?;
+    Ok(EventFigures {
+        events: stored,
+        per_s: stored as f64 / wall,
+        cpu_us: cpu * 1e6 / stored as f64,
+        system_share: system / cpu.max(f64::EPSILON),
+    })
+}
+
+/// Checks that the run's stored events have seqs exactly 1..=`expected`.
+pub async fn check_seqs(store: &Arc<dyn Store>, run: Uuid, expected: u64) -> anyhow::Result<()> {
+    let mut after = 0u64;
+    loop {
+        let page = store.events_after(run, after, 10_000).await?;
+        let Some(last) = page.last() else { break };
+        for event in &page {
+            after += 1;
+            anyhow::ensure!(
+                event.seq == after,
+                "run {run}: expected seq {after}, got {}",
+                event.seq
+            );
+        }
+        anyhow::ensure!(last.seq == after, "run {run}: seq out of order");
+    }
+    anyhow::ensure!(
+        after == expected,
+        "run {run}: {after} events stored, expected {expected}"
+    );
+    Ok(())
+}
