@@ -146,7 +146,9 @@ mod tests {
     fn only_system_paths_are_visible_in_the_sandbox() {
         assert!(visible_in_sandbox(Path::new("/usr/bin/python3")));
         assert!(visible_in_sandbox(Path::new("/bin/bash")));
-        assert!(!visible_in_sandbox(Path::new("/home/user/.local/bin/python3")));
+        assert!(!visible_in_sandbox(Path::new(
+            "/home/user/.local/bin/python3"
+        )));
         assert!(!visible_in_sandbox(Path::new("/usrlocal/python3")));
         assert!(!visible_in_sandbox(Path::new("python3")));
     }
