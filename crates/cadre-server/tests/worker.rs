@@ -59,6 +59,29 @@ fn worker(f: &Fixture, delay: Duration, lease: Duration) -> Worker {
     )
 }
 
+/// A worker running in the background until [`Running::stop`].
+struct Running {
+    shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+fn start(worker: Worker) -> Running {
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { worker.run(shutdown).await }
+    });
+    Running { shutdown, handle }
+}
+
+impl Running {
+    /// Graceful shutdown: hands running runs back and waits for the worker to return.
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.handle.await.unwrap();
+    }
+}
+
 async fn create_run(f: &Fixture) -> Uuid {
     let request = StoredRunRequest {
         task: TASK.into(),
@@ -141,12 +164,8 @@ async fn a_queued_run_is_executed_persisted_and_published() {
     let f = fixture().await;
     let run = create_run(&f).await;
     let mut live = f.bus.subscribe(&run.to_string()).await.unwrap();
-    let shutdown = CancellationToken::new();
     let w = worker(&f, Duration::ZERO, Duration::from_secs(30));
-    let handle = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move { w.run(shutdown).await }
-    });
+    let running = start(w);
     let status = wait_for(
         &f.store,
         run,
@@ -182,20 +201,15 @@ async fn a_queued_run_is_executed_persisted_and_published() {
     }
     assert_eq!(durable, (1..=events.len() as u64).collect::<Vec<_>>());
     assert!(deltas > 0);
-    shutdown.cancel();
-    handle.await.unwrap();
+    running.stop().await;
 }
 
 #[tokio::test]
 async fn cancel_reaches_a_running_run_within_a_second() {
     let f = fixture().await;
     let run = create_run(&f).await;
-    let shutdown = CancellationToken::new();
     let w = worker(&f, Duration::from_secs(30), Duration::from_secs(30));
-    let handle = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move { w.run(shutdown).await }
-    });
+    let running = start(w);
     wait_for(&f.store, run, Duration::from_secs(5), |s| {
         s == RunStatus::Building
     })
@@ -216,8 +230,7 @@ async fn cancel_reaches_a_running_run_within_a_second() {
         asked.elapsed()
     );
     assert_clean_log(&stored_events(&f.store, run).await);
-    shutdown.cancel();
-    handle.await.unwrap();
+    running.stop().await;
 }
 
 #[tokio::test]
@@ -248,12 +261,8 @@ async fn a_crashed_workers_run_is_resumed_by_another_without_gaps_or_repeats() {
         "killed mid-run"
     );
 
-    let shutdown = CancellationToken::new();
     let second = worker(&f, Duration::ZERO, lease);
-    let handle = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move { second.run(shutdown).await }
-    });
+    let running = start(second);
     let status = wait_for(
         &f.store,
         run,
@@ -269,28 +278,21 @@ async fn a_crashed_workers_run_is_resumed_by_another_without_gaps_or_repeats() {
         &before[..],
         "nothing stored before the crash changed"
     );
-    shutdown.cancel();
-    handle.await.unwrap();
+    running.stop().await;
 }
 
 #[tokio::test]
 async fn shutdown_hands_running_runs_back() {
     let f = fixture().await;
     let run = create_run(&f).await;
-    let shutdown = CancellationToken::new();
     let slow = worker(&f, Duration::from_secs(30), Duration::from_secs(30));
-    let handle = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move { slow.run(shutdown).await }
-    });
+    let running = start(slow);
     wait_for(&f.store, run, Duration::from_secs(5), |s| {
         s == RunStatus::Building
     })
     .await;
-    shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(5), handle)
+    tokio::time::timeout(Duration::from_secs(5), running.stop())
         .await
-        .unwrap()
         .unwrap();
     let record = f.store.get_run_any(run).await.unwrap();
     assert!(
@@ -300,12 +302,8 @@ async fn shutdown_hands_running_runs_back() {
     );
 
     // With the 30 s lease released, another worker picks it up at once.
-    let shutdown = CancellationToken::new();
     let next = worker(&f, Duration::ZERO, Duration::from_secs(30));
-    let handle = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move { next.run(shutdown).await }
-    });
+    let running = start(next);
     let status = wait_for(
         &f.store,
         run,
@@ -315,8 +313,7 @@ async fn shutdown_hands_running_runs_back() {
     .await;
     assert_eq!(status, RunStatus::Completed);
     assert_clean_log(&stored_events(&f.store, run).await);
-    shutdown.cancel();
-    handle.await.unwrap();
+    running.stop().await;
 }
 
 /// Every process whose command line mentions `needle` (the sandbox binds the run's
@@ -378,11 +375,7 @@ async fn cancel_during_sandboxed_code_leaves_no_process_behind() {
         Some(executor),
         config,
     );
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move { w.run(shutdown).await }
-    });
+    let running = start(w);
     // Wait until the code is running in the sandbox.
     let started = Instant::now();
     while !stored_events(&f.store, run)
@@ -431,6 +424,5 @@ async fn cancel_during_sandboxed_code_leaves_no_process_behind() {
         "no sandbox process left"
     );
     assert_clean_log(&stored_events(&f.store, run).await);
-    shutdown.cancel();
-    handle.await.unwrap();
+    running.stop().await;
 }
