@@ -113,6 +113,110 @@ pub(crate) fn encode_batch(
     Ok((encoded, update))
 }
 
+/// A batch checked and encoded, with the run-row values both backends bind.
+pub(crate) struct PreparedBatch {
+    pub run_id: Uuid,
+    /// Seq of the batch's first event.
+    pub first_seq: u64,
+    /// The run's last seq the batch continues (the write's guard).
+    pub expected_last: i64,
+    /// The run's last seq after the batch.
+    pub new_last: i64,
+    pub events: Vec<EncodedEvent>,
+    pub status: Option<&'static str>,
+    pub started: bool,
+    pub terminal: bool,
+    pub team: Option<String>,
+    pub summary: Option<String>,
+    /// prompt tokens, completion tokens, cost, calls (from `finished`).
+    pub usage: Option<(i64, i64, f64, i64)>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// Checks and encodes a non-empty batch ([`encode_batch`]) into what a backend binds.
+pub(crate) fn prepare_batch(
+    run_id: Uuid,
+    events: &[RunEvent],
+) -> Result<PreparedBatch, StoreError> {
+    let first_seq = events
+        .first()
+        .map(|event| event.seq)
+        .ok_or_else(|| StoreError::Invalid("an empty batch has nothing to append".into()))?;
+    let (encoded, update) = encode_batch(run_id, events)?;
+    let expected_last = to_i64(first_seq - 1, "seq")?;
+    let new_last = expected_last + encoded.len() as i64;
+    let RunUpdate {
+        status,
+        started,
+        terminal,
+        team,
+        summary,
+        usage,
+        error,
+    } = update;
+    let usage = usage
+        .map(|usage| -> Result<_, StoreError> {
+            Ok((
+                to_i64(usage.prompt_tokens, "usage")?,
+                to_i64(usage.completion_tokens, "usage")?,
+                usage.cost_usd,
+                to_i64(usage.calls, "usage")?,
+            ))
+        })
+        .transpose()?;
+    let (error_code, error_message) = error.unzip();
+    Ok(PreparedBatch {
+        run_id,
+        first_seq,
+        expected_last,
+        new_last,
+        events: encoded,
+        status: status.map(RunStatus::as_str),
+        started,
+        terminal,
+        team,
+        summary,
+        usage,
+        error_code,
+        error_message,
+    })
+}
+
+/// The slot errors of an [`crate::Store::append_event_batches`] call that no backend
+/// needs to touch the database for: empty batches (`Ok`), a second batch of one run,
+/// batches that fail their checks. The rest come back prepared, with their slot index.
+#[allow(clippy::type_complexity)]
+pub(crate) fn prepare_batches(
+    batches: &[crate::EventBatch],
+) -> (
+    Vec<Option<Result<(), StoreError>>>,
+    Vec<(usize, PreparedBatch)>,
+) {
+    let mut slots = Vec::with_capacity(batches.len());
+    let mut prepared = Vec::with_capacity(batches.len());
+    let mut seen = std::collections::HashSet::with_capacity(batches.len());
+    for (index, batch) in batches.iter().enumerate() {
+        if !seen.insert(batch.run_id) {
+            slots.push(Some(Err(StoreError::Invalid(format!(
+                "run {} has more than one batch in one call",
+                batch.run_id
+            )))));
+        } else if batch.events.is_empty() {
+            slots.push(Some(Ok(())));
+        } else {
+            match prepare_batch(batch.run_id, &batch.events) {
+                Ok(batch) => {
+                    slots.push(None);
+                    prepared.push((index, batch));
+                }
+                Err(error) => slots.push(Some(Err(error))),
+            }
+        }
+    }
+    (slots, prepared)
+}
+
 fn apply(update: &mut RunUpdate, kind: &EventKind) -> Result<(), StoreError> {
     match kind {
         EventKind::Status { status } => {

@@ -38,7 +38,7 @@ pub mod sqlite;
 
 pub use effects::WORKER_LOST;
 pub use error::StoreError;
-pub use model::{ClaimedJob, Heartbeat, MAX_PAGE, NewRun, RunRecord, TeamRecord};
+pub use model::{ClaimedJob, EventBatch, Heartbeat, MAX_PAGE, NewRun, RunRecord, TeamRecord};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -117,6 +117,16 @@ pub trait Store: Send + Sync {
     /// [`StoreError::SeqGap`] / [`StoreError::SeqConflict`] and nothing is written.
     /// `message_delta` events are [`StoreError::Invalid`].
     async fn append_events(&self, run_id: Uuid, events: &[RunEvent]) -> Result<(), StoreError>;
+
+    /// Appends several runs' events in one transaction: the worker's group commit. Each
+    /// batch is checked as by [`Store::append_events`]; a batch refused for its own
+    /// reason (seq gap or conflict, unknown run, invalid events) gets that error in its
+    /// slot, in input order, and the other batches are still written. `Err`: the
+    /// transaction failed and nothing was written. At most one batch per run.
+    async fn append_event_batches(
+        &self,
+        batches: &[EventBatch],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError>;
 
     /// Up to `limit` events with seq > `after`, in seq order (clamped to
     /// [`MAX_EVENTS_PAGE`]; an unknown run has none).

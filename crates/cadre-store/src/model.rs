@@ -43,6 +43,16 @@ pub struct NewRun {
     pub max_attempts: u32,
 }
 
+/// One run's events for [`crate::Store::append_event_batches`]: contiguous seqs,
+/// continuing the run's stored last seq.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventBatch {
+    /// The run.
+    pub run_id: Uuid,
+    /// Its next durable events, in seq order.
+    pub events: Vec<cadre_core::RunEvent>,
+}
+
 /// A run as stored: its summary row, kept current from its events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {

@@ -15,11 +15,12 @@ use uuid::Uuid;
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 use crate::effects::{
-    ResumeBuilder, RunUpdate, cancelled_events, decode_event, encode_batch, parse_status,
-    parse_team, seq_mismatch, sum_usage, to_i64, to_u32, to_u64, worker_lost_events,
+    PreparedBatch, ResumeBuilder, cancelled_events, decode_event, parse_status, parse_team,
+    prepare_batch, prepare_batches, seq_mismatch, sum_usage, to_i64, to_u32, to_u64,
+    worker_lost_events,
 };
 use crate::model::{
-    ClaimedJob, Cursor, Heartbeat, NewRun, RunRecord, TeamRecord, now_micros, page_size,
+    ClaimedJob, Cursor, EventBatch, Heartbeat, NewRun, RunRecord, TeamRecord, now_micros, page_size,
 };
 use crate::{ConnectOptions, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
 
@@ -177,95 +178,149 @@ async fn append_in(
     run_id: Uuid,
     events: &[RunEvent],
 ) -> Result<(), StoreError> {
-    let Some(first) = events.first() else {
+    if events.is_empty() {
         return Ok(());
-    };
-    let (encoded, update) = encode_batch(run_id, events)?;
-    let expected_last = to_i64(first.seq - 1, "seq")?;
-    let new_last = expected_last + encoded.len() as i64;
-    let RunUpdate {
-        status,
-        started,
-        terminal,
-        team,
-        summary,
-        usage,
-        error,
-    } = update;
-    let usage = usage
-        .map(|usage| -> Result<_, StoreError> {
-            Ok((
-                to_i64(usage.prompt_tokens, "usage")?,
-                to_i64(usage.completion_tokens, "usage")?,
-                usage.cost_usd,
-                to_i64(usage.calls, "usage")?,
-            ))
-        })
-        .transpose()?;
-    let (error_code, error_message) = error.unzip();
-    // The guard on last_seq makes the write fail (0 rows) on a gap or a race; the row
-    // lock it takes serializes concurrent appenders of one run.
-    let updated = sqlx::query(
-        "UPDATE runs SET last_seq = $3, updated_at = now(), \
-           status = COALESCE($4, status), \
-           started_at = CASE WHEN $5 THEN COALESCE(started_at, now()) ELSE started_at END, \
-           finished_at = CASE WHEN $6 THEN COALESCE(finished_at, now()) ELSE finished_at END, \
-           team = COALESCE($7::jsonb, team), summary = COALESCE($8, summary), \
-           prompt_tokens = COALESCE($9, prompt_tokens), \
-           completion_tokens = COALESCE($10, completion_tokens), \
-           cost_usd = COALESCE($11, cost_usd), calls = COALESCE($12, calls), \
-           error_code = COALESCE($13, error_code), error_message = COALESCE($14, error_message) \
-         WHERE id = $1 AND last_seq = $2",
-    )
-    .bind(run_id)
-    .bind(expected_last)
-    .bind(new_last)
-    .bind(status.map(RunStatus::as_str))
-    .bind(started)
-    .bind(terminal)
-    .bind(team)
-    .bind(summary)
-    .bind(usage.map(|u| u.0))
-    .bind(usage.map(|u| u.1))
-    .bind(usage.map(|u| u.2))
-    .bind(usage.map(|u| u.3))
-    .bind(error_code)
-    .bind(error_message)
-    .execute(&mut *conn)
-    .await?;
-    if updated.rows_affected() != 1 {
-        let stored: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM runs WHERE id = $1")
-            .bind(run_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        let stored = to_u64(stored.ok_or(StoreError::NotFound { what: "run" })?)?;
-        return Err(seq_mismatch(stored, first.seq));
     }
-    // One statement for the whole batch: arrays unnested server-side.
-    let mut seqs = Vec::with_capacity(encoded.len());
-    let mut kinds = Vec::with_capacity(encoded.len());
-    let mut ats = Vec::with_capacity(encoded.len());
-    let mut datas = Vec::with_capacity(encoded.len());
-    for event in encoded {
-        seqs.push(event.seq);
-        kinds.push(event.kind);
-        ats.push(event.at);
-        datas.push(event.data);
+    let batch = prepare_batch(run_id, events)?;
+    let mut slots = write_prepared(conn, &[batch]).await?;
+    slots.pop().unwrap_or(Ok(()))
+}
+
+/// Writes prepared batches of distinct runs in three statements whatever their number:
+/// one guarded `UPDATE … FROM UNNEST` of the run rows, one look-up of the refused runs'
+/// stored seqs (only if some were refused), one `INSERT … SELECT FROM UNNEST` of the
+/// accepted runs' events. Returns one result per batch, in order: `Err` where the run's
+/// stored last seq did not match (or the run is gone) and nothing of it was written.
+async fn write_prepared(
+    conn: &mut PgConnection,
+    batches: &[PreparedBatch],
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let n = batches.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut expected = Vec::with_capacity(n);
+    let mut new_last = Vec::with_capacity(n);
+    let mut status = Vec::with_capacity(n);
+    let mut started = Vec::with_capacity(n);
+    let mut terminal = Vec::with_capacity(n);
+    let mut team = Vec::with_capacity(n);
+    let mut summary = Vec::with_capacity(n);
+    let mut prompt = Vec::with_capacity(n);
+    let mut completion = Vec::with_capacity(n);
+    let mut cost = Vec::with_capacity(n);
+    let mut calls = Vec::with_capacity(n);
+    let mut error_code = Vec::with_capacity(n);
+    let mut error_message = Vec::with_capacity(n);
+    for batch in batches {
+        ids.push(batch.run_id);
+        expected.push(batch.expected_last);
+        new_last.push(batch.new_last);
+        status.push(batch.status);
+        started.push(batch.started);
+        terminal.push(batch.terminal);
+        team.push(batch.team.as_deref());
+        summary.push(batch.summary.as_deref());
+        prompt.push(batch.usage.map(|u| u.0));
+        completion.push(batch.usage.map(|u| u.1));
+        cost.push(batch.usage.map(|u| u.2));
+        calls.push(batch.usage.map(|u| u.3));
+        error_code.push(batch.error_code.as_deref());
+        error_message.push(batch.error_message.as_deref());
     }
-    sqlx::query(
-        "INSERT INTO events (run_id, seq, type, at, data) \
-         SELECT $1, e.seq, e.type, e.at, e.data::json \
-         FROM UNNEST($2::int8[], $3::text[], $4::timestamptz[], $5::text[]) \
-           AS e(seq, type, at, data)",
+    // The guard on last_seq leaves a run out (not RETURNING it) on a gap or a race; the
+    // row locks it takes serialize concurrent appenders of one run.
+    let written: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE runs SET last_seq = u.new_last, updated_at = now(), \
+           status = COALESCE(u.status, runs.status), \
+           started_at = CASE WHEN u.started THEN COALESCE(runs.started_at, now()) \
+             ELSE runs.started_at END, \
+           finished_at = CASE WHEN u.terminal THEN COALESCE(runs.finished_at, now()) \
+             ELSE runs.finished_at END, \
+           team = COALESCE(u.team::jsonb, runs.team), \
+           summary = COALESCE(u.summary, runs.summary), \
+           prompt_tokens = COALESCE(u.prompt_tokens, runs.prompt_tokens), \
+           completion_tokens = COALESCE(u.completion_tokens, runs.completion_tokens), \
+           cost_usd = COALESCE(u.cost_usd, runs.cost_usd), \
+           calls = COALESCE(u.calls, runs.calls), \
+           error_code = COALESCE(u.error_code, runs.error_code), \
+           error_message = COALESCE(u.error_message, runs.error_message) \
+         FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::text[], $5::bool[], $6::bool[], \
+           $7::text[], $8::text[], $9::int8[], $10::int8[], $11::float8[], $12::int8[], \
+           $13::text[], $14::text[]) \
+           AS u(id, expected, new_last, status, started, terminal, team, summary, \
+             prompt_tokens, completion_tokens, cost_usd, calls, error_code, error_message) \
+         WHERE runs.id = u.id AND runs.last_seq = u.expected \
+         RETURNING runs.id",
     )
-    .bind(run_id)
-    .bind(&seqs)
-    .bind(&kinds)
-    .bind(&ats)
-    .bind(&datas)
-    .execute(&mut *conn)
+    .bind(&ids)
+    .bind(&expected)
+    .bind(&new_last)
+    .bind(&status)
+    .bind(&started)
+    .bind(&terminal)
+    .bind(&team)
+    .bind(&summary)
+    .bind(&prompt)
+    .bind(&completion)
+    .bind(&cost)
+    .bind(&calls)
+    .bind(&error_code)
+    .bind(&error_message)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(())
+    let written: std::collections::HashSet<Uuid> = written.into_iter().collect();
+    let refused: Vec<Uuid> = ids
+        .iter()
+        .copied()
+        .filter(|id| !written.contains(id))
+        .collect();
+    let mut stored = std::collections::HashMap::new();
+    if !refused.is_empty() {
+        let rows: Vec<(Uuid, i64)> =
+            sqlx::query_as("SELECT id, last_seq FROM runs WHERE id = ANY($1)")
+                .bind(&refused)
+                .fetch_all(&mut *conn)
+                .await?;
+        stored.extend(rows);
+    }
+    let mut results = Vec::with_capacity(n);
+    let mut run_ids = Vec::new();
+    let mut seqs = Vec::new();
+    let mut kinds = Vec::new();
+    let mut ats = Vec::new();
+    let mut datas = Vec::new();
+    for batch in batches {
+        if !written.contains(&batch.run_id) {
+            results.push(Err(match stored.get(&batch.run_id) {
+                Some(&last) => seq_mismatch(to_u64(last)?, batch.first_seq),
+                None => StoreError::NotFound { what: "run" },
+            }));
+            continue;
+        }
+        results.push(Ok(()));
+        for event in &batch.events {
+            run_ids.push(batch.run_id);
+            seqs.push(event.seq);
+            kinds.push(event.kind);
+            ats.push(event.at);
+            datas.push(event.data.as_str());
+        }
+    }
+    if !seqs.is_empty() {
+        sqlx::query(
+            "INSERT INTO events (run_id, seq, type, at, data) \
+             SELECT e.run_id, e.seq, e.type, e.at, e.data::json \
+             FROM UNNEST($1::uuid[], $2::int8[], $3::text[], $4::timestamptz[], $5::text[]) \
+               AS e(run_id, seq, type, at, data)",
+        )
+        .bind(&run_ids)
+        .bind(&seqs)
+        .bind(&kinds)
+        .bind(&ats)
+        .bind(&datas)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(results)
 }
 
 async fn usage_of(conn: &mut PgConnection, run_id: Uuid) -> Result<UsageTotals, StoreError> {
@@ -545,6 +600,29 @@ impl Store for PgStore {
         append_in(&mut tx, run_id, events).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn append_event_batches(
+        &self,
+        batches: &[EventBatch],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let (mut slots, mut prepared) = prepare_batches(batches);
+        if !prepared.is_empty() {
+            // Row locks in one order, so two writers' batches cannot deadlock.
+            prepared.sort_by_key(|(_, batch)| batch.run_id);
+            let (indexes, prepared): (Vec<usize>, Vec<PreparedBatch>) =
+                prepared.into_iter().unzip();
+            let mut tx = self.pool.begin().await?;
+            let results = write_prepared(&mut tx, &prepared).await?;
+            tx.commit().await?;
+            for (index, result) in indexes.into_iter().zip(results) {
+                slots[index] = Some(result);
+            }
+        }
+        Ok(slots
+            .into_iter()
+            .map(|slot| slot.unwrap_or(Ok(())))
+            .collect())
     }
 
     async fn events_after(

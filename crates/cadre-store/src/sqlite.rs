@@ -18,11 +18,12 @@ use uuid::Uuid;
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 use crate::effects::{
-    INSERT_CHUNK, ResumeBuilder, RunUpdate, cancelled_events, decode_event, encode_batch,
-    parse_status, parse_team, seq_mismatch, sum_usage, to_i64, to_u32, to_u64, worker_lost_events,
+    INSERT_CHUNK, PreparedBatch, ResumeBuilder, cancelled_events, decode_event, parse_status,
+    parse_team, prepare_batch, prepare_batches, seq_mismatch, sum_usage, to_i64, to_u32, to_u64,
+    worker_lost_events,
 };
 use crate::model::{
-    ClaimedJob, Cursor, Heartbeat, NewRun, RunRecord, TeamRecord, now_micros, page_size,
+    ClaimedJob, Cursor, EventBatch, Heartbeat, NewRun, RunRecord, TeamRecord, now_micros, page_size,
 };
 use crate::{ConnectOptions, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
 
@@ -212,33 +213,21 @@ async fn append_in(
     run_id: Uuid,
     events: &[RunEvent],
 ) -> Result<(), StoreError> {
-    let Some(first) = events.first() else {
+    if events.is_empty() {
         return Ok(());
-    };
-    let (encoded, update) = encode_batch(run_id, events)?;
-    let expected_last = to_i64(first.seq - 1, "seq")?;
-    let new_last = expected_last + encoded.len() as i64;
+    }
+    let batch = prepare_batch(run_id, events)?;
+    write_prepared(conn, &batch).await?
+}
+
+/// Writes one prepared batch. `Ok(Err(_))`: the run's stored last seq did not match (or
+/// the run is gone) and nothing was written; `Err(_)`: the statement failed.
+async fn write_prepared(
+    conn: &mut SqliteConnection,
+    batch: &PreparedBatch,
+) -> Result<Result<(), StoreError>, StoreError> {
     let now = micros(now_micros());
-    let RunUpdate {
-        status,
-        started,
-        terminal,
-        team,
-        summary,
-        usage,
-        error,
-    } = update;
-    let usage = usage
-        .map(|usage| -> Result<_, StoreError> {
-            Ok((
-                to_i64(usage.prompt_tokens, "usage")?,
-                to_i64(usage.completion_tokens, "usage")?,
-                usage.cost_usd,
-                to_i64(usage.calls, "usage")?,
-            ))
-        })
-        .transpose()?;
-    let (error_code, error_message) = error.unzip();
+    let usage = batch.usage;
     // The guard on last_seq makes the write fail (0 rows) on a gap or a race.
     let updated = sqlx::query(
         "UPDATE runs SET last_seq = ?3, updated_at = ?4, \
@@ -252,36 +241,38 @@ async fn append_in(
            error_code = COALESCE(?14, error_code), error_message = COALESCE(?15, error_message) \
          WHERE id = ?1 AND last_seq = ?2",
     )
-    .bind(run_id)
-    .bind(expected_last)
-    .bind(new_last)
+    .bind(batch.run_id)
+    .bind(batch.expected_last)
+    .bind(batch.new_last)
     .bind(now)
-    .bind(status.map(RunStatus::as_str))
-    .bind(started)
-    .bind(terminal)
-    .bind(team)
-    .bind(summary)
+    .bind(batch.status)
+    .bind(batch.started)
+    .bind(batch.terminal)
+    .bind(batch.team.as_deref())
+    .bind(batch.summary.as_deref())
     .bind(usage.map(|u| u.0))
     .bind(usage.map(|u| u.1))
     .bind(usage.map(|u| u.2))
     .bind(usage.map(|u| u.3))
-    .bind(error_code)
-    .bind(error_message)
+    .bind(batch.error_code.as_deref())
+    .bind(batch.error_message.as_deref())
     .execute(&mut *conn)
     .await?;
     if updated.rows_affected() != 1 {
         let stored: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM runs WHERE id = ?1")
-            .bind(run_id)
+            .bind(batch.run_id)
             .fetch_optional(&mut *conn)
             .await?;
-        let stored = to_u64(stored.ok_or(StoreError::NotFound { what: "run" })?)?;
-        return Err(seq_mismatch(stored, first.seq));
+        return Ok(Err(match stored {
+            Some(stored) => seq_mismatch(to_u64(stored)?, batch.first_seq),
+            None => StoreError::NotFound { what: "run" },
+        }));
     }
-    for chunk in encoded.chunks(INSERT_CHUNK) {
+    for chunk in batch.events.chunks(INSERT_CHUNK) {
         let mut insert: QueryBuilder<Sqlite> =
             QueryBuilder::new("INSERT INTO events (run_id, seq, type, at, data) ");
         insert.push_values(chunk, |mut row, event| {
-            row.push_bind(run_id)
+            row.push_bind(batch.run_id)
                 .push_bind(event.seq)
                 .push_bind(event.kind)
                 .push_bind(micros(event.at))
@@ -289,7 +280,7 @@ async fn append_in(
         });
         insert.build().execute(&mut *conn).await?;
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 async fn usage_of(conn: &mut SqliteConnection, run_id: Uuid) -> Result<UsageTotals, StoreError> {
@@ -569,6 +560,25 @@ impl Store for SqliteStore {
         append_in(&mut tx, run_id, events).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn append_event_batches(
+        &self,
+        batches: &[EventBatch],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let (mut slots, prepared) = prepare_batches(batches);
+        if !prepared.is_empty() {
+            // One transaction, one commit (one WAL sync) for every run's batch.
+            let mut tx = self.writer.begin().await?;
+            for (index, batch) in &prepared {
+                slots[*index] = Some(write_prepared(&mut tx, batch).await?);
+            }
+            tx.commit().await?;
+        }
+        Ok(slots
+            .into_iter()
+            .map(|slot| slot.unwrap_or(Ok(())))
+            .collect())
     }
 
     async fn events_after(

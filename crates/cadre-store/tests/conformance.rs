@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cadre_core::{AgentSpec, EventKind, RunEvent, RunStatus, TeamSpec, UsageTotals};
-use cadre_store::{NewRun, Store, StoreError, connect};
+use cadre_store::{EventBatch, NewRun, Store, StoreError, connect};
 use chrono::{DateTime, Utc};
 use sqlx::Connection;
 use uuid::Uuid;
@@ -136,6 +136,7 @@ conformance!(
     list_runs_paginates_and_filters,
     append_events_requires_contiguous_seqs,
     append_events_updates_the_run_row,
+    event_batches_of_many_runs_commit_together,
     events_after_pages_exactly,
     resume_state_rebuilds_team_transcript_usage,
     concurrent_claimers_never_share_a_job,
@@ -507,6 +508,157 @@ async fn append_events_requires_contiguous_seqs(h: &Harness) {
     store.append_events(run, &big).await.unwrap();
     assert_eq!(store.last_seq(run).await.unwrap(), 1004);
     assert_eq!(store.events_after(run, 4, 2000).await.unwrap(), big);
+}
+
+async fn event_batches_of_many_runs_commit_together(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "group-commit").await;
+    let fresh = new_run(store, owner, "fresh", 3).await;
+    let going = new_run(store, owner, "going", 3).await;
+    let behind = new_run(store, owner, "behind", 3).await;
+    let empty = new_run(store, owner, "empty", 3).await;
+    store
+        .append_events(going, &[event(going, 1, status(RunStatus::Building))])
+        .await
+        .unwrap();
+    store
+        .append_events(
+            behind,
+            &(1..=2)
+                .map(|n| event(behind, n, log(n)))
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+    let unknown = Uuid::new_v4();
+    let totals = UsageTotals {
+        prompt_tokens: 7,
+        completion_tokens: 3,
+        cost_usd: 0.5,
+        calls: 1,
+    };
+    let fresh_events = vec![
+        event(fresh, 1, status(RunStatus::Executing)),
+        event(fresh, 2, message("m1", "planner", "hi")),
+    ];
+    let going_events = vec![
+        event(going, 2, usage(7, 3, Some(0.5))),
+        event(going, 3, status(RunStatus::Completed)),
+        event(
+            going,
+            4,
+            EventKind::Finished {
+                status: RunStatus::Completed,
+                summary: "done".into(),
+                reason: "terminate".into(),
+                usage: totals,
+            },
+        ),
+    ];
+    let batch = |run_id: Uuid, events: Vec<RunEvent>| EventBatch { run_id, events };
+    let results = store
+        .append_event_batches(&[
+            batch(fresh, fresh_events.clone()),
+            // Already has seq 2: another writer got there first.
+            batch(behind, vec![event(behind, 2, log(2))]),
+            batch(going, going_events.clone()),
+            batch(unknown, vec![event(unknown, 1, log(1))]),
+            batch(empty, Vec::new()),
+            // A second batch of a run in the same call.
+            batch(fresh, vec![event(fresh, 3, log(3))]),
+            // Live-only events are never stored.
+            batch(
+                behind,
+                vec![event(
+                    behind,
+                    3,
+                    EventKind::MessageDelta {
+                        message_id: "m".into(),
+                        agent: "a".into(),
+                        delta: "x".into(),
+                    },
+                )],
+            ),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 7);
+    assert_eq!(results[0], Ok(()));
+    assert_eq!(
+        results[1],
+        Err(StoreError::SeqConflict {
+            expected: 3,
+            got: 2
+        })
+    );
+    assert_eq!(results[2], Ok(()));
+    assert_eq!(results[3], Err(StoreError::NotFound { what: "run" }));
+    assert_eq!(results[4], Ok(()));
+    assert!(
+        matches!(results[5], Err(StoreError::Invalid(_))),
+        "{results:?}"
+    );
+    assert!(
+        matches!(results[6], Err(StoreError::Invalid(_))),
+        "{results:?}"
+    );
+
+    // The accepted batches are stored whole, with their run rows updated.
+    assert_eq!(
+        store.events_after(fresh, 0, 100).await.unwrap(),
+        fresh_events
+    );
+    let record = store.get_run(owner, fresh).await.unwrap();
+    assert_eq!((record.status, record.last_seq), (RunStatus::Executing, 2));
+    assert!(record.started_at.is_some());
+    assert_eq!(
+        store.events_after(going, 1, 100).await.unwrap(),
+        going_events
+    );
+    let record = store.get_run(owner, going).await.unwrap();
+    assert_eq!(record.status, RunStatus::Completed);
+    assert_eq!(record.usage, totals);
+    assert_eq!(record.summary.as_deref(), Some("done"));
+    assert!(record.finished_at.is_some());
+    assert_eq!(record.last_seq, 4);
+    // The refused ones are untouched.
+    assert_eq!(store.last_seq(behind).await.unwrap(), 2);
+    assert_eq!(store.events_after(behind, 0, 100).await.unwrap().len(), 2);
+    assert_eq!(store.last_seq(empty).await.unwrap(), 0);
+
+    // Many runs in one call, each continuing its own seqs.
+    let mut runs = Vec::new();
+    for n in 0..50 {
+        runs.push(new_run(store, owner, &format!("bulk {n}"), 3).await);
+    }
+    for round in 0..3u64 {
+        let batches: Vec<EventBatch> = runs
+            .iter()
+            .map(|&run| {
+                let first = round * 2 + 1;
+                batch(
+                    run,
+                    vec![
+                        event(run, first, log(first)),
+                        event(run, first + 1, log(first + 1)),
+                    ],
+                )
+            })
+            .collect();
+        let results = store.append_event_batches(&batches).await.unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+    }
+    for &run in &runs {
+        let seqs: Vec<u64> = store
+            .events_after(run, 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, (1..=6).collect::<Vec<_>>());
+        assert_eq!(store.last_seq(run).await.unwrap(), 6);
+    }
 }
 
 async fn append_events_updates_the_run_row(h: &Harness) {
