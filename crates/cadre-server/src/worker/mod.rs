@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use models::{EnvModels, FixedModel, ModelFactory};
-pub use sink::PersistingSink;
+pub use sink::{EventWriter, PersistingSink};
 
 use crate::bus::EventBus;
 use crate::run_request::StoredRunRequest;
@@ -113,6 +113,7 @@ impl Worker {
     /// other workers resume them.
     pub async fn run(&self, shutdown: CancellationToken) {
         let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let writer = Arc::new(EventWriter::start(self.store.clone(), self.bus.clone()));
         let mut jobs = JoinSet::new();
         let halt_all = CancellationToken::new();
         loop {
@@ -135,11 +136,12 @@ impl Worker {
             match claimed {
                 Ok(Some(job)) => {
                     let worker = self.clone();
+                    let writer = writer.clone();
                     let halt = halt_all.child_token();
                     let span = tracing::info_span!("job", run_id = %job.run_id, job_id = %job.job_id, attempt = job.attempt);
                     jobs.spawn(
                         async move {
-                            worker.execute(job, halt).await;
+                            worker.execute(&writer, job, halt).await;
                             drop(permit);
                         }
                         .instrument(span),
@@ -168,10 +170,13 @@ impl Worker {
         );
         halt_all.cancel();
         while jobs.join_next().await.is_some() {}
+        if let Ok(writer) = Arc::try_unwrap(writer) {
+            writer.close().await;
+        }
     }
 
     /// Runs one claimed job to its end, or until its lease is lost or the worker halts.
-    async fn execute(&self, job: ClaimedJob, halt: CancellationToken) {
+    async fn execute(&self, writer: &EventWriter, job: ClaimedJob, halt: CancellationToken) {
         let run = match self.store.get_run_any(job.run_id).await {
             Ok(run) => run,
             Err(error) => {
@@ -191,21 +196,23 @@ impl Worker {
             }
         };
         let halted = Arc::new(AtomicBool::new(false));
-        let sink = Arc::new(PersistingSink::new(
-            self.store.clone(),
-            self.bus.clone(),
-            job.run_id,
-            halted.clone(),
-        ));
-        let emitter = RunEmitter::new(job.run_id.to_string(), sink, last_seq);
+        let sink = Arc::new(writer.sink(job.run_id, halted.clone()));
+        let emitter = RunEmitter::new(job.run_id.to_string(), sink.clone(), last_seq);
         let cancel = CancellationToken::new();
 
         let request: StoredRunRequest = match serde_json::from_value(run.request.clone()) {
             Ok(request) => request,
             Err(error) => {
                 let message = format!("the stored run request is unreadable: {error}");
-                self.fail(&job, &emitter, "invalid_request", message, resume.usage)
-                    .await;
+                self.fail(
+                    &job,
+                    &emitter,
+                    &sink,
+                    "invalid_request",
+                    message,
+                    resume.usage,
+                )
+                .await;
                 return;
             }
         };
@@ -215,6 +222,7 @@ impl Worker {
                 self.fail(
                     &job,
                     &emitter,
+                    &sink,
                     error.code(),
                     error.to_string(),
                     resume.usage,
@@ -245,6 +253,12 @@ impl Worker {
             outcome
         };
         let (outcome, ()) = tokio::join!(engine, watch);
+        // The run is this worker's to end only once all its events are stored.
+        let outcome = match (outcome, sink.flush().await) {
+            (Ok(outcome), Ok(())) => Ok(outcome),
+            (Ok(_), Err(error)) => Err(error),
+            (Err(error), _) => Err(error),
+        };
         match outcome {
             Ok(outcome) => {
                 tracing::info!(
@@ -324,6 +338,7 @@ impl Worker {
         &self,
         job: &ClaimedJob,
         emitter: &RunEmitter,
+        sink: &PersistingSink,
         code: &str,
         message: String,
         usage: UsageTotals,
@@ -349,6 +364,10 @@ impl Worker {
                 tracing::warn!(%error, "cannot record the run's failure; leaving it to the lease");
                 return;
             }
+        }
+        if let Err(error) = sink.flush().await {
+            tracing::warn!(%error, "cannot record the run's failure; leaving it to the lease");
+            return;
         }
         self.complete(job).await;
     }
