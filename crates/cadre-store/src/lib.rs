@@ -38,7 +38,9 @@ pub mod sqlite;
 
 pub use effects::WORKER_LOST;
 pub use error::StoreError;
-pub use model::{ClaimedJob, EventBatch, Heartbeat, MAX_PAGE, NewRun, RunRecord, TeamRecord};
+pub use model::{
+    ClaimedJob, EventBatch, Heartbeat, HeldJob, MAX_PAGE, NewRun, RunRecord, TeamRecord,
+};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -162,6 +164,19 @@ pub trait Store: Send + Sync {
         worker_id: &str,
         lease: Duration,
     ) -> Result<Heartbeat, StoreError>;
+
+    /// Renews, in one statement, the lease of every job `worker_id` holds, and returns
+    /// them: a job missing from the answer is no longer this worker's. One call per
+    /// worker instead of one per running job.
+    async fn heartbeat_held(
+        &self,
+        worker_id: &str,
+        lease: Duration,
+    ) -> Result<Vec<HeldJob>, StoreError>;
+
+    /// Runs whose cancellation was requested among the jobs `worker_id` holds (a read;
+    /// polled by each worker often enough that a cancel reaches the run within a second).
+    async fn cancel_requested(&self, worker_id: &str) -> Result<Vec<Uuid>, StoreError>;
 
     /// Marks the job done; `false` if `worker_id` no longer holds it.
     async fn complete_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError>;

@@ -115,6 +115,26 @@ pub struct Heartbeat {
     pub cancel_requested: bool,
 }
 
+/// A job a worker holds, as its worker-wide heartbeat reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldJob {
+    /// The job.
+    pub job_id: Uuid,
+    /// Its run.
+    pub run_id: Uuid,
+    /// Whether the user asked to cancel the run.
+    pub cancel_requested: bool,
+}
+
+/// A `(job id, run id, cancel requested)` row as a [`HeldJob`].
+pub(crate) fn held_job((job_id, run_id, cancel_requested): (Uuid, Uuid, bool)) -> HeldJob {
+    HeldJob {
+        job_id,
+        run_id,
+        cancel_requested,
+    }
+}
+
 /// Position in a newest-first listing: `(created_at, id)` of the last item returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Cursor {

@@ -20,7 +20,8 @@ use crate::effects::{
     worker_lost_events,
 };
 use crate::model::{
-    ClaimedJob, Cursor, EventBatch, Heartbeat, NewRun, RunRecord, TeamRecord, now_micros, page_size,
+    ClaimedJob, Cursor, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job,
+    now_micros, page_size,
 };
 use crate::{ConnectOptions, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
 
@@ -808,6 +809,34 @@ impl Store for PgStore {
             owned,
             cancel_requested,
         })
+    }
+
+    async fn heartbeat_held(
+        &self,
+        worker_id: &str,
+        lease: Duration,
+    ) -> Result<Vec<HeldJob>, StoreError> {
+        let rows: Vec<(Uuid, Uuid, bool)> = sqlx::query_as(
+            "UPDATE jobs SET lease_until = now() + $2 * interval '1 microsecond', \
+             updated_at = now() FROM runs \
+             WHERE jobs.worker = $1 AND jobs.state = 'running' AND runs.id = jobs.run_id \
+             RETURNING jobs.id, jobs.run_id, runs.cancel_requested",
+        )
+        .bind(worker_id)
+        .bind(lease_micros(lease)?)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(held_job).collect())
+    }
+
+    async fn cancel_requested(&self, worker_id: &str) -> Result<Vec<Uuid>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT jobs.run_id FROM jobs JOIN runs ON runs.id = jobs.run_id \
+             WHERE jobs.worker = $1 AND jobs.state = 'running' AND runs.cancel_requested",
+        )
+        .bind(worker_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn complete_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {

@@ -23,7 +23,8 @@ use crate::effects::{
     worker_lost_events,
 };
 use crate::model::{
-    ClaimedJob, Cursor, EventBatch, Heartbeat, NewRun, RunRecord, TeamRecord, now_micros, page_size,
+    ClaimedJob, Cursor, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job,
+    now_micros, page_size,
 };
 use crate::{ConnectOptions, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
 
@@ -739,6 +740,44 @@ impl Store for SqliteStore {
             owned,
             cancel_requested,
         })
+    }
+
+    async fn heartbeat_held(
+        &self,
+        worker_id: &str,
+        lease: Duration,
+    ) -> Result<Vec<HeldJob>, StoreError> {
+        let now = micros(now_micros());
+        // Two statements in one transaction: SQLite's RETURNING cannot name a joined table.
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "UPDATE jobs SET lease_until = ?2 + ?3, updated_at = ?2 \
+             WHERE worker = ?1 AND state = 'running'",
+        )
+        .bind(worker_id)
+        .bind(now)
+        .bind(lease_micros(lease)?)
+        .execute(&mut *tx)
+        .await?;
+        let rows: Vec<(Uuid, Uuid, bool)> = sqlx::query_as(
+            "SELECT jobs.id, jobs.run_id, runs.cancel_requested FROM jobs \
+             JOIN runs ON runs.id = jobs.run_id WHERE jobs.worker = ?1 AND jobs.state = 'running'",
+        )
+        .bind(worker_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(held_job).collect())
+    }
+
+    async fn cancel_requested(&self, worker_id: &str) -> Result<Vec<Uuid>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT jobs.run_id FROM jobs JOIN runs ON runs.id = jobs.run_id \
+             WHERE jobs.worker = ?1 AND jobs.state = 'running' AND runs.cancel_requested",
+        )
+        .bind(worker_id)
+        .fetch_all(&self.reader)
+        .await?)
     }
 
     async fn complete_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {

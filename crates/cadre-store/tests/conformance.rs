@@ -141,6 +141,7 @@ conformance!(
     resume_state_rebuilds_team_transcript_usage,
     concurrent_claimers_never_share_a_job,
     expired_lease_is_reclaimed,
+    worker_wide_heartbeat_and_cancel_poll,
     exhausted_attempts_fail_the_run,
     per_owner_limit_at_claim_time,
     release_does_not_count_an_attempt,
@@ -923,6 +924,68 @@ async fn expired_lease_is_reclaimed(h: &Harness) {
         store.heartbeat(Uuid::new_v4(), "old", LEASE).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+async fn worker_wide_heartbeat_and_cancel_poll(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "busy").await;
+    let a = new_run(store, owner, "a", 3).await;
+    let b = new_run(store, owner, "b", 3).await;
+    let c = new_run(store, owner, "c", 3).await;
+    let ja = store.claim_job("w", LEASE, None).await.unwrap().unwrap();
+    let jb = store.claim_job("w", LEASE, None).await.unwrap().unwrap();
+    let jc = store
+        .claim_job("other", LEASE, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((ja.run_id, jb.run_id, jc.run_id), (a, b, c));
+    let held = |mut jobs: Vec<cadre_store::HeldJob>| {
+        jobs.sort_by_key(|job| job.run_id == b);
+        jobs.iter()
+            .map(|job| (job.job_id, job.run_id, job.cancel_requested))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        held(store.heartbeat_held("w", LEASE).await.unwrap()),
+        [(ja.job_id, a, false), (jb.job_id, b, false)]
+    );
+    assert_eq!(
+        store.cancel_requested("w").await.unwrap(),
+        Vec::<Uuid>::new()
+    );
+
+    store.request_cancel(owner, b).await.unwrap();
+    store.request_cancel(owner, c).await.unwrap();
+    assert_eq!(store.cancel_requested("w").await.unwrap(), [b]);
+    assert_eq!(store.cancel_requested("other").await.unwrap(), [c]);
+
+    // Renewed leases hold past the original expiry; the unrenewed one is reclaimed.
+    tokio::time::sleep(LEASE * 2 / 3).await;
+    assert_eq!(
+        held(store.heartbeat_held("w", LEASE).await.unwrap()),
+        [(ja.job_id, a, false), (jb.job_id, b, true)]
+    );
+    tokio::time::sleep(LEASE * 2 / 3).await;
+    let taken = store
+        .claim_job("x", LEASE * 10, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.run_id, c);
+    assert_eq!(store.claim_job("x", LEASE, None).await.unwrap(), None);
+    assert_eq!(store.heartbeat_held("other", LEASE).await.unwrap(), []);
+    assert_eq!(
+        store.cancel_requested("other").await.unwrap(),
+        Vec::<Uuid>::new()
+    );
+
+    // Done jobs are no longer held.
+    assert!(store.complete_job(ja.job_id, "w").await.unwrap());
+    assert_eq!(
+        held(store.heartbeat_held("w", LEASE).await.unwrap()),
+        [(jb.job_id, b, true)]
+    );
 }
 
 async fn exhausted_attempts_fail_the_run(h: &Harness) {

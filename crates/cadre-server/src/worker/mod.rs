@@ -2,6 +2,10 @@
 //! them, persists every durable event before publishing it live, keeps its lease alive,
 //! obeys cancellation, and hands jobs back on shutdown.
 //!
+//! Per worker, not per run: one group-commit [`EventWriter`] stores the events of all
+//! its runs (`sink`), and one watcher task renews all their leases and finds their
+//! cancel requests (`watch`).
+//!
 //! Two ways a run's execution stops early, kept apart on purpose:
 //! - the user cancels: the engine is cancelled and writes `cancelled` + `finished`;
 //! - the worker loses its lease or shuts down: the run is not this worker's to end. The
@@ -10,6 +14,7 @@
 
 mod models;
 mod sink;
+mod watch;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +31,7 @@ use cadre_store::{ClaimedJob, Store};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
 pub use models::{EnvModels, FixedModel, ModelFactory};
@@ -33,6 +39,7 @@ pub use sink::{EventWriter, PersistingSink};
 
 use crate::bus::EventBus;
 use crate::run_request::StoredRunRequest;
+use watch::{WatchTiming, Watched, watch_loop};
 
 /// How a worker behaves.
 #[derive(Debug, Clone)]
@@ -43,8 +50,8 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// How often the lease is renewed; well under the lease.
     pub heartbeat_every: Duration,
-    /// How often a running run is checked for a cancel request (cancel must reach the
-    /// running step within a second).
+    /// How often the worker asks for cancel requests on the runs it holds (one query for
+    /// all of them; cancel must reach the running step within a second).
     pub cancel_check_every: Duration,
     /// How long to wait before asking the queue again when it was empty.
     pub poll_every: Duration,
@@ -71,6 +78,12 @@ impl Default for WorkerConfig {
             max_running_per_owner: None,
         }
     }
+}
+
+/// What the jobs of one [`Worker::run`] share.
+struct Shared {
+    writer: EventWriter,
+    watched: Arc<Watched>,
 }
 
 /// A worker: the queue consumer that executes runs.
@@ -113,7 +126,21 @@ impl Worker {
     /// other workers resume them.
     pub async fn run(&self, shutdown: CancellationToken) {
         let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
-        let writer = Arc::new(EventWriter::start(self.store.clone(), self.bus.clone()));
+        let shared = Arc::new(Shared {
+            writer: EventWriter::start(self.store.clone(), self.bus.clone()),
+            watched: Arc::new(Watched::default()),
+        });
+        // Aborted when this future ends or is dropped: a crashed worker's leases expire.
+        let _watcher = AbortOnDropHandle::new(tokio::spawn(watch_loop(
+            self.store.clone(),
+            self.config.worker_id.clone(),
+            WatchTiming {
+                lease: self.config.lease,
+                heartbeat_every: self.config.heartbeat_every,
+                cancel_check_every: self.config.cancel_check_every,
+            },
+            shared.watched.clone(),
+        )));
         let mut jobs = JoinSet::new();
         let halt_all = CancellationToken::new();
         loop {
@@ -136,12 +163,12 @@ impl Worker {
             match claimed {
                 Ok(Some(job)) => {
                     let worker = self.clone();
-                    let writer = writer.clone();
+                    let shared = shared.clone();
                     let halt = halt_all.child_token();
                     let span = tracing::info_span!("job", run_id = %job.run_id, job_id = %job.job_id, attempt = job.attempt);
                     jobs.spawn(
                         async move {
-                            worker.execute(&writer, job, halt).await;
+                            worker.execute(&shared, job, halt).await;
                             drop(permit);
                         }
                         .instrument(span),
@@ -170,13 +197,14 @@ impl Worker {
         );
         halt_all.cancel();
         while jobs.join_next().await.is_some() {}
-        if let Ok(writer) = Arc::try_unwrap(writer) {
-            writer.close().await;
+        if let Ok(shared) = Arc::try_unwrap(shared) {
+            shared.writer.close().await;
         }
     }
 
     /// Runs one claimed job to its end, or until its lease is lost or the worker halts.
-    async fn execute(&self, writer: &EventWriter, job: ClaimedJob, halt: CancellationToken) {
+    async fn execute(&self, shared: &Shared, job: ClaimedJob, halt: CancellationToken) {
+        let claimed_at = tokio::time::Instant::now();
         let run = match self.store.get_run_any(job.run_id).await {
             Ok(run) => run,
             Err(error) => {
@@ -196,7 +224,7 @@ impl Worker {
             }
         };
         let halted = Arc::new(AtomicBool::new(false));
-        let sink = Arc::new(writer.sink(job.run_id, halted.clone()));
+        let sink = Arc::new(shared.writer.sink(job.run_id, halted.clone()));
         let emitter = RunEmitter::new(job.run_id.to_string(), sink.clone(), last_seq);
         let cancel = CancellationToken::new();
 
@@ -239,20 +267,32 @@ impl Worker {
             cancel: cancel.clone(),
         };
         let resume = (last_seq > 0).then_some(resume);
-        let done = CancellationToken::new();
-        let watch = self.watch(
-            &job,
+        let watch_guard = shared.watched.add(
+            job.job_id,
+            job.run_id,
+            claimed_at,
             cancel.clone(),
-            halt.clone(),
             halted.clone(),
-            done.clone(),
         );
+        let done = CancellationToken::new();
+        // Shutdown halts the run: the sink refuses every event first, so the
+        // cancellation it causes writes nothing and the next worker resumes the run.
+        let watch = async {
+            tokio::select! {
+                () = done.cancelled() => {}
+                () = halt.cancelled() => {
+                    halted.store(true, Ordering::SeqCst);
+                    cancel.cancel();
+                }
+            }
+        };
         let engine = async {
             let outcome = execute_run(request.to_engine(), ctx, resume).await;
             done.cancel();
             outcome
         };
         let (outcome, ()) = tokio::join!(engine, watch);
+        drop(watch_guard);
         // The run is this worker's to end only once all its events are stored.
         let outcome = match (outcome, sink.flush().await) {
             (Ok(outcome), Ok(())) => Ok(outcome),
@@ -280,55 +320,6 @@ impl Worker {
                 // The database refused an event (down, or another worker took the run
                 // over): stop here; the lease decides who continues.
                 tracing::warn!(%error, "run stopped: its events could not be stored");
-            }
-        }
-    }
-
-    /// Keeps the lease, watches for cancel requests, and halts the run on a lost lease or
-    /// on shutdown. Ends when the engine is `done`.
-    async fn watch(
-        &self,
-        job: &ClaimedJob,
-        cancel: CancellationToken,
-        halt: CancellationToken,
-        halted: Arc<AtomicBool>,
-        done: CancellationToken,
-    ) {
-        let mut heartbeat = tokio::time::interval(self.config.heartbeat_every);
-        let mut cancel_check = tokio::time::interval(self.config.cancel_check_every);
-        heartbeat.tick().await;
-        cancel_check.tick().await;
-        loop {
-            tokio::select! {
-                biased;
-                () = done.cancelled() => return,
-                () = halt.cancelled() => {
-                    // Halt the sink first, so that the cancellation cannot write events.
-                    halted.store(true, Ordering::SeqCst);
-                    cancel.cancel();
-                    return;
-                }
-                _ = heartbeat.tick() => {
-                    match self.store.heartbeat(job.job_id, &self.config.worker_id, self.config.lease).await {
-                        Ok(beat) if !beat.owned => {
-                            tracing::warn!("lease lost to another worker; halting this run here");
-                            halted.store(true, Ordering::SeqCst);
-                            cancel.cancel();
-                            return;
-                        }
-                        Ok(beat) if beat.cancel_requested => cancel.cancel(),
-                        Ok(_) => {}
-                        Err(error) => tracing::warn!(%error, "heartbeat failed; will retry"),
-                    }
-                }
-                _ = cancel_check.tick(), if !cancel.is_cancelled() => {
-                    if let Ok(run) = self.store.get_run_any(job.run_id).await
-                        && run.cancel_requested
-                    {
-                        tracing::info!("cancel requested");
-                        cancel.cancel();
-                    }
-                }
             }
         }
     }

@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use cadre_core::event::{EventSink, RunEvent, SinkError};
 use cadre_store::{EventBatch, Store};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
 
 use crate::bus::{BusSink, EventBus};
@@ -88,15 +88,7 @@ impl Command {
 pub struct EventWriter {
     queue: mpsc::UnboundedSender<Command>,
     /// Aborted on drop: a worker dropped mid-run (a crash, in tests) stores nothing more.
-    task: Option<JoinHandle<()>>,
-}
-
-impl Drop for EventWriter {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
-    }
+    task: AbortOnDropHandle<()>,
 }
 
 impl EventWriter {
@@ -106,7 +98,7 @@ impl EventWriter {
         let task = tokio::spawn(write_loop(store, BusSink::new(bus), commands));
         Self {
             queue,
-            task: Some(task),
+            task: AbortOnDropHandle::new(task),
         }
     }
 
@@ -124,12 +116,9 @@ impl EventWriter {
     }
 
     /// Writes what is queued, then stops the task (after every sink is done).
-    pub async fn close(mut self) {
-        let task = self.task.take();
-        drop(self);
-        if let Some(task) = task
-            && let Err(error) = task.await
-        {
+    pub async fn close(self) {
+        drop(self.queue);
+        if let Err(error) = self.task.await {
             tracing::warn!(%error, "event writer task ended abnormally");
         }
     }
