@@ -39,6 +39,7 @@ async fn every_endpoint_and_schema_is_documented() {
         ("/api/v1/runs", &["get", "post"]),
         ("/api/v1/runs/{id}", &["get", "delete"]),
         ("/api/v1/runs/{id}/cancel", &["post"]),
+        ("/api/v1/runs/{id}/input", &["post"]),
         ("/api/v1/runs/{id}/events", &["get"]),
         ("/api/v1/runs/{id}/events/stream", &["get"]),
         ("/api/v1/runs/{id}/ws", &["get"]),

@@ -406,6 +406,20 @@ pub(crate) fn sum_usage<'a>(
     Ok(builder.finish().usage)
 }
 
+/// Why [`crate::Store::submit_input`] refused an answer for `run`.
+pub(crate) fn input_refusal(run: &crate::RunRecord) -> StoreError {
+    if run.status != RunStatus::WaitingInput {
+        StoreError::conflict(format!(
+            "the run is {}, not waiting for input",
+            run.status.as_str()
+        ))
+    } else if run.cancel_requested {
+        StoreError::conflict("the run is being cancelled")
+    } else {
+        StoreError::conflict("an answer is already pending for this run")
+    }
+}
+
 /// Parses a stored status.
 pub(crate) fn parse_status(text: &str) -> Result<RunStatus, StoreError> {
     serde_json::from_value(serde_json::Value::String(text.to_string()))

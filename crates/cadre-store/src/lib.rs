@@ -189,6 +189,20 @@ pub trait Store: Send + Sync {
     /// no worker holds is cancelled at once (`status: cancelled` and `finished` events,
     /// job done); a terminal run is left as it is. Returns the run.
     async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<RunRecord, StoreError>;
+
+    /// Hands a human's answer to a run that waits for one (status `waiting_input`), for
+    /// its worker to [`Store::take_input`]. [`StoreError::Conflict`] when the run is not
+    /// waiting, is being cancelled, or already has an answer pending. Returns the run.
+    async fn submit_input(
+        &self,
+        owner: Uuid,
+        run_id: Uuid,
+        content: &str,
+    ) -> Result<RunRecord, StoreError>;
+
+    /// Takes the run's pending answer, if any, leaving none (workers; also used to drop
+    /// a stale answer before asking anew).
+    async fn take_input(&self, run_id: Uuid) -> Result<Option<String>, StoreError>;
 }
 
 /// Connection settings beyond the URL.

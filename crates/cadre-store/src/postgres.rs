@@ -15,8 +15,8 @@ use uuid::Uuid;
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 use crate::effects::{
-    PreparedBatch, ResumeBuilder, cancelled_events, decode_event, parse_status, parse_team,
-    prepare_batch, prepare_batches, seq_mismatch, sum_usage, to_i64, to_u32, to_u64,
+    PreparedBatch, ResumeBuilder, cancelled_events, decode_event, input_refusal, parse_status,
+    parse_team, prepare_batch, prepare_batches, seq_mismatch, sum_usage, to_i64, to_u32, to_u64,
     worker_lost_events,
 };
 use crate::model::{
@@ -897,5 +897,45 @@ impl Store for PgStore {
         let run = fetch_run(&mut tx, run_id, Some(owner)).await?;
         tx.commit().await?;
         Ok(run)
+    }
+
+    async fn submit_input(
+        &self,
+        owner: Uuid,
+        run_id: Uuid,
+        content: &str,
+    ) -> Result<RunRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let given = sqlx::query(
+            "UPDATE runs SET pending_input = $3, updated_at = now() WHERE id = $1 AND owner = $2 \
+             AND status = 'waiting_input' AND NOT cancel_requested AND pending_input IS NULL",
+        )
+        .bind(run_id)
+        .bind(owner)
+        .bind(content)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let run = fetch_run(&mut tx, run_id, Some(owner)).await?;
+        if !given {
+            return Err(input_refusal(&run));
+        }
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    async fn take_input(&self, run_id: Uuid) -> Result<Option<String>, StoreError> {
+        // The old value, from the row locked by the same statement.
+        let taken: Option<Option<String>> = sqlx::query_scalar(
+            "UPDATE runs SET pending_input = NULL FROM \
+               (SELECT id, pending_input FROM runs WHERE id = $1 AND pending_input IS NOT NULL \
+                FOR UPDATE) AS old \
+             WHERE runs.id = old.id RETURNING old.pending_input",
+        )
+        .bind(run_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(taken.flatten())
     }
 }

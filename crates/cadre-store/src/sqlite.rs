@@ -18,9 +18,9 @@ use uuid::Uuid;
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 use crate::effects::{
-    INSERT_CHUNK, PreparedBatch, ResumeBuilder, cancelled_events, decode_event, parse_status,
-    parse_team, prepare_batch, prepare_batches, seq_mismatch, sum_usage, to_i64, to_u32, to_u64,
-    worker_lost_events,
+    INSERT_CHUNK, PreparedBatch, ResumeBuilder, cancelled_events, decode_event, input_refusal,
+    parse_status, parse_team, prepare_batch, prepare_batches, seq_mismatch, sum_usage, to_i64,
+    to_u32, to_u64, worker_lost_events,
 };
 use crate::model::{
     ClaimedJob, Cursor, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job,
@@ -841,5 +841,56 @@ impl Store for SqliteStore {
         let run = self.fetch_run(&mut tx, run_id, Some(owner)).await?;
         tx.commit().await?;
         Ok(run)
+    }
+
+    async fn submit_input(
+        &self,
+        owner: Uuid,
+        run_id: Uuid,
+        content: &str,
+    ) -> Result<RunRecord, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let given = sqlx::query(
+            "UPDATE runs SET pending_input = ?3, updated_at = ?4 WHERE id = ?1 AND owner = ?2 \
+             AND status = 'waiting_input' AND NOT cancel_requested AND pending_input IS NULL",
+        )
+        .bind(run_id)
+        .bind(owner)
+        .bind(content)
+        .bind(micros(now_micros()))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let run = self.fetch_run(&mut tx, run_id, Some(owner)).await?;
+        if !given {
+            return Err(input_refusal(&run));
+        }
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    async fn take_input(&self, run_id: Uuid) -> Result<Option<String>, StoreError> {
+        // A read first: polling a run with nothing pending never takes the writer.
+        let pending: Option<Option<String>> =
+            sqlx::query_scalar("SELECT pending_input FROM runs WHERE id = ?1")
+                .bind(run_id)
+                .fetch_optional(&self.reader)
+                .await?;
+        if pending.flatten().is_none() {
+            return Ok(None);
+        }
+        let mut tx = self.writer.begin().await?;
+        let pending: Option<Option<String>> =
+            sqlx::query_scalar("SELECT pending_input FROM runs WHERE id = ?1")
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        sqlx::query("UPDATE runs SET pending_input = NULL WHERE id = ?1")
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(pending.flatten())
     }
 }

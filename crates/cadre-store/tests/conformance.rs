@@ -146,6 +146,7 @@ conformance!(
     per_owner_limit_at_claim_time,
     release_does_not_count_an_attempt,
     cancel_queued_and_claimed_runs,
+    human_input_reaches_a_waiting_run_once,
     delete_cascades_and_refuses_executing_runs,
 );
 
@@ -986,6 +987,67 @@ async fn worker_wide_heartbeat_and_cancel_poll(h: &Harness) {
         held(store.heartbeat_held("w", LEASE).await.unwrap()),
         [(jb.job_id, b, true)]
     );
+}
+
+async fn human_input_reaches_a_waiting_run_once(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "human").await;
+    let stranger = user(store, "stranger").await;
+    let run = new_run(store, owner, "t", 3).await;
+    let conflict = |result: Result<cadre_store::RunRecord, StoreError>, what: &str| match result {
+        Err(StoreError::Conflict { what: why }) => assert!(why.contains(what), "{why}"),
+        other => panic!("expected a conflict about {what:?}, got {other:?}"),
+    };
+    conflict(store.submit_input(owner, run, "1").await, "queued");
+    // Held by a worker, so that a cancel request does not end the run at once.
+    store
+        .claim_job("w", LEASE * 50, None)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .append_events(
+            run,
+            &[
+                event(run, 1, status(RunStatus::Executing)),
+                event(run, 2, status(RunStatus::WaitingInput)),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.take_input(run).await.unwrap(), None);
+    assert!(matches!(
+        store.submit_input(stranger, run, "1").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.submit_input(owner, Uuid::new_v4(), "1").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let record = store.submit_input(owner, run, "planner").await.unwrap();
+    assert_eq!(record.status, RunStatus::WaitingInput);
+    conflict(
+        store.submit_input(owner, run, "other").await,
+        "already pending",
+    );
+    assert_eq!(
+        store.take_input(run).await.unwrap().as_deref(),
+        Some("planner")
+    );
+    assert_eq!(store.take_input(run).await.unwrap(), None);
+
+    // Waiting again: a new answer is accepted; a run being cancelled takes none.
+    store.submit_input(owner, run, "2").await.unwrap();
+    assert_eq!(store.take_input(run).await.unwrap().as_deref(), Some("2"));
+    store.request_cancel(owner, run).await.unwrap();
+    conflict(store.submit_input(owner, run, "3").await, "cancelled");
+    store
+        .append_events(run, &[event(run, 3, status(RunStatus::Executing))])
+        .await
+        .unwrap();
+    conflict(store.submit_input(owner, run, "4").await, "executing");
+    assert_eq!(store.take_input(run).await.unwrap(), None);
+    assert_eq!(store.take_input(Uuid::new_v4()).await.unwrap(), None);
 }
 
 async fn exhausted_attempts_fail_the_run(h: &Harness) {

@@ -230,6 +230,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/runs", post(create_run).get(list_runs))
         .route("/api/v1/runs/{id}", get(get_run).delete(delete_run))
         .route("/api/v1/runs/{id}/cancel", post(cancel_run))
+        .route("/api/v1/runs/{id}/input", post(submit_input))
 }
 
 /// Queues a run.
@@ -440,6 +441,55 @@ pub async fn cancel_run(
         // else will publish them, and live streams should not have to wait for a poll.
         publish_stored(&state, id, before.last_seq).await;
     }
+    Ok((StatusCode::ACCEPTED, Json(run.into())))
+}
+
+/// Longest human answer accepted, in bytes.
+pub const MAX_INPUT_BYTES: usize = 16 * 1024;
+
+/// A human's answer to a run's `input_request`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunInputBody {
+    /// The answer (for manual speaker selection: a number from the menu or an agent's
+    /// name). Not blank; at most 16 KiB.
+    pub content: String,
+}
+
+/// Answers a run waiting for human input (status `waiting_input`, after an
+/// `input_request` event). The run's worker takes the answer within about a quarter of a
+/// second and records it as an `input` event.
+#[utoipa::path(post, path = "/api/v1/runs/{id}/input", tag = "runs",
+    params(("id" = Uuid, Path, description = "Run id")),
+    request_body = RunInputBody,
+    responses(
+        (status = 202, description = "Answer handed to the run", body = RunView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such run", body = ErrorBody),
+        (status = 409, description = "The run is not waiting for input, or already has an answer pending", body = ErrorBody),
+        (status = 422, description = "Blank or oversized answer", body = ErrorBody),
+    ))]
+pub async fn submit_input(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<RunInputBody>,
+) -> Result<(StatusCode, Json<RunView>), ApiError> {
+    if body.content.trim().is_empty() {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "content",
+            "must not be blank",
+        )]));
+    }
+    if body.content.len() > MAX_INPUT_BYTES {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "content",
+            format!("must be at most {MAX_INPUT_BYTES} bytes"),
+        )]));
+    }
+    let run = state
+        .store
+        .submit_input(state.owner, id, &body.content)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(run.into())))
 }
 

@@ -12,6 +12,7 @@
 //!   sink is *halted* (it refuses every further event) before the engine is cancelled, so
 //!   nothing is written and the next worker resumes from the persisted events.
 
+mod input;
 mod models;
 mod sink;
 mod watch;
@@ -23,7 +24,6 @@ use std::time::Duration;
 use cadre_core::event::{EventKind, RunEmitter};
 use cadre_core::executor::CodeExecutor;
 use cadre_core::groupchat::RunContext;
-use cadre_core::input::NoInput;
 use cadre_core::run::execute_run;
 use cadre_core::termination::StopReason;
 use cadre_core::{RunStatus, UsageTotals};
@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
+pub use input::StoredInput;
 pub use models::{EnvModels, FixedModel, ModelFactory};
 pub use sink::{EventWriter, PersistingSink};
 
@@ -55,6 +56,10 @@ pub struct WorkerConfig {
     pub cancel_check_every: Duration,
     /// How long to wait before asking the queue again when it was empty.
     pub poll_every: Duration,
+    /// How often a run waiting for human input looks for the answer.
+    pub input_poll_every: Duration,
+    /// How long a run waits for human input before deciding without it.
+    pub input_timeout: Duration,
     /// Runs executed at once by this worker.
     pub concurrency: usize,
     /// Runs one owner may have executing at once, across all workers.
@@ -74,6 +79,8 @@ impl Default for WorkerConfig {
             heartbeat_every: lease / 3,
             cancel_check_every: Duration::from_millis(300),
             poll_every: Duration::from_millis(250),
+            input_poll_every: Duration::from_millis(250),
+            input_timeout: Duration::from_secs(3600),
             concurrency: 64,
             max_running_per_owner: None,
         }
@@ -263,7 +270,12 @@ impl Worker {
             emitter,
             model,
             executor: self.executor.clone(),
-            input: Arc::new(NoInput),
+            input: Arc::new(StoredInput::new(
+                self.store.clone(),
+                job.run_id,
+                self.config.input_poll_every,
+                self.config.input_timeout,
+            )),
             cancel: cancel.clone(),
         };
         let resume = (last_seq > 0).then_some(resume);

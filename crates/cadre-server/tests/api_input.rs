@@ -1,0 +1,176 @@
+//! `POST /api/v1/runs/{id}/input` end to end: a run with manual speaker selection,
+//! executed by an in-process worker, waits for a human; answers posted over HTTP pick the
+//! speakers; bad answers are refused with clear 4xx errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cadre_llm::scripted::{ScriptedModel, ScriptedReply};
+use cadre_server::worker::{FixedModel, Worker, WorkerConfig};
+use common::{App, assert_error, spawn};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+async fn events(app: &App, id: &str) -> Vec<Value> {
+    let (status, page) = app
+        .get_json(&format!("/api/v1/runs/{id}/events?after=0"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    page["events"].as_array().unwrap().clone()
+}
+
+/// Waits until the run has `count` events of type `kind`; returns all its events.
+async fn wait_for_events(app: &App, id: &str, kind: &str, count: usize) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let all = events(app, id).await;
+        if all.iter().filter(|e| e["type"] == kind).count() >= count {
+            return all;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no {count} {kind} events: {all:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+async fn post_input(app: &App, id: &str, body: Value) -> (StatusCode, Value) {
+    let response = app
+        .http
+        .post(app.url(&format!("/api/v1/runs/{id}/input")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_human_picks_the_speakers_over_http() {
+    let app = spawn().await;
+    let model = ScriptedModel::new(
+        "scripted",
+        vec![
+            ScriptedReply::text("Bob speaking."),
+            ScriptedReply::text("Alice speaking."),
+        ],
+    );
+    let config = WorkerConfig {
+        poll_every: Duration::from_millis(20),
+        input_poll_every: Duration::from_millis(50),
+        ..WorkerConfig::default()
+    };
+    let worker = Worker::new(
+        app.store.clone(),
+        app.bus.clone(),
+        Arc::new(FixedModel(Arc::new(model))),
+        None,
+        config,
+    );
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { worker.run(shutdown).await }
+    });
+
+    let team = json!({
+        "name": "pair",
+        "agents": [
+            {"name": "Alice", "system_message": "You are Alice."},
+            {"name": "Bob", "system_message": "You are Bob."}
+        ],
+        "speaker_selection": {"method": "manual"}
+    });
+    let response = app
+        .http
+        .post(app.url("/api/v1/runs"))
+        .json(&json!({"task": "Say hello", "team": team, "max_round": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let run: Value = response.json().await.unwrap();
+    let id = run["id"].as_str().unwrap().to_string();
+
+    let waiting = wait_for_events(&app, &id, "input_request", 1).await;
+    let request = waiting
+        .iter()
+        .find(|e| e["type"] == "input_request")
+        .unwrap();
+    let prompt = request["data"]["prompt"].as_str().unwrap();
+    assert!(
+        prompt.contains("1. Alice") && prompt.contains("2. Bob"),
+        "{prompt}"
+    );
+    let (_, run) = app.get_json(&format!("/api/v1/runs/{id}")).await;
+    assert_eq!(run["status"], "waiting_input");
+
+    // Bad answers: refused, and the run keeps waiting.
+    let (status, body) = post_input(&app, &id, json!({"content": "   "})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_error(&body, "validation_failed");
+    let (status, body) = post_input(&app, &id, json!({"content": "x".repeat(17 * 1024)})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = post_input(&app, &id, json!({"content": "1", "extra": 1})).await;
+    assert!(status.is_client_error(), "{status} {body}");
+    let (status, body) = post_input(
+        &app,
+        "00000000-0000-0000-0000-000000000000",
+        json!({"content": "1"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = post_input(&app, "not-a-uuid", json!({"content": "1"})).await;
+    assert!(status.is_client_error());
+
+    // By number, then by name.
+    let (status, body) = post_input(&app, &id, json!({"content": "2"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    wait_for_events(&app, &id, "input_request", 2).await;
+    let (status, body) = post_input(&app, &id, json!({"content": "alice"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+
+    let all = wait_for_events(&app, &id, "finished", 1).await;
+    let inputs: Vec<&str> = all
+        .iter()
+        .filter(|e| e["type"] == "input")
+        .map(|e| e["data"]["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs, ["2", "alice"]);
+    let speakers: Vec<(&str, &str)> = all
+        .iter()
+        .filter(|e| e["type"] == "speaker")
+        .map(|e| {
+            (
+                e["data"]["agent"].as_str().unwrap(),
+                e["data"]["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(speakers, [("Bob", "manual"), ("Alice", "manual")]);
+    let messages: Vec<&str> = all
+        .iter()
+        .filter(|e| e["type"] == "message")
+        .map(|e| e["data"]["agent"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages[1..], ["Bob", "Alice"]);
+    let seqs: Vec<u64> = all.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=all.len() as u64).collect::<Vec<_>>());
+
+    // A finished run takes no answer.
+    let (_, run) = app.get_json(&format!("/api/v1/runs/{id}")).await;
+    assert_eq!(run["status"], "completed");
+    let (status, body) = post_input(&app, &id, json!({"content": "1"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_error(&body, "conflict");
+
+    shutdown.cancel();
+    handle.await.unwrap();
+}
