@@ -92,13 +92,14 @@ fn event_row(
 fn load_rows(out: &mut impl Write, backend: &str, l: &LoadFigures) -> anyhow::Result<()> {
     writeln!(
         out,
-        "| {} concurrent runs, {backend}, one worker, 2 agents, model latency 50 ms ({} messages, {} events persisted, {} runs not completed cleanly) | {:.2} s wall ({:.0} events/s), peak RSS {:.0} MiB (+{:.0} MiB) | < 2 s, < 150 MB RSS |",
+        "| {} concurrent runs, {backend}, one worker, 2 agents, model latency 50 ms ({} messages, {} events persisted, {} runs not completed cleanly) | {:.2} s wall ({:.0} events/s; last run started {:.2} s after the first), peak RSS {:.0} MiB (+{:.0} MiB) | < 2 s, < 150 MB RSS |",
         l.runs,
         l.messages,
         l.events,
         l.bad,
         l.wall,
         l.events as f64 / l.wall,
+        l.ramp,
         l.peak_rss_mib,
         l.rss_delta_mib
     )?;
@@ -126,6 +127,9 @@ fn skipped(out: &mut impl Write, what: &str) -> anyhow::Result<()> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    // `cadre-bench [runs] [engine] [queue] [events]`: only those sections (default: all).
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    let wanted = |section: &str| only.is_empty() || only.iter().any(|s| s == section);
     let mut out = std::io::stdout().lock();
     writeln!(out, "| benchmark | result | target |")?;
     writeln!(out, "| --- | --- | --- |")?;
@@ -133,10 +137,35 @@ async fn main() -> anyhow::Result<()> {
     // Runs first, so that the engine benchmarks' allocations do not blur its RSS.
     let runs = 1_000;
     let (max_round, latency, limit) = (20, Duration::from_millis(50), Duration::from_secs(60));
-    let load =
-        db::with_sqlite(|store| concurrent_runs(store, runs, max_round, latency, limit)).await?;
-    load_rows(&mut out, "SQLite", &load)?;
+    if wanted("runs") {
+        let load = db::with_sqlite(|store| concurrent_runs(store, runs, max_round, latency, limit))
+            .await?;
+        load_rows(&mut out, "SQLite", &load)?;
+    }
+    if wanted("engine") {
+        engine_rows(&mut out).await?;
+    }
+    if wanted("queue") {
+        queue_sections(&mut out).await?;
+    }
+    if wanted("events") {
+        event_sections(&mut out).await?;
+    }
+    if wanted("runs") {
+        match db::with_postgres(true, |store| {
+            concurrent_runs(store, runs, max_round, latency, limit)
+        })
+        .await?
+        {
+            Some(load) => load_rows(&mut out, "PostgreSQL", &load)?,
+            None => skipped(&mut out, "1,000 concurrent runs")?,
+        }
+    }
+    Ok(())
+}
 
+/// Engine overhead, the HTTP client, team building and the sandbox.
+async fn engine_rows(out: &mut impl Write) -> anyhow::Result<()> {
     // Warm up allocator and runtime.
     engine(Arc::new(InstantModel), 50, 20, 50).await?;
     let (per_message, wall) = engine(Arc::new(InstantModel), 2_000, 20, 100).await?;
@@ -170,40 +199,39 @@ async fn main() -> anyhow::Result<()> {
         "| sandbox start overhead over `python3 -c pass` (median of 30) | {:.1} ms ({sandboxed:.1} ms vs {plain:.1} ms) | < 15 ms |",
         sandboxed - plain
     )?;
+    writeln!(out, "\nSandbox limits in force: {}\n", enforced.join("; "))?;
+    Ok(())
+}
 
-    // Service: the queue and event persistence, SQLite then PostgreSQL.
-    let budget = Duration::from_secs(2);
+/// The job queue on SQLite, then PostgreSQL.
+async fn queue_sections(out: &mut impl Write) -> anyhow::Result<()> {
     let q = db::with_sqlite(|store| queue(store, QUEUE_JOBS, CLAIMERS, CLAIMERS)).await?;
-    queue_rows(&mut out, "SQLite", &q)?;
+    queue_rows(out, "SQLite", &q)?;
     match db::with_postgres(true, |store| queue(store, QUEUE_JOBS, CLAIMERS, CLAIMERS)).await? {
-        Some(q) => queue_rows(&mut out, "PostgreSQL", &q)?,
-        None => skipped(&mut out, "queue")?,
+        Some(q) => queue_rows(out, "PostgreSQL", &q)?,
+        None => skipped(out, "queue")?,
     }
     match db::with_postgres(false, |store| queue(store, QUEUE_JOBS, CLAIMERS, CLAIMERS)).await? {
         Some(q) => queue_rows(
-            &mut out,
+            out,
             "PostgreSQL with synchronous_commit off (diagnostic)",
             &q,
         )?,
-        None => skipped(&mut out, "queue, synchronous_commit off")?,
+        None => skipped(out, "queue, synchronous_commit off")?,
     }
+    Ok(())
+}
+
+/// Event persistence, one event per call and batches of 50, SQLite then PostgreSQL.
+async fn event_sections(out: &mut impl Write) -> anyhow::Result<()> {
+    let budget = Duration::from_secs(2);
     for batch in [1, 50] {
         let e = db::with_sqlite(|store| append_events(store, batch, 20_000, budget)).await?;
-        event_row(&mut out, "SQLite", batch, &e)?;
+        event_row(out, "SQLite", batch, &e)?;
         match db::with_postgres(true, |store| append_events(store, batch, 20_000, budget)).await? {
-            Some(e) => event_row(&mut out, "PostgreSQL", batch, &e)?,
-            None => skipped(&mut out, "events persisted")?,
+            Some(e) => event_row(out, "PostgreSQL", batch, &e)?,
+            None => skipped(out, "events persisted")?,
         }
     }
-    match db::with_postgres(true, |store| {
-        concurrent_runs(store, runs, max_round, latency, limit)
-    })
-    .await?
-    {
-        Some(load) => load_rows(&mut out, "PostgreSQL", &load)?,
-        None => skipped(&mut out, "1,000 concurrent runs")?,
-    }
-
-    writeln!(out, "\nSandbox limits in force: {}", enforced.join("; "))?;
     Ok(())
 }

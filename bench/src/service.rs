@@ -63,6 +63,8 @@ pub struct LoadFigures {
     pub runs: usize,
     /// Seconds from starting the worker to every run terminal.
     pub wall: f64,
+    /// Seconds from the first run's start to the last one's (claiming 1,000 jobs).
+    pub ramp: f64,
     /// Peak RSS during the run (VmHWM), MiB.
     pub peak_rss_mib: f64,
     /// Peak RSS over the RSS before the run, MiB.
@@ -180,8 +182,10 @@ pub async fn concurrent_runs(
     let mut events = 0u64;
     let mut messages = 0u64;
     let mut bad = 0usize;
+    let mut starts = Vec::with_capacity(ids.len());
     for id in &ids {
         let record = store.get_run_any(*id).await?;
+        starts.extend(record.started_at);
         let stored = store.events_after(*id, 0, 10_000).await?;
         messages += stored
             .iter()
@@ -193,9 +197,14 @@ pub async fn concurrent_runs(
             && check_seqs(&store, *id, record.last_seq).await.is_ok();
         bad += usize::from(!clean);
     }
+    let ramp = match (starts.iter().min(), starts.iter().max()) {
+        (Some(first), Some(last)) => (*last - *first).num_milliseconds() as f64 / 1000.0,
+        _ => 0.0,
+    };
     Ok(LoadFigures {
         runs,
         wall,
+        ramp,
         peak_rss_mib: peak,
         rss_delta_mib: peak - rss_before,
         events,

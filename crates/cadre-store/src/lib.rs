@@ -44,6 +44,9 @@ pub use model::{
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+/// Most jobs one [`Store::claim_jobs`] call claims; larger limits are clamped.
+pub const MAX_CLAIM: u32 = 256;
+
 /// Most events one [`Store::events_after`] call returns; larger limits are clamped.
 pub const MAX_EVENTS_PAGE: u32 = 10_000;
 
@@ -154,7 +157,23 @@ pub trait Store: Send + Sync {
         worker_id: &str,
         lease: Duration,
         max_running_per_owner: Option<u32>,
-    ) -> Result<Option<ClaimedJob>, StoreError>;
+    ) -> Result<Option<ClaimedJob>, StoreError> {
+        Ok(self
+            .claim_jobs(worker_id, lease, max_running_per_owner, 1)
+            .await?
+            .pop())
+    }
+
+    /// Claims up to `limit` jobs as [`Store::claim_job`] does, oldest first. Without a
+    /// per-owner limit they are claimed together (one statement per batch); with one,
+    /// one at a time, so that the limit stays exact. Empty: nothing to do.
+    async fn claim_jobs(
+        &self,
+        worker_id: &str,
+        lease: Duration,
+        max_running_per_owner: Option<u32>,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError>;
 
     /// Extends the lease if `worker_id` still holds the job; reports whether it does and
     /// whether the run's cancellation was requested. Unknown job: [`StoreError::NotFound`].

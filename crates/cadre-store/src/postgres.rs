@@ -23,7 +23,7 @@ use crate::model::{
     ClaimedJob, Cursor, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job,
     now_micros, page_size,
 };
-use crate::{ConnectOptions, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
+use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -324,6 +324,30 @@ async fn write_prepared(
     Ok(results)
 }
 
+/// Retires a claimed job that must not run (out of attempts, or its run already over),
+/// failing the run with `worker_lost` if it is not over.
+async fn retire(
+    conn: &mut PgConnection,
+    job: &ClaimedJob,
+    max_attempts: u32,
+    terminal: bool,
+    last_seq: u64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE jobs SET state = 'done', attempts = attempts - 1, worker = NULL, \
+         lease_until = NULL, updated_at = now() WHERE id = $1",
+    )
+    .bind(job.job_id)
+    .execute(&mut *conn)
+    .await?;
+    if !terminal {
+        let usage = usage_of(&mut *conn, job.run_id).await?;
+        let events = worker_lost_events(job.run_id, last_seq, max_attempts, usage);
+        append_in(&mut *conn, job.run_id, &events).await?;
+    }
+    Ok(())
+}
+
 async fn usage_of(conn: &mut PgConnection, run_id: Uuid) -> Result<UsageTotals, StoreError> {
     let rows: Vec<String> =
         sqlx::query_scalar("SELECT data::text FROM events WHERE run_id = $1 AND type = 'usage'")
@@ -346,6 +370,143 @@ fn owner_fk(error: sqlx::Error) -> StoreError {
     match StoreError::from(error) {
         StoreError::NotFound { .. } => StoreError::NotFound { what: "user" },
         other => other,
+    }
+}
+
+impl PgStore {
+    /// One claim under a per-owner limit, made exact with a transaction-scoped advisory
+    /// lock per owner. `None`: nothing claimable.
+    async fn claim_one(
+        &self,
+        worker_id: &str,
+        lease: Duration,
+        max_running_per_owner: Option<u32>,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
+        let lease = lease_micros(lease)?;
+        let limit = max_running_per_owner.map(i64::from);
+        // Owners found at their limit by the exact re-check below; skipped from then on.
+        let mut full: Vec<Uuid> = Vec::new();
+        // Each pass returns a claim, retires a job, marks an owner full, or finds nothing.
+        for _ in 0..1000 {
+            let mut tx = self.pool.begin().await?;
+            let claimed = sqlx::query(
+                "WITH candidate AS ( \
+                   SELECT j.id FROM jobs j \
+                   WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until < now())) \
+                     AND j.owner <> ALL($4::uuid[]) \
+                     AND ($3::int8 IS NULL OR j.attempts >= j.max_attempts \
+                          OR (SELECT count(*) FROM jobs r WHERE r.owner = j.owner \
+                              AND r.state = 'running' AND r.lease_until >= now()) < $3) \
+                   ORDER BY j.created_at, j.id LIMIT 1 \
+                   FOR UPDATE SKIP LOCKED) \
+                 UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, worker = $1, \
+                   lease_until = now() + $2 * interval '1 microsecond', updated_at = now() \
+                 FROM candidate WHERE jobs.id = candidate.id \
+                 RETURNING jobs.id, jobs.run_id, jobs.owner, jobs.attempts, jobs.max_attempts",
+            )
+            .bind(worker_id)
+            .bind(lease)
+            .bind(limit)
+            .bind(&full)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = claimed else {
+                return Ok(None);
+            };
+            let job = ClaimedJob {
+                job_id: row.try_get("id")?,
+                run_id: row.try_get("run_id")?,
+                owner: row.try_get("owner")?,
+                attempt: to_u32(i64::from(row.try_get::<i32, _>("attempts")?))?,
+            };
+            let max_attempts = to_u32(i64::from(row.try_get::<i32, _>("max_attempts")?))?;
+            let run = fetch_run(&mut tx, job.run_id, None).await?;
+            if job.attempt <= max_attempts && !run.status.is_terminal() {
+                if let Some(limit) = limit {
+                    // Exact limit: claimers of one owner take turns; the second sees the
+                    // first's committed claim (READ COMMITTED: a fresh snapshot per query).
+                    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
+                        .bind(job.owner)
+                        .execute(&mut *tx)
+                        .await?;
+                    let running: i64 = sqlx::query_scalar(
+                        "SELECT count(*) FROM jobs WHERE owner = $1 AND state = 'running' \
+                         AND lease_until >= now() AND id <> $2",
+                    )
+                    .bind(job.owner)
+                    .bind(job.job_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if running >= limit {
+                        tx.rollback().await?;
+                        full.push(job.owner);
+                        continue;
+                    }
+                }
+                tx.commit().await?;
+                return Ok(Some(job));
+            }
+            retire(
+                &mut tx,
+                &job,
+                max_attempts,
+                run.status.is_terminal(),
+                run.last_seq,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(None)
+    }
+
+    /// Claims up to `want` of the oldest claimable jobs in one statement (no per-owner
+    /// limit). `None`: nothing claimable.
+    async fn claim_batch(
+        &self,
+        worker_id: &str,
+        lease: i64,
+        want: usize,
+    ) -> Result<Option<Vec<ClaimedJob>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "WITH candidate AS ( \
+               SELECT j.id FROM jobs j \
+               WHERE j.state = 'queued' OR (j.state = 'running' AND j.lease_until < now()) \
+               ORDER BY j.created_at, j.id LIMIT $3 \
+               FOR UPDATE SKIP LOCKED) \
+             UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, worker = $1, \
+               lease_until = now() + $2 * interval '1 microsecond', updated_at = now() \
+             FROM candidate, runs WHERE jobs.id = candidate.id AND runs.id = jobs.run_id \
+             RETURNING jobs.id, jobs.run_id, jobs.owner, jobs.attempts, jobs.max_attempts, \
+               runs.status, runs.last_seq",
+        )
+        .bind(worker_id)
+        .bind(lease)
+        .bind(i64::try_from(want).unwrap_or(1))
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut keep = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let job = ClaimedJob {
+                job_id: row.try_get("id")?,
+                run_id: row.try_get("run_id")?,
+                owner: row.try_get("owner")?,
+                attempt: to_u32(i64::from(row.try_get::<i32, _>("attempts")?))?,
+            };
+            let max_attempts = to_u32(i64::from(row.try_get::<i32, _>("max_attempts")?))?;
+            let terminal = parse_status(row.try_get("status")?)?.is_terminal();
+            if job.attempt <= max_attempts && !terminal {
+                keep.push(job);
+            } else {
+                let last_seq = to_u64(row.try_get("last_seq")?)?;
+                retire(&mut tx, &job, max_attempts, terminal, last_seq).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Some(keep))
     }
 }
 
@@ -693,91 +854,40 @@ impl Store for PgStore {
         Ok((builder.finish(), seq))
     }
 
-    async fn claim_job(
+    async fn claim_jobs(
         &self,
         worker_id: &str,
         lease: Duration,
         max_running_per_owner: Option<u32>,
-    ) -> Result<Option<ClaimedJob>, StoreError> {
-        let lease = lease_micros(lease)?;
-        let limit = max_running_per_owner.map(i64::from);
-        // Owners found at their limit by the exact re-check below; skipped from then on.
-        let mut full: Vec<Uuid> = Vec::new();
-        // Each pass returns a claim, retires a job, marks an owner full, or finds nothing.
-        for _ in 0..1000 {
-            let mut tx = self.pool.begin().await?;
-            let claimed = sqlx::query(
-                "WITH candidate AS ( \
-                   SELECT j.id FROM jobs j \
-                   WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until < now())) \
-                     AND j.owner <> ALL($4::uuid[]) \
-                     AND ($3::int8 IS NULL OR j.attempts >= j.max_attempts \
-                          OR (SELECT count(*) FROM jobs r WHERE r.owner = j.owner \
-                              AND r.state = 'running' AND r.lease_until >= now()) < $3) \
-                   ORDER BY j.created_at, j.id LIMIT 1 \
-                   FOR UPDATE SKIP LOCKED) \
-                 UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, worker = $1, \
-                   lease_until = now() + $2 * interval '1 microsecond', updated_at = now() \
-                 FROM candidate WHERE jobs.id = candidate.id \
-                 RETURNING jobs.id, jobs.run_id, jobs.owner, jobs.attempts, jobs.max_attempts",
-            )
-            .bind(worker_id)
-            .bind(lease)
-            .bind(limit)
-            .bind(&full)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(row) = claimed else {
-                return Ok(None);
-            };
-            let job = ClaimedJob {
-                job_id: row.try_get("id")?,
-                run_id: row.try_get("run_id")?,
-                owner: row.try_get("owner")?,
-                attempt: to_u32(i64::from(row.try_get::<i32, _>("attempts")?))?,
-            };
-            let max_attempts = to_u32(i64::from(row.try_get::<i32, _>("max_attempts")?))?;
-            let run = fetch_run(&mut tx, job.run_id, None).await?;
-            if job.attempt <= max_attempts && !run.status.is_terminal() {
-                if let Some(limit) = limit {
-                    // Exact limit: claimers of one owner take turns; the second sees the
-                    // first's committed claim (READ COMMITTED: a fresh snapshot per query).
-                    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
-                        .bind(job.owner)
-                        .execute(&mut *tx)
-                        .await?;
-                    let running: i64 = sqlx::query_scalar(
-                        "SELECT count(*) FROM jobs WHERE owner = $1 AND state = 'running' \
-                         AND lease_until >= now() AND id <> $2",
-                    )
-                    .bind(job.owner)
-                    .bind(job.job_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if running >= limit {
-                        tx.rollback().await?;
-                        full.push(job.owner);
-                        continue;
-                    }
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
+        let limit = limit.clamp(1, MAX_CLAIM) as usize;
+        let mut claimed = Vec::new();
+        if max_running_per_owner.is_some() {
+            while claimed.len() < limit {
+                match self
+                    .claim_one(worker_id, lease, max_running_per_owner)
+                    .await?
+                {
+                    Some(job) => claimed.push(job),
+                    None => break,
                 }
-                tx.commit().await?;
-                return Ok(Some(job));
             }
-            sqlx::query(
-                "UPDATE jobs SET state = 'done', attempts = attempts - 1, worker = NULL, \
-                 lease_until = NULL, updated_at = now() WHERE id = $1",
-            )
-            .bind(job.job_id)
-            .execute(&mut *tx)
-            .await?;
-            if !run.status.is_terminal() {
-                let usage = usage_of(&mut tx, job.run_id).await?;
-                let events = worker_lost_events(job.run_id, run.last_seq, max_attempts, usage);
-                append_in(&mut tx, job.run_id, &events).await?;
-            }
-            tx.commit().await?;
+            return Ok(claimed);
         }
-        Ok(None)
+        let lease = lease_micros(lease)?;
+        // Each pass claims or retires at least one job, or finds nothing: bounded.
+        for _ in 0..1000 {
+            let want = limit - claimed.len();
+            if want == 0 {
+                break;
+            }
+            match self.claim_batch(worker_id, lease, want).await? {
+                Some(jobs) => claimed.extend(jobs),
+                None => break,
+            }
+        }
+        Ok(claimed)
     }
 
     async fn heartbeat(

@@ -10,7 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use uuid::Uuid;
@@ -26,7 +27,7 @@ use crate::model::{
     ClaimedJob, Cursor, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job,
     now_micros, page_size,
 };
-use crate::{ConnectOptions, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
+use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -178,6 +179,73 @@ impl SqliteStore {
         Ok(Self { writer, reader })
     }
 
+    /// One claim under a per-owner limit: the oldest claimable job whose owner is below
+    /// it. `Some(empty)`: a job was retired instead; `None`: nothing claimable.
+    async fn claim_one(
+        &self,
+        worker_id: &str,
+        lease: i64,
+        max_running_per_owner: Option<u32>,
+    ) -> Result<Option<Vec<ClaimedJob>>, StoreError> {
+        let now = micros(now_micros());
+        let mut tx = self.writer.begin().await?;
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?1, \
+               lease_until = ?2 + ?3, updated_at = ?2 \
+             WHERE id = (SELECT j.id FROM jobs j \
+               WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until < ?2)) \
+                 AND (?4 IS NULL OR j.attempts >= j.max_attempts \
+                      OR (SELECT COUNT(*) FROM jobs r WHERE r.owner = j.owner \
+                          AND r.state = 'running' AND r.lease_until >= ?2) < ?4) \
+               ORDER BY j.created_at, j.id LIMIT 1) \
+             RETURNING id, run_id, owner, attempts, max_attempts",
+        )
+        .bind(worker_id)
+        .bind(now)
+        .bind(lease)
+        .bind(max_running_per_owner.map(i64::from))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let jobs = keep_or_retire(&mut tx, &[row], now).await?;
+        tx.commit().await?;
+        Ok(Some(jobs))
+    }
+
+    /// Claims up to `want` of the oldest claimable jobs in one statement. `None`:
+    /// nothing claimable.
+    async fn claim_batch(
+        &self,
+        worker_id: &str,
+        lease: i64,
+        want: usize,
+    ) -> Result<Option<Vec<ClaimedJob>>, StoreError> {
+        let now = micros(now_micros());
+        let mut tx = self.writer.begin().await?;
+        let rows = sqlx::query(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?1, \
+               lease_until = ?2 + ?3, updated_at = ?2 \
+             WHERE id IN (SELECT j.id FROM jobs j \
+               WHERE j.state = 'queued' OR (j.state = 'running' AND j.lease_until < ?2) \
+               ORDER BY j.created_at, j.id LIMIT ?4) \
+             RETURNING id, run_id, owner, attempts, max_attempts",
+        )
+        .bind(worker_id)
+        .bind(now)
+        .bind(lease)
+        .bind(i64::try_from(want).unwrap_or(1))
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let jobs = keep_or_retire(&mut tx, &rows, now).await?;
+        tx.commit().await?;
+        Ok(Some(jobs))
+    }
+
     async fn fetch_run(
         &self,
         conn: &mut SqliteConnection,
@@ -282,6 +350,50 @@ async fn write_prepared(
         insert.build().execute(&mut *conn).await?;
     }
     Ok(Ok(()))
+}
+
+/// Sorts claimed job rows: those to run are returned; those out of attempts (or whose
+/// run a worker finished before dying) are retired here, failing the run if it is not
+/// over.
+async fn keep_or_retire(
+    conn: &mut SqliteConnection,
+    rows: &[SqliteRow],
+    now: i64,
+) -> Result<Vec<ClaimedJob>, StoreError> {
+    let mut keep = Vec::with_capacity(rows.len());
+    for row in rows {
+        let job = ClaimedJob {
+            job_id: row.try_get("id")?,
+            run_id: row.try_get("run_id")?,
+            owner: row.try_get("owner")?,
+            attempt: to_u32(row.try_get("attempts")?)?,
+        };
+        let max_attempts = to_u32(row.try_get("max_attempts")?)?;
+        let (status, last_seq): (String, i64) =
+            sqlx::query_as("SELECT status, last_seq FROM runs WHERE id = ?1")
+                .bind(job.run_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        let terminal = parse_status(&status)?.is_terminal();
+        if job.attempt <= max_attempts && !terminal {
+            keep.push(job);
+            continue;
+        }
+        sqlx::query(
+            "UPDATE jobs SET state = 'done', attempts = attempts - 1, worker = NULL, \
+             lease_until = NULL, updated_at = ?2 WHERE id = ?1",
+        )
+        .bind(job.job_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        if !terminal {
+            let usage = usage_of(&mut *conn, job.run_id).await?;
+            let events = worker_lost_events(job.run_id, to_u64(last_seq)?, max_attempts, usage);
+            append_in(&mut *conn, job.run_id, &events).await?;
+        }
+    }
+    Ok(keep)
 }
 
 async fn usage_of(conn: &mut SqliteConnection, run_id: Uuid) -> Result<UsageTotals, StoreError> {
@@ -646,67 +758,35 @@ impl Store for SqliteStore {
         Ok((builder.finish(), seq))
     }
 
-    async fn claim_job(
+    async fn claim_jobs(
         &self,
         worker_id: &str,
         lease: Duration,
         max_running_per_owner: Option<u32>,
-    ) -> Result<Option<ClaimedJob>, StoreError> {
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
         let lease = lease_micros(lease)?;
-        // Each pass either returns a claim, retires one job, or finds nothing: bounded.
+        let limit = limit.clamp(1, MAX_CLAIM) as usize;
+        let mut claimed = Vec::new();
+        // Each pass claims or retires at least one job, or finds nothing: bounded.
         for _ in 0..1000 {
-            let now = micros(now_micros());
-            let mut tx = self.writer.begin().await?;
-            let claimed = sqlx::query(
-                "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?1, \
-                   lease_until = ?2 + ?3, updated_at = ?2 \
-                 WHERE id = (SELECT j.id FROM jobs j \
-                   WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until < ?2)) \
-                     AND (?4 IS NULL OR j.attempts >= j.max_attempts \
-                          OR (SELECT COUNT(*) FROM jobs r WHERE r.owner = j.owner \
-                              AND r.state = 'running' AND r.lease_until >= ?2) < ?4) \
-                   ORDER BY j.created_at, j.id LIMIT 1) \
-                 RETURNING id, run_id, owner, attempts, max_attempts",
-            )
-            .bind(worker_id)
-            .bind(now)
-            .bind(lease)
-            .bind(max_running_per_owner.map(i64::from))
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(row) = claimed else {
-                return Ok(None);
-            };
-            let job = ClaimedJob {
-                job_id: row.try_get("id")?,
-                run_id: row.try_get("run_id")?,
-                owner: row.try_get("owner")?,
-                attempt: to_u32(row.try_get("attempts")?)?,
-            };
-            let max_attempts = to_u32(row.try_get("max_attempts")?)?;
-            let run = self.fetch_run(&mut tx, job.run_id, None).await?;
-            if job.attempt <= max_attempts && !run.status.is_terminal() {
-                tx.commit().await?;
-                return Ok(Some(job));
+            let want = limit - claimed.len();
+            if want == 0 {
+                break;
             }
-            // Out of attempts (or already finished by a worker that died before
-            // completing the job): retire the job, failing the run if it is not over.
-            sqlx::query(
-                "UPDATE jobs SET state = 'done', attempts = attempts - 1, worker = NULL, \
-                 lease_until = NULL, updated_at = ?2 WHERE id = ?1",
-            )
-            .bind(job.job_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            if !run.status.is_terminal() {
-                let usage = usage_of(&mut tx, job.run_id).await?;
-                let events = worker_lost_events(job.run_id, run.last_seq, max_attempts, usage);
-                append_in(&mut tx, job.run_id, &events).await?;
+            let found = match max_running_per_owner {
+                Some(_) => {
+                    self.claim_one(worker_id, lease, max_running_per_owner)
+                        .await?
+                }
+                None => self.claim_batch(worker_id, lease, want).await?,
+            };
+            match found {
+                Some(jobs) => claimed.extend(jobs),
+                None => break,
             }
-            tx.commit().await?;
         }
-        Ok(None)
+        Ok(claimed)
     }
 
     async fn heartbeat(

@@ -141,6 +141,7 @@ conformance!(
     resume_state_rebuilds_team_transcript_usage,
     concurrent_claimers_never_share_a_job,
     expired_lease_is_reclaimed,
+    batch_claims_take_the_oldest_once_and_retire_exhausted_jobs,
     worker_wide_heartbeat_and_cancel_poll,
     exhausted_attempts_fail_the_run,
     per_owner_limit_at_claim_time,
@@ -886,6 +887,91 @@ async fn concurrent_claimers_never_share_a_job(h: &Harness) {
     claimed.sort();
     runs.sort();
     assert_eq!(claimed, runs);
+}
+
+async fn batch_claims_take_the_oldest_once_and_retire_exhausted_jobs(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "batcher").await;
+    // A job out of attempts: claimed once (max 1), its lease left to expire.
+    let doomed = new_run(store, owner, "doomed", 1).await;
+    let first = store.claim_job("gone", LEASE, None).await.unwrap().unwrap();
+    assert_eq!(first.run_id, doomed);
+    let mut runs = Vec::new();
+    for n in 0..5 {
+        runs.push(new_run(store, owner, &format!("job {n}"), 3).await);
+    }
+    tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
+
+    let mut batch: Vec<Uuid> = store
+        .claim_jobs("w", LEASE * 50, None, 3)
+        .await
+        .unwrap()
+        .iter()
+        .map(|job| job.run_id)
+        .collect();
+    batch.sort();
+    let mut oldest = runs[..3].to_vec();
+    oldest.sort();
+    assert_eq!(
+        batch, oldest,
+        "the doomed job is retired, the 3 oldest claimed"
+    );
+    let doomed_run = store.get_run_any(doomed).await.unwrap();
+    assert_eq!(doomed_run.status, RunStatus::Failed);
+    assert_eq!(
+        doomed_run.error_code.as_deref(),
+        Some(cadre_store::WORKER_LOST)
+    );
+
+    let rest = store.claim_jobs("w", LEASE * 50, None, 100).await.unwrap();
+    let mut rest: Vec<Uuid> = rest.iter().map(|job| job.run_id).collect();
+    rest.sort();
+    let mut newest = runs[3..].to_vec();
+    newest.sort();
+    assert_eq!(rest, newest);
+    assert_eq!(store.claim_jobs("w", LEASE, None, 100).await.unwrap(), []);
+
+    // Concurrent batch claimers: every job exactly once.
+    let mut more = Vec::new();
+    for n in 0..40 {
+        more.push(new_run(store, owner, &format!("more {n}"), 3).await);
+    }
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let store = h.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let jobs = store
+                    .claim_jobs(&format!("b{worker}"), Duration::from_secs(30), None, 4)
+                    .await
+                    .unwrap();
+                if jobs.is_empty() {
+                    return mine;
+                }
+                mine.extend(jobs.iter().map(|job| job.run_id));
+            }
+        }));
+    }
+    let mut claimed = Vec::new();
+    for task in tasks {
+        claimed.extend(task.await.unwrap());
+    }
+    claimed.sort();
+    more.sort();
+    assert_eq!(claimed, more);
+
+    // Under a per-owner limit, a batch never exceeds it.
+    let limited = user(store, "limited").await;
+    for n in 0..4 {
+        new_run(store, limited, &format!("limited {n}"), 3).await;
+    }
+    let jobs = store
+        .claim_jobs("w", Duration::from_secs(30), Some(2), 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert!(jobs.iter().all(|job| job.owner == limited));
 }
 
 async fn expired_lease_is_reclaimed(h: &Harness) {

@@ -42,6 +42,9 @@ use crate::bus::EventBus;
 use crate::run_request::StoredRunRequest;
 use watch::{WatchTiming, Watched, watch_loop};
 
+/// Most jobs claimed in one go (bounded by the worker's free slots).
+const CLAIM_BATCH: usize = 64;
+
 /// How a worker behaves.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -152,44 +155,57 @@ impl Worker {
         let halt_all = CancellationToken::new();
         loop {
             while jobs.try_join_next().is_some() {}
-            let permit = tokio::select! {
+            let first = tokio::select! {
                 () = shutdown.cancelled() => break,
                 permit = slots.clone().acquire_owned() => match permit {
                     Ok(permit) => permit,
                     Err(_) => break,
                 },
             };
+            // As many free slots as there are, up to a batch: one claim statement for
+            // them all (a thousand queued runs start in a few dozen claims, not 1,000).
+            let mut permits = vec![first];
+            while permits.len() < CLAIM_BATCH {
+                match slots.clone().try_acquire_owned() {
+                    Ok(permit) => permits.push(permit),
+                    Err(_) => break,
+                }
+            }
             let claimed = self
                 .store
-                .claim_job(
+                .claim_jobs(
                     &self.config.worker_id,
                     self.config.lease,
                     self.config.max_running_per_owner,
+                    permits.len() as u32,
                 )
                 .await;
             match claimed {
-                Ok(Some(job)) => {
-                    let worker = self.clone();
-                    let shared = shared.clone();
-                    let halt = halt_all.child_token();
-                    let span = tracing::info_span!("job", run_id = %job.run_id, job_id = %job.job_id, attempt = job.attempt);
-                    jobs.spawn(
-                        async move {
-                            worker.execute(&shared, job, halt).await;
-                            drop(permit);
-                        }
-                        .instrument(span),
-                    );
+                Ok(claimed) if !claimed.is_empty() => {
+                    for job in claimed {
+                        let Some(permit) = permits.pop() else { break };
+                        let worker = self.clone();
+                        let shared = shared.clone();
+                        let halt = halt_all.child_token();
+                        let span = tracing::info_span!("job", run_id = %job.run_id, job_id = %job.job_id, attempt = job.attempt);
+                        jobs.spawn(
+                            async move {
+                                worker.execute(&shared, job, halt).await;
+                                drop(permit);
+                            }
+                            .instrument(span),
+                        );
+                    }
                 }
-                Ok(None) => {
-                    drop(permit);
+                Ok(_) => {
+                    drop(permits);
                     tokio::select! {
                         () = shutdown.cancelled() => break,
                         () = tokio::time::sleep(self.config.poll_every) => {}
                     }
                 }
                 Err(error) => {
-                    drop(permit);
+                    drop(permits);
                     tracing::warn!(%error, "cannot claim jobs; retrying");
                     tokio::select! {
                         () = shutdown.cancelled() => break,
@@ -223,7 +239,13 @@ impl Worker {
             self.complete(&job).await;
             return;
         }
-        let (resume, last_seq) = match self.store.resume_state(job.run_id).await {
+        // A run that never started has nothing to resume: skip the read.
+        let state = if run.last_seq == 0 {
+            Ok((Default::default(), 0))
+        } else {
+            self.store.resume_state(job.run_id).await
+        };
+        let (resume, last_seq) = match state {
             Ok(state) => state,
             Err(error) => {
                 tracing::warn!(%error, "cannot load the run's events; leaving it to the lease");
