@@ -644,32 +644,25 @@ impl Store for PgStore {
             .map_err(|_| StoreError::Invalid("max_attempts out of range".into()))?;
         let now = now_micros();
         let id = Uuid::new_v4();
-        let mut tx = self.pool.begin().await?;
+        // One statement, so one round trip, and atomic: both rows or neither.
         sqlx::query(
-            "INSERT INTO runs (id, owner, task, request, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4::jsonb, 'queued', $5, $5)",
+            "WITH run AS ( \
+               INSERT INTO runs (id, owner, task, request, status, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4::jsonb, 'queued', $5, $5) RETURNING id) \
+             INSERT INTO jobs (id, run_id, owner, state, attempts, max_attempts, created_at, \
+               updated_at) \
+             SELECT $6, run.id, $2, 'queued', 0, $7, $5, $5 FROM run",
         )
         .bind(id)
         .bind(run.owner)
         .bind(&run.task)
         .bind(serde_json::to_string(&run.request)?)
         .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(owner_fk)?;
-        sqlx::query(
-            "INSERT INTO jobs (id, run_id, owner, state, attempts, max_attempts, created_at, \
-             updated_at) VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5)",
-        )
         .bind(Uuid::new_v4())
-        .bind(id)
-        .bind(run.owner)
         .bind(max_attempts)
-        .bind(now)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await
         .map_err(owner_fk)?;
-        tx.commit().await?;
         Ok(RunRecord {
             id,
             owner: run.owner,
