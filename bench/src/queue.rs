@@ -1,6 +1,6 @@
 //! Store-level benchmarks: the job queue (enqueue, then concurrent claim + complete, with
 //! a count of lost and double-claimed jobs) and event persistence (`append_events`, one
-//! event per call as the worker does, and batches of 50).
+//! event per call, and batches of 50: what the worker's group commit does under load).
 
 use std::collections::HashSet;
 use std::sync::Arc;
