@@ -9,6 +9,8 @@
 //! - [`Store`] (here): the one interface the server and workers use; [`connect`] picks
 //!   the backend from the URL scheme and applies migrations.
 //! - [`error`]: [`StoreError`] and the mapping from driver errors.
+//! - [`accounts`]: [`AccountStore`] (users, refresh tokens, audit log), a supertrait of
+//!   [`Store`], with its records.
 //! - [`model`]: record types ([`TeamRecord`], [`RunRecord`], [`ClaimedJob`], …).
 //! - `effects` (private): backend-independent event-log logic (validation, encoding,
 //!   run-row updates, resume state, the events the store writes itself).
@@ -30,12 +32,16 @@ use uuid::Uuid;
 
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec};
 
+pub mod accounts;
 mod effects;
 pub mod error;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;
 
+pub use accounts::{
+    AccountStore, AuditEntry, AuditRecord, NewRefreshToken, NewUser, RefreshOutcome, UserRecord,
+};
 pub use effects::WORKER_LOST;
 pub use error::StoreError;
 pub use model::{
@@ -53,7 +59,7 @@ pub const MAX_EVENTS_PAGE: u32 = 10_000;
 /// Persistence for teams, runs, events and jobs. Reads are owner-scoped: a record of
 /// another owner answers [`StoreError::NotFound`].
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: AccountStore + Send + Sync {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 

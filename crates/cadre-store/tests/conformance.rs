@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cadre_core::{AgentSpec, EventKind, RunEvent, RunStatus, TeamSpec, UsageTotals};
-use cadre_store::{EventBatch, NewRun, Store, StoreError, connect};
+use cadre_store::{
+    AuditEntry, EventBatch, NewRefreshToken, NewRun, NewUser, RefreshOutcome, Store, StoreError,
+    connect,
+};
 use chrono::{DateTime, Utc};
 use sqlx::Connection;
 use uuid::Uuid;
@@ -149,6 +152,9 @@ conformance!(
     cancel_queued_and_claimed_runs,
     human_input_reaches_a_waiting_run_once,
     delete_cascades_and_refuses_executing_runs,
+    users_are_unique_and_can_be_disabled,
+    refresh_tokens_rotate_and_reuse_revokes_the_family,
+    audit_log_pages_newest_first,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -1399,4 +1405,222 @@ async fn delete_cascades_and_refuses_executing_runs(h: &Harness) {
             .0
             .is_empty()
     );
+}
+
+// ---------------------------------------------------------------- accounts
+
+fn new_user(email: &str, hash: Option<&str>, is_admin: bool) -> NewUser {
+    NewUser {
+        email: email.into(),
+        password_hash: hash.map(String::from),
+        is_admin,
+    }
+}
+
+fn refresh(hash: &str, valid_for: chrono::Duration) -> NewRefreshToken {
+    NewRefreshToken {
+        token_hash: hash.into(),
+        expires_at: Utc::now() + valid_for,
+    }
+}
+
+async fn users_are_unique_and_can_be_disabled(h: &Harness) {
+    let store = h.store.as_ref();
+    assert_eq!(store.count_password_users().await.unwrap(), 0);
+    store.ensure_user("no-password@x").await.unwrap();
+    let admin = store
+        .create_user(new_user("admin@x", Some("$argon2id$hash-a"), true))
+        .await
+        .unwrap();
+    assert!(admin.is_admin && !admin.disabled);
+    assert_eq!(store.count_password_users().await.unwrap(), 1);
+    assert!(matches!(
+        store.create_user(new_user("admin@x", None, false)).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let (found, hash) = store.user_by_email("admin@x").await.unwrap().unwrap();
+    assert_eq!(found, admin);
+    assert_eq!(hash.as_deref(), Some("$argon2id$hash-a"));
+    assert_eq!(store.user_by_email("nobody@x").await.unwrap(), None);
+    assert_eq!(store.user_by_id(admin.id).await.unwrap(), admin);
+    assert!(matches!(
+        store.user_by_id(Uuid::new_v4()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let bob = store
+        .create_user(new_user("bob@x", Some("h1"), false))
+        .await
+        .unwrap();
+    let emails: Vec<String> = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.email)
+        .collect();
+    assert_eq!(emails, ["no-password@x", "admin@x", "bob@x"]);
+
+    store.set_password(bob.id, "h2").await.unwrap();
+    assert_eq!(
+        store
+            .user_by_email("bob@x")
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+            .as_deref(),
+        Some("h2")
+    );
+    assert!(matches!(
+        store.set_password(Uuid::new_v4(), "h").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store
+        .insert_refresh_token(bob.id, refresh("bob-1", chrono::Duration::hours(1)))
+        .await
+        .unwrap();
+    let disabled = store.set_disabled(bob.id, true).await.unwrap();
+    assert!(disabled.disabled);
+    // Disabling revoked the session.
+    assert_eq!(
+        store
+            .rotate_refresh_token("bob-1", refresh("bob-2", chrono::Duration::hours(1)))
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+    assert!(!store.set_disabled(bob.id, false).await.unwrap().disabled);
+}
+
+async fn refresh_tokens_rotate_and_reuse_revokes_the_family(h: &Harness) {
+    let store = h.store.as_ref();
+    let user = store
+        .create_user(new_user("rot@x", Some("h"), false))
+        .await
+        .unwrap();
+    let hour = chrono::Duration::hours(1);
+    store
+        .insert_refresh_token(user.id, refresh("t1", hour))
+        .await
+        .unwrap();
+    // Another login: a separate family.
+    store
+        .insert_refresh_token(user.id, refresh("other-1", hour))
+        .await
+        .unwrap();
+
+    match store
+        .rotate_refresh_token("t1", refresh("t2", hour))
+        .await
+        .unwrap()
+    {
+        RefreshOutcome::Rotated { user: u } => assert_eq!(u.id, user.id),
+        other => panic!("expected a rotation, got {other:?}"),
+    }
+    assert!(matches!(
+        store
+            .rotate_refresh_token("t2", refresh("t3", hour))
+            .await
+            .unwrap(),
+        RefreshOutcome::Rotated { .. }
+    ));
+    // t1 again: reuse. The family (t1, t2, t3) is revoked; the other login is not.
+    assert_eq!(
+        store
+            .rotate_refresh_token("t1", refresh("x", hour))
+            .await
+            .unwrap(),
+        RefreshOutcome::Reused { user_id: user.id }
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token("t3", refresh("t4", hour))
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+    assert!(matches!(
+        store
+            .rotate_refresh_token("other-1", refresh("other-2", hour))
+            .await
+            .unwrap(),
+        RefreshOutcome::Rotated { .. }
+    ));
+    // Logout revokes the family.
+    assert_eq!(
+        store.revoke_refresh_family("other-2").await.unwrap(),
+        Some(user.id)
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token("other-2", refresh("other-3", hour))
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+    assert_eq!(store.revoke_refresh_family("unknown").await.unwrap(), None);
+    // Unknown and expired tokens.
+    assert_eq!(
+        store
+            .rotate_refresh_token("never", refresh("n", hour))
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+    store
+        .insert_refresh_token(user.id, refresh("old", -chrono::Duration::seconds(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate_refresh_token("old", refresh("o", hour))
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+
+    // Two refreshes racing with one token: exactly one rotates.
+    store
+        .insert_refresh_token(user.id, refresh("race", hour))
+        .await
+        .unwrap();
+    let (s1, s2) = (h.store.clone(), h.store.clone());
+    let a = tokio::spawn(async move { s1.rotate_refresh_token("race", refresh("ra", hour)).await });
+    let b = tokio::spawn(async move { s2.rotate_refresh_token("race", refresh("rb", hour)).await });
+    let outcomes = [a.await.unwrap().unwrap(), b.await.unwrap().unwrap()];
+    let rotated = outcomes
+        .iter()
+        .filter(|o| matches!(o, RefreshOutcome::Rotated { .. }))
+        .count();
+    assert_eq!(rotated, 1, "{outcomes:?}");
+}
+
+async fn audit_log_pages_newest_first(h: &Harness) {
+    let store = h.store.as_ref();
+    let user = store
+        .create_user(new_user("audited@x", Some("h"), false))
+        .await
+        .unwrap();
+    for n in 0..5 {
+        store
+            .record_audit(AuditEntry {
+                user_id: (n % 2 == 0).then_some(user.id),
+                email: Some("audited@x".into()),
+                event: format!("event_{n}"),
+                detail: None,
+                ip: Some("127.0.0.1".into()),
+            })
+            .await
+            .unwrap();
+    }
+    let page = store.list_audit(3, None).await.unwrap();
+    let events: Vec<&str> = page.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, ["event_4", "event_3", "event_2"]);
+    assert_eq!(page[0].user_id, Some(user.id));
+    assert_eq!(page[1].user_id, None);
+    assert_eq!(page[0].ip.as_deref(), Some("127.0.0.1"));
+    let older = store.list_audit(10, Some(page[2].id)).await.unwrap();
+    let events: Vec<&str> = older.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, ["event_1", "event_0"]);
 }

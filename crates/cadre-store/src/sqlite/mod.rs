@@ -4,6 +4,8 @@
 //! separate pool that WAL lets run beside the writer. Timestamps are stored as
 //! microseconds since the epoch, ids as 16-byte UUID blobs.
 
+mod accounts;
+
 use std::str::FromStr;
 use std::time::Duration;
 

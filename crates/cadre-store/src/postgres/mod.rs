@@ -4,6 +4,8 @@
 //! limits are made exact across concurrent claimers with a transaction-scoped advisory
 //! lock per owner.
 
+mod accounts;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

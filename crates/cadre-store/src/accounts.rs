@@ -1,0 +1,165 @@
+//! Owns the account side of the store: users (password hashes, admin, disabled),
+//! rotating refresh tokens with reuse detection, and the audit log of security events.
+//! The store never sees a password or a token: callers hash them (argon2id for
+//! passwords, SHA-256 for tokens, which are random and long) and the store keeps hashes.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::StoreError;
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserRecord {
+    /// User id.
+    pub id: Uuid,
+    /// Email (the login name), as stored.
+    pub email: String,
+    /// Whether the user administers the server.
+    pub is_admin: bool,
+    /// Disabled users cannot log in or use their tokens.
+    pub disabled: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What [`AccountStore::create_user`] needs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Email (the login name).
+    pub email: String,
+    /// PHC string of the password hash (`None`: no password login).
+    pub password_hash: Option<String>,
+    /// Whether the user administers the server.
+    pub is_admin: bool,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("email", &self.email)
+            .field("is_admin", &self.is_admin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A refresh token to store: its hash, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefreshToken {
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// When it stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// Valid: it is now used up and its successor stored, in the same family.
+    Rotated {
+        /// Its user.
+        user: UserRecord,
+    },
+    /// Already used once: a copy is in someone else's hands. Its whole family (the login
+    /// it belongs to) is revoked.
+    Reused {
+        /// Its user.
+        user_id: Uuid,
+    },
+    /// Unknown, expired, revoked, or its user is disabled.
+    Invalid,
+}
+
+/// One security event for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditEntry {
+    /// The account concerned, if known.
+    pub user_id: Option<Uuid>,
+    /// The login name given (kept for failed logins of unknown accounts).
+    pub email: Option<String>,
+    /// `login_ok`, `login_failed`, `token_issued`, `token_revoked`, … (see the server).
+    pub event: String,
+    /// Free-form detail (never a secret).
+    pub detail: Option<String>,
+    /// The client's address.
+    pub ip: Option<String>,
+}
+
+/// A stored audit event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    /// Increasing id (pass as `before` to page back).
+    pub id: i64,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// The account concerned, if known.
+    pub user_id: Option<Uuid>,
+    /// The login name given.
+    pub email: Option<String>,
+    /// What happened.
+    pub event: String,
+    /// Detail.
+    pub detail: Option<String>,
+    /// Client address.
+    pub ip: Option<String>,
+}
+
+/// Accounts, sessions and the audit log.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Creates a user. [`StoreError::Conflict`] when the email is taken.
+    async fn create_user(&self, user: NewUser) -> Result<UserRecord, StoreError>;
+
+    /// The user with this email and their password hash, if any.
+    async fn user_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<(UserRecord, Option<String>)>, StoreError>;
+
+    /// One user.
+    async fn user_by_id(&self, id: Uuid) -> Result<UserRecord, StoreError>;
+
+    /// Every user, oldest first.
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
+
+    /// Users who can log in with a password (zero: the server bootstraps an admin).
+    async fn count_password_users(&self) -> Result<u64, StoreError>;
+
+    /// Replaces a user's password hash and revokes their refresh tokens.
+    async fn set_password(&self, id: Uuid, password_hash: &str) -> Result<(), StoreError>;
+
+    /// Disables or re-enables a user; disabling revokes their refresh tokens.
+    async fn set_disabled(&self, id: Uuid, disabled: bool) -> Result<UserRecord, StoreError>;
+
+    /// Stores the first refresh token of a new login (a new family).
+    async fn insert_refresh_token(
+        &self,
+        user_id: Uuid,
+        token: NewRefreshToken,
+    ) -> Result<(), StoreError>;
+
+    /// Presents a refresh token (by hash): a valid one is used up and `next` stored in
+    /// its family, atomically; a used one revokes the family. See [`RefreshOutcome`].
+    async fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        next: NewRefreshToken,
+    ) -> Result<RefreshOutcome, StoreError>;
+
+    /// Revokes the family of this refresh token (logout). Returns its user, if the token
+    /// was known.
+    async fn revoke_refresh_family(&self, token_hash: &str) -> Result<Option<Uuid>, StoreError>;
+
+    /// Appends to the audit log.
+    async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
+
+    /// Audit events, newest first, `limit` of them (clamped to [`crate::MAX_PAGE`]),
+    /// older than id `before` if given.
+    async fn list_audit(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+}

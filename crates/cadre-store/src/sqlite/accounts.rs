@@ -1,0 +1,294 @@
+//! [`AccountStore`] on SQLite: users, refresh tokens and the audit log, with writes
+//! through the single writer connection.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use uuid::Uuid;
+
+use super::{SqliteStore, from_micros, micros};
+use crate::StoreError;
+use crate::accounts::{
+    AccountStore, AuditEntry, AuditRecord, NewRefreshToken, NewUser, RefreshOutcome, UserRecord,
+};
+use crate::model::{now_micros, page_size};
+
+const USER_COLUMNS: &str = "id, email, is_admin, disabled, created_at";
+
+fn user_from(row: &SqliteRow) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        is_admin: row.try_get("is_admin")?,
+        disabled: row.try_get("disabled")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn create_user(&self, user: NewUser) -> Result<UserRecord, StoreError> {
+        let record = UserRecord {
+            id: Uuid::new_v4(),
+            email: user.email,
+            is_admin: user.is_admin,
+            disabled: false,
+            created_at: now_micros(),
+        };
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, is_admin, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(record.id)
+        .bind(&record.email)
+        .bind(user.password_hash)
+        .bind(record.is_admin)
+        .bind(micros(record.created_at))
+        .execute(&self.writer)
+        .await
+        .map_err(|error| match StoreError::from(error) {
+            StoreError::Conflict { .. } => StoreError::conflict("a user with this email exists"),
+            other => other,
+        })?;
+        Ok(record)
+    }
+
+    async fn user_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<(UserRecord, Option<String>)>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1"
+        ))
+        .bind(email)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|row| Ok((user_from(&row)?, row.try_get("password_hash")?)))
+            .transpose()
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<UserRecord, StoreError> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or(StoreError::NotFound { what: "user" })?;
+        user_from(&row)
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(user_from).collect()
+    }
+
+    async fn count_password_users(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE password_hash IS NOT NULL")
+                .fetch_one(&self.reader)
+                .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn set_password(&self, id: Uuid, password_hash: &str) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let changed = sqlx::query("UPDATE users SET password_hash = ?2 WHERE id = ?1")
+            .bind(id)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound { what: "user" });
+        }
+        revoke_user_tokens(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_disabled(&self, id: Uuid, disabled: bool) -> Result<UserRecord, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let changed = sqlx::query("UPDATE users SET disabled = ?2 WHERE id = ?1")
+            .bind(id)
+            .bind(disabled)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound { what: "user" });
+        }
+        if disabled {
+            revoke_user_tokens(&mut tx, id).await?;
+        }
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        user_from(&row)
+    }
+
+    async fn insert_refresh_token(
+        &self,
+        user_id: Uuid,
+        token: NewRefreshToken,
+    ) -> Result<(), StoreError> {
+        insert_token(&self.writer, user_id, Uuid::new_v4(), &token).await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        next: NewRefreshToken,
+    ) -> Result<RefreshOutcome, StoreError> {
+        let now = micros(now_micros());
+        let mut tx = self.writer.begin().await?;
+        let row = sqlx::query(
+            "SELECT t.user_id, t.family, t.expires_at, t.used_at, t.revoked_at, u.disabled \
+             FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(RefreshOutcome::Invalid);
+        };
+        let user_id: Uuid = row.try_get("user_id")?;
+        let family: Uuid = row.try_get("family")?;
+        let used: Option<i64> = row.try_get("used_at")?;
+        let revoked: Option<i64> = row.try_get("revoked_at")?;
+        let expires: i64 = row.try_get("expires_at")?;
+        let disabled: bool = row.try_get("disabled")?;
+        if revoked.is_some() || expires <= now || disabled {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        if used.is_some() {
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = ?2 WHERE family = ?1 AND revoked_at IS NULL",
+            )
+            .bind(family)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(RefreshOutcome::Reused { user_id });
+        }
+        sqlx::query("UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1")
+            .bind(token_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        insert_token(&mut *tx, user_id, family, &next).await?;
+        let user = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(RefreshOutcome::Rotated {
+            user: user_from(&user)?,
+        })
+    }
+
+    async fn revoke_refresh_family(&self, token_hash: &str) -> Result<Option<Uuid>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let row: Option<(Uuid, Uuid)> =
+            sqlx::query_as("SELECT user_id, family FROM refresh_tokens WHERE token_hash = ?1")
+                .bind(token_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((user_id, family)) = row else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = ?2 WHERE family = ?1 AND revoked_at IS NULL",
+        )
+        .bind(family)
+        .bind(micros(now_micros()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(user_id))
+    }
+
+    async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, user_id, email, event, detail, ip) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(micros(now_micros()))
+        .bind(entry.user_id)
+        .bind(entry.email)
+        .bind(entry.event)
+        .bind(entry.detail)
+        .bind(entry.ip)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_audit(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, user_id, email, event, detail, ip FROM audit_log \
+             WHERE ?1 IS NULL OR id < ?1 ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(before)
+        .bind(i64::from(page_size(limit)))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditRecord {
+                    id: row.try_get("id")?,
+                    at: from_micros(row.try_get("at")?)?,
+                    user_id: row.try_get("user_id")?,
+                    email: row.try_get("email")?,
+                    event: row.try_get("event")?,
+                    detail: row.try_get("detail")?,
+                    ip: row.try_get("ip")?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn insert_token<'c>(
+    conn: impl sqlx::SqliteExecutor<'c>,
+    user_id: Uuid,
+    family: Uuid,
+    token: &NewRefreshToken,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, user_id, family, token_hash, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(user_id)
+    .bind(family)
+    .bind(&token.token_hash)
+    .bind(micros(now_micros()))
+    .bind(micros(token.expires_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn revoke_user_tokens(
+    conn: &mut sqlx::SqliteConnection,
+    user_id: Uuid,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(micros(now_micros()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
