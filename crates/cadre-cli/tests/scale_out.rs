@@ -13,7 +13,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::cadre;
+use common::{admin_client, cadre};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -102,6 +102,11 @@ fn service(args: &[&str], database: &str, redis: &str, dir: &std::path::Path) ->
         .env("CADRE_REDIS_URL", redis)
         .env("CADRE_WORKER_LEASE_SECS", "2")
         .env("CADRE_SANDBOX", "none")
+        // What every API replica of one deployment shares.
+        .env(
+            "CADRE_SECRET_KEY",
+            "the scale-out test deployment's secret key",
+        )
         .stderr(Stdio::null());
     command
 }
@@ -133,7 +138,8 @@ fn start_worker(database: &str, redis: &str, dir: &std::path::Path, delay_ms: u6
 }
 
 async fn post_demo_run(base: &str) -> String {
-    let response = reqwest::Client::new()
+    let response = admin_client(base)
+        .await
         .post(format!("{base}/api/v1/runs"))
         .json(&json!({"task": "Compare the first 20 Fibonacci numbers with the first 20 primes", "model": "demo"}))
         .send()
@@ -154,7 +160,10 @@ async fn stream_until_finished(
     after_messages: usize,
     during: impl FnOnce(),
 ) -> (Vec<u64>, Vec<String>) {
-    let response = reqwest::get(format!("{base}/api/v1/runs/{run}/events/stream"))
+    let response = admin_client(base)
+        .await
+        .get(format!("{base}/api/v1/runs/{run}/events/stream"))
+        .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);

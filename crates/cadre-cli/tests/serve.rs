@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::cadre;
+use common::{admin_client, cadre};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -99,8 +99,8 @@ async fn read_sse(response: reqwest::Response) -> Vec<(Option<u64>, String, Valu
 #[tokio::test]
 async fn serve_runs_a_posted_task_and_streams_it() {
     let server = start();
-    let http = reqwest::Client::new();
     let base = &server.base;
+    let http = admin_client(base).await;
 
     for path in ["/healthz", "/readyz"] {
         assert_eq!(
@@ -207,7 +207,8 @@ async fn serve_runs_a_posted_task_and_streams_it() {
 async fn sigterm_stops_the_server_even_with_an_open_stream() {
     let mut server = start_with_delay(30_000);
     let base = server.base.clone();
-    let run: Value = reqwest::Client::new()
+    let http = admin_client(&base).await;
+    let run: Value = http
         .post(format!("{base}/api/v1/runs"))
         .json(&json!({"task": "a slow demo", "model": "demo"}))
         .send()
@@ -217,7 +218,9 @@ async fn sigterm_stops_the_server_even_with_an_open_stream() {
         .await
         .unwrap();
     let id = run["id"].as_str().unwrap();
-    let stream = reqwest::get(format!("{base}/api/v1/runs/{id}/events/stream"))
+    let stream = http
+        .get(format!("{base}/api/v1/runs/{id}/events/stream"))
+        .send()
         .await
         .unwrap();
     let mut body = stream.bytes_stream();
@@ -249,4 +252,112 @@ async fn sigterm_stops_the_server_even_with_an_open_stream() {
     })
     .await;
     assert!(rest.is_ok(), "the stream was closed by the shutdown");
+}
+
+/// Starts `cadre serve` on `dir` without a configured admin; returns the child, its base
+/// URL and everything it wrote to stderr within its first second.
+fn start_unconfigured(dir: &std::path::Path) -> (std::process::Child, String, String) {
+    let mut child = cadre()
+        .arg("serve")
+        .env("CADRE_DATA_DIR", dir)
+        .env("CADRE_BIND", "127.0.0.1:0")
+        .env_remove("CADRE_ADMIN_EMAIL")
+        .env_remove("CADRE_ADMIN_PASSWORD")
+        .env_remove("CADRE_DATABASE_URL")
+        .env_remove("CADRE_REDIS_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("cadre listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_string();
+    let mut stderr = child.stderr.take().unwrap();
+    let collected = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = collected.clone();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut stderr, &mut buffer) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let text = collected.lock().unwrap().clone();
+    (child, base, text)
+}
+
+#[tokio::test]
+async fn first_start_creates_an_admin_and_shows_the_password_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base, stderr) = start_unconfigured(dir.path());
+    let password = stderr
+        .lines()
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("password (shown only this once): ")
+        })
+        .unwrap_or_else(|| panic!("no password shown: {stderr}"))
+        .to_string();
+    assert!(stderr.contains("admin@cadre.local"), "{stderr}");
+    assert_eq!(
+        stderr.matches(&password).count(),
+        1,
+        "only on the terminal line"
+    );
+
+    let login = |password: String| {
+        let base = base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/api/v1/auth/token"))
+                .form(&[
+                    ("grant_type", "password"),
+                    ("username", "admin@cadre.local"),
+                    ("password", password.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(login(password.clone()).await, 200);
+    assert_eq!(login("not the password".into()).await, 400);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // A second start finds the admin and shows nothing; the key file keeps tokens valid.
+    let (mut again, base_again, stderr) = start_unconfigured(dir.path());
+    assert!(!stderr.contains("shown only this once"), "{stderr}");
+    let status = reqwest::Client::new()
+        .post(format!("{base_again}/api/v1/auth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin@cadre.local"),
+            ("password", password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    let key = dir.path().join("secret.key");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let _ = again.kill();
+    let _ = again.wait();
 }

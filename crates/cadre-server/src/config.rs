@@ -10,6 +10,16 @@ use std::time::Duration;
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(pub String);
 
+/// A configured secret: compared and cloned like a string, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
 /// Settings of `cadre serve`, `cadre api`, `cadre worker` and `cadre migrate`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceConfig {
@@ -31,6 +41,17 @@ pub struct ServiceConfig {
     pub sandbox: String,
     /// `CADRE_SCRIPTED_DELAY_MS`: pause before each demo-model answer.
     pub demo_delay: Duration,
+    /// `CADRE_SECRET_KEY`: keys access tokens (and, later, stored credentials). Unset: a
+    /// random key kept in `<data dir>/secret.key`. Every API replica needs the same one.
+    pub secret_key: Option<Secret>,
+    /// `CADRE_ALLOW_REGISTRATION`: anyone may create an account (default false).
+    pub allow_registration: bool,
+    /// `CADRE_ADMIN_EMAIL`: the admin created on first start (default
+    /// `admin@cadre.local`).
+    pub admin_email: Option<String>,
+    /// `CADRE_ADMIN_PASSWORD`: that admin's password (default: generated and printed
+    /// once).
+    pub admin_password: Option<Secret>,
 }
 
 impl ServiceConfig {
@@ -81,7 +102,31 @@ impl ServiceConfig {
             max_running_per_user: max_running.filter(|&n| n > 0),
             sandbox: var("CADRE_SANDBOX").unwrap_or_else(|| "bwrap".into()),
             demo_delay: Duration::from_millis(number("CADRE_SCRIPTED_DELAY_MS", 0)?),
+            secret_key: match var("CADRE_SECRET_KEY") {
+                Some(key) if key.len() < 32 => {
+                    return Err(ConfigError(
+                        "CADRE_SECRET_KEY must be at least 32 characters (e.g. `openssl rand -base64 32`)"
+                            .into(),
+                    ));
+                }
+                key => key.map(Secret),
+            },
+            allow_registration: flag(var("CADRE_ALLOW_REGISTRATION"), "CADRE_ALLOW_REGISTRATION")?,
+            admin_email: var("CADRE_ADMIN_EMAIL"),
+            admin_password: var("CADRE_ADMIN_PASSWORD").map(Secret),
         })
+    }
+}
+
+/// A boolean setting: `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off` (default false).
+fn flag(value: Option<String>, name: &str) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(false),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(ConfigError(format!(
+            "{name} must be true or false, got `{other}`"
+        ))),
     }
 }
 
@@ -130,6 +175,31 @@ mod tests {
         assert_eq!(config.bind, "127.0.0.1:8080");
         assert_eq!(config.worker_lease, Duration::from_secs(30));
         assert_eq!(config.max_running_per_user, None);
+        assert_eq!(config.secret_key, None);
+        assert!(!config.allow_registration);
+    }
+
+    #[test]
+    fn auth_settings() {
+        let key = "k".repeat(40);
+        let config = ServiceConfig::resolve(env(&[
+            ("HOME", "/h"),
+            ("CADRE_SECRET_KEY", &key),
+            ("CADRE_ALLOW_REGISTRATION", "yes"),
+            ("CADRE_ADMIN_PASSWORD", "hunter2-hunter2"),
+        ]))
+        .unwrap();
+        assert_eq!(config.secret_key, Some(Secret(key)));
+        assert!(config.allow_registration);
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!format!("{config:?}").contains("kkkk"));
+        let short = ServiceConfig::resolve(env(&[("HOME", "/h"), ("CADRE_SECRET_KEY", "short")]));
+        assert!(short.unwrap_err().0.contains("at least 32"));
+        let bad = ServiceConfig::resolve(env(&[
+            ("HOME", "/h"),
+            ("CADRE_ALLOW_REGISTRATION", "maybe"),
+        ]));
+        assert!(bad.is_err());
     }
 
     #[test]

@@ -196,10 +196,7 @@ async fn inline_team_and_team_id_are_resolved() {
 }
 
 async fn app_owner(app: &App) -> Uuid {
-    app.store
-        .ensure_user(cadre_server::api::LOCAL_USER_EMAIL)
-        .await
-        .unwrap()
+    app.user
 }
 
 #[tokio::test]

@@ -6,11 +6,7 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use cadre_server::api::AppState;
-use cadre_server::bus::{EventBus, MemoryBus};
-use common::{App, assert_error, serve_addr, spawn};
+use common::{App, assert_error, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -18,27 +14,6 @@ const AUTOGEN_TEAM: &str =
     include_str!("../../cadre-core/tests/fixtures/autogen_research_team.json");
 
 impl App {
-    /// Another user's view of the same store and bus.
-    async fn as_other_user(&self, email: &str) -> App {
-        let owner = self.store.ensure_user(email).await.unwrap();
-        let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
-        let state = AppState {
-            store: self.store.clone(),
-            bus: bus.clone(),
-            owner,
-            shutdown: Default::default(),
-        };
-        let addr = serve_addr(state).await;
-        App {
-            base: format!("http://{addr}"),
-            addr,
-            store: self.store.clone(),
-            bus,
-            http: reqwest::Client::new(),
-            _dir: None,
-        }
-    }
-
     async fn send(
         &self,
         method: reqwest::Method,
@@ -163,7 +138,7 @@ async fn create_get_list_update_delete() {
 #[tokio::test]
 async fn another_owners_team_is_not_found() {
     let app = spawn().await;
-    let other = app.as_other_user("other@cadre").await;
+    let other = app.as_user("other@cadre.test").await;
     let (status, _, created) = app
         .send(
             reqwest::Method::POST,

@@ -23,8 +23,18 @@ use uuid::Uuid;
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 impl App {
+    /// A `ws://` URL for `path`, authenticated the way a browser must: the access token
+    /// in the query string.
+    fn ws_url(&self, path: &str) -> String {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        format!(
+            "ws://{}{path}{separator}access_token={}",
+            self.addr, self.token
+        )
+    }
+
     async fn connect(&self, path: &str) -> Socket {
-        let url = format!("ws://{}{}", self.addr, path);
+        let url = self.ws_url(path);
         let (socket, response) = tokio_tungstenite::connect_async(url).await.unwrap();
         assert_eq!(response.status(), 101);
         socket
@@ -32,7 +42,7 @@ impl App {
 
     /// The HTTP error answered instead of the upgrade.
     async fn refused(&self, path: &str) -> (u16, Value) {
-        let url = format!("ws://{}{}", self.addr, path);
+        let url = self.ws_url(path);
         match tokio_tungstenite::connect_async(url).await {
             Err(WsError::Http(response)) => {
                 let body = response.body().clone().unwrap_or_default();

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use cadre_core::executor::CodeExecutor;
 use cadre_server::api::{AppState, router};
+use cadre_server::auth::token::random_secret;
+use cadre_server::auth::{AuthConfig, Bootstrap, ensure_admin};
 use cadre_server::bus::{EventBus, MemoryBus, RedisBus};
 use cadre_server::config::ServiceConfig;
 use cadre_server::worker::{EnvModels, Worker, WorkerConfig};
@@ -33,9 +35,17 @@ pub async fn serve(with_worker: bool) -> anyhow::Result<ExitCode> {
     let config = ServiceConfig::from_env()?;
     let store = open_store(&config).await?;
     let bus = open_bus(&config).await?;
-    let mut state = AppState::local(store.clone(), bus.clone())
+    let auth = auth_config(&config)?;
+    announce_admin(
+        ensure_admin(
+            store.as_ref(),
+            config.admin_email.as_deref(),
+            config.admin_password.as_ref().map(|p| p.0.as_str()),
+        )
         .await
-        .context("cannot prepare the local user")?;
+        .context("cannot create the first admin")?,
+    );
+    let mut state = AppState::new(store.clone(), bus.clone(), auth);
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -78,6 +88,63 @@ pub async fn worker() -> anyhow::Result<ExitCode> {
     worker.run(shutdown).await;
     tracing::info!("worker stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Token keys from `CADRE_SECRET_KEY`, else from `<data dir>/secret.key` (created with
+/// 256 random bits, readable by the owner only, on first start).
+fn auth_config(config: &ServiceConfig) -> anyhow::Result<AuthConfig> {
+    let secret = match &config.secret_key {
+        Some(secret) => secret.0.clone(),
+        None => {
+            create_private_dir(&config.data_dir)?;
+            let path = config.data_dir.join("secret.key");
+            load_or_create_secret(&path)
+                .with_context(|| format!("cannot use the key file {}", path.display()))?
+        }
+    };
+    let mut auth = AuthConfig::from_secret(secret.as_bytes());
+    auth.allow_registration = config.allow_registration;
+    Ok(auth)
+}
+
+fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Ok(mut file) => {
+            let secret = random_secret()?;
+            file.write_all(secret.as_bytes())?;
+            file.sync_all()?;
+            tracing::info!(path = %path.display(), "created a new secret key");
+            Ok(secret)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            let secret = std::fs::read_to_string(path)?.trim().to_string();
+            anyhow::ensure!(secret.len() >= 32, "the key file is too short");
+            Ok(secret)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Tells the operator about a first admin; a generated password is shown here, once,
+/// on the terminal (never in the logs).
+fn announce_admin(bootstrap: Bootstrap) {
+    match bootstrap {
+        Bootstrap::Existing => {}
+        Bootstrap::Created { email } => tracing::info!(%email, "created the first admin"),
+        Bootstrap::Generated { email, password } => {
+            tracing::info!(%email, "created the first admin with a generated password");
+            let _ = writeln!(
+                std::io::stderr(),
+                "created the admin account {email}\n  password (shown only this once): {password}\n  change it with `cadre user passwd {email}`"
+            );
+        }
+    }
 }
 
 /// Connects to the configured database (creating the data dir for SQLite) and applies

@@ -20,11 +20,48 @@ pub fn cadre() -> Command {
         "CADRE_SANDBOX",
         "CADRE_SCRIPTED_DELAY_MS",
         "CADRE_LOG",
+        "CADRE_SECRET_KEY",
+        "CADRE_ALLOW_REGISTRATION",
     ] {
         command.env_remove(var);
     }
-    command.stdin(Stdio::null());
     command
+        .env("CADRE_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("CADRE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdin(Stdio::null());
+    command
+}
+
+/// The admin every server started by [`cadre`] creates on first start.
+pub const ADMIN_EMAIL: &str = "admin@cadre.test";
+/// That admin's password.
+pub const ADMIN_PASSWORD: &str = "the test admin's password";
+
+/// Logs in to the server at `base` as the test admin (OAuth2 password grant); returns a
+/// client that sends the access token with every request.
+pub async fn admin_client(base: &str) -> reqwest::Client {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(response.status(), 200, "login as the test admin");
+    let tokens: Value = response.json().await.expect("token JSON");
+    let token = tokens["access_token"].as_str().expect("access_token");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
 }
 
 /// Runs a command to completion (in a blocking thread, so async tests keep serving).

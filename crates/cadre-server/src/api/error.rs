@@ -19,6 +19,9 @@ pub enum ErrorCode {
     BadRequest,
     /// Missing or invalid credentials.
     Unauthorized,
+    /// A token request with a wrong password or an invalid refresh token (OAuth2's
+    /// `invalid_grant`).
+    InvalidGrant,
     /// Authenticated but not allowed.
     Forbidden,
     /// No such resource (or not the caller's).
@@ -47,6 +50,7 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
@@ -65,6 +69,7 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidGrant => StatusCode::BAD_REQUEST,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -208,7 +213,14 @@ impl IntoResponse for ApiError {
                 details,
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if self.code == ErrorCode::Unauthorized {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 
@@ -256,6 +268,33 @@ impl From<JsonRejection> for ApiError {
                 }
                 status if status.is_server_error() => ApiError::internal(reason),
                 _ => ApiError::new(ErrorCode::BadRequest, "cannot read the body")
+                    .with_details(serde_json::json!({ "reason": reason })),
+            },
+        }
+    }
+}
+
+impl From<axum::extract::rejection::FormRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::FormRejection) -> Self {
+        use axum::extract::rejection::FormRejection;
+        let reason = rejection.body_text();
+        match rejection {
+            FormRejection::InvalidFormContentType(_) => ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "expected `Content-Type: application/x-www-form-urlencoded`",
+            ),
+            FormRejection::FailedToDeserializeForm(_)
+            | FormRejection::FailedToDeserializeFormBody(_) => ApiError::new(
+                ErrorCode::ValidationFailed,
+                "the form does not match the schema",
+            )
+            .with_details(serde_json::json!({ "reason": reason })),
+            other => match other.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::new(ErrorCode::PayloadTooLarge, "the body is too large")
+                }
+                status if status.is_server_error() => ApiError::internal(reason),
+                _ => ApiError::new(ErrorCode::BadRequest, "cannot read the form")
                     .with_details(serde_json::json!({ "reason": reason })),
             },
         }

@@ -29,6 +29,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
+use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody, ErrorCode, FieldError};
 use super::extract::{ApiPath, ApiQuery};
 use crate::bus::{BusMessage, Subscription};
@@ -98,6 +99,9 @@ pub struct EventPage {
 pub struct StreamQuery {
     /// Resume after this seq (default 0); the `Last-Event-ID` header wins over it.
     pub after: Option<u64>,
+    /// The access token, for clients that cannot set the `Authorization` header (a
+    /// browser's `EventSource`). Never logged.
+    pub access_token: Option<String>,
 }
 
 /// The event routes.
@@ -117,6 +121,7 @@ pub fn router() -> Router<AppState> {
     ))]
 pub async fn list_events(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
@@ -129,7 +134,7 @@ pub async fn list_events(
     }
     let after = query.after.unwrap_or(0);
     // Owner check: another user's run answers 404 like a missing one.
-    state.store.get_run(state.owner, id).await?;
+    state.store.get_run(user.id, id).await?;
     let events = state.store.events_after(id, after, limit).await?;
     let next_after = events.last().map_or(after, |event| event.seq);
     Ok(Json(EventPage { events, next_after }))
@@ -152,6 +157,7 @@ pub async fn list_events(
     ))]
 pub async fn stream_events(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<StreamQuery>,
     headers: HeaderMap,
@@ -169,7 +175,7 @@ pub async fn stream_events(
             })?,
         None => query.after.unwrap_or(0),
     };
-    let events = open_event_source(state, id, after).await?;
+    let events = open_event_source(state, &user, id, after).await?;
     let stream = futures::stream::unfold(events, |mut events| async move {
         events.next().await.map(|event| (sse_frame(&event), events))
     })
@@ -205,10 +211,11 @@ pub(crate) fn encode_event(event: &RunEvent) -> Option<String> {
 /// background task that feeds it.
 pub async fn open_event_source(
     state: AppState,
+    user: &AuthUser,
     run_id: Uuid,
     after: u64,
 ) -> Result<EventSource, ApiError> {
-    let run = state.store.get_run(state.owner, run_id).await?;
+    let run = state.store.get_run(user.id, run_id).await?;
     // Subscribe before the first database read: anything published from now on reaches
     // us, and anything before it is in the database.
     let subscription = match state.bus.subscribe(&run_id.to_string()).await {

@@ -1,9 +1,9 @@
-//! Owns the API's extractors: thin wrappers around axum's `Json`, `Query` and `Path` whose
+//! Owns the API's extractors: thin wrappers around axum's `Json`, `Form`, `Query` and `Path` whose
 //! rejections become [`ApiError`]s, so a client's mistake always gets our error shape (and
 //! its proper 400/413/415/422), never axum's plain-text answer.
 
 use axum::Json;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{Form, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -23,6 +23,23 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let Json(value) = Json::<T>::from_request(request, state).await?;
         Ok(ApiJson(value))
+    }
+}
+
+/// A form body (`application/x-www-form-urlencoded`, as OAuth2 token requests are).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiForm<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiForm<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Form(value) = Form::<T>::from_request(request, state).await?;
+        Ok(ApiForm(value))
     }
 }
 

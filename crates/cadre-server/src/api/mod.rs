@@ -4,6 +4,8 @@
 //! and methods.
 //!
 //! # Layout
+//! - [`auth`]: the [`auth::AuthUser`] extractor (every protected handler takes it) and the
+//!   token, logout, register and `me` routes.
 //! - [`error`]: [`ApiError`], the code → status registry, rejection mapping.
 //! - [`extract`]: `Json`/`Query`/`Path` wrappers that reject in our error shape.
 //! - [`health`]: `/healthz`, `/readyz`.
@@ -15,6 +17,7 @@
 //! - [`transcript`]: a run's transcript as Markdown or JSON.
 //! - [`openapi`]: the OpenAPI 3.1 document (`/openapi.json`) and Swagger UI (`/docs`).
 
+pub mod auth;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -33,16 +36,14 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use cadre_store::{Store, StoreError};
+use cadre_store::Store;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::auth::AuthConfig;
 use crate::bus::EventBus;
 
 pub use error::{ApiError, ErrorCode};
-
-/// The email of the single local user every request acts as until accounts land.
-pub const LOCAL_USER_EMAIL: &str = "local@cadre";
 
 /// Largest request body accepted (larger: `413 payload_too_large`).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -56,23 +57,22 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Live events (an accelerator: streams fall back to the store).
     pub bus: Arc<dyn EventBus>,
-    /// The user every request acts as (the local user until authentication exists).
-    pub owner: Uuid,
+    /// Token keys and login settings.
+    pub auth: Arc<AuthConfig>,
     /// Fires when the server shuts down: open event streams end (clients resume with
     /// `Last-Event-ID`/`after`, possibly on another replica) so the server can exit.
     pub shutdown: CancellationToken,
 }
 
 impl AppState {
-    /// State acting as the local user ([`LOCAL_USER_EMAIL`]), created if needed.
-    pub async fn local(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) -> Result<Self, StoreError> {
-        let owner = store.ensure_user(LOCAL_USER_EMAIL).await?;
-        Ok(Self {
+    /// State over a store and a bus, authenticating with `auth`.
+    pub fn new(store: Arc<dyn Store>, bus: Arc<dyn EventBus>, auth: AuthConfig) -> Self {
+        Self {
             store,
             bus,
-            owner,
+            auth: Arc::new(auth),
             shutdown: CancellationToken::new(),
-        })
+        }
     }
 }
 
@@ -81,8 +81,7 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("store", &self.store.backend())
             .field("bus", &self.bus.backend())
-            .field("owner", &self.owner)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,6 +89,7 @@ impl std::fmt::Debug for AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
+        .merge(auth::router())
         .merge(runs::router())
         .merge(events::router())
         .merge(ws::router())

@@ -2,19 +2,26 @@
 //! and its routes: `/openapi.json` and the Swagger UI at `/docs`, served from the binary.
 
 use axum::Router;
-use utoipa::OpenApi;
+use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
-use super::{error, events, health, runs, teams, transcript, ws};
+use super::{auth, error, events, health, runs, teams, transcript, ws};
 
 /// The OpenAPI document.
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Cadre API", description = "Multi-agent LLM runs as a service."),
+    modifiers(&BearerAuth),
+    security(("oauth2" = [])),
     paths(
         health::healthz,
         health::readyz,
+        auth::token,
+        auth::logout,
+        auth::register,
+        auth::me,
         runs::create_run,
         runs::list_runs,
         runs::get_run,
@@ -34,6 +41,11 @@ use super::{error, events, health, runs, teams, transcript, ws};
         teams::export_team,
     ),
     components(schemas(
+        auth::TokenRequest,
+        auth::TokenResponse,
+        auth::UserView,
+        auth::LogoutRequest,
+        auth::RegisterRequest,
         error::ErrorBody,
         error::ErrorObject,
         error::FieldError,
@@ -63,12 +75,34 @@ use super::{error, events, health, runs, teams, transcript, ws};
     )),
     tags(
         (name = "health", description = "Probes"),
+        (name = "auth", description = "Login (OAuth2 password flow), tokens, accounts"),
         (name = "runs", description = "Runs"),
         (name = "events", description = "Run events (JSON pages, SSE and WebSocket)"),
         (name = "teams", description = "Saved teams, AutoGen import and export"),
     )
 )]
 pub struct ApiDoc;
+
+/// The security scheme every protected operation requires: OAuth2's password flow at
+/// `/api/v1/auth/token`, so Swagger UI's *Authorize* button logs in and then sends
+/// `Authorization: Bearer …`.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::Password(Password::new(
+                    "/api/v1/auth/token",
+                    Scopes::new(),
+                ))],
+                "Email and password; the access token is a short-lived JWT",
+            )),
+        );
+    }
+}
 
 /// `/openapi.json` and `/docs`.
 pub fn router() -> Router<AppState> {

@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
+use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody, FieldError};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::run_request::{BuildRequest, StoredRunRequest};
@@ -245,19 +246,20 @@ pub fn router() -> Router<AppState> {
     ))]
 pub async fn create_run(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiJson(body): ApiJson<CreateRunBody>,
 ) -> Result<Response, ApiError> {
     let mut request = validate(body)?;
     if let Some(team_id) = request.1 {
         // Inlined now so that editing or deleting the saved team cannot change this run.
-        let team = state.store.get_team(state.owner, team_id).await?;
+        let team = state.store.get_team(user.id, team_id).await?;
         request.0.team = Some(team.spec);
     }
     let stored = request.0;
     let run = state
         .store
         .create_run(NewRun {
-            owner: state.owner,
+            owner: user.id,
             task: stored.task.clone(),
             request: serde_json::to_value(&stored).map_err(ApiError::internal)?,
             max_attempts: MAX_ATTEMPTS,
@@ -367,6 +369,7 @@ fn check_model(errors: &mut Vec<FieldError>, field: &str, model: Option<&str>) {
     ))]
 pub async fn list_runs(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiQuery(query): ApiQuery<ListRunsQuery>,
 ) -> Result<Json<RunList>, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
@@ -379,7 +382,7 @@ pub async fn list_runs(
     let (runs, next_cursor) = state
         .store
         .list_runs(
-            state.owner,
+            user.id,
             query.status.map(RunStatus::from),
             limit,
             query.cursor,
@@ -401,9 +404,10 @@ pub async fn list_runs(
     ))]
 pub async fn get_run(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<RunView>, ApiError> {
-    Ok(Json(state.store.get_run(state.owner, id).await?.into()))
+    Ok(Json(state.store.get_run(user.id, id).await?.into()))
 }
 
 /// Deletes a run with its events (not while a worker executes it: cancel first).
@@ -416,9 +420,10 @@ pub async fn get_run(
     ))]
 pub async fn delete_run(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.delete_run(state.owner, id).await?;
+    state.store.delete_run(user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -432,10 +437,11 @@ pub async fn delete_run(
     ))]
 pub async fn cancel_run(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
-    let before = state.store.get_run(state.owner, id).await?;
-    let run = state.store.request_cancel(state.owner, id).await?;
+    let before = state.store.get_run(user.id, id).await?;
+    let run = state.store.request_cancel(user.id, id).await?;
     if run.last_seq > before.last_seq {
         // The store ended a run no worker held, writing its last events itself: nobody
         // else will publish them, and live streams should not have to wait for a poll.
@@ -471,6 +477,7 @@ pub struct RunInputBody {
     ))]
 pub async fn submit_input(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<RunInputBody>,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
@@ -486,10 +493,7 @@ pub async fn submit_input(
             format!("must be at most {MAX_INPUT_BYTES} bytes"),
         )]));
     }
-    let run = state
-        .store
-        .submit_input(state.owner, id, &body.content)
-        .await?;
+    let run = state.store.submit_input(user.id, id, &body.content).await?;
     Ok((StatusCode::ACCEPTED, Json(run.into())))
 }
 

@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
+use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody, ErrorCode, FieldError};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 
@@ -94,6 +95,7 @@ pub fn router() -> Router<AppState> {
     ))]
 pub async fn list_teams(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiQuery(query): ApiQuery<ListTeamsQuery>,
 ) -> Result<Json<TeamList>, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
@@ -103,10 +105,7 @@ pub async fn list_teams(
             format!("must be between 1 and {MAX_PAGE}"),
         )]));
     }
-    let (teams, next_cursor) = state
-        .store
-        .list_teams(state.owner, limit, query.cursor)
-        .await?;
+    let (teams, next_cursor) = state.store.list_teams(user.id, limit, query.cursor).await?;
     Ok(Json(TeamList {
         teams: teams.into_iter().map(TeamView::from).collect(),
         next_cursor,
@@ -126,10 +125,11 @@ pub async fn list_teams(
     ))]
 pub async fn create_team(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiJson(spec): ApiJson<TeamSpec>,
 ) -> Result<Response, ApiError> {
     validate_team(&spec)?;
-    save_new(&state, &spec).await
+    save_new(&state, &user, &spec).await
 }
 
 /// Saves a team converted from an AutoGen AgentBuilder save file (`agent_configs`, …).
@@ -145,13 +145,14 @@ pub async fn create_team(
     ))]
 pub async fn import_team(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiJson(file): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     // The importer's messages already name the offending field in one line: pass them on.
     let spec = import_autogen(&file)
         .map_err(|error| ApiError::new(ErrorCode::ValidationFailed, import_message(&error)))?;
     validate_team(&spec)?;
-    save_new(&state, &spec).await
+    save_new(&state, &user, &spec).await
 }
 
 /// One of the caller's teams.
@@ -164,9 +165,10 @@ pub async fn import_team(
     ))]
 pub async fn get_team(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<TeamView>, ApiError> {
-    Ok(Json(state.store.get_team(state.owner, id).await?.into()))
+    Ok(Json(state.store.get_team(user.id, id).await?.into()))
 }
 
 /// Replaces a team (its name follows `spec.name`). Runs already started keep their copy.
@@ -183,11 +185,12 @@ pub async fn get_team(
     ))]
 pub async fn update_team(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(spec): ApiJson<TeamSpec>,
 ) -> Result<Json<TeamView>, ApiError> {
     validate_team(&spec)?;
-    let team = state.store.update_team(state.owner, id, &spec).await?;
+    let team = state.store.update_team(user.id, id, &spec).await?;
     Ok(Json(team.into()))
 }
 
@@ -201,9 +204,10 @@ pub async fn update_team(
     ))]
 pub async fn delete_team(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.delete_team(state.owner, id).await?;
+    state.store.delete_team(user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -218,9 +222,10 @@ pub async fn delete_team(
     ))]
 pub async fn export_team(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, ApiError> {
-    let team = state.store.get_team(state.owner, id).await?;
+    let team = state.store.get_team(user.id, id).await?;
     let disposition = format!("attachment; filename=\"team-{id}.json\"");
     Ok((
         [(header::CONTENT_DISPOSITION, disposition)],
@@ -229,8 +234,12 @@ pub async fn export_team(
         .into_response())
 }
 
-async fn save_new(state: &AppState, spec: &TeamSpec) -> Result<Response, ApiError> {
-    let team = state.store.create_team(state.owner, spec).await?;
+async fn save_new(
+    state: &AppState,
+    user: &AuthUser,
+    spec: &TeamSpec,
+) -> Result<Response, ApiError> {
+    let team = state.store.create_team(user.id, spec).await?;
     tracing::info!(team_id = %team.id, "team saved");
     let location = format!("/api/v1/teams/{}", team.id);
     Ok((

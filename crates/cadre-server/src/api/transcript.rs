@@ -18,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
+use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiPath, ApiQuery};
 use super::runs::{RunStatusView, RunView, UsageView};
@@ -153,10 +154,11 @@ pub fn router() -> Router<AppState> {
     ))]
 pub async fn get_transcript(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<TranscriptQuery>,
 ) -> Result<Response, ApiError> {
-    let run = state.store.get_run(state.owner, id).await?;
+    let run = state.store.get_run(user.id, id).await?;
     let mut events = Vec::new();
     loop {
         let after = events.last().map_or(0, |event: &RunEvent| event.seq);

@@ -24,6 +24,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::AppState;
+use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::events::{EventSource, encode_event, open_event_source};
 use super::extract::{ApiPath, ApiQuery};
@@ -40,6 +41,9 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 pub struct WsQuery {
     /// Resume after this seq (default 0).
     pub after: Option<u64>,
+    /// The access token, for clients that cannot set the `Authorization` header (browser
+    /// WebSockets). Never logged.
+    pub access_token: Option<String>,
 }
 
 /// The WebSocket route.
@@ -59,6 +63,7 @@ pub fn router() -> Router<AppState> {
     ))]
 pub async fn run_socket(
     State(state): State<AppState>,
+    user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<WsQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -70,7 +75,7 @@ pub async fn run_socket(
         )
         .with_details(serde_json::json!({ "reason": rejection.body_text() }))
     })?;
-    let events = open_event_source(state, id, query.after.unwrap_or(0)).await?;
+    let events = open_event_source(state, &user, id, query.after.unwrap_or(0)).await?;
     Ok(upgrade.on_upgrade(move |socket| session(socket, events)))
 }
 

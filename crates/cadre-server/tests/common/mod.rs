@@ -1,7 +1,9 @@
 //! Shared harness for the HTTP API integration tests (`api*.rs`): the real router on a
 //! `127.0.0.1:0` listener, a SQLite store in a temporary directory and an in-process
 //! [`MemoryBus`] (or a bus of the test's choosing). The worker is simulated by appending
-//! events through the store and publishing them on the bus, as a worker does.
+//! events through the store and publishing them on the bus, as a worker does. Each app
+//! acts as a user of its own: its HTTP client sends that user's access token (logging in
+//! itself is tested in `api_auth.rs`); [`App::as_user`] gives another user's view.
 //!
 //! Each test binary uses a subset of these helpers, hence `dead_code` is allowed here.
 //! File-specific helpers stay in their files, as extra `impl App` blocks where they need
@@ -13,8 +15,9 @@ use std::sync::Arc;
 
 use cadre_core::event::{EventKind, LogLevel, RunEvent, RunStatus, UsageTotals};
 use cadre_server::api::{AppState, router};
+use cadre_server::auth::AuthConfig;
 use cadre_server::bus::{EventBus, MemoryBus};
-use cadre_store::Store;
+use cadre_store::{NewUser, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -28,9 +31,53 @@ pub struct App {
     pub base: String,
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn EventBus>,
+    /// Sends `Authorization: Bearer <token>` with every request.
     pub http: reqwest::Client,
+    /// The user this app acts as.
+    pub user: Uuid,
+    /// Their access token.
+    pub token: String,
     /// Keeps the SQLite database alive; `None` for an app sharing another app's store.
     pub _dir: Option<tempfile::TempDir>,
+}
+
+/// The server secret of every test app.
+pub const TEST_SECRET: &[u8] = b"the server secret of the API tests, 32+ bytes";
+
+/// The auth settings of every test app.
+pub fn test_auth() -> AuthConfig {
+    AuthConfig::from_secret(TEST_SECRET)
+}
+
+/// A client that sends `token` as its bearer token.
+pub fn client_with(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// Creates a user (no password) and an access token for them.
+pub async fn user_with_token(
+    store: &Arc<dyn Store>,
+    email: &str,
+    is_admin: bool,
+) -> (Uuid, String) {
+    let user = store
+        .create_user(NewUser {
+            email: email.into(),
+            password_hash: None,
+            is_admin,
+        })
+        .await
+        .unwrap();
+    let token = test_auth().jwt.issue(user.id, is_admin).unwrap();
+    (user.id, token)
 }
 
 /// Serves `router(state)` on a fresh `127.0.0.1:0` listener; returns its `host:port`.
@@ -51,14 +98,17 @@ pub async fn spawn_with_bus(bus: Arc<dyn EventBus>) -> App {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("cadre.db").display());
     let store = cadre_store::connect(&url).await.unwrap();
-    let state = AppState::local(store.clone(), bus.clone()).await.unwrap();
+    let (user, token) = user_with_token(&store, "ada@cadre.test", false).await;
+    let state = AppState::new(store.clone(), bus.clone(), test_auth());
     let addr = serve_addr(state).await;
     App {
         base: format!("http://{addr}"),
         addr,
         store,
         bus,
-        http: reqwest::Client::new(),
+        http: client_with(&token),
+        user,
+        token,
         _dir: Some(dir),
     }
 }
@@ -69,6 +119,21 @@ pub async fn spawn() -> App {
 }
 
 impl App {
+    /// Another user's view of the same server (created on the fly).
+    pub async fn as_user(&self, email: &str) -> App {
+        let (user, token) = user_with_token(&self.store, email, false).await;
+        App {
+            addr: self.addr.clone(),
+            base: self.base.clone(),
+            store: self.store.clone(),
+            bus: self.bus.clone(),
+            http: client_with(&token),
+            user,
+            token,
+            _dir: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -1,0 +1,504 @@
+//! Owns authentication over HTTP: the [`AuthUser`] extractor that every protected handler
+//! takes (a handler without it is public, so the OpenAPI test that walks every route
+//! catches a forgotten one), and the auth routes:
+//! - `POST /api/v1/auth/token`: the OAuth2 password grant and refresh-token grant, form
+//!   encoded (so Swagger UI's *Authorize* button works); short-lived JWT access tokens,
+//!   rotating refresh tokens;
+//! - `POST /api/v1/auth/logout`: revokes the refresh token's login;
+//! - `POST /api/v1/auth/register`: self-service accounts, when the server allows them;
+//! - `GET /api/v1/me`: who the token belongs to.
+//!
+//! Every login, failed login, refresh, reuse and logout goes to the audit log.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use cadre_store::{AuditEntry, NewRefreshToken, NewUser, RefreshOutcome, StoreError, UserRecord};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody, ErrorCode, FieldError};
+use super::extract::{ApiForm, ApiJson};
+use crate::auth::password::{check_new_password, hash_password, verify_password};
+use crate::auth::token::{hash_token, new_refresh_token};
+
+/// The caller, as proven by a valid access token of an enabled account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    /// User id: every record the caller touches must be theirs.
+    pub id: Uuid,
+    /// Email.
+    pub email: String,
+    /// Whether the caller administers the server.
+    pub is_admin: bool,
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::Unauthorized, message)
+}
+
+/// The bearer token of a request: the `Authorization` header, else an `access_token`
+/// query parameter (browsers cannot set headers on WebSocket or EventSource requests;
+/// request logs record the path only, never the query).
+fn presented_token(parts: &Parts) -> Option<String> {
+    if let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+        let value = header.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_string());
+    }
+    parts.uri.query().and_then(|query| {
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(name, _)| *name == "access_token")
+            .map(|(_, value)| value.to_string())
+    })
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = presented_token(parts)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| unauthorized("a bearer access token is required"))?;
+        let claims = state.auth.jwt.verify(&token).map_err(|error| {
+            tracing::debug!(%error, "access token refused");
+            unauthorized("the access token is invalid or expired")
+        })?;
+        let user = match state.store.user_by_id(claims.sub).await {
+            Ok(user) => user,
+            Err(StoreError::NotFound { .. }) => {
+                return Err(unauthorized("the access token is invalid or expired"));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        if user.disabled {
+            return Err(unauthorized("the account is disabled"));
+        }
+        Ok(AuthUser {
+            id: user.id,
+            email: user.email,
+            is_admin: user.is_admin,
+        })
+    }
+}
+
+/// The auth routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/token", post(token))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/register", post(register))
+        .route("/api/v1/me", get(me))
+}
+
+/// An OAuth2 token request (RFC 6749 §4.3 and §6), form encoded.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// `password` or `refresh_token`.
+    pub grant_type: String,
+    /// The email (password grant).
+    pub username: Option<String>,
+    /// The password (password grant).
+    pub password: Option<String>,
+    /// The refresh token (refresh-token grant).
+    pub refresh_token: Option<String>,
+    /// Ignored (no scopes).
+    pub scope: Option<String>,
+    /// Ignored (public client).
+    pub client_id: Option<String>,
+    /// Ignored (public client).
+    pub client_secret: Option<String>,
+}
+
+/// Issued tokens (RFC 6749 §5.1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// A JWT for `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    /// Seconds the access token is valid.
+    pub expires_in: u64,
+    /// Exchange it at this endpoint (`grant_type=refresh_token`) for new tokens; each
+    /// works once.
+    pub refresh_token: String,
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    /// User id.
+    pub id: Uuid,
+    /// Email.
+    pub email: String,
+    /// Whether the user administers the server.
+    pub is_admin: bool,
+    /// Whether the account is disabled.
+    pub disabled: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<UserRecord> for UserView {
+    fn from(user: UserRecord) -> Self {
+        Self {
+            id: user.id,
+            email: user.email,
+            is_admin: user.is_admin,
+            disabled: user.disabled,
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// Normalizes an email for storage and lookup: trimmed, lower case.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn invalid_grant(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidGrant, message)
+}
+
+async fn audit(state: &AppState, entry: AuditEntry) {
+    if let Err(error) = state.store.record_audit(entry).await {
+        tracing::warn!(%error, "cannot write the audit log");
+    }
+}
+
+/// Issues tokens: `grant_type=password` with `username` (email) and `password`, or
+/// `grant_type=refresh_token` with `refresh_token`. A refresh token works once; presenting
+/// a used one again revokes every token of that login.
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", security(()),
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Tokens issued", body = TokenResponse),
+        (status = 400, description = "Wrong credentials or invalid refresh token (`invalid_grant`), or a malformed request", body = ErrorBody),
+        (status = 415, description = "Not form encoded", body = ErrorBody),
+        (status = 422, description = "Missing fields", body = ErrorBody),
+    ))]
+pub async fn token(
+    State(state): State<AppState>,
+    ApiForm(request): ApiForm<TokenRequest>,
+) -> Result<Response, ApiError> {
+    let user = match request.grant_type.as_str() {
+        "password" => {
+            let (Some(username), Some(password)) = (request.username, request.password) else {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "username",
+                    "the password grant needs `username` and `password`",
+                )]));
+            };
+            password_login(&state, &normalize_email(&username), password).await?
+        }
+        "refresh_token" => {
+            let Some(presented) = request.refresh_token else {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "refresh_token",
+                    "required for grant_type=refresh_token",
+                )]));
+            };
+            return refresh(&state, &presented).await;
+        }
+        other => {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                format!("unsupported grant_type {other:?} (use `password` or `refresh_token`)"),
+            )
+            .with_details(serde_json::json!({ "oauth_error": "unsupported_grant_type" })));
+        }
+    };
+    let (refresh_token, hash) = new_refresh_token().map_err(ApiError::internal)?;
+    state
+        .store
+        .insert_refresh_token(
+            user.id,
+            NewRefreshToken {
+                token_hash: hash,
+                expires_at: refresh_expiry(&state),
+            },
+        )
+        .await?;
+    issue(&state, &user, refresh_token)
+}
+
+async fn password_login(
+    state: &AppState,
+    email: &str,
+    password: String,
+) -> Result<UserRecord, ApiError> {
+    let found = state.store.user_by_email(email).await?;
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, None),
+    };
+    let matches = verify_password(password, hash).await;
+    match user {
+        Some(user) if matches && !user.disabled => {
+            audit(
+                state,
+                AuditEntry {
+                    user_id: Some(user.id),
+                    email: Some(user.email.clone()),
+                    event: "login_ok".into(),
+                    ..AuditEntry::default()
+                },
+            )
+            .await;
+            Ok(user)
+        }
+        user => {
+            let detail = match &user {
+                Some(user) if user.disabled => "account disabled",
+                Some(_) => "wrong password",
+                None => "unknown account",
+            };
+            audit(
+                state,
+                AuditEntry {
+                    user_id: user.as_ref().map(|u| u.id),
+                    email: Some(email.to_string()),
+                    event: "login_failed".into(),
+                    detail: Some(detail.into()),
+                    ..AuditEntry::default()
+                },
+            )
+            .await;
+            // One message whatever the reason: no account enumeration.
+            Err(invalid_grant("wrong email or password"))
+        }
+    }
+}
+
+async fn refresh(state: &AppState, presented: &str) -> Result<Response, ApiError> {
+    let (refresh_token, hash) = new_refresh_token().map_err(ApiError::internal)?;
+    let outcome = state
+        .store
+        .rotate_refresh_token(
+            &hash_token(presented),
+            NewRefreshToken {
+                token_hash: hash,
+                expires_at: refresh_expiry(state),
+            },
+        )
+        .await?;
+    match outcome {
+        RefreshOutcome::Rotated { user } => {
+            audit(
+                state,
+                AuditEntry {
+                    user_id: Some(user.id),
+                    event: "token_refreshed".into(),
+                    ..AuditEntry::default()
+                },
+            )
+            .await;
+            issue(state, &user, refresh_token)
+        }
+        RefreshOutcome::Reused { user_id } => {
+            tracing::warn!(%user_id, "a used refresh token was presented again; its login is revoked");
+            audit(
+                state,
+                AuditEntry {
+                    user_id: Some(user_id),
+                    event: "refresh_token_reused".into(),
+                    detail: Some("the login's tokens were revoked".into()),
+                    ..AuditEntry::default()
+                },
+            )
+            .await;
+            Err(invalid_grant(
+                "the refresh token is invalid, expired or revoked",
+            ))
+        }
+        RefreshOutcome::Invalid => Err(invalid_grant(
+            "the refresh token is invalid, expired or revoked",
+        )),
+    }
+}
+
+fn refresh_expiry(state: &AppState) -> DateTime<Utc> {
+    let ttl = chrono::Duration::from_std(state.auth.refresh_ttl)
+        .unwrap_or_else(|_| chrono::Duration::days(30));
+    Utc::now() + ttl
+}
+
+fn issue(state: &AppState, user: &UserRecord, refresh_token: String) -> Result<Response, ApiError> {
+    let access_token = state
+        .auth
+        .jwt
+        .issue(user.id, user.is_admin)
+        .map_err(ApiError::internal)?;
+    let body = TokenResponse {
+        access_token,
+        token_type: "bearer",
+        expires_in: state.auth.jwt.ttl().as_secs(),
+        refresh_token,
+    };
+    // RFC 6749 §5.1: token responses must not be cached.
+    Ok((
+        [
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+            (axum::http::header::PRAGMA, "no-cache"),
+        ],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/auth/logout` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    /// The refresh token of the login to end.
+    pub refresh_token: String,
+}
+
+/// Ends a login: its refresh tokens stop working (access tokens already issued expire on
+/// their own within minutes). Unknown tokens are accepted silently.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(()),
+    request_body = LogoutRequest,
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+    ))]
+pub async fn logout(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<LogoutRequest>,
+) -> Result<StatusCode, ApiError> {
+    let user = state
+        .store
+        .revoke_refresh_family(&hash_token(&request.refresh_token))
+        .await?;
+    if let Some(user_id) = user {
+        audit(
+            &state,
+            AuditEntry {
+                user_id: Some(user_id),
+                event: "token_revoked".into(),
+                detail: Some("logout".into()),
+                ..AuditEntry::default()
+            },
+        )
+        .await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/auth/register` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// Email (the login name).
+    pub email: String,
+    /// Password, at least 10 characters.
+    pub password: String,
+}
+
+/// Creates an account, when the server allows registration
+/// (`CADRE_ALLOW_REGISTRATION=true`); otherwise 403.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", security(()),
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created", body = UserView),
+        (status = 403, description = "Registration is closed", body = ErrorBody),
+        (status = 409, description = "The email is taken", body = ErrorBody),
+        (status = 422, description = "Invalid email or password", body = ErrorBody),
+    ))]
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RegisterRequest>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    if !state.auth.allow_registration {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "registration is closed on this server; ask an admin for an account",
+        ));
+    }
+    let email = normalize_email(&request.email);
+    let mut fields = Vec::new();
+    if !valid_email(&email) {
+        fields.push(FieldError::new("email", "must be an email address"));
+    }
+    if let Err(error) = check_new_password(&request.password) {
+        fields.push(FieldError::new("password", error.to_string()));
+    }
+    if !fields.is_empty() {
+        return Err(ApiError::validation(fields));
+    }
+    let hash = hash_password(request.password)
+        .await
+        .map_err(ApiError::internal)?;
+    let user = state
+        .store
+        .create_user(NewUser {
+            email,
+            password_hash: Some(hash),
+            is_admin: false,
+        })
+        .await?;
+    audit(
+        &state,
+        AuditEntry {
+            user_id: Some(user.id),
+            email: Some(user.email.clone()),
+            event: "user_registered".into(),
+            ..AuditEntry::default()
+        },
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// A plausible email: one `@`, something on both sides, a dot in the domain, no spaces.
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses(
+        (status = 200, description = "The caller", body = UserView),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+    ))]
+pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<UserView>, ApiError> {
+    Ok(Json(state.store.user_by_id(user.id).await?.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(valid_email("ada@example.org"));
+        assert!(!valid_email("ada"));
+        assert!(!valid_email("@example.org"));
+        assert!(!valid_email("ada@localhost"));
+        assert!(!valid_email("a da@example.org"));
+        assert_eq!(normalize_email("  Ada@Example.ORG "), "ada@example.org");
+    }
+}

@@ -1,0 +1,424 @@
+//! Authentication and tenant isolation over real HTTP: every protected route (enumerated
+//! from `/openapi.json`, so none is forgotten) refuses missing, tampered, expired and
+//! `alg: none` tokens; the OAuth2 password and refresh-token grants, rotation, reuse
+//! detection and logout; registration on and off; one user never sees another's runs or
+//! teams (404, as if they did not exist).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cadre_server::api::AppState;
+use cadre_server::auth::JwtKeys;
+use cadre_server::auth::password::hash_password;
+use cadre_server::bus::MemoryBus;
+use cadre_store::NewUser;
+use common::{App, TEST_SECRET, assert_error, client_with, serve, spawn, test_auth};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Creates a user with a password; returns their id.
+async fn user_with_password(app: &App, email: &str) -> Uuid {
+    app.store
+        .create_user(NewUser {
+            email: email.into(),
+            password_hash: Some(hash_password(PASSWORD.into()).await.unwrap()),
+            is_admin: false,
+        })
+        .await
+        .unwrap()
+        .id
+}
+
+async fn token_request(app: &App, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+async fn login(app: &App, email: &str, password: &str) -> (StatusCode, Value) {
+    token_request(
+        app,
+        &[
+            ("grant_type", "password"),
+            ("username", email),
+            ("password", password),
+        ],
+    )
+    .await
+}
+
+async fn refresh(app: &App, token: &str) -> (StatusCode, Value) {
+    token_request(
+        app,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
+}
+
+async fn me(app: &App, token: &str) -> StatusCode {
+    client_with(token)
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Every operation of the OpenAPI document that requires a token: (method, path).
+async fn protected_operations(app: &App) -> Vec<(String, String)> {
+    let doc: Value = reqwest::get(app.url("/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["security"],
+        json!([{"oauth2": []}]),
+        "protected by default"
+    );
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let public = operation["security"] == json!([{}]);
+            if !public {
+                operations.push((
+                    method.clone(),
+                    path.replace("{id}", &Uuid::new_v4().to_string()),
+                ));
+            }
+        }
+    }
+    operations
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_protected_route_refuses_bad_tokens() {
+    let app = spawn().await;
+    let operations = protected_operations(&app).await;
+    assert!(operations.len() >= 18, "{operations:?}");
+    for expected in ["/api/v1/runs", "/api/v1/me", "/api/v1/teams/import"] {
+        assert!(
+            operations.iter().any(|(_, p)| p == expected),
+            "{expected} not protected"
+        );
+    }
+    assert!(
+        !operations
+            .iter()
+            .any(|(_, p)| p == "/healthz" || p.starts_with("/api/v1/auth/"))
+    );
+
+    let valid = app.token.clone();
+    let parts: Vec<&str> = valid.split('.').collect();
+    let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let forged_payload = payload.replace(&app.user.to_string(), &Uuid::new_v4().to_string());
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(&forged_payload),
+        parts[2]
+    );
+    let alg_none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        parts[1]
+    );
+    let other_key = JwtKeys::from_secret(
+        b"some other server's secret key!!!",
+        Duration::from_secs(900),
+    )
+    .issue(app.user, false)
+    .unwrap();
+    let expired = JwtKeys::from_secret(TEST_SECRET, Duration::ZERO)
+        .issue(app.user, false)
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let bad_tokens: [(&str, Option<String>); 6] = [
+        ("no token", None),
+        ("garbage", Some("not-a-jwt".into())),
+        ("tampered", Some(tampered)),
+        ("alg none", Some(alg_none)),
+        ("another key", Some(other_key)),
+        ("expired", Some(expired)),
+    ];
+    let http = reqwest::Client::new();
+    for (method, path) in &operations {
+        for (what, token) in &bad_tokens {
+            let mut request = http
+                .request(method.to_uppercase().parse().unwrap(), app.url(path))
+                .json(&json!({}));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} with {what}"
+            );
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+            let body: Value = response.json().await.unwrap();
+            assert_error(&body, "unauthorized");
+        }
+    }
+    // The same routes with the valid token get past authentication.
+    for (method, path) in &operations {
+        let status = app
+            .http
+            .request(method.to_uppercase().parse().unwrap(), app.url(path))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_ne!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
+    // Public routes stay public.
+    for path in ["/healthz", "/readyz", "/openapi.json", "/docs/"] {
+        let status = http.get(app.url(path)).send().await.unwrap().status();
+        assert!(status.is_success(), "{path}: {status}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_login_refresh_rotation_reuse_and_logout() {
+    let app = spawn().await;
+    let user = user_with_password(&app, "grace@cadre.test").await;
+
+    // Wrong password and unknown account: the same answer.
+    let (status, body) = login(&app, "grace@cadre.test", "wrong password!").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "invalid_grant");
+    let (status, unknown) = login(&app, "nobody@cadre.test", PASSWORD).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(unknown["error"]["message"], body["error"]["message"]);
+
+    // Emails are case-insensitive.
+    let (status, tokens) = login(&app, " Grace@Cadre.Test ", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "bearer");
+    assert_eq!(tokens["expires_in"], 900);
+    let access = tokens["access_token"].as_str().unwrap();
+    let first_refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    let response = client_with(access)
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let me_body: Value = response.json().await.unwrap();
+    assert_eq!(me_body["id"], user.to_string());
+    assert_eq!(me_body["email"], "grace@cadre.test");
+    assert_eq!(me_body["is_admin"], false);
+
+    // Rotation: the new refresh token works, once.
+    let (status, second) = refresh(&app, &first_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let second_refresh = second["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(second_refresh, first_refresh);
+    assert_eq!(
+        me(&app, second["access_token"].as_str().unwrap()).await,
+        StatusCode::OK
+    );
+
+    // Reuse of the first one: refused, and the whole login is revoked.
+    let (status, body) = refresh(&app, &first_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "invalid_grant");
+    let (status, _) = refresh(&app, &second_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the family is revoked");
+
+    // Logout revokes a fresh login's refresh token.
+    let (_, third) = login(&app, "grace@cadre.test", PASSWORD).await;
+    let third_refresh = third["refresh_token"].as_str().unwrap();
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/logout"))
+        .json(&json!({"refresh_token": third_refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (status, _) = refresh(&app, third_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Malformed token requests are clear 4xx errors.
+    let (status, body) = token_request(&app, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"]["details"]["oauth_error"],
+        "unsupported_grant_type"
+    );
+    let (status, _) = token_request(&app, &[("grant_type", "password")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = token_request(&app, &[("username", "x")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"grant_type": "password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // A disabled account's tokens stop working at once.
+    assert_eq!(me(&app, access).await, StatusCode::OK);
+    app.store.set_disabled(user, true).await.unwrap();
+    assert_eq!(me(&app, access).await, StatusCode::UNAUTHORIZED);
+    let (status, _) = login(&app, "grace@cadre.test", PASSWORD).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The audit log saw it all.
+    let events: Vec<String> = app
+        .store
+        .list_audit(100, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    for expected in [
+        "login_failed",
+        "login_ok",
+        "token_refreshed",
+        "refresh_token_reused",
+        "token_revoked",
+    ] {
+        assert!(
+            events.iter().any(|e| e == expected),
+            "{expected} missing: {events:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_is_closed_by_default_and_works_when_open() {
+    let app = spawn().await;
+    let body = json!({"email": "new@cadre.test", "password": PASSWORD});
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    let mut auth = test_auth();
+    auth.allow_registration = true;
+    let open = serve(AppState::new(
+        app.store.clone(),
+        Arc::new(MemoryBus::new()),
+        auth,
+    ))
+    .await;
+    let register = |body: Value| {
+        let url = format!("{open}/api/v1/auth/register");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let response = register(body.clone()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let user: Value = response.json().await.unwrap();
+    assert_eq!(
+        (user["email"].as_str(), user["is_admin"].as_bool()),
+        (Some("new@cadre.test"), Some(false))
+    );
+    assert_eq!(register(body).await.status(), StatusCode::CONFLICT);
+    let response = register(json!({"email": "not an email", "password": "short"})).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let invalid: Value = response.json().await.unwrap();
+    let fields: Vec<&str> = invalid["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "password"]);
+    let (status, _) = login(&app, "new@cadre.test", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_never_see_each_others_runs_or_teams() {
+    let alice = spawn().await;
+    let bob = alice.as_user("bob@cadre.test").await;
+    let run = alice.create_run_id("alice's task").await;
+    let response = alice
+        .http
+        .post(alice.url("/api/v1/teams"))
+        .json(&json!({"name": "alice team", "agents": [{"name": "A", "system_message": "You are A."}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let team: Value = response.json().await.unwrap();
+    let team = team["id"].as_str().unwrap().to_string();
+
+    let probes = [
+        ("GET", format!("/api/v1/runs/{run}")),
+        ("GET", format!("/api/v1/runs/{run}/events")),
+        ("GET", format!("/api/v1/runs/{run}/events/stream")),
+        ("GET", format!("/api/v1/runs/{run}/transcript")),
+        ("POST", format!("/api/v1/runs/{run}/cancel")),
+        ("POST", format!("/api/v1/runs/{run}/input")),
+        ("DELETE", format!("/api/v1/runs/{run}")),
+        ("GET", format!("/api/v1/teams/{team}")),
+        ("PUT", format!("/api/v1/teams/{team}")),
+        ("GET", format!("/api/v1/teams/{team}/export")),
+        ("DELETE", format!("/api/v1/teams/{team}")),
+    ];
+    for (method, path) in &probes {
+        let mut request = bob.http.request(method.parse().unwrap(), bob.url(path));
+        request = match *method {
+            "POST" if path.ends_with("/input") => request.json(&json!({"content": "1"})),
+            "PUT" => request.json(&json!({"name": "mine now", "agents": [{"name": "B", "system_message": "You are B."}]})),
+            _ => request,
+        };
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::NOT_FOUND,
+            "bob {method} {path}"
+        );
+    }
+    // Bob's lists are empty; a run can't use Alice's team either.
+    let (_, runs) = bob.get_json("/api/v1/runs").await;
+    assert_eq!(runs["runs"], json!([]));
+    let (_, teams) = bob.get_json("/api/v1/teams").await;
+    assert_eq!(teams["teams"], json!([]));
+    let response = bob
+        .http
+        .post(bob.url("/api/v1/runs"))
+        .json(&json!({"task": "t", "team_id": team}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    // Alice still has everything.
+    let (status, _) = alice.get_json(&format!("/api/v1/runs/{run}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = alice.get_json(&format!("/api/v1/teams/{team}")).await;
+    assert_eq!(status, StatusCode::OK);
+}
