@@ -52,6 +52,11 @@ pub struct ServiceConfig {
     /// `CADRE_ADMIN_PASSWORD`: that admin's password (default: generated and printed
     /// once).
     pub admin_password: Option<Secret>,
+    /// `CADRE_CORS_ORIGINS`: comma-separated origins allowed to call the API from a
+    /// browser (default none: CORS closed).
+    pub cors_origins: Vec<String>,
+    /// `CADRE_RUNS_PER_MINUTE`: runs one user may create per minute (0: unlimited).
+    pub runs_per_minute: u32,
 }
 
 impl ServiceConfig {
@@ -114,6 +119,17 @@ impl ServiceConfig {
             allow_registration: flag(var("CADRE_ALLOW_REGISTRATION"), "CADRE_ALLOW_REGISTRATION")?,
             admin_email: var("CADRE_ADMIN_EMAIL"),
             admin_password: var("CADRE_ADMIN_PASSWORD").map(Secret),
+            cors_origins: var("CADRE_CORS_ORIGINS")
+                .map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|origin| !origin.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            runs_per_minute: u32::try_from(number("CADRE_RUNS_PER_MINUTE", 120)?)
+                .map_err(|_| ConfigError("CADRE_RUNS_PER_MINUTE is too large".into()))?,
         })
     }
 }
@@ -177,6 +193,8 @@ mod tests {
         assert_eq!(config.max_running_per_user, None);
         assert_eq!(config.secret_key, None);
         assert!(!config.allow_registration);
+        assert!(config.cors_origins.is_empty());
+        assert_eq!(config.runs_per_minute, 120);
     }
 
     #[test]
@@ -187,8 +205,16 @@ mod tests {
             ("CADRE_SECRET_KEY", &key),
             ("CADRE_ALLOW_REGISTRATION", "yes"),
             ("CADRE_ADMIN_PASSWORD", "hunter2-hunter2"),
+            (
+                "CADRE_CORS_ORIGINS",
+                "https://a.example, http://localhost:5173,",
+            ),
         ]))
         .unwrap();
+        assert_eq!(
+            config.cors_origins,
+            ["https://a.example", "http://localhost:5173"]
+        );
         assert_eq!(config.secret_key, Some(Secret(key)));
         assert!(config.allow_registration);
         assert!(!format!("{config:?}").contains("hunter2"));

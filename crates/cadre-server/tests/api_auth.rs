@@ -422,3 +422,175 @@ async fn users_never_see_each_others_runs_or_teams() {
     let (status, _) = alice.get_json(&format!("/api/v1/teams/{team}")).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_logins_are_throttled() {
+    let app = spawn().await;
+    user_with_password(&app, "target@cadre.test").await;
+    for attempt in 0..5 {
+        let (status, _) = login(&app, "target@cadre.test", "guess {attempt} wrong").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "attempt {attempt}");
+    }
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "target@cadre.test"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    assert_error(&response.json().await.unwrap(), "rate_limited");
+
+    // One address guessing many accounts is stopped too (20 failures per address).
+    for n in 0..15 {
+        let (status, _) = login(&app, &format!("victim{n}@cadre.test"), "guess").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "account {n}");
+    }
+    let (status, _) = login(&app, "fresh@cadre.test", "guess").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let events: Vec<String> = app
+        .store
+        .list_audit(200, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert!(events.iter().any(|e| e == "login_throttled"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_creation_is_rate_limited_per_user() {
+    let app = spawn().await;
+    let mut state = AppState::new(app.store.clone(), Arc::new(MemoryBus::new()), test_auth());
+    state.limits = Arc::new(cadre_server::api::limits::Limits::new(2));
+    let limited = serve(state).await;
+    let create = || {
+        app.http
+            .post(format!("{limited}/api/v1/runs"))
+            .json(&json!({"task": "t"}))
+            .send()
+    };
+    assert_eq!(create().await.unwrap().status(), StatusCode::ACCEPTED);
+    assert_eq!(create().await.unwrap().status(), StatusCode::ACCEPTED);
+    let response = create().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    // Another user has their own allowance.
+    let other = app.as_user("other@cadre.test").await;
+    let response = other
+        .http
+        .post(format!("{limited}/api/v1/runs"))
+        .json(&json!({"task": "t"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_is_closed_unless_listed_and_security_headers_are_everywhere() {
+    let app = spawn().await;
+    let preflight = |base: String, origin: &'static str| async move {
+        reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, format!("{base}/api/v1/runs"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+            .await
+            .unwrap()
+    };
+    // Default: no CORS at all.
+    let response = preflight(app.base.clone(), "https://evil.example").await;
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+
+    let mut state = AppState::new(app.store.clone(), Arc::new(MemoryBus::new()), test_auth());
+    state.cors_origins = Arc::new(vec!["https://ui.example".into()]);
+    let listed = serve(state).await;
+    let response = preflight(listed.clone(), "https://evil.example").await;
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    let response = preflight(listed.clone(), "https://ui.example").await;
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://ui.example"
+    );
+    let allowed = response.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(allowed.contains("authorization"), "{allowed}");
+
+    for path in ["/healthz", "/api/v1/runs", "/docs/", "/no/such/path"] {
+        let response = reqwest::get(format!("{listed}{path}")).await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swagger_ui_can_authorize_with_the_password_flow() {
+    let app = spawn().await;
+    user_with_password(&app, "swagger@cadre.test").await;
+    let doc: Value = reqwest::get(app.url("/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let flow = &doc["components"]["securitySchemes"]["oauth2"]["flows"]["password"];
+    let token_url = flow["tokenUrl"].as_str().unwrap();
+    assert_eq!(token_url, "/api/v1/auth/token");
+    // What Swagger UI's Authorize dialog posts (empty scope and client fields included).
+    let response = reqwest::Client::new()
+        .post(app.url(token_url))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "swagger@cadre.test"),
+            ("password", PASSWORD),
+            ("scope", ""),
+            ("client_id", ""),
+            ("client_secret", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: Value = response.json().await.unwrap();
+    let response = reqwest::Client::new()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let me: Value = response.json().await.unwrap();
+    assert_eq!(me["email"], "swagger@cadre.test");
+}

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cadre_core::executor::CodeExecutor;
+use cadre_server::api::limits::Limits;
 use cadre_server::api::{AppState, router};
 use cadre_server::auth::token::random_secret;
 use cadre_server::auth::{AuthConfig, Bootstrap, ensure_admin};
@@ -46,6 +47,8 @@ pub async fn serve(with_worker: bool) -> anyhow::Result<ExitCode> {
         .context("cannot create the first admin")?,
     );
     let mut state = AppState::new(store.clone(), bus.clone(), auth);
+    state.limits = Arc::new(Limits::new(config.runs_per_minute));
+    state.cors_origins = Arc::new(config.cors_origins.clone());
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -61,7 +64,8 @@ pub async fn serve(with_worker: bool) -> anyhow::Result<ExitCode> {
     // The address goes to stdout once, so scripts and tests started with port 0 learn it.
     let _ = writeln!(std::io::stdout(), "cadre listening on http://{address}");
     tracing::info!(%address, database = store.backend(), bus = bus.backend(), worker = with_worker, "serving");
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await
         .context("the HTTP server failed")?;

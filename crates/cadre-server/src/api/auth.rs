@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody, ErrorCode, FieldError};
-use super::extract::{ApiForm, ApiJson};
+use super::extract::{ApiForm, ApiJson, ClientAddr};
 use crate::auth::password::{check_new_password, hash_password, verify_password};
 use crate::auth::token::{hash_token, new_refresh_token};
 
@@ -190,9 +190,11 @@ async fn audit(state: &AppState, entry: AuditEntry) {
         (status = 400, description = "Wrong credentials or invalid refresh token (`invalid_grant`), or a malformed request", body = ErrorBody),
         (status = 415, description = "Not form encoded", body = ErrorBody),
         (status = 422, description = "Missing fields", body = ErrorBody),
+        (status = 429, description = "Too many failed logins for this account or address (see `Retry-After`)", body = ErrorBody),
     ))]
 pub async fn token(
     State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
     ApiForm(request): ApiForm<TokenRequest>,
 ) -> Result<Response, ApiError> {
     let user = match request.grant_type.as_str() {
@@ -203,7 +205,7 @@ pub async fn token(
                     "the password grant needs `username` and `password`",
                 )]));
             };
-            password_login(&state, &normalize_email(&username), password).await?
+            password_login(&state, &normalize_email(&username), password, ip).await?
         }
         "refresh_token" => {
             let Some(presented) = request.refresh_token else {
@@ -240,7 +242,33 @@ async fn password_login(
     state: &AppState,
     email: &str,
     password: String,
+    ip: Option<std::net::IpAddr>,
 ) -> Result<UserRecord, ApiError> {
+    let ip_key = ip.map(|ip| ip.to_string());
+    let limits = &state.limits;
+    let throttled = limits
+        .login_failures_per_account
+        .check(email)
+        .and_then(|()| match &ip_key {
+            Some(key) => limits.login_failures_per_ip.check(key),
+            None => Ok(()),
+        });
+    if let Err(retry_after) = throttled {
+        audit(
+            state,
+            AuditEntry {
+                email: Some(email.to_string()),
+                event: "login_throttled".into(),
+                ip: ip_key.clone(),
+                ..AuditEntry::default()
+            },
+        )
+        .await;
+        return Err(ApiError::rate_limited(
+            "too many failed logins; wait before trying again",
+            retry_after,
+        ));
+    }
     let found = state.store.user_by_email(email).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
@@ -249,12 +277,14 @@ async fn password_login(
     let matches = verify_password(password, hash).await;
     match user {
         Some(user) if matches && !user.disabled => {
+            limits.login_failures_per_account.clear(email);
             audit(
                 state,
                 AuditEntry {
                     user_id: Some(user.id),
                     email: Some(user.email.clone()),
                     event: "login_ok".into(),
+                    ip: ip_key,
                     ..AuditEntry::default()
                 },
             )
@@ -267,6 +297,10 @@ async fn password_login(
                 Some(_) => "wrong password",
                 None => "unknown account",
             };
+            limits.login_failures_per_account.record(email);
+            if let Some(key) = &ip_key {
+                limits.login_failures_per_ip.record(key);
+            }
             audit(
                 state,
                 AuditEntry {
@@ -274,7 +308,7 @@ async fn password_login(
                     email: Some(email.to_string()),
                     event: "login_failed".into(),
                     detail: Some(detail.into()),
-                    ..AuditEntry::default()
+                    ip: ip_key,
                 },
             )
             .await;

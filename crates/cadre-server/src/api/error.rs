@@ -131,6 +131,7 @@ pub struct ApiError {
     message: String,
     details: Option<serde_json::Value>,
     cause: Option<String>,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -141,7 +142,15 @@ impl ApiError {
             message: message.into(),
             details: None,
             cause: None,
+            retry_after: None,
         }
+    }
+
+    /// `rate_limited`, with `Retry-After` (whole seconds, at least 1).
+    pub fn rate_limited(message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        let mut error = Self::new(ErrorCode::RateLimited, message);
+        error.retry_after = Some(retry_after);
+        error
     }
 
     /// Adds details for the client.
@@ -214,6 +223,14 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        if let Some(after) = self.retry_after {
+            let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.max(1).to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+        }
         if self.code == ErrorCode::Unauthorized {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

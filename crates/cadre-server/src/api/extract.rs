@@ -76,3 +76,22 @@ where
         Ok(ApiPath(value))
     }
 }
+
+/// The client's address, when the server was started with connect info
+/// (`into_make_service_with_connect_info`); `None` otherwise. Never a rejection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S> FromRequestParts<S> for ClientAddr
+where
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let info = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddr(info.map(|info| info.0.ip())))
+    }
+}

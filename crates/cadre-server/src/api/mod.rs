@@ -6,6 +6,8 @@
 //! # Layout
 //! - [`auth`]: the [`auth::AuthUser`] extractor (every protected handler takes it) and the
 //!   token, logout, register and `me` routes.
+//! - [`edge`]: security headers on every response; CORS (closed by default).
+//! - [`limits`]: failed-login and run-creation rate limits.
 //! - [`error`]: [`ApiError`], the code → status registry, rejection mapping.
 //! - [`extract`]: `Json`/`Query`/`Path` wrappers that reject in our error shape.
 //! - [`health`]: `/healthz`, `/readyz`.
@@ -18,10 +20,12 @@
 //! - [`openapi`]: the OpenAPI 3.1 document (`/openapi.json`) and Swagger UI (`/docs`).
 
 pub mod auth;
+pub mod edge;
 pub mod error;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod limits;
 pub mod openapi;
 pub mod runs;
 pub mod teams;
@@ -42,6 +46,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthConfig;
 use crate::bus::EventBus;
+use limits::Limits;
 
 pub use error::{ApiError, ErrorCode};
 
@@ -59,6 +64,10 @@ pub struct AppState {
     pub bus: Arc<dyn EventBus>,
     /// Token keys and login settings.
     pub auth: Arc<AuthConfig>,
+    /// Rate limits (this process's share).
+    pub limits: Arc<Limits>,
+    /// Origins allowed to call the API from a browser (`CADRE_CORS_ORIGINS`).
+    pub cors_origins: Arc<Vec<String>>,
     /// Fires when the server shuts down: open event streams end (clients resume with
     /// `Last-Event-ID`/`after`, possibly on another replica) so the server can exit.
     pub shutdown: CancellationToken,
@@ -71,6 +80,8 @@ impl AppState {
             store,
             bus,
             auth: Arc::new(auth),
+            limits: Arc::new(Limits::default()),
+            cors_origins: Arc::new(Vec::new()),
             shutdown: CancellationToken::new(),
         }
     }
@@ -87,7 +98,8 @@ impl std::fmt::Debug for AppState {
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let cors = edge::cors(&state.cors_origins);
+    let router = Router::new()
         .merge(health::router())
         .merge(auth::router())
         .merge(runs::router())
@@ -99,8 +111,13 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(edge::security_headers))
         .layer(middleware::from_fn(request_span))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
 }
 
 async fn not_found() -> ApiError {

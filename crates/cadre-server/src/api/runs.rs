@@ -243,6 +243,7 @@ pub fn router() -> Router<AppState> {
         (status = 404, description = "`team_id` not found", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Too many runs created in the last minute (see `Retry-After`)", body = ErrorBody),
     ))]
 pub async fn create_run(
     State(state): State<AppState>,
@@ -250,6 +251,12 @@ pub async fn create_run(
     ApiJson(body): ApiJson<CreateRunBody>,
 ) -> Result<Response, ApiError> {
     let mut request = validate(body)?;
+    if let Err(retry_after) = state.limits.runs_per_user.hit(&user.id.to_string()) {
+        return Err(ApiError::rate_limited(
+            "too many runs created in the last minute",
+            retry_after,
+        ));
+    }
     if let Some(team_id) = request.1 {
         // Inlined now so that editing or deleting the saved team cannot change this run.
         let team = state.store.get_team(user.id, team_id).await?;
