@@ -38,6 +38,9 @@ enum Command {
     /// Convert team files between Cadre's format and AutoGen AgentBuilder JSON.
     #[command(subcommand)]
     Team(commands::team::TeamCommand),
+    /// Manage accounts: add, list, passwd, disable, enable.
+    #[command(subcommand)]
+    User(commands::user::UserCommand),
     /// Serve the API with a worker and the in-process event bus (SQLite by default).
     Serve,
     /// Serve the API only (replicas sharing PostgreSQL and Redis with `cadre worker`s).
@@ -51,7 +54,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(match cli.command {
-        Command::Run(_) | Command::Team(_) => "error",
+        Command::Run(_) | Command::Team(_) | Command::User(_) => "error",
         Command::Serve | Command::Api | Command::Migrate | Command::Worker => "info",
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -67,6 +70,9 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => commands::run::execute(*args).await,
             Command::Team(command) => commands::team::execute(command).map(|()| ExitCode::SUCCESS),
+            Command::User(command) => commands::user::execute(command)
+                .await
+                .map(|()| ExitCode::SUCCESS),
             Command::Serve => commands::service::serve(true).await,
             Command::Api => commands::service::serve(false).await,
             Command::Migrate => commands::service::migrate().await,

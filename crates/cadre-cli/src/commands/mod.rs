@@ -3,3 +3,4 @@
 pub mod run;
 pub mod service;
 pub mod team;
+pub mod user;

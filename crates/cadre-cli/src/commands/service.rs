@@ -153,7 +153,7 @@ fn announce_admin(bootstrap: Bootstrap) {
 
 /// Connects to the configured database (creating the data dir for SQLite) and applies
 /// migrations.
-async fn open_store(config: &ServiceConfig) -> anyhow::Result<Arc<dyn Store>> {
+pub(crate) async fn open_store(config: &ServiceConfig) -> anyhow::Result<Arc<dyn Store>> {
     if config.database_url.starts_with("sqlite:") {
         create_private_dir(&config.data_dir)?;
     }
