@@ -594,3 +594,155 @@ async fn swagger_ui_can_authorize_with_the_password_flow() {
     let me: Value = response.json().await.unwrap();
     assert_eq!(me["email"], "swagger@cadre.test");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_api_tokens_are_shown_once_and_can_be_revoked() {
+    let app = spawn().await;
+    let response = app
+        .http
+        .post(app.url("/api/v1/me/tokens"))
+        .json(&json!({"name": "ci", "expires_in_days": 30}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("cadre_pat_"), "{token}");
+    assert!(created["expires_at"].is_string());
+    let id = created["id"].as_str().unwrap().to_string();
+
+    // It works like a login, and the list never shows it again.
+    assert_eq!(me(&app, &token).await, StatusCode::OK);
+    let (_, list) = app.get_json("/api/v1/me/tokens").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(!list.to_string().contains(&token));
+    assert!(token.starts_with(list[0]["hint"].as_str().unwrap()));
+
+    // Another user cannot revoke it; its owner can, and it stops working.
+    let bob = app.as_user("bob@cadre.test").await;
+    let response = bob
+        .http
+        .delete(bob.url(&format!("/api/v1/me/tokens/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(me(&app, &token).await, StatusCode::OK);
+    let response = app
+        .http
+        .delete(app.url(&format!("/api/v1/me/tokens/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(&app, &token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&app, "cadre_pat_not-a-real-token").await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // An expired token is refused.
+    app.store
+        .create_api_token(
+            app.user,
+            cadre_store::NewApiToken {
+                name: "old".into(),
+                token_hash: cadre_server::auth::token::hash_token("cadre_pat_expired-one"),
+                hint: "cadre_pat_expi".into(),
+                expires_at: Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        me(&app, "cadre_pat_expired-one").await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    for bad in [
+        json!({"name": ""}),
+        json!({"name": "x", "expires_in_days": 0}),
+    ] {
+        let response = app
+            .http
+            .post(app.url("/api/v1/me/tokens"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_see_everyone_others_get_403() {
+    let app = spawn().await;
+    let alice_run = app.create_run_id("alice's run").await;
+    let bob = app.as_user("bob@cadre.test").await;
+    bob.create_run_id("bob's run").await;
+    for path in [
+        "/api/v1/admin/users",
+        "/api/v1/admin/runs",
+        "/api/v1/admin/audit",
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert_error(&body, "forbidden");
+    }
+
+    let (admin, token) = common::user_with_token(&app.store, "root@cadre.test", true).await;
+    let root = client_with(&token);
+    let get = |path: &'static str| {
+        let url = app.url(path);
+        let root = root.clone();
+        async move {
+            root.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let users = get("/api/v1/admin/users").await;
+    let emails: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        emails,
+        ["ada@cadre.test", "bob@cadre.test", "root@cadre.test"]
+    );
+    let runs = get("/api/v1/admin/runs").await;
+    let mut tasks: Vec<&str> = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["task"].as_str().unwrap())
+        .collect();
+    tasks.sort();
+    assert_eq!(tasks, ["alice's run", "bob's run"]);
+    // Admin rights do not make another user's run the admin's own.
+    let response = root
+        .get(app.url(&format!("/api/v1/runs/{alice_run}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    app.store
+        .record_audit(cadre_store::AuditEntry {
+            user_id: Some(admin),
+            event: "login_ok".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let audit = get("/api/v1/admin/audit").await;
+    assert_eq!(audit[0]["event"], "login_ok");
+    assert_eq!(audit[0]["user_id"], admin.to_string());
+}

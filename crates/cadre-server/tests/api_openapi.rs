@@ -48,6 +48,15 @@ async fn every_endpoint_and_schema_is_documented() {
         ("/api/v1/teams/import", &["post"]),
         ("/api/v1/teams/{id}", &["get", "put", "delete"]),
         ("/api/v1/teams/{id}/export", &["get"]),
+        ("/api/v1/auth/token", &["post"]),
+        ("/api/v1/auth/logout", &["post"]),
+        ("/api/v1/auth/register", &["post"]),
+        ("/api/v1/me", &["get"]),
+        ("/api/v1/me/tokens", &["get", "post"]),
+        ("/api/v1/me/tokens/{id}", &["delete"]),
+        ("/api/v1/admin/users", &["get"]),
+        ("/api/v1/admin/runs", &["get"]),
+        ("/api/v1/admin/audit", &["get"]),
     ];
     for (path, methods) in expected {
         for method in methods {

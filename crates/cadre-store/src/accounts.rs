@@ -106,6 +106,38 @@ pub struct AuditRecord {
     pub ip: Option<String>,
 }
 
+/// A personal API token to store: its hash, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiToken {
+    /// What the user calls it (`ci`, `laptop script`).
+    pub name: String,
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// The token's first characters (not enough to use it), to recognise it in lists.
+    pub hint: String,
+    /// When it stops working (`None`: never).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A stored personal API token (without the token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiTokenRecord {
+    /// Token id.
+    pub id: Uuid,
+    /// Its user.
+    pub user_id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its first characters.
+    pub hint: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry, if any.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// Accounts, sessions and the audit log.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -151,6 +183,23 @@ pub trait AccountStore: Send + Sync {
     /// Revokes the family of this refresh token (logout). Returns its user, if the token
     /// was known.
     async fn revoke_refresh_family(&self, token_hash: &str) -> Result<Option<Uuid>, StoreError>;
+
+    /// Stores a personal API token for a user.
+    async fn create_api_token(
+        &self,
+        user_id: Uuid,
+        token: NewApiToken,
+    ) -> Result<ApiTokenRecord, StoreError>;
+
+    /// A user's API tokens, oldest first (revoked and expired ones included).
+    async fn list_api_tokens(&self, user_id: Uuid) -> Result<Vec<ApiTokenRecord>, StoreError>;
+
+    /// Revokes one of the user's tokens. Another user's token is
+    /// [`StoreError::NotFound`].
+    async fn revoke_api_token(&self, user_id: Uuid, id: Uuid) -> Result<(), StoreError>;
+
+    /// The enabled user a valid (known, unrevoked, unexpired) API token belongs to.
+    async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserRecord>, StoreError>;
 
     /// Appends to the audit log.
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;

@@ -40,7 +40,8 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use accounts::{
-    AccountStore, AuditEntry, AuditRecord, NewRefreshToken, NewUser, RefreshOutcome, UserRecord,
+    AccountStore, ApiTokenRecord, AuditEntry, AuditRecord, NewApiToken, NewRefreshToken, NewUser,
+    RefreshOutcome, UserRecord,
 };
 pub use effects::WORKER_LOST;
 pub use error::StoreError;
@@ -112,6 +113,17 @@ pub trait Store: AccountStore + Send + Sync {
     async fn list_runs(
         &self,
         owner: Uuid,
+        status: Option<RunStatus>,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<(Vec<RunRecord>, Option<String>), StoreError> {
+        self.list_runs_of(Some(owner), status, limit, cursor).await
+    }
+
+    /// [`Store::list_runs`] of one owner, or of everyone (`None`: admins).
+    async fn list_runs_of(
+        &self,
+        owner: Option<Uuid>,
         status: Option<RunStatus>,
         limit: u32,
         cursor: Option<String>,

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use cadre_core::{AgentSpec, EventKind, RunEvent, RunStatus, TeamSpec, UsageTotals};
 use cadre_store::{
-    AuditEntry, EventBatch, NewRefreshToken, NewRun, NewUser, RefreshOutcome, Store, StoreError,
-    connect,
+    AuditEntry, EventBatch, NewApiToken, NewRefreshToken, NewRun, NewUser, RefreshOutcome, Store,
+    StoreError, connect,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Connection;
@@ -155,6 +155,7 @@ conformance!(
     users_are_unique_and_can_be_disabled,
     refresh_tokens_rotate_and_reuse_revokes_the_family,
     audit_log_pages_newest_first,
+    api_tokens_are_scoped_revocable_and_expire,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -1623,4 +1624,89 @@ async fn audit_log_pages_newest_first(h: &Harness) {
     let older = store.list_audit(10, Some(page[2].id)).await.unwrap();
     let events: Vec<&str> = older.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(events, ["event_1", "event_0"]);
+}
+
+async fn api_tokens_are_scoped_revocable_and_expire(h: &Harness) {
+    let store = h.store.as_ref();
+    let ada = store
+        .create_user(new_user("ada@x", Some("h"), false))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(new_user("bob@x", Some("h"), false))
+        .await
+        .unwrap();
+    let token = |name: &str, hash: &str, expires: Option<chrono::Duration>| NewApiToken {
+        name: name.into(),
+        token_hash: hash.into(),
+        hint: "cadre_pat_ab".into(),
+        expires_at: expires.map(|d| Utc::now() + d),
+    };
+    let ci = store
+        .create_api_token(ada.id, token("ci", "hash-ci", None))
+        .await
+        .unwrap();
+    store
+        .create_api_token(
+            ada.id,
+            token("old", "hash-old", Some(-chrono::Duration::seconds(1))),
+        )
+        .await
+        .unwrap();
+    store
+        .create_api_token(
+            bob.id,
+            token("bob's", "hash-bob", Some(chrono::Duration::days(1))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.api_token_user("hash-ci").await.unwrap().map(|u| u.id),
+        Some(ada.id)
+    );
+    assert_eq!(
+        store.api_token_user("hash-old").await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        store
+            .api_token_user("hash-bob")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(bob.id)
+    );
+    assert_eq!(store.api_token_user("unknown").await.unwrap(), None);
+
+    let names: Vec<String> = store
+        .list_api_tokens(ada.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, ["ci", "old"]);
+    // Bob cannot revoke Ada's token.
+    assert!(matches!(
+        store.revoke_api_token(bob.id, ci.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store.revoke_api_token(ada.id, ci.id).await.unwrap();
+    assert_eq!(store.api_token_user("hash-ci").await.unwrap(), None);
+    let listed = store.list_api_tokens(ada.id).await.unwrap();
+    assert!(listed[0].revoked_at.is_some());
+    // A disabled user's tokens stop working.
+    store.set_disabled(bob.id, true).await.unwrap();
+    assert_eq!(store.api_token_user("hash-bob").await.unwrap(), None);
+
+    // Admins list everyone's runs.
+    new_run(store, ada.id, "ada's", 3).await;
+    new_run(store, bob.id, "bob's", 3).await;
+    let (all, _) = store.list_runs_of(None, None, 100, None).await.unwrap();
+    let mut tasks: Vec<String> = all.into_iter().map(|r| r.task).collect();
+    tasks.sort();
+    assert_eq!(tasks, ["ada's", "bob's"]);
+    let (mine, _) = store.list_runs(ada.id, None, 100, None).await.unwrap();
+    assert_eq!(mine.len(), 1);
 }

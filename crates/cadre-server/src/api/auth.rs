@@ -27,7 +27,7 @@ use super::AppState;
 use super::error::{ApiError, ErrorBody, ErrorCode, FieldError};
 use super::extract::{ApiForm, ApiJson, ClientAddr};
 use crate::auth::password::{check_new_password, hash_password, verify_password};
-use crate::auth::token::{hash_token, new_refresh_token};
+use crate::auth::token::{PERSONAL_PREFIX, hash_token, new_refresh_token};
 
 /// The caller, as proven by a valid access token of an enabled account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +74,18 @@ impl FromRequestParts<AppState> for AuthUser {
         let token = presented_token(parts)
             .filter(|token| !token.is_empty())
             .ok_or_else(|| unauthorized("a bearer access token is required"))?;
+        if token.starts_with(PERSONAL_PREFIX) {
+            let user = state
+                .store
+                .api_token_user(&hash_token(&token))
+                .await?
+                .ok_or_else(|| unauthorized("the API token is invalid, expired or revoked"))?;
+            return Ok(AuthUser {
+                id: user.id,
+                email: user.email,
+                is_admin: user.is_admin,
+            });
+        }
         let claims = state.auth.jwt.verify(&token).map_err(|error| {
             tracing::debug!(%error, "access token refused");
             unauthorized("the access token is invalid or expired")
@@ -93,6 +105,28 @@ impl FromRequestParts<AppState> for AuthUser {
             email: user.email,
             is_admin: user.is_admin,
         })
+    }
+}
+
+/// The caller, who must be an admin (others get 403).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminUser(pub AuthUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        if !user.is_admin {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "only admins may do this",
+            ));
+        }
+        Ok(AdminUser(user))
     }
 }
 
@@ -174,7 +208,8 @@ fn invalid_grant(message: &str) -> ApiError {
     ApiError::new(ErrorCode::InvalidGrant, message)
 }
 
-async fn audit(state: &AppState, entry: AuditEntry) {
+/// Appends to the audit log; a failure is logged, never fails the request.
+pub(crate) async fn audit(state: &AppState, entry: AuditEntry) {
     if let Err(error) = state.store.record_audit(entry).await {
         tracing::warn!(%error, "cannot write the audit log");
     }

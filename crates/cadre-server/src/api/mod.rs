@@ -4,6 +4,8 @@
 //! and methods.
 //!
 //! # Layout
+//! - [`admin`]: everyone's users, runs and the audit log, for admins.
+//! - [`tokens`]: personal API tokens (`/api/v1/me/tokens`).
 //! - [`auth`]: the [`auth::AuthUser`] extractor (every protected handler takes it) and the
 //!   token, logout, register and `me` routes.
 //! - [`edge`]: security headers on every response; CORS (closed by default).
@@ -19,6 +21,7 @@
 //! - [`transcript`]: a run's transcript as Markdown or JSON.
 //! - [`openapi`]: the OpenAPI 3.1 document (`/openapi.json`) and Swagger UI (`/docs`).
 
+pub mod admin;
 pub mod auth;
 pub mod edge;
 pub mod error;
@@ -29,6 +32,7 @@ pub mod limits;
 pub mod openapi;
 pub mod runs;
 pub mod teams;
+pub mod tokens;
 pub mod transcript;
 pub mod ws;
 
@@ -102,6 +106,8 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .merge(health::router())
         .merge(auth::router())
+        .merge(tokens::router())
+        .merge(admin::router())
         .merge(runs::router())
         .merge(events::router())
         .merge(ws::router())

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
-use super::{auth, error, events, health, runs, teams, transcript, ws};
+use super::{admin, auth, error, events, health, runs, teams, tokens, transcript, ws};
 
 /// The OpenAPI document.
 #[derive(Debug, OpenApi)]
@@ -22,6 +22,12 @@ use super::{auth, error, events, health, runs, teams, transcript, ws};
         auth::logout,
         auth::register,
         auth::me,
+        tokens::create_token,
+        tokens::list_tokens,
+        tokens::revoke_token,
+        admin::list_users,
+        admin::list_all_runs,
+        admin::list_audit,
         runs::create_run,
         runs::list_runs,
         runs::get_run,
@@ -46,6 +52,10 @@ use super::{auth, error, events, health, runs, teams, transcript, ws};
         auth::UserView,
         auth::LogoutRequest,
         auth::RegisterRequest,
+        tokens::CreateTokenBody,
+        tokens::TokenView,
+        tokens::CreatedToken,
+        admin::AuditView,
         error::ErrorBody,
         error::ErrorObject,
         error::FieldError,
@@ -76,6 +86,7 @@ use super::{auth, error, events, health, runs, teams, transcript, ws};
     tags(
         (name = "health", description = "Probes"),
         (name = "auth", description = "Login (OAuth2 password flow), tokens, accounts"),
+        (name = "admin", description = "Everyone's users, runs and the audit log (admins)"),
         (name = "runs", description = "Runs"),
         (name = "events", description = "Run events (JSON pages, SSE and WebSocket)"),
         (name = "teams", description = "Saved teams, AutoGen import and export"),

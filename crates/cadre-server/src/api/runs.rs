@@ -234,6 +234,18 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/runs/{id}/input", post(submit_input))
 }
 
+/// A list's page size: `limit` or the default, which must be within 1..=[`MAX_PAGE`].
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIST_LIMIT);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        )]));
+    }
+    Ok(limit)
+}
+
 /// Queues a run.
 #[utoipa::path(post, path = "/api/v1/runs", tag = "runs", request_body = CreateRunBody,
     responses(
@@ -379,13 +391,7 @@ pub async fn list_runs(
     user: AuthUser,
     ApiQuery(query): ApiQuery<ListRunsQuery>,
 ) -> Result<Json<RunList>, ApiError> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "limit",
-            format!("must be between 1 and {MAX_PAGE}"),
-        )]));
-    }
+    let limit = page_limit(query.limit)?;
     let (runs, next_cursor) = state
         .store
         .list_runs(

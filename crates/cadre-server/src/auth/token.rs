@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 /// Prefix of refresh tokens (recognizable in a leak scanner; not a secret).
 pub const REFRESH_PREFIX: &str = "cadre_rt_";
+/// Prefix of personal API tokens.
+pub const PERSONAL_PREFIX: &str = "cadre_pat_";
 
 /// What an access token says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +125,13 @@ pub fn random_secret() -> Result<String, TokenError> {
 /// A new refresh token and the hash the store keeps.
 pub fn new_refresh_token() -> Result<(String, String), TokenError> {
     let token = format!("{REFRESH_PREFIX}{}", random_secret()?);
+    let hash = hash_token(&token);
+    Ok((token, hash))
+}
+
+/// A new personal API token and the hash the store keeps.
+pub fn new_personal_token() -> Result<(String, String), TokenError> {
+    let token = format!("{PERSONAL_PREFIX}{}", random_secret()?);
     let hash = hash_token(&token);
     Ok((token, hash))
 }

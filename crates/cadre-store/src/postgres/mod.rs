@@ -695,9 +695,9 @@ impl Store for PgStore {
         fetch_run(&mut conn, id, None).await
     }
 
-    async fn list_runs(
+    async fn list_runs_of(
         &self,
-        owner: Uuid,
+        owner: Option<Uuid>,
         status: Option<RunStatus>,
         limit: u32,
         cursor: Option<String>,
@@ -705,7 +705,7 @@ impl Store for PgStore {
         let cursor = Cursor::parse_opt(cursor.as_deref())?;
         let limit = page_size(limit);
         let rows: Vec<RunRow> = sqlx::query_as(&format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE owner = $1 \
+            "SELECT {RUN_COLUMNS} FROM runs WHERE ($1::uuid IS NULL OR owner = $1) \
              AND ($2::text IS NULL OR status = $2) \
              AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid)) \
              ORDER BY created_at DESC, id DESC LIMIT $5"

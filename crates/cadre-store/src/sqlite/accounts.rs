@@ -9,7 +9,8 @@ use uuid::Uuid;
 use super::{SqliteStore, from_micros, micros};
 use crate::StoreError;
 use crate::accounts::{
-    AccountStore, AuditEntry, AuditRecord, NewRefreshToken, NewUser, RefreshOutcome, UserRecord,
+    AccountStore, ApiTokenRecord, AuditEntry, AuditRecord, NewApiToken, NewRefreshToken, NewUser,
+    RefreshOutcome, UserRecord,
 };
 use crate::model::{now_micros, page_size};
 
@@ -211,6 +212,95 @@ impl AccountStore for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(Some(user_id))
+    }
+
+    async fn create_api_token(
+        &self,
+        user_id: Uuid,
+        token: NewApiToken,
+    ) -> Result<ApiTokenRecord, StoreError> {
+        let record = ApiTokenRecord {
+            id: Uuid::new_v4(),
+            user_id,
+            name: token.name,
+            hint: token.hint,
+            created_at: now_micros(),
+            expires_at: token.expires_at,
+            revoked_at: None,
+        };
+        sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, hint, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(record.id)
+        .bind(user_id)
+        .bind(&record.name)
+        .bind(&token.token_hash)
+        .bind(&record.hint)
+        .bind(micros(record.created_at))
+        .bind(record.expires_at.map(micros))
+        .execute(&self.writer)
+        .await?;
+        Ok(record)
+    }
+
+    async fn list_api_tokens(&self, user_id: Uuid) -> Result<Vec<ApiTokenRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, name, hint, created_at, expires_at, revoked_at FROM api_tokens \
+             WHERE user_id = ?1 ORDER BY created_at, id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let optional = |name: &str| -> Result<_, StoreError> {
+                    row.try_get::<Option<i64>, _>(name)?
+                        .map(from_micros)
+                        .transpose()
+                };
+                Ok(ApiTokenRecord {
+                    id: row.try_get("id")?,
+                    user_id: row.try_get("user_id")?,
+                    name: row.try_get("name")?,
+                    hint: row.try_get("hint")?,
+                    created_at: from_micros(row.try_get("created_at")?)?,
+                    expires_at: optional("expires_at")?,
+                    revoked_at: optional("revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_api_token(&self, user_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+        let known = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?3) \
+             WHERE id = ?1 AND user_id = ?2",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(micros(now_micros()))
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if known == 0 {
+            return Err(StoreError::NotFound { what: "token" });
+        }
+        Ok(())
+    }
+
+    async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.is_admin, u.disabled, u.created_at FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1 \
+             AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2) \
+             AND NOT u.disabled",
+        )
+        .bind(token_hash)
+        .bind(micros(now_micros()))
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|row| user_from(&row)).transpose()
     }
 
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {

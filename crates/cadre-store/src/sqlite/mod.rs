@@ -612,9 +612,9 @@ impl Store for SqliteStore {
         self.fetch_run(&mut conn, id, None).await
     }
 
-    async fn list_runs(
+    async fn list_runs_of(
         &self,
-        owner: Uuid,
+        owner: Option<Uuid>,
         status: Option<RunStatus>,
         limit: u32,
         cursor: Option<String>,
@@ -622,7 +622,7 @@ impl Store for SqliteStore {
         let cursor = Cursor::parse_opt(cursor.as_deref())?;
         let limit = page_size(limit);
         let rows: Vec<RunRow> = sqlx::query_as(&format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE owner = ?1 \
+            "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR owner = ?1) \
              AND (?2 IS NULL OR status = ?2) \
              AND (?3 IS NULL OR (created_at, id) < (?3, ?4)) \
              ORDER BY created_at DESC, id DESC LIMIT ?5"
