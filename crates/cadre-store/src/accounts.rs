@@ -138,6 +138,40 @@ pub struct ApiTokenRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A user's sealed provider credential, as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredCredential {
+    /// Its user.
+    pub user_id: Uuid,
+    /// `openrouter`, `openai` or `custom`.
+    pub provider: String,
+    /// Which server key sealed it.
+    pub key_id: String,
+    /// The sealing nonce.
+    pub nonce: Vec<u8>,
+    /// The sealed API key.
+    pub ciphertext: Vec<u8>,
+    /// Base URL (custom endpoints).
+    pub base_url: Option<String>,
+    /// Model used when a run names none.
+    pub default_model: Option<String>,
+    /// The masked key, safe to show.
+    pub hint: String,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for StoredCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredCredential")
+            .field("user_id", &self.user_id)
+            .field("provider", &self.provider)
+            .field("key_id", &self.key_id)
+            .field("hint", &self.hint)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Accounts, sessions and the audit log.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -200,6 +234,29 @@ pub trait AccountStore: Send + Sync {
 
     /// The enabled user a valid (known, unrevoked, unexpired) API token belongs to.
     async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Stores (creates or replaces) a user's credential for a provider; `true` if new.
+    async fn put_credential(&self, credential: StoredCredential) -> Result<bool, StoreError>;
+
+    /// A user's credential for a provider.
+    async fn get_credential(
+        &self,
+        user_id: Uuid,
+        provider: &str,
+    ) -> Result<Option<StoredCredential>, StoreError>;
+
+    /// A user's credentials, by provider name.
+    async fn list_credentials(&self, user_id: Uuid) -> Result<Vec<StoredCredential>, StoreError>;
+
+    /// Deletes a user's credential ([`StoreError::NotFound`] if there is none).
+    async fn delete_credential(&self, user_id: Uuid, provider: &str) -> Result<(), StoreError>;
+
+    /// Every stored credential (for re-sealing under a new key).
+    async fn all_credentials(&self) -> Result<Vec<StoredCredential>, StoreError>;
+
+    /// Replaces the sealed fields (key id, nonce, ciphertext) of these credentials, all in
+    /// one transaction: after a failure every row is still under its old key.
+    async fn reseal_credentials(&self, credentials: &[StoredCredential]) -> Result<(), StoreError>;
 
     /// Appends to the audit log.
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;

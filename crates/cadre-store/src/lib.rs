@@ -41,7 +41,7 @@ pub mod sqlite;
 
 pub use accounts::{
     AccountStore, ApiTokenRecord, AuditEntry, AuditRecord, NewApiToken, NewRefreshToken, NewUser,
-    RefreshOutcome, UserRecord,
+    RefreshOutcome, StoredCredential, UserRecord,
 };
 pub use effects::WORKER_LOST;
 pub use error::StoreError;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use cadre_core::{AgentSpec, EventKind, RunEvent, RunStatus, TeamSpec, UsageTotals};
 use cadre_store::{
     AuditEntry, EventBatch, NewApiToken, NewRefreshToken, NewRun, NewUser, RefreshOutcome, Store,
-    StoreError, connect,
+    StoreError, StoredCredential, connect,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Connection;
@@ -156,6 +156,7 @@ conformance!(
     refresh_tokens_rotate_and_reuse_revokes_the_family,
     audit_log_pages_newest_first,
     api_tokens_are_scoped_revocable_and_expire,
+    credentials_are_per_user_and_reseal_atomically,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -1709,4 +1710,85 @@ async fn api_tokens_are_scoped_revocable_and_expire(h: &Harness) {
     assert_eq!(tasks, ["ada's", "bob's"]);
     let (mine, _) = store.list_runs(ada.id, None, 100, None).await.unwrap();
     assert_eq!(mine.len(), 1);
+}
+
+async fn credentials_are_per_user_and_reseal_atomically(h: &Harness) {
+    let store = h.store.as_ref();
+    let ada = store
+        .create_user(new_user("ada@c", Some("h"), false))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(new_user("bob@c", Some("h"), false))
+        .await
+        .unwrap();
+    let credential = |user: Uuid, provider: &str, sealed: &[u8]| StoredCredential {
+        user_id: user,
+        provider: provider.into(),
+        key_id: "k1".into(),
+        nonce: vec![7; 24],
+        ciphertext: sealed.to_vec(),
+        base_url: (provider == "custom").then(|| "http://llm.local/v1".to_string()),
+        default_model: Some("m".into()),
+        hint: "sk-…1234".into(),
+        updated_at: now(),
+    };
+    assert!(
+        store
+            .put_credential(credential(ada.id, "openai", b"\x01\x02"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_credential(credential(ada.id, "openai", b"\x03"))
+            .await
+            .unwrap(),
+        "replaced"
+    );
+    store
+        .put_credential(credential(ada.id, "custom", b"\x04"))
+        .await
+        .unwrap();
+    store
+        .put_credential(credential(bob.id, "openai", b"\x05"))
+        .await
+        .unwrap();
+    let got = store
+        .get_credential(ada.id, "openai")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.ciphertext, b"\x03");
+    assert_eq!(got.nonce, vec![7; 24]);
+    assert!(!format!("{got:?}").contains("ciphertext"));
+    assert_eq!(store.get_credential(bob.id, "custom").await.unwrap(), None);
+    let providers: Vec<String> = store
+        .list_credentials(ada.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.provider)
+        .collect();
+    assert_eq!(providers, ["custom", "openai"]);
+    assert!(matches!(
+        store.delete_credential(bob.id, "custom").await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let mut all = store.all_credentials().await.unwrap();
+    assert_eq!(all.len(), 3);
+    for c in &mut all {
+        c.key_id = "k2".into();
+        c.ciphertext.push(0xff);
+    }
+    store.reseal_credentials(&all).await.unwrap();
+    let resealed = store.all_credentials().await.unwrap();
+    assert!(
+        resealed
+            .iter()
+            .all(|c| c.key_id == "k2" && c.ciphertext.last() == Some(&0xff))
+    );
+    store.delete_credential(ada.id, "custom").await.unwrap();
+    assert_eq!(store.list_credentials(ada.id).await.unwrap().len(), 1);
 }

@@ -3,6 +3,7 @@
 //! use them live in `api::auth`.
 
 pub mod password;
+pub mod sealing;
 pub mod token;
 
 use std::time::Duration;

@@ -10,11 +10,25 @@ use super::{SqliteStore, from_micros, micros};
 use crate::StoreError;
 use crate::accounts::{
     AccountStore, ApiTokenRecord, AuditEntry, AuditRecord, NewApiToken, NewRefreshToken, NewUser,
-    RefreshOutcome, UserRecord,
+    RefreshOutcome, StoredCredential, UserRecord,
 };
 use crate::model::{now_micros, page_size};
 
 const USER_COLUMNS: &str = "id, email, is_admin, disabled, created_at";
+
+fn credential_from(row: &SqliteRow) -> Result<StoredCredential, StoreError> {
+    Ok(StoredCredential {
+        user_id: row.try_get("user_id")?,
+        provider: row.try_get("provider")?,
+        key_id: row.try_get("key_id")?,
+        nonce: row.try_get("nonce")?,
+        ciphertext: row.try_get("ciphertext")?,
+        base_url: row.try_get("base_url")?,
+        default_model: row.try_get("default_model")?,
+        hint: row.try_get("hint")?,
+        updated_at: from_micros(row.try_get("updated_at")?)?,
+    })
+}
 
 fn user_from(row: &SqliteRow) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
@@ -301,6 +315,109 @@ impl AccountStore for SqliteStore {
         .fetch_optional(&self.reader)
         .await?;
         row.map(|row| user_from(&row)).transpose()
+    }
+
+    async fn put_credential(&self, c: StoredCredential) -> Result<bool, StoreError> {
+        let existed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM provider_credentials WHERE user_id = ?1 AND provider = ?2",
+        )
+        .bind(c.user_id)
+        .bind(&c.provider)
+        .fetch_one(&self.writer)
+        .await?;
+        sqlx::query(
+            "INSERT INTO provider_credentials (user_id, provider, key_id, nonce, ciphertext, \
+               base_url, default_model, hint, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) \
+             ON CONFLICT (user_id, provider) DO UPDATE SET key_id = excluded.key_id, \
+               nonce = excluded.nonce, ciphertext = excluded.ciphertext, \
+               base_url = excluded.base_url, default_model = excluded.default_model, \
+               hint = excluded.hint, updated_at = excluded.updated_at",
+        )
+        .bind(c.user_id)
+        .bind(&c.provider)
+        .bind(&c.key_id)
+        .bind(&c.nonce)
+        .bind(&c.ciphertext)
+        .bind(&c.base_url)
+        .bind(&c.default_model)
+        .bind(&c.hint)
+        .bind(micros(c.updated_at))
+        .execute(&self.writer)
+        .await?;
+        Ok(existed == 0)
+    }
+
+    async fn get_credential(
+        &self,
+        user_id: Uuid,
+        provider: &str,
+    ) -> Result<Option<StoredCredential>, StoreError> {
+        let row = sqlx::query(
+            "SELECT user_id, provider, key_id, nonce, ciphertext, base_url, \
+             default_model, hint, updated_at FROM provider_credentials \
+             WHERE user_id = ?1 AND provider = ?2",
+        )
+        .bind(user_id)
+        .bind(provider)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|row| credential_from(&row)).transpose()
+    }
+
+    async fn list_credentials(&self, user_id: Uuid) -> Result<Vec<StoredCredential>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT user_id, provider, key_id, nonce, ciphertext, base_url, \
+             default_model, hint, updated_at FROM provider_credentials WHERE user_id = ?1 \
+             ORDER BY provider",
+        )
+        .bind(user_id)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(credential_from).collect()
+    }
+
+    async fn delete_credential(&self, user_id: Uuid, provider: &str) -> Result<(), StoreError> {
+        let deleted =
+            sqlx::query("DELETE FROM provider_credentials WHERE user_id = ?1 AND provider = ?2")
+                .bind(user_id)
+                .bind(provider)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound { what: "credential" });
+        }
+        Ok(())
+    }
+
+    async fn all_credentials(&self) -> Result<Vec<StoredCredential>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT user_id, provider, key_id, nonce, ciphertext, base_url, \
+             default_model, hint, updated_at FROM provider_credentials ORDER BY user_id, provider",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(credential_from).collect()
+    }
+
+    async fn reseal_credentials(&self, credentials: &[StoredCredential]) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        for c in credentials {
+            sqlx::query(
+                "UPDATE provider_credentials SET key_id = ?3, nonce = ?4, ciphertext = ?5 \
+                 WHERE user_id = ?1 AND provider = ?2",
+            )
+            .bind(c.user_id)
+            .bind(&c.provider)
+            .bind(&c.key_id)
+            .bind(&c.nonce)
+            .bind(&c.ciphertext)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
