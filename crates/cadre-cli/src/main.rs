@@ -41,6 +41,9 @@ enum Command {
     /// Manage accounts: add, list, passwd, disable, enable.
     #[command(subcommand)]
     User(commands::user::UserCommand),
+    /// Manage the server secret: rotate.
+    #[command(subcommand)]
+    Secrets(commands::secrets::SecretsCommand),
     /// Serve the API with a worker and the in-process event bus (SQLite by default).
     Serve,
     /// Serve the API only (replicas sharing PostgreSQL and Redis with `cadre worker`s).
@@ -54,7 +57,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(match cli.command {
-        Command::Run(_) | Command::Team(_) | Command::User(_) => "error",
+        Command::Run(_) | Command::Team(_) | Command::User(_) | Command::Secrets(_) => "error",
         Command::Serve | Command::Api | Command::Migrate | Command::Worker => "info",
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -71,6 +74,9 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run::execute(*args).await,
             Command::Team(command) => commands::team::execute(command).map(|()| ExitCode::SUCCESS),
             Command::User(command) => commands::user::execute(command)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Secrets(command) => commands::secrets::execute(command)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Serve => commands::service::serve(true).await,

@@ -57,6 +57,9 @@ pub struct ServiceConfig {
     pub cors_origins: Vec<String>,
     /// `CADRE_RUNS_PER_MINUTE`: runs one user may create per minute (0: unlimited).
     pub runs_per_minute: u32,
+    /// `CADRE_SHARE_SERVER_KEY`: runs of users without a provider key of their own use
+    /// the server's (`CADRE_LLM_*`, `OPENROUTER_API_KEY`, …); default true.
+    pub share_server_key: bool,
 }
 
 impl ServiceConfig {
@@ -128,6 +131,10 @@ impl ServiceConfig {
                         .collect()
                 })
                 .unwrap_or_default(),
+            share_server_key: match var("CADRE_SHARE_SERVER_KEY") {
+                None => true,
+                value => flag(value, "CADRE_SHARE_SERVER_KEY")?,
+            },
             runs_per_minute: u32::try_from(number("CADRE_RUNS_PER_MINUTE", 120)?)
                 .map_err(|_| ConfigError("CADRE_RUNS_PER_MINUTE is too large".into()))?,
         })

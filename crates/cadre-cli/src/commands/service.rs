@@ -11,6 +11,7 @@ use anyhow::Context;
 use cadre_core::executor::CodeExecutor;
 use cadre_server::api::limits::Limits;
 use cadre_server::api::{AppState, router};
+use cadre_server::auth::sealing::SecretBox;
 use cadre_server::auth::token::random_secret;
 use cadre_server::auth::{AuthConfig, Bootstrap, ensure_admin};
 use cadre_server::bus::{EventBus, MemoryBus, RedisBus};
@@ -97,18 +98,24 @@ pub async fn worker() -> anyhow::Result<ExitCode> {
 /// Token keys from `CADRE_SECRET_KEY`, else from `<data dir>/secret.key` (created with
 /// 256 random bits, readable by the owner only, on first start).
 fn auth_config(config: &ServiceConfig) -> anyhow::Result<AuthConfig> {
-    let secret = match &config.secret_key {
-        Some(secret) => secret.0.clone(),
+    let secret = server_secret(config)?;
+    let mut auth = AuthConfig::from_secret(secret.as_bytes());
+    auth.allow_registration = config.allow_registration;
+    Ok(auth)
+}
+
+/// The server secret: `CADRE_SECRET_KEY`, else the data dir's key file (created on first
+/// use).
+pub(crate) fn server_secret(config: &ServiceConfig) -> anyhow::Result<String> {
+    match &config.secret_key {
+        Some(secret) => Ok(secret.0.clone()),
         None => {
             create_private_dir(&config.data_dir)?;
             let path = config.data_dir.join("secret.key");
             load_or_create_secret(&path)
-                .with_context(|| format!("cannot use the key file {}", path.display()))?
+                .with_context(|| format!("cannot use the key file {}", path.display()))
         }
-    };
-    let mut auth = AuthConfig::from_secret(secret.as_bytes());
-    auth.allow_registration = config.allow_registration;
-    Ok(auth)
+    }
 }
 
 fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<String> {
@@ -183,8 +190,16 @@ fn new_worker(config: &ServiceConfig, store: Arc<dyn Store>, bus: Arc<dyn EventB
     };
     let models = Arc::new(EnvModels {
         demo_delay: config.demo_delay,
+        share_server_key: config.share_server_key,
     });
-    Worker::new(store, bus, models, sandbox(config), worker_config)
+    let worker = Worker::new(store, bus, models, sandbox(config), worker_config);
+    match server_secret(config) {
+        Ok(secret) => worker.with_sealer(SecretBox::from_secret(secret.as_bytes())),
+        Err(error) => {
+            tracing::warn!(%error, "no server secret: users' stored provider keys are not used");
+            worker
+        }
+    }
 }
 
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {

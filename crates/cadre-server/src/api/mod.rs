@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`admin`]: everyone's users, runs and the audit log, for admins.
 //! - [`tokens`]: personal API tokens (`/api/v1/me/tokens`).
+//! - [`providers`]: users' provider keys (`/api/v1/me/providers/{provider}`), write-only.
 //! - [`auth`]: the [`auth::AuthUser`] extractor (every protected handler takes it) and the
 //!   token, logout, register and `me` routes.
 //! - [`edge`]: security headers on every response; CORS (closed by default).
@@ -30,6 +31,7 @@ pub mod extract;
 pub mod health;
 pub mod limits;
 pub mod openapi;
+pub mod providers;
 pub mod runs;
 pub mod teams;
 pub mod tokens;
@@ -107,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(auth::router())
         .merge(tokens::router())
+        .merge(providers::router())
         .merge(admin::router())
         .merge(runs::router())
         .merge(events::router())

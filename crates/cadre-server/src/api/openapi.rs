@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
-use super::{admin, auth, error, events, health, runs, teams, tokens, transcript, ws};
+use super::{admin, auth, error, events, health, providers, runs, teams, tokens, transcript, ws};
 
 /// The OpenAPI document.
 #[derive(Debug, OpenApi)]
@@ -25,6 +25,10 @@ use super::{admin, auth, error, events, health, runs, teams, tokens, transcript,
         tokens::create_token,
         tokens::list_tokens,
         tokens::revoke_token,
+        providers::list_providers,
+        providers::get_provider,
+        providers::put_provider,
+        providers::delete_provider,
         admin::list_users,
         admin::list_all_runs,
         admin::list_audit,
@@ -56,6 +60,8 @@ use super::{admin, auth, error, events, health, runs, teams, tokens, transcript,
         tokens::TokenView,
         tokens::CreatedToken,
         admin::AuditView,
+        providers::ProviderView,
+        providers::PutProviderBody,
         error::ErrorBody,
         error::ErrorObject,
         error::FieldError,
@@ -86,6 +92,7 @@ use super::{admin, auth, error, events, health, runs, teams, tokens, transcript,
     tags(
         (name = "health", description = "Probes"),
         (name = "auth", description = "Login (OAuth2 password flow), tokens, accounts"),
+        (name = "providers", description = "Your LLM provider keys (write-only, stored sealed)"),
         (name = "admin", description = "Everyone's users, runs and the audit log (admins)"),
         (name = "runs", description = "Runs"),
         (name = "events", description = "Run events (JSON pages, SSE and WebSocket)"),

@@ -1,7 +1,10 @@
-//! Owns authentication: password hashing ([`password`]), access and refresh tokens
-//! ([`token`]), and [`AuthConfig`], what the API needs to log users in. The routes that
+//! Owns authentication and secrets: password hashing ([`password`]), access, refresh and
+//! personal tokens ([`token`]), sealing of stored provider keys ([`sealing`]),
+//! [`AuthConfig`] (what the API needs), the first admin ([`ensure_admin`]) and the
+//! providers a user may store keys for ([`credentials`]). The routes that
 //! use them live in `api::auth`.
 
+pub mod credentials;
 pub mod password;
 pub mod sealing;
 pub mod token;
@@ -106,6 +109,8 @@ pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 pub struct AuthConfig {
     /// Signs and checks access tokens.
     pub jwt: JwtKeys,
+    /// Seals users' provider keys.
+    pub sealer: sealing::SecretBox,
     /// How long a login (its refresh tokens) lives.
     pub refresh_ttl: Duration,
     /// Whether anyone may register (`CADRE_ALLOW_REGISTRATION`).
@@ -117,6 +122,7 @@ impl AuthConfig {
     pub fn from_secret(secret: &[u8]) -> Self {
         Self {
             jwt: JwtKeys::from_secret(secret, ACCESS_TTL),
+            sealer: sealing::SecretBox::from_secret(secret),
             refresh_ttl: REFRESH_TTL,
             allow_registration: false,
         }

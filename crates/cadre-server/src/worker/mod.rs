@@ -35,9 +35,11 @@ use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
 pub use input::StoredInput;
-pub use models::{EnvModels, FixedModel, ModelFactory};
+pub use models::{EnvModels, FixedModel, ModelFactory, NO_USER_KEY};
 pub use sink::{EventWriter, PersistingSink};
 
+use crate::auth::credentials::{self, PROVIDERS, UserCredential};
+use crate::auth::sealing::SecretBox;
 use crate::bus::EventBus;
 use crate::run_request::StoredRunRequest;
 use watch::{WatchTiming, Watched, watch_loop};
@@ -99,6 +101,8 @@ struct Shared {
 /// A worker: the queue consumer that executes runs.
 #[derive(Clone)]
 pub struct Worker {
+    /// Opens owners' stored provider keys (`None`: they are not used).
+    sealer: Option<SecretBox>,
     store: Arc<dyn Store>,
     bus: Arc<dyn EventBus>,
     models: Arc<dyn ModelFactory>,
@@ -117,11 +121,48 @@ impl Worker {
         config: WorkerConfig,
     ) -> Self {
         Self {
+            sealer: None,
             store,
             bus,
             models,
             executor,
             config,
+        }
+    }
+
+    /// Lets runs use their owners' stored provider keys, opened with `sealer`.
+    pub fn with_sealer(mut self, sealer: SecretBox) -> Self {
+        self.sealer = Some(sealer);
+        self
+    }
+
+    /// The owner's preferred stored credential, opened; `Err` is a message for the run.
+    async fn owner_credential(
+        &self,
+        owner: uuid::Uuid,
+    ) -> Result<Option<UserCredential>, (&'static str, String)> {
+        let Some(sealer) = &self.sealer else {
+            return Ok(None);
+        };
+        let stored = self.store.list_credentials(owner).await.map_err(|error| {
+            (
+                "store_unavailable",
+                format!("cannot read provider keys: {error}"),
+            )
+        })?;
+        let preferred = PROVIDERS
+            .iter()
+            .find_map(|provider| stored.iter().find(|c| c.provider == *provider));
+        match preferred {
+            Some(stored) => credentials::open(sealer, stored)
+                .map(Some)
+                .map_err(|error| {
+                    (
+                        "credential_unreadable",
+                        format!("the stored {} key cannot be used: {error}", stored.provider),
+                    )
+                }),
+            None => Ok(None),
         }
     }
 
@@ -273,7 +314,23 @@ impl Worker {
                 return;
             }
         };
-        let model = match self.models.model(&request) {
+        let credential = if request.model.as_deref() == Some("demo") {
+            None
+        } else {
+            match self.owner_credential(run.owner).await {
+                Ok(credential) => credential,
+                Err(("store_unavailable", message)) => {
+                    tracing::warn!(%message, "leaving the run to the lease");
+                    return;
+                }
+                Err((code, message)) => {
+                    self.fail(&job, &emitter, &sink, code, message, resume.usage)
+                        .await;
+                    return;
+                }
+            }
+        };
+        let model = match self.models.model(&request, credential.as_ref()) {
             Ok(model) => model,
             Err(error) => {
                 self.fail(

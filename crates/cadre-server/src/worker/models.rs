@@ -1,7 +1,8 @@
 //! [`ModelFactory`]: which [`ChatModel`] a run uses. [`EnvModels`] is the service's:
-//! `demo` plays the offline demo model, anything else goes to the OpenAI-compatible
-//! provider configured by the environment (DESIGN §8). [`FixedModel`] gives every run
-//! the same model (tests, benchmarks).
+//! `demo` plays the offline demo model; anything else goes to the owner's stored
+//! provider key when they have one, else to the provider configured by the environment
+//! (DESIGN §8) if the server shares its key. [`FixedModel`] gives every run the same
+//! model (tests, benchmarks).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,24 +12,51 @@ use cadre_llm::config::{LlmConfig, Overrides};
 use cadre_llm::demo::DemoModel;
 use cadre_llm::openai::OpenAiClient;
 
+use crate::auth::credentials::UserCredential;
 use crate::run_request::StoredRunRequest;
 
 /// Chooses the model of a run.
 pub trait ModelFactory: Send + Sync {
-    /// The model for this run, or why there is none.
-    fn model(&self, request: &StoredRunRequest) -> Result<Arc<dyn ChatModel>, ModelError>;
+    /// The model for this run, given the owner's provider credential if they stored one,
+    /// or why there is none.
+    fn model(
+        &self,
+        request: &StoredRunRequest,
+        credential: Option<&UserCredential>,
+    ) -> Result<Arc<dyn ChatModel>, ModelError>;
 }
 
-/// Models from the environment, with the offline demo model under the name `demo`.
-#[derive(Debug, Clone, Default)]
+/// Why a run without its owner's key gets no model when the server keeps its own.
+pub const NO_USER_KEY: &str = "no LLM provider key: store one with PUT /api/v1/me/providers/{provider} \
+     (openrouter, openai or custom), or use the offline demo model (\"model\": \"demo\")";
+
+/// Models from the owner's key or the environment, with the offline demo model under
+/// the name `demo`.
+#[derive(Debug, Clone)]
 pub struct EnvModels {
     /// Pause before each demo answer (`CADRE_SCRIPTED_DELAY_MS`), so runs can be
     /// cancelled or their worker killed mid-way.
     pub demo_delay: Duration,
+    /// Whether runs of users without a key of their own may use the server's
+    /// (`CADRE_SHARE_SERVER_KEY`).
+    pub share_server_key: bool,
+}
+
+impl Default for EnvModels {
+    fn default() -> Self {
+        Self {
+            demo_delay: Duration::ZERO,
+            share_server_key: true,
+        }
+    }
 }
 
 impl ModelFactory for EnvModels {
-    fn model(&self, request: &StoredRunRequest) -> Result<Arc<dyn ChatModel>, ModelError> {
+    fn model(
+        &self,
+        request: &StoredRunRequest,
+        credential: Option<&UserCredential>,
+    ) -> Result<Arc<dyn ChatModel>, ModelError> {
         if request.model.as_deref() == Some("demo") {
             return Ok(Arc::new(DemoModel::new().with_delay(self.demo_delay)));
         }
@@ -36,9 +64,27 @@ impl ModelFactory for EnvModels {
             model: request.model.clone(),
             base_url: None,
         };
-        Ok(Arc::new(OpenAiClient::new(LlmConfig::from_env(
-            &overrides,
-        )?)?))
+        let config = match credential {
+            Some(credential) => {
+                // The owner's key, through the same resolution as the environment's, with
+                // only the server's price table taken from the process environment.
+                let prices = std::env::var("CADRE_LLM_PRICES").ok();
+                LlmConfig::resolve(
+                    |name| match name {
+                        "CADRE_LLM_PROVIDER" => Some(credential.provider.clone()),
+                        "CADRE_LLM_API_KEY" => Some(credential.api_key.expose().to_string()),
+                        "CADRE_LLM_BASE_URL" => credential.base_url.clone(),
+                        "CADRE_LLM_MODEL" => credential.default_model.clone(),
+                        "CADRE_LLM_PRICES" => prices.clone(),
+                        _ => None,
+                    },
+                    &overrides,
+                )?
+            }
+            None if self.share_server_key => LlmConfig::from_env(&overrides)?,
+            None => return Err(ModelError::Config(NO_USER_KEY.into())),
+        };
+        Ok(Arc::new(OpenAiClient::new(config)?))
     }
 }
 
@@ -47,7 +93,11 @@ impl ModelFactory for EnvModels {
 pub struct FixedModel(pub Arc<dyn ChatModel>);
 
 impl ModelFactory for FixedModel {
-    fn model(&self, _request: &StoredRunRequest) -> Result<Arc<dyn ChatModel>, ModelError> {
+    fn model(
+        &self,
+        _request: &StoredRunRequest,
+        _credential: Option<&UserCredential>,
+    ) -> Result<Arc<dyn ChatModel>, ModelError> {
         Ok(self.0.clone())
     }
 }

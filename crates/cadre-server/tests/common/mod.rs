@@ -152,6 +152,20 @@ impl App {
         response.json().await.unwrap()
     }
 
+    /// Creates a run from a whole request body; returns its id.
+    pub async fn create_run_with(&self, body: Value) -> String {
+        let response = self
+            .http
+            .post(self.url("/api/v1/runs"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let run: Value = response.json().await.unwrap();
+        run["id"].as_str().unwrap().to_string()
+    }
+
     /// [`App::create_run`], returning only the run's id.
     pub async fn create_run_id(&self, task: &str) -> Uuid {
         run_id(&self.create_run(task).await)
