@@ -57,6 +57,9 @@ pub struct ServiceConfig {
     pub cors_origins: Vec<String>,
     /// `CADRE_RUNS_PER_MINUTE`: runs one user may create per minute (0: unlimited).
     pub runs_per_minute: u32,
+    /// `CADRE_DAILY_TOKENS_PER_USER`, `CADRE_DAILY_USD_PER_USER`: daily quotas (default
+    /// unlimited).
+    pub quotas: crate::quota::Quotas,
     /// `CADRE_SHARE_SERVER_KEY`: runs of users without a provider key of their own use
     /// the server's (`CADRE_LLM_*`, `OPENROUTER_API_KEY`, …); default true.
     pub share_server_key: bool,
@@ -131,6 +134,26 @@ impl ServiceConfig {
                         .collect()
                 })
                 .unwrap_or_default(),
+            quotas: crate::quota::Quotas {
+                daily_tokens: match var("CADRE_DAILY_TOKENS_PER_USER") {
+                    Some(_) => Some(number("CADRE_DAILY_TOKENS_PER_USER", 0)?),
+                    None => None,
+                },
+                daily_usd: match var("CADRE_DAILY_USD_PER_USER") {
+                    Some(value) => Some(
+                        value
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|usd| usd.is_finite() && *usd >= 0.0)
+                            .ok_or_else(|| {
+                                ConfigError(format!(
+                                    "CADRE_DAILY_USD_PER_USER must be an amount in USD, got `{value}`"
+                                ))
+                            })?,
+                    ),
+                    None => None,
+                },
+            },
             share_server_key: match var("CADRE_SHARE_SERVER_KEY") {
                 None => true,
                 value => flag(value, "CADRE_SHARE_SERVER_KEY")?,

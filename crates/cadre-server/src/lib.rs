@@ -18,11 +18,13 @@
 //! - [`worker`]: the worker loop: claims jobs, runs the engine, persists and publishes
 //!   events, keeps its lease, obeys cancellation, hands jobs back on shutdown.
 //! - [`api`]: the axum HTTP API (errors, health, OpenAPI, runs, events, SSE).
+//! - [`quota`]: per-user daily token and spend quotas.
 //! - [`auth`]: password hashing (argon2id), access tokens (HS256 JWT) and refresh tokens.
 
 pub mod api;
 pub mod auth;
 pub mod bus;
 pub mod config;
+pub mod quota;
 pub mod run_request;
 pub mod worker;

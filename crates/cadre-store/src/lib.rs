@@ -30,7 +30,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec};
+use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 pub mod accounts;
 mod effects;
@@ -128,6 +128,14 @@ pub trait Store: AccountStore + Send + Sync {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<(Vec<RunRecord>, Option<String>), StoreError>;
+
+    /// Usage totals of `owner`'s runs created since `since` (as recorded when each run
+    /// finished; runs still going count once they finish). For daily quotas.
+    async fn owner_usage_since(
+        &self,
+        owner: Uuid,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<UsageTotals, StoreError>;
 
     /// Deletes a run with its events and job. Allowed when the run is terminal or no
     /// worker holds its job (queued); a run a worker is executing is a

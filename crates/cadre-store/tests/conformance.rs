@@ -157,6 +157,7 @@ conformance!(
     audit_log_pages_newest_first,
     api_tokens_are_scoped_revocable_and_expire,
     credentials_are_per_user_and_reseal_atomically,
+    owner_usage_since_sums_recorded_runs,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -1791,4 +1792,48 @@ async fn credentials_are_per_user_and_reseal_atomically(h: &Harness) {
     );
     store.delete_credential(ada.id, "custom").await.unwrap();
     assert_eq!(store.list_credentials(ada.id).await.unwrap().len(), 1);
+}
+
+async fn owner_usage_since_sums_recorded_runs(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "spender").await;
+    let other = user(store, "other spender").await;
+    let start = now() - chrono::Duration::seconds(1);
+    assert_eq!(
+        store.owner_usage_since(owner, start).await.unwrap(),
+        UsageTotals::default()
+    );
+    let finish = |run: Uuid, cost: f64| {
+        vec![event(
+            run,
+            1,
+            EventKind::Finished {
+                status: RunStatus::Completed,
+                summary: "done".into(),
+                reason: "terminate".into(),
+                usage: UsageTotals {
+                    prompt_tokens: 100,
+                    completion_tokens: 20,
+                    cost_usd: cost,
+                    calls: 2,
+                },
+            },
+        )]
+    };
+    for (who, cost) in [(owner, 0.25), (owner, 0.5), (other, 9.0)] {
+        let run = new_run(store, who, "t", 3).await;
+        store.append_events(run, &finish(run, cost)).await.unwrap();
+    }
+    new_run(store, owner, "still queued", 3).await;
+    let usage = store.owner_usage_since(owner, start).await.unwrap();
+    assert_eq!(
+        (usage.prompt_tokens, usage.completion_tokens, usage.calls),
+        (200, 40, 4)
+    );
+    assert!((usage.cost_usd - 0.75).abs() < 1e-9);
+    let later = now() + chrono::Duration::seconds(60);
+    assert_eq!(
+        store.owner_usage_since(owner, later).await.unwrap(),
+        UsageTotals::default()
+    );
 }

@@ -48,7 +48,9 @@ pub async fn serve(with_worker: bool) -> anyhow::Result<ExitCode> {
         .context("cannot create the first admin")?,
     );
     let mut state = AppState::new(store.clone(), bus.clone(), auth);
-    state.limits = Arc::new(Limits::new(config.runs_per_minute));
+    let mut limits = Limits::new(config.runs_per_minute);
+    limits.quotas = config.quotas;
+    state.limits = Arc::new(limits);
     state.cors_origins = Arc::new(config.cors_origins.clone());
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
@@ -186,6 +188,7 @@ fn new_worker(config: &ServiceConfig, store: Arc<dyn Store>, bus: Arc<dyn EventB
         heartbeat_every: config.worker_lease / 3,
         concurrency: config.worker_concurrency,
         max_running_per_owner: config.max_running_per_user,
+        quotas: config.quotas,
         ..WorkerConfig::default()
     };
     let models = Arc::new(EnvModels {

@@ -108,6 +108,8 @@ pub struct Limits {
     pub login_failures_per_ip: SlidingWindow,
     /// Runs created per user.
     pub runs_per_user: SlidingWindow,
+    /// Daily token and spend quotas per user.
+    pub quotas: crate::quota::Quotas,
 }
 
 impl Limits {
@@ -119,6 +121,7 @@ impl Limits {
             login_failures_per_account: SlidingWindow::new(5, quarter_hour),
             login_failures_per_ip: SlidingWindow::new(20, quarter_hour),
             runs_per_user: SlidingWindow::new(runs_per_minute, Duration::from_secs(60)),
+            quotas: crate::quota::Quotas::default(),
         }
     }
 }

@@ -255,7 +255,7 @@ pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
         (status = 404, description = "`team_id` not found", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        (status = 429, description = "Too many runs created in the last minute (see `Retry-After`)", body = ErrorBody),
+        (status = 429, description = "Too many runs created in the last minute, or a daily quota is used up (see `Retry-After`)", body = ErrorBody),
     ))]
 pub async fn create_run(
     State(state): State<AppState>,
@@ -268,6 +268,26 @@ pub async fn create_run(
             "too many runs created in the last minute",
             retry_after,
         ));
+    }
+    let quotas = state.limits.quotas;
+    if quotas.any() {
+        let now = chrono::Utc::now();
+        let used = state
+            .store
+            .owner_usage_since(user.id, crate::quota::start_of_day(now))
+            .await?;
+        if quotas.remaining(&used).exhausted() {
+            return Err(ApiError::rate_limited(
+                "your daily token or spend quota is used up; it resets at 00:00 UTC",
+                crate::quota::until_reset(now),
+            )
+            .with_details(serde_json::json!({
+                "used_tokens": used.total_tokens(),
+                "used_usd": used.cost_usd,
+                "daily_tokens": quotas.daily_tokens,
+                "daily_usd": quotas.daily_usd,
+            })));
+        }
     }
     if let Some(team_id) = request.1 {
         // Inlined now so that editing or deleting the saved team cannot change this run.

@@ -41,6 +41,7 @@ pub use sink::{EventWriter, PersistingSink};
 use crate::auth::credentials::{self, PROVIDERS, UserCredential};
 use crate::auth::sealing::SecretBox;
 use crate::bus::EventBus;
+use crate::quota::Quotas;
 use crate::run_request::StoredRunRequest;
 use watch::{WatchTiming, Watched, watch_loop};
 
@@ -69,6 +70,9 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     /// Runs one owner may have executing at once, across all workers.
     pub max_running_per_owner: Option<u32>,
+    /// Daily token and spend quotas per owner: each run's budgets are capped at what its
+    /// owner has left today.
+    pub quotas: Quotas,
 }
 
 impl Default for WorkerConfig {
@@ -88,6 +92,7 @@ impl Default for WorkerConfig {
             input_timeout: Duration::from_secs(3600),
             concurrency: 64,
             max_running_per_owner: None,
+            quotas: Quotas::default(),
         }
     }
 }
@@ -357,6 +362,39 @@ impl Worker {
             )),
             cancel: cancel.clone(),
         };
+        let mut engine_request = request.to_engine();
+        if self.config.quotas.any() {
+            let today = crate::quota::start_of_day(chrono::Utc::now());
+            let used = match self.store.owner_usage_since(run.owner, today).await {
+                Ok(used) => used,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read today's usage; leaving the run to the lease");
+                    return;
+                }
+            };
+            let left = self.config.quotas.remaining(&used);
+            if left.exhausted() {
+                let message =
+                    "the owner's daily token or spend quota is used up; it resets at 00:00 UTC";
+                self.fail(
+                    &job,
+                    &ctx.emitter,
+                    &sink,
+                    "quota_exceeded",
+                    message.into(),
+                    resume.usage,
+                )
+                .await;
+                return;
+            }
+            let overrides = &mut engine_request.overrides;
+            if let Some(tokens) = left.tokens {
+                overrides.max_tokens = Some(overrides.max_tokens.map_or(tokens, |t| t.min(tokens)));
+            }
+            if let Some(usd) = left.usd {
+                overrides.max_cost_usd = Some(overrides.max_cost_usd.map_or(usd, |c| c.min(usd)));
+            }
+        }
         let resume = (last_seq > 0).then_some(resume);
         let watch_guard = shared.watched.add(
             job.job_id,
@@ -378,7 +416,7 @@ impl Worker {
             }
         };
         let engine = async {
-            let outcome = execute_run(request.to_engine(), ctx, resume).await;
+            let outcome = execute_run(engine_request, ctx, resume).await;
             done.cancel();
             outcome
         };

@@ -728,6 +728,28 @@ impl Store for PgStore {
         Ok((runs, next))
     }
 
+    async fn owner_usage_since(
+        &self,
+        owner: Uuid,
+        since: DateTime<Utc>,
+    ) -> Result<UsageTotals, StoreError> {
+        let (prompt, completion, cost, calls): (i64, i64, f64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(prompt_tokens), 0)::int8, COALESCE(SUM(completion_tokens), 0)::int8, \
+               COALESCE(SUM(cost_usd), 0.0)::float8, COALESCE(SUM(calls), 0)::int8 \
+             FROM runs WHERE owner = $1 AND created_at >= $2",
+        )
+        .bind(owner)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(UsageTotals {
+            prompt_tokens: to_u64(prompt)?,
+            completion_tokens: to_u64(completion)?,
+            cost_usd: cost,
+            calls: to_u64(calls)?,
+        })
+    }
+
     async fn delete_run(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
