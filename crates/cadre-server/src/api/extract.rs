@@ -54,8 +54,21 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Query(value) = Query::<T>::from_request_parts(parts, state).await?;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // `access_token` authenticates browser streams (see `auth`); it is no handler's
+        // parameter, so it is left out before the strict parameter structs see the query.
+        let query = parts.uri.query().unwrap_or_default();
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !pair.starts_with("access_token="))
+            .collect();
+        let uri: axum::http::Uri = format!("/?{}", kept.join("&")).parse().map_err(|_| {
+            ApiError::new(
+                super::error::ErrorCode::BadRequest,
+                "malformed query string",
+            )
+        })?;
+        let Query(value) = Query::<T>::try_from_uri(&uri)?;
         Ok(ApiQuery(value))
     }
 }
