@@ -6,7 +6,7 @@ CARGO ?= cargo
 BIN := target/release/cadre
 DEMO_TASK ?= Compare the first 20 Fibonacci numbers with the first 20 primes
 
-.PHONY: run demo test build bench deps services lint clean
+.PHONY: run demo test build bench deps services lint clean e2e
 
 ## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3) and the
 ##       OpenAPI test tool (openapi-spec-validator, via pip)
@@ -35,9 +35,18 @@ lint:
 services:
 	@scripts/ensure-services.sh >/dev/null
 
-## test: everything CI runs (starts PostgreSQL and Redis if they are not running)
+## test: everything CI runs (starts PostgreSQL and Redis if they are not running): the
+##       Rust suites, then the browser tests (web/e2e, Debian's Chromium) against the
+##       debug `cadre` binary those suites built
 test: deps lint
 	eval "$$(scripts/ensure-services.sh)" && $(CARGO) test --workspace --all-features --locked
+	@scripts/ensure-web.sh
+	cd web && CADRE_BIN=../target/debug/cadre npx playwright test
+
+## e2e: only the browser tests (needs target/debug/cadre: `cargo build -p cadre-cli`)
+e2e:
+	@scripts/ensure-web.sh
+	cd web && CADRE_BIN=../target/debug/cadre npx playwright test
 
 ## bench: end-to-end benchmarks; results go to bench/BENCHMARKS.md by hand
 bench: deps

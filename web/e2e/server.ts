@@ -1,0 +1,50 @@
+// Starts `cadre serve` (the binary in CADRE_BIN, default the debug build) on a fresh data
+// directory and a free port, with a known admin; stops it when the test is done.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const ADMIN_EMAIL = 'admin@cadre.test';
+export const ADMIN_PASSWORD = 'the e2e admin password';
+
+export interface Server {
+  base: string;
+  stop: () => void;
+}
+
+export async function startServer(): Promise<Server> {
+  const binary = resolve(process.env.CADRE_BIN ?? '../target/debug/cadre');
+  const dataDir = mkdtempSync(join(tmpdir(), 'cadre-e2e-'));
+  const child: ChildProcess = spawn(binary, ['serve'], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      CADRE_DATA_DIR: dataDir,
+      CADRE_BIND: '127.0.0.1:0',
+      CADRE_SANDBOX: 'none',
+      CADRE_ADMIN_EMAIL: ADMIN_EMAIL,
+      CADRE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const base = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('cadre serve did not start within 20 s')), 20_000);
+    child.once('exit', (code) => fail(new Error(`cadre serve exited with ${code}`)));
+    lines.on('line', (line) => {
+      const prefix = 'cadre listening on ';
+      if (line.startsWith(prefix)) {
+        clearTimeout(timer);
+        ok(line.slice(prefix.length).trim());
+      }
+    });
+  });
+  return {
+    base,
+    stop: () => {
+      child.kill('SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
