@@ -18,6 +18,8 @@
 
 mod db;
 mod engine;
+mod fanout;
+mod history;
 mod queue;
 mod serve;
 mod service;
@@ -128,8 +130,8 @@ fn skipped(out: &mut impl Write, what: &str) -> anyhow::Result<()> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    // `cadre-bench [runs] [engine] [queue] [events] [serve]`: only those sections
-    // (default: all).
+    // `cadre-bench [runs] [engine] [queue] [events] [serve] [fanout] [history]`: only
+    // those sections (default: all).
     let only: Vec<String> = std::env::args().skip(1).collect();
     let wanted = |section: &str| only.is_empty() || only.iter().any(|s| s == section);
     let mut out = std::io::stdout().lock();
@@ -151,6 +153,29 @@ async fn main() -> anyhow::Result<()> {
             "| `cadre serve` on a fresh data dir (SQLite + migrations, bubblewrap probe): spawn to `/readyz` 200, then idle RSS (median of {}) | {:.0} ms, {:.1} MiB | < 300 ms, < 40 MB |",
             s.starts, s.ready_ms, s.idle_rss_mib
         )?;
+    }
+    if wanted("fanout") {
+        for (subscribers, rate) in [(1_000, 500), (1_000, 50)] {
+            let f = db::with_sqlite(|store| {
+                fanout::fanout(store, subscribers, rate, Duration::from_secs(5))
+            })
+            .await?;
+            writeln!(
+                out,
+                "| fan-out on one run: {} SSE subscribers × {} events/s for 5 s ({} events; clients in-process) | p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} lost (connected in {:.2} s) | p99 < 100 ms, 0 lost |",
+                f.subscribers, f.rate, f.events, f.p50_ms, f.p99_ms, f.max_ms, f.lost, f.connect_s
+            )?;
+        }
+    }
+    if wanted("history") {
+        let figures = db::with_sqlite(|store| history::history(store, 500)).await?;
+        for f in &figures {
+            writeln!(
+                out,
+                "| CPU per request, run of {} messages (client + server): get run / events after the last / SSE resume at the end | {:.0} / {:.0} / {:.0} µs | grows < 2× from 20 to 200 |",
+                f.messages, f.get_run_us, f.events_tail_us, f.stream_resume_us
+            )?;
+        }
     }
     if wanted("engine") {
         engine_rows(&mut out).await?;
