@@ -8,12 +8,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{admin_client, cadre};
+use common::{admin_client, cadre, start_listening};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -112,21 +111,9 @@ fn service(args: &[&str], database: &str, redis: &str, dir: &std::path::Path) ->
 }
 
 fn start_api(database: &str, redis: &str, dir: &std::path::Path) -> (Child, String) {
-    let mut child = service(&["api"], database, redis, dir)
-        .env("CADRE_BIND", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("cadre listening on ")
-        .unwrap_or_else(|| panic!("api said: {line}"))
-        .to_string();
-    (child, base)
+    let mut command = service(&["api"], database, redis, dir);
+    command.env("CADRE_BIND", "127.0.0.1:0");
+    start_listening(command)
 }
 
 fn start_worker(database: &str, redis: &str, dir: &std::path::Path, delay_ms: u64) -> Child {

@@ -7,19 +7,19 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use cadre_llm::fake_server::{FakeOpenAi, FakeReply};
-use common::{admin_client, cadre};
+use common::{admin_client, cadre, start_listening};
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-rotation-test-key-SECRET-0123456789wxyz";
 
 fn serve(dir: &Path) -> (Child, String) {
-    let mut child = cadre()
+    let mut command = cadre();
+    command
         .arg("serve")
         .env("CADRE_DATA_DIR", dir)
         .env("CADRE_BIND", "127.0.0.1:0")
@@ -27,20 +27,8 @@ fn serve(dir: &Path) -> (Child, String) {
         .env("CADRE_SHARE_SERVER_KEY", "false")
         .env_remove("CADRE_DATABASE_URL")
         .env_remove("CADRE_REDIS_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("cadre listening on ")
-        .unwrap()
-        .to_string();
-    (child, base)
+        .stderr(Stdio::null());
+    start_listening(command)
 }
 
 /// Runs a one-agent team to its end; returns the `finished` event.

@@ -7,11 +7,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{admin_client, cadre};
+use common::{admin_client, cadre, start_listening};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -34,26 +33,16 @@ fn start() -> Server {
 
 fn start_with_delay(delay_ms: u64) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = cadre()
+    let mut command = cadre();
+    command
         .arg("serve")
         .env("CADRE_DATA_DIR", dir.path())
         .env("CADRE_BIND", "127.0.0.1:0")
         .env("CADRE_SCRIPTED_DELAY_MS", delay_ms.to_string())
         .env_remove("CADRE_DATABASE_URL")
         .env_remove("CADRE_REDIS_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("cadre listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_string();
+        .stderr(Stdio::null());
+    let (child, base) = start_listening(command);
     Server {
         child,
         base,
@@ -257,7 +246,8 @@ async fn sigterm_stops_the_server_even_with_an_open_stream() {
 /// Starts `cadre serve` on `dir` without a configured admin; returns the child, its base
 /// URL and everything it wrote to stderr within its first second.
 fn start_unconfigured(dir: &std::path::Path) -> (std::process::Child, String, String) {
-    let mut child = cadre()
+    let mut command = cadre();
+    command
         .arg("serve")
         .env("CADRE_DATA_DIR", dir)
         .env("CADRE_BIND", "127.0.0.1:0")
@@ -265,19 +255,8 @@ fn start_unconfigured(dir: &std::path::Path) -> (std::process::Child, String, St
         .env_remove("CADRE_ADMIN_PASSWORD")
         .env_remove("CADRE_DATABASE_URL")
         .env_remove("CADRE_REDIS_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("cadre listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_string();
+        .stderr(Stdio::piped());
+    let (mut child, base) = start_listening(command);
     let mut stderr = child.stderr.take().unwrap();
     let collected = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let sink = collected.clone();

@@ -6,11 +6,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use common::cadre;
+use common::{cadre, start_listening};
 use serde_json::Value;
 
 fn user(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
@@ -103,26 +103,16 @@ async fn accounts_managed_from_the_shell() {
     assert!(!taken.status.success());
 
     // The server sees them: no first admin is generated, both can log in.
-    let mut server = cadre()
+    let mut command = cadre();
+    command
         .arg("serve")
         .env("CADRE_DATA_DIR", dir)
         .env("CADRE_BIND", "127.0.0.1:0")
         .env_remove("CADRE_DATABASE_URL")
         .env_remove("CADRE_REDIS_URL")
         .env("CADRE_SANDBOX", "none")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("cadre listening on ")
-        .unwrap()
-        .to_string();
+        .stderr(Stdio::null());
+    let (mut server, base) = start_listening(command);
     let (status, _) = login(&base, "ada@example.org", "ada's long password").await;
     assert_eq!(status, 200);
     let (status, tokens) = login(&base, "bob@example.org", &bob_password).await;

@@ -2,8 +2,9 @@
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -62,6 +63,25 @@ pub async fn admin_client(base: &str) -> reqwest::Client {
         .default_headers(headers)
         .build()
         .expect("client")
+}
+
+/// Spawns a `cadre serve` / `cadre api` command (arguments and environment already set)
+/// with its stdout piped, and reads the base URL from its first line.
+pub fn start_listening(mut command: Command) -> (Child, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("cadre starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let base = line
+        .trim()
+        .strip_prefix("cadre listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_string();
+    (child, base)
 }
 
 /// Runs a command to completion (in a blocking thread, so async tests keep serving).
