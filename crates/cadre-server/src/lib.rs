@@ -1,11 +1,9 @@
 //! # cadre-server
 //!
-//! Owns the service: the axum API (REST, SSE, WebSocket, OpenAPI, auth), the worker
-//! loop, the event bus (in-process or Redis), metrics and the embedded static UI.
-//! Only this crate knows the public JSON shapes of the HTTP API.
-//!
-//! The service issue fills this crate piece by piece; the boundary exists so the
-//! dependency direction (core, llm, sandbox, store <- server <- cli) is fixed from the start.
+//! Owns the service: the axum API (REST, SSE, WebSocket, OpenAPI), accounts and secrets,
+//! the worker loop, and the event bus (in-process or Redis); metrics and the embedded web
+//! UI are still to come. Only this crate knows the public JSON shapes of the HTTP API.
+//! Dependencies point one way: core, llm, sandbox, store <- server <- cli.
 //!
 //! # Layout
 //!
