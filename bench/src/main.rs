@@ -132,7 +132,9 @@ fn skipped(out: &mut impl Write, what: &str) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     // `cadre-bench [runs] [engine] [queue] [events] [serve] [fanout] [history]`: only
     // those sections (default: all).
-    let only: Vec<String> = std::env::args().skip(1).collect();
+    let mut args = std::env::args();
+    let _program = args.next();
+    let only: Vec<String> = args.collect();
     let wanted = |section: &str| only.is_empty() || only.iter().any(|s| s == section);
     let mut out = std::io::stdout().lock();
     writeln!(out, "| benchmark | result | target |")?;
