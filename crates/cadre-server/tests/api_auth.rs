@@ -747,30 +747,10 @@ async fn admins_see_everyone_others_get_403() {
     assert_eq!(audit[0]["user_id"], admin.to_string());
 }
 
-/// Log lines written while a test runs (this thread's subscriber).
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 // One thread, so that the subscriber set for it sees the server's logs.
 #[tokio::test(flavor = "current_thread")]
 async fn query_string_tokens_never_reach_the_logs() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = common::CapturedLogs::start();
 
     let app = spawn().await;
     let run = app.create_run_id("t").await;
@@ -784,7 +764,7 @@ async fn query_string_tokens_never_reach_the_logs() {
             .status();
         assert!(status == StatusCode::OK || status == StatusCode::UNAUTHORIZED);
     }
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("access token refused"), "{logs}");
     assert!(
         logs.contains(&format!("/api/v1/runs/{run}/events")),

@@ -7,8 +7,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cadre_llm::fake_server::{FakeOpenAi, FakeReply};
@@ -151,20 +150,6 @@ async fn keys_are_write_only_and_sealed_at_rest() {
     }
 }
 
-/// Log lines written while a test runs (this thread's subscriber).
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 async fn wait_finished(app: &App, run: &str) -> Vec<Value> {
     let started = Instant::now();
     loop {
@@ -183,13 +168,7 @@ async fn wait_finished(app: &App, run: &str) -> Vec<Value> {
 // One thread, so that the log subscriber set for it sees the worker's and API's logs.
 #[tokio::test(flavor = "current_thread")]
 async fn the_worker_uses_the_owners_key_and_never_shows_it() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = common::CapturedLogs::start();
 
     let app = spawn().await;
     let server = FakeOpenAi::start(vec![]).await.unwrap();
@@ -261,7 +240,7 @@ async fn the_worker_uses_the_owners_key_and_never_shows_it() {
 
     shutdown.cancel();
     handle.await.unwrap();
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(!logs.is_empty(), "the subscriber captured the run's logs");
     assert!(!logs.contains(KEY), "the key is in a log line");
 }
