@@ -1,0 +1,5 @@
+// The API layer: typed client, errors, query keys, schema aliases.
+export { api, authMiddleware, connectSession, unwrap, type SessionBridge } from './client';
+export { ApiError, apiErrorFromBody, isAbortError, isErrorBody, toApiError, type ApiFieldError } from './errors';
+export { queryKeys } from './query-keys';
+export * from './types';

@@ -1,0 +1,23 @@
+// Query keys for TanStack Query, in one place so that any feature can invalidate another's
+// data (e.g. creating a run refreshes the history list). Keys are arrays from general to
+// specific: invalidating `queryKeys.runs.all` refreshes every run query.
+export const queryKeys = {
+  info: ['info'] as const,
+  models: ['models'] as const,
+  runs: {
+    all: ['runs'] as const,
+    list: (filters: Record<string, unknown> = {}) => ['runs', 'list', filters] as const,
+    detail: (runId: string) => ['runs', 'detail', runId] as const,
+    events: (runId: string) => ['runs', 'detail', runId, 'events'] as const,
+  },
+  teams: {
+    all: ['teams'] as const,
+    list: (filters: Record<string, unknown> = {}) => ['teams', 'list', filters] as const,
+    detail: (teamId: string) => ['teams', 'detail', teamId] as const,
+  },
+  providers: {
+    all: ['providers'] as const,
+    detail: (provider: string) => ['providers', provider] as const,
+  },
+  tokens: { all: ['tokens'] as const },
+} as const;

@@ -1,0 +1,32 @@
+// Short names for the generated schema types that the UI uses everywhere. Add aliases
+// here rather than spelling `components['schemas'][...]` in feature code.
+import type { components, paths } from './schema';
+
+export type { components, paths };
+/** Every schema of the OpenAPI document, by name. */
+export type Schemas = components['schemas'];
+
+export type RunStatus = Schemas['RunStatusView'];
+export type Run = Schemas['RunView'];
+export type RunUsage = Schemas['UsageView'];
+export type User = Schemas['UserView'];
+export type ErrorBody = Schemas['ErrorBody'];
+
+/** Every run status, in lifecycle order. */
+export const RUN_STATUSES = [
+  'queued',
+  'building',
+  'executing',
+  'waiting_input',
+  'completed',
+  'failed',
+  'cancelled',
+] as const satisfies readonly RunStatus[];
+
+/** Statuses a run never leaves. */
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** Whether a run has ended. */
+export function isTerminalStatus(status: RunStatus): boolean {
+  return TERMINAL_RUN_STATUSES.includes(status);
+}
