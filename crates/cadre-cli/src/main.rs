@@ -52,12 +52,18 @@ enum Command {
     Migrate,
     /// Run a worker: execute queued runs until SIGTERM or Ctrl-C, then hand running ones back.
     Worker,
+    /// Print the API's OpenAPI 3.1 document (what `/openapi.json` serves) on stdout.
+    Openapi,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(match cli.command {
-        Command::Run(_) | Command::Team(_) | Command::User(_) | Command::Secrets(_) => "error",
+        Command::Run(_)
+        | Command::Team(_)
+        | Command::User(_)
+        | Command::Secrets(_)
+        | Command::Openapi => "error",
         Command::Serve | Command::Api | Command::Migrate | Command::Worker => "info",
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -83,6 +89,7 @@ fn main() -> ExitCode {
             Command::Api => commands::service::serve(false).await,
             Command::Migrate => commands::service::migrate().await,
             Command::Worker => commands::service::worker().await,
+            Command::Openapi => commands::service::print_openapi().map(|()| ExitCode::SUCCESS),
         }
     });
     match result {

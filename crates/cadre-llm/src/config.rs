@@ -78,6 +78,22 @@ impl Provider {
         }
     }
 
+    /// Well-known models offered in pickers before (or without) the provider's own list.
+    pub fn presets(self) -> &'static [&'static str] {
+        match self {
+            Self::OpenRouter => &[
+                "openai/gpt-4o-mini",
+                "openai/gpt-4o",
+                "anthropic/claude-3.5-sonnet",
+                "google/gemini-flash-1.5",
+                "meta-llama/llama-3.1-70b-instruct",
+            ],
+            Self::OpenAi => &["gpt-4o-mini", "gpt-4o", "o3-mini"],
+            Self::Ollama => &["llama3.1", "qwen2.5-coder"],
+            Self::Custom => &[],
+        }
+    }
+
     /// The environment variable holding this provider's key, if it has its own.
     pub fn key_var(self) -> Option<&'static str> {
         match self {

@@ -2,8 +2,8 @@
 //! benchmarks (feature `fake-server`).
 //!
 //! This module owns [`FakeOpenAi`] and the [`FakeReply`] scripts it plays. It listens on
-//! `127.0.0.1` with an ephemeral port, answers `POST /v1/chat/completions` and records
-//! every request, so callers exercise the real client, the real HTTP stack and the real
+//! `127.0.0.1` with an ephemeral port, answers `POST /v1/chat/completions` (and `GET
+//! /v1/models` with the list set by [`FakeOpenAi::set_models`]) and records every request, so callers exercise the real client, the real HTTP stack and the real
 //! SSE parser. Replies can reproduce the dialects of real providers (comment lines, empty
 //! `finish_reason`, `usage: {}`, missing ids, tool calls split over chunks, errors inside
 //! the stream…) and their failures (status codes with `Retry-After`, hangs, slow chunks,
@@ -40,7 +40,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use cadre_core::Usage;
 use serde_json::{Value, json};
@@ -93,6 +93,8 @@ struct ServerState {
     shutdown: CancellationToken,
     /// Numbers completion ids.
     counter: Mutex<u64>,
+    /// What `GET /v1/models` lists.
+    models: Mutex<Vec<String>>,
 }
 
 enum Fallback {
@@ -119,9 +121,11 @@ impl FakeOpenAi {
             latency: Mutex::new(Duration::ZERO),
             shutdown: CancellationToken::new(),
             counter: Mutex::new(0),
+            models: Mutex::new(vec!["fake/model-a".to_owned(), "fake/model-b".to_owned()]),
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(completions))
+            .route("/v1/models", get(models))
             .with_state(Arc::clone(&state));
         let shutdown = state.shutdown.clone();
         tokio::spawn(async move {
@@ -196,6 +200,11 @@ impl FakeOpenAi {
     /// How many requests were received.
     pub fn request_count(&self) -> usize {
         lock(&self.state.requests).len()
+    }
+
+    /// Sets the model ids `GET /v1/models` lists (default `fake/model-a`, `fake/model-b`).
+    pub fn set_models(&self, models: Vec<String>) {
+        *lock(&self.state.models) = models;
     }
 
     /// Replies still queued.
@@ -487,6 +496,31 @@ fn estimate_tokens(chars: usize) -> u64 {
     chars.div_ceil(4) as u64
 }
 
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `GET /v1/models`, in OpenAI's list shape; recorded like completions (body `null`).
+async fn models(State(state): State<Arc<ServerState>>, headers: HeaderMap) -> Response {
+    lock(&state.requests).push(ReceivedRequest {
+        body: Value::Null,
+        headers: header_pairs(&headers),
+    });
+    let data: Vec<Value> = lock(&state.models)
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "owned_by": "fake"}))
+        .collect();
+    axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
 async fn completions(
     State(state): State<Arc<ServerState>>,
     headers: HeaderMap,
@@ -495,15 +529,7 @@ async fn completions(
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     lock(&state.requests).push(ReceivedRequest {
         body: json.clone(),
-        headers: headers
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: header_pairs(&headers),
     });
     if json.is_null() {
         return error_response(StatusCode::BAD_REQUEST, "request body is not JSON");

@@ -100,6 +100,50 @@ impl OpenAiClient {
         &self.config
     }
 
+    /// The ids of the models the server offers (`GET {base_url}/models`, OpenAI's list
+    /// shape), sorted, without retries: a model picker can do without. Errors never
+    /// contain the key.
+    pub async fn list_models(&self) -> Result<Vec<String>, ModelError> {
+        #[derive(Deserialize)]
+        struct ModelList {
+            data: Vec<ModelEntry>,
+        }
+        #[derive(Deserialize)]
+        struct ModelEntry {
+            id: String,
+        }
+        let url = format!("{}/models", self.config.base_url.trim_end_matches('/'));
+        let send = self.http.get(&url).send();
+        let response = match tokio::time::timeout(self.config.request_timeout, send).await {
+            Err(_) => {
+                return Err(ModelError::Timeout(format!(
+                    "no model list from {} within {:?}",
+                    self.endpoint, self.config.request_timeout
+                )));
+            }
+            Ok(Err(error)) => return Err(self.redact(self.transport_error(error))),
+            Ok(Ok(response)) => response,
+        };
+        if !response.status().is_success() {
+            let failure = self.status_error(response, "(model list)").await;
+            return Err(self.redact(failure.error));
+        }
+        let body = self
+            .read_body(response)
+            .await
+            .map_err(|failure| self.redact(failure.error))?;
+        let list: ModelList = serde_json::from_str(&body).map_err(|error| {
+            ModelError::InvalidResponse(format!(
+                "the model list from {} is not OpenAI's shape: {error}",
+                self.endpoint
+            ))
+        })?;
+        let mut ids: Vec<String> = list.data.into_iter().map(|entry| entry.id).collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
     /// Exponential backoff with jitter before retry number `retry` (1-based): about
     /// `retry_backoff * 2^(retry-1)`, between half and all of it, capped.
     fn backoff(&self, retry: u32) -> Duration {

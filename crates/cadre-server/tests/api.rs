@@ -601,7 +601,7 @@ async fn client_mistakes_get_our_error_shape() {
             "bad_request",
         ),
         (
-            app.http.get(app.url("/nope")).send().await.unwrap(),
+            app.http.get(app.url("/api/v1/nope")).send().await.unwrap(),
             StatusCode::NOT_FOUND,
             "not_found",
         ),

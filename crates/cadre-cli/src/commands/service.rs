@@ -52,6 +52,7 @@ pub async fn serve(with_worker: bool) -> anyhow::Result<ExitCode> {
     limits.quotas = config.quotas;
     state.limits = Arc::new(limits);
     state.cors_origins = Arc::new(config.cors_origins.clone());
+    state.share_server_key = config.share_server_key;
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -242,4 +243,17 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     }
     tracing::info!("shutting down: handing running runs back");
     shutdown.cancel();
+}
+
+/// `cadre openapi`: the OpenAPI document on stdout (the web UI's types are generated from
+/// it, and `make test` checks they are current).
+pub fn print_openapi() -> anyhow::Result<()> {
+    use std::io::Write;
+    use utoipa::OpenApi;
+    let document = cadre_server::api::openapi::ApiDoc::openapi()
+        .to_pretty_json()
+        .context("cannot serialize the OpenAPI document")?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{document}").context("cannot write the OpenAPI document")?;
+    Ok(())
 }

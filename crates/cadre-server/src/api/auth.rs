@@ -249,7 +249,8 @@ pub async fn token(
                     "required for grant_type=refresh_token",
                 )]));
             };
-            return refresh(&state, &presented).await;
+            let (user, refresh_token) = rotate_login(&state, &presented).await?;
+            return issue(&state, &user, refresh_token);
         }
         other => {
             return Err(ApiError::new(
@@ -259,6 +260,12 @@ pub async fn token(
             .with_details(serde_json::json!({ "oauth_error": "unsupported_grant_type" })));
         }
     };
+    let refresh_token = start_login(&state, &user).await?;
+    issue(&state, &user, refresh_token)
+}
+
+/// Starts a login for `user`: a new refresh-token family. Returns the token in clear.
+pub(crate) async fn start_login(state: &AppState, user: &UserRecord) -> Result<String, ApiError> {
     let (refresh_token, hash) = new_refresh_token().map_err(ApiError::internal)?;
     state
         .store
@@ -266,14 +273,16 @@ pub async fn token(
             user.id,
             NewRefreshToken {
                 token_hash: hash,
-                expires_at: refresh_expiry(&state),
+                expires_at: refresh_expiry(state),
             },
         )
         .await?;
-    issue(&state, &user, refresh_token)
+    Ok(refresh_token)
 }
 
-async fn password_login(
+/// Checks an email and password (throttled, audited); the account on success, else
+/// `invalid_grant` whatever the reason.
+pub(crate) async fn password_login(
     state: &AppState,
     email: &str,
     password: String,
@@ -353,7 +362,12 @@ async fn password_login(
     }
 }
 
-async fn refresh(state: &AppState, presented: &str) -> Result<Response, ApiError> {
+/// Rotates a refresh token: its login's user and the next token, or `invalid_grant` (a
+/// reused token also revokes its whole login).
+pub(crate) async fn rotate_login(
+    state: &AppState,
+    presented: &str,
+) -> Result<(UserRecord, String), ApiError> {
     let (refresh_token, hash) = new_refresh_token().map_err(ApiError::internal)?;
     let outcome = state
         .store
@@ -376,7 +390,7 @@ async fn refresh(state: &AppState, presented: &str) -> Result<Response, ApiError
                 },
             )
             .await;
-            issue(state, &user, refresh_token)
+            Ok((user, refresh_token))
         }
         RefreshOutcome::Reused { user_id } => {
             tracing::warn!(%user_id, "a used refresh token was presented again; its login is revoked");
@@ -406,27 +420,31 @@ fn refresh_expiry(state: &AppState) -> DateTime<Utc> {
     Utc::now() + ttl
 }
 
-fn issue(state: &AppState, user: &UserRecord, refresh_token: String) -> Result<Response, ApiError> {
-    let access_token = state
+/// A new access token for `user` and its lifetime in seconds.
+pub(crate) fn access_token(state: &AppState, user: &UserRecord) -> Result<(String, u64), ApiError> {
+    let token = state
         .auth
         .jwt
         .issue(user.id, user.is_admin)
         .map_err(ApiError::internal)?;
+    Ok((token, state.auth.jwt.ttl().as_secs()))
+}
+
+/// RFC 6749 §5.1: token responses must not be cached.
+pub(crate) const NO_STORE: [(axum::http::HeaderName, &str); 2] = [
+    (axum::http::header::CACHE_CONTROL, "no-store"),
+    (axum::http::header::PRAGMA, "no-cache"),
+];
+
+fn issue(state: &AppState, user: &UserRecord, refresh_token: String) -> Result<Response, ApiError> {
+    let (access_token, expires_in) = access_token(state, user)?;
     let body = TokenResponse {
         access_token,
         token_type: "bearer",
-        expires_in: state.auth.jwt.ttl().as_secs(),
+        expires_in,
         refresh_token,
     };
-    // RFC 6749 §5.1: token responses must not be cached.
-    Ok((
-        [
-            (axum::http::header::CACHE_CONTROL, "no-store"),
-            (axum::http::header::PRAGMA, "no-cache"),
-        ],
-        Json(body),
-    )
-        .into_response())
+    Ok((NO_STORE, Json(body)).into_response())
 }
 
 /// `POST /api/v1/auth/logout` body.
@@ -449,13 +467,19 @@ pub async fn logout(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<LogoutRequest>,
 ) -> Result<StatusCode, ApiError> {
+    end_login(&state, &request.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes the login a refresh token belongs to (unknown tokens: nothing to do).
+pub(crate) async fn end_login(state: &AppState, refresh_token: &str) -> Result<(), ApiError> {
     let user = state
         .store
-        .revoke_refresh_family(&hash_token(&request.refresh_token))
+        .revoke_refresh_family(&hash_token(refresh_token))
         .await?;
     if let Some(user_id) = user {
         audit(
-            &state,
+            state,
             AuditEntry {
                 user_id: Some(user_id),
                 event: "token_revoked".into(),
@@ -465,7 +489,7 @@ pub async fn logout(
         )
         .await;
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// `POST /api/v1/auth/register` body.

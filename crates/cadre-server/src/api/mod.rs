@@ -21,6 +21,9 @@
 //! - [`teams`]: saved teams, AutoGen import/export.
 //! - [`transcript`]: a run's transcript as Markdown or JSON.
 //! - [`openapi`]: the OpenAPI 3.1 document (`/openapi.json`) and Swagger UI (`/docs`).
+//! - [`session`]: browser sign-in with the refresh token in an `HttpOnly` cookie.
+//! - [`info`]: public server facts (`/api/v1/info`) and the caller's models.
+//! - [`ui`]: the embedded web UI at `/` (and the fallback for every unknown path).
 
 pub mod admin;
 pub mod auth;
@@ -29,13 +32,16 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod info;
 pub mod limits;
 pub mod openapi;
 pub mod providers;
 pub mod runs;
+pub mod session;
 pub mod teams;
 pub mod tokens;
 pub mod transcript;
+pub mod ui;
 pub mod ws;
 
 use std::sync::Arc;
@@ -74,6 +80,9 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Origins allowed to call the API from a browser (`CADRE_CORS_ORIGINS`).
     pub cors_origins: Arc<Vec<String>>,
+    /// Whether runs of users without a key of their own may use the server's
+    /// (`CADRE_SHARE_SERVER_KEY`): decides which models they are offered.
+    pub share_server_key: bool,
     /// Fires when the server shuts down: open event streams end (clients resume with
     /// `Last-Event-ID`/`after`, possibly on another replica) so the server can exit.
     pub shutdown: CancellationToken,
@@ -88,6 +97,7 @@ impl AppState {
             auth: Arc::new(auth),
             limits: Arc::new(Limits::default()),
             cors_origins: Arc::new(Vec::new()),
+            share_server_key: true,
             shutdown: CancellationToken::new(),
         }
     }
@@ -108,6 +118,8 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .merge(health::router())
         .merge(auth::router())
+        .merge(session::router())
+        .merge(info::router())
         .merge(tokens::router())
         .merge(providers::router())
         .merge(admin::router())
@@ -117,7 +129,7 @@ pub fn router(state: AppState) -> Router {
         .merge(teams::router())
         .merge(transcript::router())
         .merge(openapi::router())
-        .fallback(not_found)
+        .fallback(ui::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(edge::security_headers))
@@ -127,10 +139,6 @@ pub fn router(state: AppState) -> Router {
         Some(cors) => router.layer(cors),
         None => router,
     }
-}
-
-async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such endpoint")
 }
 
 async fn method_not_allowed() -> ApiError {

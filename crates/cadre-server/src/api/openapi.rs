@@ -7,7 +7,10 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
-use super::{admin, auth, error, events, health, providers, runs, teams, tokens, transcript, ws};
+use super::{
+    admin, auth, error, events, health, info, providers, runs, session, teams, tokens, transcript,
+    ws,
+};
 
 /// The OpenAPI document.
 #[derive(Debug, OpenApi)]
@@ -22,6 +25,11 @@ use super::{admin, auth, error, events, health, providers, runs, teams, tokens, 
         auth::logout,
         auth::register,
         auth::me,
+        session::sign_in,
+        session::refresh,
+        session::sign_out,
+        info::info,
+        info::models,
         tokens::create_token,
         tokens::list_tokens,
         tokens::revoke_token,
@@ -56,6 +64,12 @@ use super::{admin, auth, error, events, health, providers, runs, teams, tokens, 
         auth::UserView,
         auth::LogoutRequest,
         auth::RegisterRequest,
+        session::SessionRequest,
+        session::SessionResponse,
+        info::ServerInfo,
+        info::ModelCatalog,
+        info::ModelOption,
+        info::ModelSource,
         tokens::CreateTokenBody,
         tokens::TokenView,
         tokens::CreatedToken,

@@ -1,9 +1,10 @@
 //! Users' provider credentials in clear, briefly: the providers a key may be stored for,
 //! sealing a key into a [`StoredCredential`] and opening one into a [`UserCredential`]
-//! (only the worker does that, right before calling the model).
+//! (only the worker, right before calling the model, and the model list, to ask the
+//! provider which models the key reaches), and choosing a user's [`preferred`] key.
 
 use cadre_llm::config::ApiKey;
-use cadre_store::StoredCredential;
+use cadre_store::{Store, StoreError, StoredCredential};
 use uuid::Uuid;
 
 use super::sealing::{SealError, Sealed, SecretBox};
@@ -22,6 +23,44 @@ pub struct UserCredential {
     pub base_url: Option<String>,
     /// Model used when a run names none.
     pub default_model: Option<String>,
+}
+
+/// Why a user's preferred credential cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum PreferredError {
+    /// The store did not answer.
+    #[error("cannot read provider keys: {0}")]
+    Store(#[from] StoreError),
+    /// The key does not open (sealed under a retired server secret, or tampered with).
+    #[error("the stored {provider} key cannot be used: {source}")]
+    Unreadable {
+        /// Whose key.
+        provider: String,
+        /// Why.
+        source: SealError,
+    },
+}
+
+/// The user's stored credential a run uses: the first of [`PROVIDERS`] they stored a key
+/// for, opened; `None` when they stored none.
+pub async fn preferred(
+    store: &dyn Store,
+    sealer: &SecretBox,
+    owner: Uuid,
+) -> Result<Option<UserCredential>, PreferredError> {
+    let stored = store.list_credentials(owner).await?;
+    let Some(stored) = PROVIDERS
+        .iter()
+        .find_map(|provider| stored.iter().find(|c| c.provider == *provider))
+    else {
+        return Ok(None);
+    };
+    open(sealer, stored)
+        .map(Some)
+        .map_err(|source| PreferredError::Unreadable {
+            provider: stored.provider.clone(),
+            source,
+        })
 }
 
 /// What binds a sealed key to its row.

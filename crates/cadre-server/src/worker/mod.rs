@@ -35,10 +35,10 @@ use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
 pub use input::StoredInput;
-pub use models::{EnvModels, FixedModel, ModelFactory, NO_USER_KEY};
+pub use models::{EnvModels, FixedModel, ModelFactory, NO_USER_KEY, provider_config};
 pub use sink::{EventWriter, PersistingSink};
 
-use crate::auth::credentials::{self, PROVIDERS, UserCredential};
+use crate::auth::credentials::{self, PreferredError, UserCredential};
 use crate::auth::sealing::SecretBox;
 use crate::bus::EventBus;
 use crate::quota::Quotas;
@@ -149,26 +149,12 @@ impl Worker {
         let Some(sealer) = &self.sealer else {
             return Ok(None);
         };
-        let stored = self.store.list_credentials(owner).await.map_err(|error| {
-            (
-                "store_unavailable",
-                format!("cannot read provider keys: {error}"),
-            )
-        })?;
-        let preferred = PROVIDERS
-            .iter()
-            .find_map(|provider| stored.iter().find(|c| c.provider == *provider));
-        match preferred {
-            Some(stored) => credentials::open(sealer, stored)
-                .map(Some)
-                .map_err(|error| {
-                    (
-                        "credential_unreadable",
-                        format!("the stored {} key cannot be used: {error}", stored.provider),
-                    )
-                }),
-            None => Ok(None),
-        }
+        credentials::preferred(self.store.as_ref(), sealer, owner)
+            .await
+            .map_err(|error| match error {
+                PreferredError::Store(_) => ("store_unavailable", error.to_string()),
+                PreferredError::Unreadable { .. } => ("credential_unreadable", error.to_string()),
+            })
     }
 
     /// The worker's id.

@@ -60,31 +60,41 @@ impl ModelFactory for EnvModels {
         if request.model.as_deref() == Some("demo") {
             return Ok(Arc::new(DemoModel::new().with_delay(self.demo_delay)));
         }
-        let overrides = Overrides {
-            model: request.model.clone(),
-            base_url: None,
-        };
-        let config = match credential {
-            Some(credential) => {
-                // The owner's key, through the same resolution as the environment's, with
-                // only the server's price table taken from the process environment.
-                let prices = std::env::var("CADRE_LLM_PRICES").ok();
-                LlmConfig::resolve(
-                    |name| match name {
-                        "CADRE_LLM_PROVIDER" => Some(credential.provider.clone()),
-                        "CADRE_LLM_API_KEY" => Some(credential.api_key.expose().to_string()),
-                        "CADRE_LLM_BASE_URL" => credential.base_url.clone(),
-                        "CADRE_LLM_MODEL" => credential.default_model.clone(),
-                        "CADRE_LLM_PRICES" => prices.clone(),
-                        _ => None,
-                    },
-                    &overrides,
-                )?
-            }
-            None if self.share_server_key => LlmConfig::from_env(&overrides)?,
-            None => return Err(ModelError::Config(NO_USER_KEY.into())),
-        };
+        let config = provider_config(credential, self.share_server_key, request.model.clone())?;
         Ok(Arc::new(OpenAiClient::new(config)?))
+    }
+}
+
+/// Where a run of a user with `credential` (their preferred stored key, if any) goes
+/// for `model` (`None`: the key's or the server's default): the user's key through the
+/// same resolution as the environment's (only the server's price table is taken from the
+/// process environment), else the server's provider when `share_server_key`.
+pub fn provider_config(
+    credential: Option<&UserCredential>,
+    share_server_key: bool,
+    model: Option<String>,
+) -> Result<LlmConfig, ModelError> {
+    let overrides = Overrides {
+        model,
+        base_url: None,
+    };
+    match credential {
+        Some(credential) => {
+            let prices = std::env::var("CADRE_LLM_PRICES").ok();
+            LlmConfig::resolve(
+                |name| match name {
+                    "CADRE_LLM_PROVIDER" => Some(credential.provider.clone()),
+                    "CADRE_LLM_API_KEY" => Some(credential.api_key.expose().to_string()),
+                    "CADRE_LLM_BASE_URL" => credential.base_url.clone(),
+                    "CADRE_LLM_MODEL" => credential.default_model.clone(),
+                    "CADRE_LLM_PRICES" => prices.clone(),
+                    _ => None,
+                },
+                &overrides,
+            )
+        }
+        None if share_server_key => LlmConfig::from_env(&overrides),
+        None => Err(ModelError::Config(NO_USER_KEY.into())),
     }
 }
 
