@@ -4,33 +4,15 @@
  */
 
 export interface paths {
-    "/api/v1/info": {
+    "/api/v1/admin/audit": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ServerInfo"];
-                    };
-                };
-            };
-        };
+        /** The audit log, newest first. */
+        get: operations["list_audit"];
         put?: never;
         post?: never;
         delete?: never;
@@ -39,72 +21,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/auth/session": {
+    "/api/v1/admin/runs": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Everyone's runs, newest first (same parameters as `GET /api/v1/runs`). */
+        get: operations["list_all_runs"];
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["SessionRequest"];
-                };
-            };
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SessionResponse"];
-                    };
-                };
-                /** @description bad */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description gone */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/auth/session/refresh": {
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every account, oldest first. */
+        get: operations["list_users"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
         parameters: {
             query?: never;
             header?: never;
@@ -113,35 +64,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SessionResponse"];
-                    };
-                };
-                /** @description no */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
+        /**
+         * Ends a login: its refresh tokens stop working (access tokens already issued expire on
+         *     their own within minutes). Unknown tokens are accepted silently.
+         */
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -157,30 +84,90 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["SessionRequest"];
-                };
-            };
-            responses: {
-                /** @description ok */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["UserView"];
-                    };
-                };
-            };
+        /**
+         * Creates an account, when the server allows registration
+         *     (`CADRE_ALLOW_REGISTRATION=true`); otherwise 403.
+         */
+        post: operations["register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        get?: never;
+        put?: never;
+        /**
+         * Signs in with an email and password: the access token in the body, the login's refresh
+         *     token in an `HttpOnly` cookie.
+         */
+        post: operations["sign_in"];
+        /** Signs out: the session's login is revoked and the cookie cleared. Always 204. */
+        delete: operations["sign_out"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/session/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renews the access token with the session cookie (rotating it), e.g. after a page
+         *     reload or before the access token expires.
+         */
+        post: operations["refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issues tokens: `grant_type=password` with `username` (email) and `password`, or
+         *     `grant_type=refresh_token` with `refresh_token`. A refresh token works once; presenting
+         *     a used one again revokes every token of that login.
+         */
+        post: operations["token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The server's version and whether registration is open. */
+        get: operations["info"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -194,29 +181,82 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["UserView"];
-                    };
-                };
-            };
-        };
+        /** The caller's account. */
+        get: operations["me"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's stored credentials, masked. */
+        get: operations["list_providers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/providers/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One stored credential, masked. */
+        get: operations["get_provider"];
+        /** Stores (or replaces) the caller's key for a provider. The answer shows only a mask. */
+        put: operations["put_provider"];
+        post?: never;
+        /** Deletes the caller's key for a provider. */
+        delete: operations["delete_provider"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's personal API tokens (never their secrets). */
+        get: operations["list_tokens"];
+        put?: never;
+        /** Creates a personal API token; its secret is in this response only. */
+        post: operations["create_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revokes one of the caller's tokens; it stops working at once. */
+        delete: operations["revoke_token"];
         options?: never;
         head?: never;
         patch?: never;
@@ -229,28 +269,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ModelList"];
-                    };
-                };
-            };
-        };
+        /**
+         * The models the caller can run: the offline demo, their provider's presets and the
+         *     models the provider lists for their key (asked live, at most 5 s).
+         */
+        get: operations["models"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists the caller's runs, newest first. */
+        get: operations["list_runs"];
+        put?: never;
+        /** Queues a run. */
+        post: operations["create_run"];
         delete?: never;
         options?: never;
         head?: never;
@@ -264,28 +307,229 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RunView"];
-                    };
-                };
-            };
+        /** One run. */
+        get: operations["get_run"];
+        put?: never;
+        post?: never;
+        /** Deletes a run with its events (not while a worker executes it: cancel first). */
+        delete: operations["delete_run"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        get?: never;
+        put?: never;
+        /**
+         * Asks to cancel a run. A queued run is cancelled at once; a running one within about a
+         *     second; a finished one is left as it is.
+         */
+        post: operations["cancel_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A page of a run's durable events. */
+        get: operations["list_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server-sent events of a run: durable events after the resume point, then live ones;
+         *     ends after `finished`.
+         */
+        get: operations["stream_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/input": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answers a run waiting for human input (status `waiting_input`, after an
+         *     `input_request` event). The run's worker takes the answer within about a quarter of a
+         *     second and records it as an `input` event.
+         */
+        post: operations["submit_input"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/transcript": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run's transcript, built from its stored events, as a download. */
+        get: operations["get_transcript"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/ws": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A run's events over a WebSocket: durable events after `after`, then live ones; one
+         *     text message (the event JSON) per event; closed with code 1000 after `finished`.
+         */
+        get: operations["run_socket"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists the caller's teams, newest first. */
+        get: operations["list_teams"];
+        put?: never;
+        /** Saves a team given as Cadre team JSON. */
+        post: operations["create_team"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Saves a team converted from an AutoGen AgentBuilder save file (`agent_configs`, …). */
+        post: operations["import_team"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the caller's teams. */
+        get: operations["get_team"];
+        /** Replaces a team (its name follows `spec.name`). Runs already started keep their copy. */
+        put: operations["update_team"];
+        post?: never;
+        /** Deletes a team. Runs that used it keep their copy. */
+        delete: operations["delete_team"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A team as an AutoGen AgentBuilder save file (loadable with `AgentBuilder.load`). */
+        get: operations["export_team"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness: the process answers. */
+        get: operations["healthz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Readiness: the database and the bus are usable. */
+        get: operations["readyz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -298,62 +542,570 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        ServerInfo: {
-            version: string;
-            registration: boolean;
+        /** @description One security event. */
+        AuditView: {
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            at: string;
+            /** @description Detail. */
+            detail?: string | null;
+            /** @description The login name given. */
+            email?: string | null;
+            /**
+             * @description `login_ok`, `login_failed`, `login_throttled`, `token_issued`, `token_refreshed`,
+             *     `refresh_token_reused`, `token_revoked`, `user_created`, `user_registered`,
+             *     `user_disabled`, `user_enabled`, `password_changed`, …
+             */
+            event: string;
+            /**
+             * Format: int64
+             * @description Increasing id.
+             */
+            id: number;
+            /** @description Client address. */
+            ip?: string | null;
+            /**
+             * Format: uuid
+             * @description The account concerned, if known.
+             */
+            user_id?: string | null;
         };
-        SessionRequest: {
+        /** @description Builder settings of a create request. */
+        BuildBody: {
+            /** @description Force code execution on or off; absent lets the model decide. */
+            coding?: boolean | null;
+            /**
+             * Format: int32
+             * @description Most experts (1..=16, default 4).
+             */
+            max_agents?: number | null;
+            /** @description Model for the builder's calls. */
+            model?: string | null;
+        };
+        /**
+         * @description `POST /api/v1/runs` body. Give at most one of `team_id` and `team`; with neither, a
+         *     team is built for the task (`build` tunes how).
+         */
+        CreateRunBody: {
+            /**
+             * Format: double
+             * @description Cost budget in USD (≥ 0).
+             */
+            budget_usd?: number | null;
+            build?: components["schemas"]["BuildBody"] | null;
+            /** @description `false` stops after building the team (default `true`). */
+            execute?: boolean | null;
+            /**
+             * Format: int32
+             * @description Most chat rounds (1..=1000).
+             */
+            max_round?: number | null;
+            /** @description Model for the whole run (`demo` for the offline demo model). */
+            model?: string | null;
+            /** @description The task (non-empty, at most 20,000 characters). */
+            task: string;
+            /** @description A team given inline (Cadre team JSON). */
+            team?: Record<string, unknown> | null;
+            /**
+             * Format: uuid
+             * @description A saved team of the caller's, copied into the run.
+             */
+            team_id?: string | null;
+        };
+        /** @description `POST /api/v1/me/tokens` body. */
+        CreateTokenBody: {
+            /**
+             * Format: int32
+             * @description Days until it expires (1–3650); absent: never.
+             */
+            expires_in_days?: number | null;
+            /** @description What it is for (1–100 characters). */
+            name: string;
+        };
+        /** @description A new token: the only time its secret is shown. */
+        CreatedToken: components["schemas"]["TokenView"] & {
+            /** @description The token (`cadre_pat_…`); store it now, it cannot be shown again. */
+            token: string;
+        };
+        /** @description One dependency's state in `/readyz`. */
+        DependencyCheck: {
+            /** @description Which backend (`sqlite`, `postgres`, `memory`, `redis`). */
+            backend: string;
+            /** @description Why it is down (never contains credentials). */
+            error?: string | null;
+            /** @description `up` or `down`. */
+            status: string;
+        };
+        /** @description The body of every error response. */
+        ErrorBody: {
+            /** @description The error. */
+            error: components["schemas"]["ErrorObject"];
+        };
+        /** @description The error object inside [`ErrorBody`]. */
+        ErrorObject: {
+            /** @description Stable code (`not_found`, `validation_failed`, …). */
+            code: string;
+            /** @description Extra, code-specific information (e.g. `fields` for `validation_failed`). */
+            details?: Record<string, unknown> | null;
+            /** @description Human-readable message. */
+            message: string;
+        };
+        /** @description A page of durable events, in seq order. */
+        EventPage: {
+            /** @description The events. */
+            events: components["schemas"]["RunEvent"][];
+            /**
+             * Format: int64
+             * @description Pass as `after` for the next page: the last seq returned (or the given `after`
+             *     when the page is empty).
+             */
+            next_after: number;
+        };
+        /** @description One invalid input field, listed in `details.fields` of a `validation_failed` error. */
+        FieldError: {
+            /** @description The field (dotted path, e.g. `build.max_agents`). */
+            field: string;
+            /** @description What is wrong with it. */
+            message: string;
+        };
+        /** @description `/healthz` answer. */
+        Health: {
+            /** @description Always `ok`. */
+            status: string;
+        };
+        /** @description `POST /api/v1/auth/logout` body. */
+        LogoutRequest: {
+            /** @description The refresh token of the login to end. */
+            refresh_token: string;
+        };
+        /** @description The models the caller's runs can use. */
+        ModelCatalog: {
+            /** @description What a run without `model` uses (`demo` when no provider is configured). */
+            default_model: string;
+            /** @description Whose key: `user` (stored in settings) or `server`; absent without a provider. */
+            key_owner?: string | null;
+            /** @description The demo first, then presets, then the provider's list. */
+            models: components["schemas"]["ModelOption"][];
+            /** @description The provider runs go to (`openrouter`, `openai`, `ollama`, `custom`), if any. */
+            provider?: string | null;
+            /**
+             * @description Whether a provider is configured for the caller: their own key, or the server's
+             *     when it shares it. When false only the demo model works.
+             */
+            provider_configured: boolean;
+            /** @description Why the provider's list is missing (unreachable, key refused…), if it is. */
+            provider_error?: string | null;
+        };
+        /** @description One model a run may name. */
+        ModelOption: {
+            /** @description What to pass as `model` (or `build.model`). */
+            id: string;
+            /** @description What to show. */
+            label: string;
+            /** @description Where it comes from. */
+            source: components["schemas"]["ModelSource"];
+        };
+        /**
+         * @description Where a model in the list comes from.
+         * @enum {string}
+         */
+        ModelSource: "demo" | "preset" | "provider";
+        /** @description A stored credential as shown: never the key. */
+        ProviderView: {
+            /** @description The key, masked (`…abcd`). */
+            api_key: string;
+            /** @description Base URL (custom endpoints). */
+            base_url?: string | null;
+            /** @description Model used when a run names none. */
+            default_model?: string | null;
+            /** @description `openrouter`, `openai` or `custom`. */
+            provider: string;
+            /**
+             * Format: date-time
+             * @description Last change.
+             */
+            updated_at: string;
+        };
+        /** @description `PUT /api/v1/me/providers/{provider}` body. */
+        PutProviderBody: {
+            /** @description The provider's API key (stored sealed, never shown again). */
+            api_key: string;
+            /** @description Base URL of the OpenAI-compatible API (required for `custom`). */
+            base_url?: string | null;
+            /** @description Model used when a run names none. */
+            default_model?: string | null;
+        };
+        /** @description `/readyz` answer. */
+        Readiness: {
+            /** @description Per dependency. */
+            checks: components["schemas"]["ReadinessChecks"];
+            /** @description `ready` or `unavailable`. */
+            status: string;
+        };
+        /** @description The dependencies checked by `/readyz`. */
+        ReadinessChecks: {
+            /** @description The live event bus. */
+            bus: components["schemas"]["DependencyCheck"];
+            /** @description The database. */
+            database: components["schemas"]["DependencyCheck"];
+        };
+        /** @description `POST /api/v1/auth/register` body. */
+        RegisterRequest: {
+            /** @description Email (the login name). */
             email: string;
+            /** @description Password, at least 10 characters. */
             password: string;
         };
-        SessionResponse: {
-            access_token: string;
-            token_type: string;
-            expires_in: number;
-            user: components["schemas"]["UserView"];
+        /** @description The last error of a run. */
+        RunErrorView: {
+            /** @description Stable code (`llm_unreachable`, `worker_lost`, …). */
+            code: string;
+            /** @description Human-readable message. */
+            message: string;
         };
-        UserView: {
-            /** Format: uuid */
-            id: string;
-            email: string;
-            is_admin: boolean;
-            disabled: boolean;
-            /** Format: date-time */
-            created_at: string;
+        /** @description A run event as sent by the API (schema of `cadre_core::event::RunEvent`). */
+        RunEvent: {
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            at: string;
+            /** @description The type's payload (DESIGN §4). */
+            data: Record<string, unknown>;
+            /** @description The run. */
+            run_id: string;
+            /**
+             * Format: int64
+             * @description Position in the run's durable log (1, 2, 3…); a `message_delta` carries the seq of
+             *     the last durable event before it.
+             */
+            seq: number;
+            /**
+             * @description `status`, `team`, `speaker`, `message_delta`, `message`, `code`, `code_result`,
+             *     `usage`, `input_request`, `input`, `log`, `error` or `finished`.
+             */
+            type: string;
         };
-        ModelList: {
-            default_model?: string | null;
-            provider_configured: boolean;
-            provider_error?: string | null;
-            models: components["schemas"]["ModelOption"][];
+        /** @description A human's answer to a run's `input_request`. */
+        RunInputBody: {
+            /**
+             * @description The answer (for manual speaker selection: a number from the menu or an agent's
+             *     name). Not blank; at most 16 KiB.
+             */
+            content: string;
         };
-        ModelOption: {
-            id: string;
-            label: string;
-            /** @enum {string} */
-            source: "demo" | "preset" | "provider";
+        /** @description A page of runs, newest first. */
+        RunList: {
+            /** @description Pass as `cursor` for the next page; `null` when there is none. */
+            next_cursor?: string | null;
+            /** @description The runs. */
+            runs: components["schemas"]["RunView"][];
         };
-        /** @enum {string} */
+        /**
+         * @description Public run status.
+         * @enum {string}
+         */
         RunStatusView: "queued" | "building" | "executing" | "waiting_input" | "completed" | "failed" | "cancelled";
-        UsageView: {
-            prompt_tokens: number;
-            completion_tokens: number;
-            cost_usd: number;
-            calls: number;
-        };
+        /** @description A run as the API shows it. */
         RunView: {
+            /** @description Whether cancellation was requested. */
+            cancel_requested: boolean;
+            /**
+             * Format: date-time
+             * @description Creation time.
+             */
+            created_at: string;
+            error?: components["schemas"]["RunErrorView"] | null;
+            /**
+             * Format: date-time
+             * @description When the run reached a terminal status.
+             */
+            finished_at?: string | null;
+            /**
+             * Format: uuid
+             * @description Run id.
+             */
             id: string;
-            task: string;
+            /**
+             * Format: int64
+             * @description Seq of the last durable event (resume point for event streams).
+             */
+            last_seq: number;
+            /**
+             * Format: date-time
+             * @description When execution first started.
+             */
+            started_at?: string | null;
+            /** @description Current status. */
             status: components["schemas"]["RunStatusView"];
+            /** @description Summary of the outcome (once finished). */
+            summary?: string | null;
+            /** @description The task. */
+            task: string;
+            /** @description The team (once given or built). */
+            team?: Record<string, unknown> | null;
+            /** @description Usage totals (final once finished). */
             usage: components["schemas"]["UsageView"];
         };
-        ErrorObject: {
-            code: string;
-            message: string;
-            details?: unknown;
+        /** @description Public facts about the server. */
+        ServerInfo: {
+            /** @description Whether anyone may create an account (`POST /api/v1/auth/register`). */
+            registration: boolean;
+            /** @description The server's version. */
+            version: string;
         };
-        ErrorBody: {
-            error: components["schemas"]["ErrorObject"];
+        /** @description `POST /api/v1/auth/session` body. */
+        SessionRequest: {
+            /** @description Email. */
+            email: string;
+            /** @description Password. */
+            password: string;
+        };
+        /** @description A browser session's access token (the refresh token is in the cookie). */
+        SessionResponse: {
+            /** @description A JWT for `Authorization: Bearer …`. */
+            access_token: string;
+            /**
+             * Format: int64
+             * @description Seconds the access token is valid; refresh before.
+             */
+            expires_in: number;
+            /** @description Always `bearer`. */
+            token_type: string;
+            /** @description Who signed in. */
+            user: components["schemas"]["UserView"];
+        };
+        /** @description A page of teams, newest first. */
+        TeamList: {
+            /** @description Pass as `cursor` for the next page; `null` when there is none. */
+            next_cursor?: string | null;
+            /** @description The teams. */
+            teams: components["schemas"]["TeamView"][];
+        };
+        /** @description A saved team as the API shows it. */
+        TeamView: {
+            /**
+             * Format: date-time
+             * @description Creation time.
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description Team id.
+             */
+            id: string;
+            /** @description Name (mirrors `spec.name`). */
+            name: string;
+            /** @description The team (Cadre team JSON). */
+            spec: Record<string, unknown>;
+            /**
+             * Format: date-time
+             * @description Last update time.
+             */
+            updated_at: string;
+        };
+        /** @description An OAuth2 token request (RFC 6749 §4.3 and §6), form encoded. */
+        TokenRequest: {
+            /** @description Ignored (public client). */
+            client_id?: string | null;
+            /** @description Ignored (public client). */
+            client_secret?: string | null;
+            /** @description `password` or `refresh_token`. */
+            grant_type: string;
+            /** @description The password (password grant). */
+            password?: string | null;
+            /** @description The refresh token (refresh-token grant). */
+            refresh_token?: string | null;
+            /** @description Ignored (no scopes). */
+            scope?: string | null;
+            /** @description The email (password grant). */
+            username?: string | null;
+        };
+        /** @description Issued tokens (RFC 6749 §5.1). */
+        TokenResponse: {
+            /** @description A JWT for `Authorization: Bearer …`. */
+            access_token: string;
+            /**
+             * Format: int64
+             * @description Seconds the access token is valid.
+             */
+            expires_in: number;
+            /**
+             * @description Exchange it at this endpoint (`grant_type=refresh_token`) for new tokens; each
+             *     works once.
+             */
+            refresh_token: string;
+            /** @description Always `bearer`. */
+            token_type: string;
+        };
+        /** @description A personal API token, without its secret. */
+        TokenView: {
+            /**
+             * Format: date-time
+             * @description Creation time.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Expiry, if any.
+             */
+            expires_at?: string | null;
+            /** @description Its first characters, to recognise it. */
+            hint: string;
+            /**
+             * Format: uuid
+             * @description Token id.
+             */
+            id: string;
+            /** @description Its name. */
+            name: string;
+            /**
+             * Format: date-time
+             * @description When it was revoked, if it was.
+             */
+            revoked_at?: string | null;
+        };
+        /** @description A run's transcript (`format=json`). */
+        Transcript: {
+            /** @description Code blocks with their results, in order. */
+            code: components["schemas"]["TranscriptCode"][];
+            /** @description Errors reported during the run. */
+            errors: components["schemas"]["TranscriptError"][];
+            /** @description Chat messages and human input, in order. */
+            messages: components["schemas"]["TranscriptMessage"][];
+            outcome?: components["schemas"]["TranscriptOutcome"] | null;
+            /** @description The run as `GET /api/v1/runs/{id}` shows it. */
+            run: components["schemas"]["RunView"];
+            /** @description The team that ran (last `team` event, else the run's team). */
+            team?: Record<string, unknown> | null;
+        };
+        /** @description A code block and, once it ran, its result. */
+        TranscriptCode: {
+            /** @description Source. */
+            code: string;
+            /** @description Language tag. */
+            language: string;
+            /** @description The message the block came from. */
+            message_id: string;
+            result?: components["schemas"]["TranscriptCodeResult"] | null;
+            /**
+             * Format: int64
+             * @description Seq of the `code` event.
+             */
+            seq: number;
+        };
+        /** @description The outcome of running a code block. */
+        TranscriptCodeResult: {
+            /**
+             * Format: int64
+             * @description Wall time.
+             */
+            duration_ms: number;
+            /**
+             * Format: int32
+             * @description Exit code.
+             */
+            exit_code: number;
+            /** @description Captured stderr. */
+            stderr: string;
+            /** @description Captured stdout. */
+            stdout: string;
+            /** @description Whether the time limit killed it. */
+            timed_out: boolean;
+        };
+        /** @description An error reported during the run. */
+        TranscriptError: {
+            /** @description Stable code. */
+            code: string;
+            /** @description Human-readable message. */
+            message: string;
+            /**
+             * Format: int64
+             * @description Seq of the event.
+             */
+            seq: number;
+        };
+        /**
+         * @description Transcript formats.
+         * @enum {string}
+         */
+        TranscriptFormat: "md" | "json";
+        /** @description One chat message (or human input) of a transcript. */
+        TranscriptMessage: {
+            /** @description Speaking agent (the team's admin name for human input). */
+            agent: string;
+            /**
+             * Format: date-time
+             * @description When it was said.
+             */
+            at: string;
+            /** @description Full text. */
+            content: string;
+            /**
+             * Format: int64
+             * @description Seq of the event.
+             */
+            seq: number;
+            /**
+             * Format: int64
+             * @description Completion tokens of the turn (0 for human input).
+             */
+            tokens: number;
+        };
+        /** @description How the run ended, from its `finished` event. */
+        TranscriptOutcome: {
+            /** @description Why it ended. */
+            reason: string;
+            /** @description Final status. */
+            status: components["schemas"]["RunStatusView"];
+            /** @description Last meaningful message, or the failure reason. */
+            summary: string;
+            /** @description Usage totals. */
+            usage: components["schemas"]["UsageView"];
+        };
+        /** @description Usage totals of a run. */
+        UsageView: {
+            /**
+             * Format: int64
+             * @description Number of model calls.
+             */
+            calls: number;
+            /**
+             * Format: int64
+             * @description Completion tokens over all model calls.
+             */
+            completion_tokens: number;
+            /**
+             * Format: double
+             * @description Known cost in USD.
+             */
+            cost_usd: number;
+            /**
+             * Format: int64
+             * @description Prompt tokens over all model calls.
+             */
+            prompt_tokens: number;
+        };
+        /** @description A user as the API shows it. */
+        UserView: {
+            /**
+             * Format: date-time
+             * @description Creation time.
+             */
+            created_at: string;
+            /** @description Whether the account is disabled. */
+            disabled: boolean;
+            /** @description Email. */
+            email: string;
+            /**
+             * Format: uuid
+             * @description User id.
+             */
+            id: string;
+            /** @description Whether the user administers the server. */
+            is_admin: boolean;
         };
     };
     responses: never;
@@ -363,4 +1115,1574 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    list_audit: {
+        parameters: {
+            query?: {
+                /** @description Page size (1..=500, default 100). */
+                limit?: number;
+                /** @description Only events older than this id (the last `id` of the previous page). */
+                before?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Security events, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditView"][];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_all_runs: {
+        parameters: {
+            query?: {
+                /** @description Only runs with this status. */
+                status?: components["schemas"]["RunStatusView"];
+                /** @description Page size (1..=500, default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of runs of all users */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunList"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_users: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description All users */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"][];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LogoutRequest"];
+            };
+        };
+        responses: {
+            /** @description Logged out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description Account created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description Registration is closed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The email is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid email or password */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sign_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in; the session cookie is set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionResponse"];
+                };
+            };
+            /** @description Wrong email or password (`invalid_grant`), or a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins (see `Retry-After`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sign_out: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    refresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new access token; the cookie is rotated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionResponse"];
+                };
+            };
+            /** @description No session, or it expired or was revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["TokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Tokens issued */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description Wrong credentials or invalid refresh token (`invalid_grant`), or a malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not form encoded */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins for this account or address (see `Retry-After`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    info: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server facts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServerInfo"];
+                };
+            };
+        };
+    };
+    me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_providers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stored credentials, masked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderView"][];
+                };
+            };
+        };
+    };
+    get_provider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `openrouter`, `openai` or `custom` */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The credential, masked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderView"];
+                };
+            };
+            /** @description None stored, or an unknown provider */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_provider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `openrouter`, `openai` or `custom` */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutProviderBody"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderView"];
+                };
+            };
+            /** @description Stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderView"];
+                };
+            };
+            /** @description Unknown provider */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid key, URL or model */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_provider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `openrouter`, `openai` or `custom` */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description None stored, or an unknown provider */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_tokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's tokens, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenView"][];
+                };
+            };
+        };
+    };
+    create_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTokenBody"];
+            };
+        };
+        responses: {
+            /** @description Created; `token` is shown only now */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedToken"];
+                };
+            };
+            /** @description Invalid name or lifetime */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revoke_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Token id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such token of the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    models: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Models the caller can use */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelCatalog"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_runs: {
+        parameters: {
+            query?: {
+                /** @description Only runs with this status. */
+                status?: components["schemas"]["RunStatusView"];
+                /** @description Page size (1..=500, default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunList"];
+                };
+            };
+            /** @description Malformed cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRunBody"];
+            };
+        };
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    /** @description The run's URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunView"];
+                };
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `team_id` not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many runs created in the last minute, or a daily quota is used up (see `Retry-After`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Run id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunView"];
+                };
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Run id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The run is executing */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Run id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancellation requested */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunView"];
+                };
+            };
+            /** @description No such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_events: {
+        parameters: {
+            query?: {
+                /** @description Only events with a greater seq (default 0: from the start). */
+                after?: number;
+                /** @description Page size (1..=1000, default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Run id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Events after `after` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description No such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stream_events: {
+        parameters: {
+            query?: {
+                /** @description Resume after this seq (default 0); the `Last-Event-ID` header wins over it. */
+                after?: number;
+                /**
+                 * @description The access token, for clients that cannot set the `Authorization` header (a
+                 *     browser's `EventSource`). Never logged.
+                 */
+                access_token?: string;
+            };
+            header?: {
+                /** @description Resume after this seq */
+                "Last-Event-ID"?: number | null;
+            };
+            path: {
+                /** @description Run id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `id:` = seq (durable events only), `event:` = type, `data:` = the event JSON */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["RunEvent"];
+                };
+            };
+            /** @description Malformed Last-Event-ID */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    submit_input: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Run id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunInputBody"];
+            };
+        };
+        responses: {
+            /** @description Answer handed to the run */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunView"];
+                };
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The run is not waiting for input, or already has an answer pending */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Blank or oversized answer */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_transcript: {
+        parameters: {
+            query?: {
+                /** @description `md` (default) or `json`. */
+                format?: components["schemas"]["TranscriptFormat"];
+            };
+            header?: never;
+            path: {
+                /** @description Run id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The transcript (`Content-Disposition: attachment`) */
+            200: {
+                headers: {
+                    /** @description `attachment; filename="run-<id>.md"` (or `.json`) */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/markdown": string;
+                    "application/json": components["schemas"]["Transcript"];
+                };
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown format */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    run_socket: {
+        parameters: {
+            query?: {
+                /** @description Resume after this seq (default 0). */
+                after?: number;
+                /**
+                 * @description The access token, for clients that cannot set the `Authorization` header (browser
+                 *     WebSockets). Never logged.
+                 */
+                access_token?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Run id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching protocols; then one text message per event (the RunEvent JSON) */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed id or not a WebSocket upgrade */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_teams: {
+        parameters: {
+            query?: {
+                /** @description Page size (1..=500, default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of teams */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamList"];
+                };
+            };
+            /** @description Malformed cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_team: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A Cadre team (`name`, `agents`, …) */
+        requestBody: {
+            content: {
+                "application/json": Record<string, unknown>;
+            };
+        };
+        responses: {
+            /** @description Saved */
+            201: {
+                headers: {
+                    /** @description The team's URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamView"];
+                };
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid team */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_team: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description AutoGen AgentBuilder `save()` JSON */
+        requestBody: {
+            content: {
+                "application/json": Record<string, unknown>;
+            };
+        };
+        responses: {
+            /** @description Imported and saved */
+            201: {
+                headers: {
+                    /** @description The team's URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamView"];
+                };
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a valid AutoGen team */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_team: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Team id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The team */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamView"];
+                };
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such team */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_team: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Team id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description A Cadre team (`name`, `agents`, …) */
+        requestBody: {
+            content: {
+                "application/json": Record<string, unknown>;
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamView"];
+                };
+            };
+            /** @description Malformed id or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such team */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid team */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_team: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Team id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such team */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_team: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Team id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description AutoGen AgentBuilder JSON */
+            200: {
+                headers: {
+                    /** @description `attachment; filename="team-<id>.json"` */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, unknown>;
+                };
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such team */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    healthz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process is alive */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    readyz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every dependency is up */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description A dependency is down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+}

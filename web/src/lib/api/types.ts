@@ -6,11 +6,28 @@ export type { components, paths };
 /** Every schema of the OpenAPI document, by name. */
 export type Schemas = components['schemas'];
 
-export type RunStatus = Schemas['RunStatusView'];
-export type Run = Schemas['RunView'];
-export type RunUsage = Schemas['UsageView'];
-export type User = Schemas['UserView'];
 export type ErrorBody = Schemas['ErrorBody'];
+export type ServerInfo = Schemas['ServerInfo'];
+export type SessionResponse = Schemas['SessionResponse'];
+export type User = Schemas['UserView'];
+
+export type Run = Schemas['RunView'];
+export type RunList = Schemas['RunList'];
+export type RunStatus = Schemas['RunStatusView'];
+export type RunUsage = Schemas['UsageView'];
+export type CreateRunBody = Schemas['CreateRunBody'];
+/** One event of a run's log (DESIGN §4); `data` depends on `type`. */
+export type RunEvent = Schemas['RunEvent'];
+export type EventPage = Schemas['EventPage'];
+export type Transcript = Schemas['Transcript'];
+
+export type Team = Schemas['TeamView'];
+export type TeamList = Schemas['TeamList'];
+
+export type ModelCatalog = Schemas['ModelCatalog'];
+export type ModelOption = Schemas['ModelOption'];
+export type Provider = Schemas['ProviderView'];
+export type ApiToken = Schemas['TokenView'];
 
 /** Every run status, in lifecycle order. */
 export const RUN_STATUSES = [

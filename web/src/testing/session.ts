@@ -1,0 +1,21 @@
+// Session fixtures for tests.
+import { useSession } from '@/features/auth';
+
+export const TEST_USER = {
+  id: '0b6f5f8e-1c1e-4d3e-9a55-2f1f4a0c9b01',
+  email: 'ada@example.com',
+  is_admin: false,
+  disabled: false,
+  created_at: '2026-05-01T10:00:00Z',
+};
+
+/** A session grant as POST /api/v1/auth/session[/refresh] answers it. */
+export function grant(accessToken = 'access-1', expiresIn = 900) {
+  return { access_token: accessToken, token_type: 'bearer', expires_in: expiresIn, user: TEST_USER };
+}
+
+/** Back to a fresh page load: no session known yet, no timers. */
+export function resetSession(): void {
+  useSession.getState().expire();
+  useSession.setState({ status: 'unknown' });
+}
