@@ -17,7 +17,5 @@ if (!existsSync(input)) {
   process.exit(1);
 }
 const bin = join(root, 'node_modules/.bin/openapi-typescript');
-// --empty-objects-unknown: free-form JSON (a team spec, an event's data) becomes
-// Record<string, unknown> rather than an object nothing can be read from.
-const result = spawnSync(bin, [input, '-o', output, '--empty-objects-unknown'], { stdio: 'inherit' });
+const result = spawnSync(bin, [input, '-o', output], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -1,5 +1,9 @@
 // Short names for the generated schema types that the UI uses everywhere. Add aliases
 // here rather than spelling `components['schemas'][...]` in feature code.
+//
+// Free-form JSON in the document (a team spec, an event's `data`, error `details`) is
+// generated as `Record<string, never>`: give it a real type (e.g. a zod schema of the
+// team spec) where it is read, rather than reading its properties directly.
 import type { components, paths } from './schema';
 
 export type { components, paths };
