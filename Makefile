@@ -6,46 +6,63 @@ CARGO ?= cargo
 BIN := target/release/cadre
 DEMO_TASK ?= Compare the first 20 Fibonacci numbers with the first 20 primes
 
-.PHONY: run demo test build bench deps services lint clean e2e
+.PHONY: run demo test build web api-types bench deps services lint clean e2e
 
 ## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3) and the
 ##       OpenAPI test tool (openapi-spec-validator, via pip)
 deps:
 	@scripts/ensure-deps.sh
 
-## build: the release binary at target/release/cadre
-build: deps
+## web: the web UI (web/dist): npm packages, type check, Vite build
+web:
+	@scripts/ensure-web.sh
+	@echo "==> building the web UI into web/dist"
+	cd web && npm run --silent build
+
+## build: the web UI, then the release binary at target/release/cadre with the UI embedded
+build: deps web
 	$(CARGO) build --release --locked -p cadre-cli
 
-## run: build, then start `cadre serve` (API + worker, SQLite in the data dir) on CADRE_BIND
+## run: build, then start `cadre serve` (UI, API + worker, SQLite in the data dir) on CADRE_BIND
 run: build
-	@echo "==> starting cadre serve on http://$${CADRE_BIND:-127.0.0.1:8080} (API docs at /docs; Ctrl-C stops)"
+	@echo "==> starting cadre serve: UI on http://$${CADRE_BIND:-127.0.0.1:8080} (API docs at /docs; Ctrl-C stops)"
 	$(BIN) serve
 
 ## demo: build, then play the offline demo team in the terminal
 demo: build
 	$(BIN) run --model demo "$(DEMO_TASK)"
 
-## lint: formatting and clippy, warnings are errors
+## lint: formatting and clippy, warnings are errors; the web app type-checks and lints
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
+	@scripts/ensure-web.sh
+	cd web && npm run --silent typecheck && npm run --silent lint
+
+## api-types: regenerate the web UI's API types from the server's OpenAPI document
+api-types:
+	$(CARGO) build --locked -p cadre-cli
+	@scripts/api-types.sh write
 
 ## services: PostgreSQL and Redis on 127.0.0.1 for the integration tests
 services:
 	@scripts/ensure-services.sh >/dev/null
 
 ## test: everything CI runs (starts PostgreSQL and Redis if they are not running): the
-##       Rust suites, then the browser tests (web/e2e, Debian's Chromium) against the
-##       debug `cadre` binary those suites built
-test: deps lint
+##       web UI's build (the debug binary serves web/dist), lints, the Rust suites, the
+##       API types' staleness check, the UI's unit tests (Vitest), then the browser tests
+##       (web/e2e, Debian's Chromium) against the debug `cadre` binary
+test: deps web lint
 	eval "$$(scripts/ensure-services.sh)" && $(CARGO) test --workspace --all-features --locked
-	@scripts/ensure-web.sh
+	@scripts/api-types.sh check
+	cd web && npm run --silent test
+	@scripts/ensure-web.sh --browser
 	cd web && CADRE_BIN=../target/debug/cadre npx playwright test
 
 ## e2e: only the browser tests (needs target/debug/cadre: `cargo build -p cadre-cli`)
 e2e:
-	@scripts/ensure-web.sh
+	@scripts/ensure-web.sh --browser
+	cd web && npm run --silent build
 	cd web && CADRE_BIN=../target/debug/cadre npx playwright test
 
 ## bench: end-to-end benchmarks; results go to bench/BENCHMARKS.md by hand

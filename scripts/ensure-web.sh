@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Installs, if missing, what the browser tests need: Debian's Chromium (the tests drive
-# it through Playwright; no browser is ever downloaded) and the npm packages of web/
-# (`npm ci`, re-run only when package-lock.json changed). Idempotent.
+# Installs, if missing, what the web UI needs: the npm packages of web/ (`npm ci`, re-run
+# only when package-lock.json changed) and, with --browser, Debian's Chromium for the
+# browser tests (Playwright drives it; no browser is ever downloaded). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -x /usr/bin/chromium ]; then
+if ! command -v npm >/dev/null; then
+  echo "error: the web UI needs Node.js 20.19+ and npm (apt-get install nodejs npm)" >&2
+  exit 1
+fi
+
+if [ "${1:-}" != "--browser" ]; then
+  :
+elif [ -x /usr/bin/chromium ]; then
   echo "==> Chromium present: $(/usr/bin/chromium --version 2>/dev/null | head -1)"
 else
   echo "==> installing Chromium (Debian package) for the browser tests"

@@ -1,5 +1,7 @@
 // Starts `cadre serve` (the binary in CADRE_BIN, default the debug build) on a fresh data
-// directory and a free port, with a known admin; stops it when the test is done.
+// directory and a free port, with a known admin and the real bubblewrap sandbox; stops it
+// when the test is done. `env` adds settings (e.g. CADRE_SCRIPTED_DELAY_MS to slow the
+// demo model so a run can be watched, reloaded and cancelled mid-way).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +16,7 @@ export interface Server {
   stop: () => void;
 }
 
-export async function startServer(): Promise<Server> {
+export async function startServer(env: Record<string, string> = {}): Promise<Server> {
   const binary = resolve(process.env.CADRE_BIN ?? '../target/debug/cadre');
   const dataDir = mkdtempSync(join(tmpdir(), 'cadre-e2e-'));
   const child: ChildProcess = spawn(binary, ['serve'], {
@@ -22,9 +24,10 @@ export async function startServer(): Promise<Server> {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       CADRE_DATA_DIR: dataDir,
       CADRE_BIND: '127.0.0.1:0',
-      CADRE_SANDBOX: 'none',
+      CADRE_SANDBOX: 'bwrap',
       CADRE_ADMIN_EMAIL: ADMIN_EMAIL,
       CADRE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -17,5 +17,5 @@ if (!existsSync(input)) {
   process.exit(1);
 }
 const bin = join(root, 'node_modules/.bin/openapi-typescript');
-const result = spawnSync(bin, [input, '-o', output], { stdio: 'inherit' });
+const result = spawnSync(bin, [input, '-o', output, '--empty-objects-unknown'], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -607,7 +607,7 @@ export interface components {
             /** @description The task (non-empty, at most 20,000 characters). */
             task: string;
             /** @description A team given inline (Cadre team JSON). */
-            team?: Record<string, never> | null;
+            team?: Record<string, unknown> | null;
             /**
              * Format: uuid
              * @description A saved team of the caller's, copied into the run.
@@ -648,7 +648,7 @@ export interface components {
             /** @description Stable code (`not_found`, `validation_failed`, …). */
             code: string;
             /** @description Extra, code-specific information (e.g. `fields` for `validation_failed`). */
-            details?: Record<string, never> | null;
+            details?: Record<string, unknown> | null;
             /** @description Human-readable message. */
             message: string;
         };
@@ -773,7 +773,7 @@ export interface components {
              */
             at: string;
             /** @description The type's payload (DESIGN §4). */
-            data: Record<string, never>;
+            data: Record<string, unknown>;
             /** @description The run. */
             run_id: string;
             /**
@@ -845,7 +845,7 @@ export interface components {
             /** @description The task. */
             task: string;
             /** @description The team (once given or built). */
-            team?: Record<string, never> | null;
+            team?: Record<string, unknown> | null;
             /** @description Usage totals (final once finished). */
             usage: components["schemas"]["UsageView"];
         };
@@ -899,7 +899,7 @@ export interface components {
             /** @description Name (mirrors `spec.name`). */
             name: string;
             /** @description The team (Cadre team JSON). */
-            spec: Record<string, never>;
+            spec: Record<string, unknown>;
             /**
              * Format: date-time
              * @description Last update time.
@@ -979,7 +979,7 @@ export interface components {
             /** @description The run as `GET /api/v1/runs/{id}` shows it. */
             run: components["schemas"]["RunView"];
             /** @description The team that ran (last `team` event, else the run's team). */
-            team?: Record<string, never> | null;
+            team?: Record<string, unknown> | null;
         };
         /** @description A code block and, once it ran, its result. */
         TranscriptCode: {
@@ -2324,7 +2324,7 @@ export interface operations {
         /** @description A Cadre team (`name`, `agents`, …) */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": Record<string, unknown>;
             };
         };
         responses: {
@@ -2387,7 +2387,7 @@ export interface operations {
         /** @description AutoGen AgentBuilder `save()` JSON */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": Record<string, unknown>;
             };
         };
         responses: {
@@ -2494,7 +2494,7 @@ export interface operations {
         /** @description A Cadre team (`name`, `agents`, …) */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": Record<string, unknown>;
             };
         };
         responses: {
@@ -2613,7 +2613,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": Record<string, unknown>;
                 };
             };
             /** @description Malformed id */
