@@ -52,16 +52,11 @@ async fn post_input(app: &App, id: &str, body: Value) -> (StatusCode, Value) {
     (status, response.json().await.unwrap())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_human_picks_the_speakers_over_http() {
-    let app = spawn().await;
-    let model = ScriptedModel::new(
-        "scripted",
-        vec![
-            ScriptedReply::text("Bob speaking."),
-            ScriptedReply::text("Alice speaking."),
-        ],
-    );
+/// An in-process worker playing `model`; cancel the token to stop it.
+fn start_worker(
+    app: &App,
+    model: ScriptedModel,
+) -> (CancellationToken, tokio::task::JoinHandle<()>) {
     let config = WorkerConfig {
         poll_every: Duration::from_millis(20),
         input_poll_every: Duration::from_millis(50),
@@ -79,6 +74,63 @@ async fn a_human_picks_the_speakers_over_http() {
         let shutdown = shutdown.clone();
         async move { worker.run(shutdown).await }
     });
+    (shutdown, handle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_can_override_the_teams_speaker_selection() {
+    let app = spawn().await;
+    let model = ScriptedModel::new("scripted", vec![ScriptedReply::text("Bob speaking.")]);
+    let (shutdown, handle) = start_worker(&app, model);
+    let team = json!({
+        "name": "pair",
+        "agents": [
+            {"name": "Alice", "system_message": "You are Alice."},
+            {"name": "Bob", "system_message": "You are Bob."}
+        ]
+    });
+    let refused = app
+        .http
+        .post(app.url("/api/v1/runs"))
+        .json(&json!({"task": "Say hello", "team": team, "speaker_selection": "loudest"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = refused.json().await.unwrap();
+    assert_error(&body, "validation_failed");
+    assert!(body.to_string().contains("round_robin"), "{body}");
+
+    let id = app
+        .create_run_with(json!({
+            "task": "Say hello", "team": team, "max_round": 2, "speaker_selection": "manual"
+        }))
+        .await;
+    // The team says nothing of speakers (auto); the override makes a human pick.
+    wait_for_events(&app, &id, "input_request", 1).await;
+    let (status, body) = post_input(&app, &id, json!({"content": "Bob"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let all = wait_for_events(&app, &id, "finished", 1).await;
+    assert!(
+        all.iter()
+            .any(|e| e["type"] == "message" && e["data"]["content"] == "Bob speaking."),
+        "{all:#?}"
+    );
+    shutdown.cancel();
+    handle.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_human_picks_the_speakers_over_http() {
+    let app = spawn().await;
+    let model = ScriptedModel::new(
+        "scripted",
+        vec![
+            ScriptedReply::text("Bob speaking."),
+            ScriptedReply::text("Alice speaking."),
+        ],
+    );
+    let (shutdown, handle) = start_worker(&app, model);
 
     let team = json!({
         "name": "pair",

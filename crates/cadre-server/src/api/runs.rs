@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cadre_core::event::{RunStatus, UsageTotals};
-use cadre_core::team::TeamSpec;
+use cadre_core::team::{SpeakerSelection, TeamSpec};
 use cadre_store::{MAX_PAGE, NewRun, RunRecord};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -67,6 +67,9 @@ pub struct CreateRunBody {
     pub max_round: Option<u32>,
     /// Cost budget in USD (≥ 0).
     pub budget_usd: Option<f64>,
+    /// Overrides the team's next-speaker strategy: `auto`, `round_robin`, `random` or
+    /// `manual` (a human picks through `POST …/input`).
+    pub speaker_selection: Option<String>,
 }
 
 /// Public run status.
@@ -368,6 +371,19 @@ fn validate(body: CreateRunBody) -> Result<(StoredRunRequest, Option<Uuid>), Api
     {
         errors.push(FieldError::new("budget_usd", "must be a number ≥ 0"));
     }
+    let speaker_selection = match body.speaker_selection.as_deref() {
+        None => None,
+        Some(name) => {
+            let parsed = SpeakerSelection::parse(name);
+            if parsed.is_none() {
+                errors.push(FieldError::new(
+                    "speaker_selection",
+                    "must be one of auto, round_robin, random, manual",
+                ));
+            }
+            parsed
+        }
+    };
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -383,7 +399,7 @@ fn validate(body: CreateRunBody) -> Result<(StoredRunRequest, Option<Uuid>), Api
         model: body.model,
         max_round: body.max_round,
         budget_usd: body.budget_usd,
-        speaker_selection: None,
+        speaker_selection,
     };
     Ok((request, body.team_id))
 }

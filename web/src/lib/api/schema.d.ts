@@ -604,6 +604,11 @@ export interface components {
             max_round?: number | null;
             /** @description Model for the whole run (`demo` for the offline demo model). */
             model?: string | null;
+            /**
+             * @description Overrides the team's next-speaker strategy: `auto`, `round_robin`, `random` or
+             *     `manual` (a human picks through `POST …/input`).
+             */
+            speaker_selection?: string | null;
             /** @description The task (non-empty, at most 20,000 characters). */
             task: string;
             /** @description A team given inline (Cadre team JSON). */
