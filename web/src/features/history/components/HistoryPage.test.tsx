@@ -22,7 +22,7 @@ function run(id: string, overrides: Partial<Run> = {}): Run {
     started_at: '2026-05-01T10:00:01Z',
     finished_at: '2026-05-01T10:00:13Z',
     ...overrides,
-  } as Run;
+  };
 }
 
 let server: FakeServer;

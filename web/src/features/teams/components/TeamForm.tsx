@@ -1,0 +1,174 @@
+// The team as a form: name, speaker selection, end conditions, code execution, default
+// model, and each agent's name, description and system message (add / remove). Works on
+// a draft owned by the editor; `errors` are messages keyed by spec path (`agents[0].name`).
+import { Button, Checkbox, Select, TextArea, TextField } from '@/components/ui';
+import { newAgent, type AgentSpec, type SpeakerSelection, type TeamSpec } from '../team-spec';
+
+export const SPEAKER_LABELS = {
+  auto: 'Auto (the model picks)',
+  round_robin: 'Round robin',
+  random: 'Random',
+  manual: 'Manual (you pick)',
+  graph: 'Graph (allowed transitions)',
+} as const;
+
+type SimpleMethod = Exclude<keyof typeof SPEAKER_LABELS, 'graph'>;
+
+export interface TeamFormProps {
+  draft: TeamSpec;
+  onChange: (draft: TeamSpec) => void;
+  errors: Record<string, string>;
+}
+
+function numberOrNull(value: string): number | null {
+  if (!value.trim()) return null;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : null;
+}
+
+function AgentFields({
+  agent,
+  index,
+  canRemove,
+  errors,
+  onChange,
+  onRemove,
+}: {
+  agent: AgentSpec;
+  index: number;
+  canRemove: boolean;
+  errors: Record<string, string>;
+  onChange: (agent: AgentSpec) => void;
+  onRemove: () => void;
+}) {
+  const at = `agents[${index}]`;
+  return (
+    <fieldset className="agent-fieldset">
+      <legend className="agent-fieldset__legend">
+        Agent {index + 1}
+        {agent.name ? `: ${agent.name}` : ''}
+      </legend>
+      <TextField
+        label="Name"
+        hint="Letters, digits, “_” and “-”; unique in the team."
+        value={agent.name}
+        error={errors[`${at}.name`]}
+        autoComplete="off"
+        spellCheck={false}
+        onChange={(event) => onChange({ ...agent, name: event.target.value })}
+      />
+      <TextField
+        label="Description"
+        hint="One line the other agents (and speaker selection) see."
+        value={agent.description}
+        error={errors[`${at}.description`]}
+        onChange={(event) => onChange({ ...agent, description: event.target.value })}
+      />
+      <TextArea
+        label="System message"
+        rows={5}
+        value={agent.system_message}
+        error={errors[`${at}.system_message`]}
+        onChange={(event) => onChange({ ...agent, system_message: event.target.value })}
+      />
+      <div className="row">
+        <Button size="sm" variant="ghost" onClick={onRemove} disabled={!canRemove} aria-label={`Remove agent ${agent.name || index + 1}`}>
+          Remove agent
+        </Button>
+      </div>
+    </fieldset>
+  );
+}
+
+export function TeamForm({ draft, onChange, errors }: TeamFormProps) {
+  const method = draft.speaker_selection?.method ?? 'auto';
+  const speakerOptions = Object.entries(SPEAKER_LABELS)
+    .filter(([value]) => value !== 'graph' || method === 'graph')
+    .map(([value, label]) => ({ value, label }));
+  const agentsError = errors.agents;
+
+  function setAgent(index: number, agent: AgentSpec) {
+    onChange({ ...draft, agents: draft.agents.map((a, i) => (i === index ? agent : a)) });
+  }
+
+  function setMethod(value: string) {
+    if (value === method) return;
+    const selection: SpeakerSelection = { method: value as SimpleMethod };
+    onChange({ ...draft, speaker_selection: selection });
+  }
+
+  return (
+    <div className="team-form stack">
+      <div className="form-grid">
+        <TextField
+          label="Team name"
+          required
+          value={draft.name}
+          error={errors.name}
+          onChange={(event) => onChange({ ...draft, name: event.target.value })}
+        />
+        <Select
+          label="Speaker selection"
+          hint={method === 'graph' ? 'Edit the transitions in the JSON tab.' : 'Who speaks next.'}
+          value={method}
+          options={speakerOptions}
+          error={errors.speaker_selection ?? errors['speaker_selection.method']}
+          onChange={(event) => setMethod(event.target.value)}
+        />
+        <TextField
+          label="Maximum rounds"
+          type="number"
+          min={1}
+          inputMode="numeric"
+          hint="Turns before the chat stops; empty for no limit."
+          value={draft.termination?.max_round ?? ''}
+          error={errors['termination.max_round']}
+          onChange={(event) =>
+            onChange({ ...draft, termination: { ...draft.termination, max_round: numberOrNull(event.target.value) } })
+          }
+        />
+        <TextField
+          label="Default model"
+          hint="For agents without their own model; empty: the run’s model."
+          value={draft.default_model ?? ''}
+          autoComplete="off"
+          spellCheck={false}
+          onChange={(event) => onChange({ ...draft, default_model: event.target.value.trim() ? event.target.value : null })}
+        />
+      </div>
+      <Checkbox
+        label="Execute code"
+        hint="Adds a code-executing agent that runs the team’s code blocks in the sandbox."
+        checked={draft.code_execution?.enabled ?? false}
+        onChange={(event) => onChange({ ...draft, code_execution: { ...draft.code_execution, enabled: event.target.checked } })}
+      />
+      {draft.building_task && (
+        <p className="muted">
+          Built for: <q>{draft.building_task}</q>
+        </p>
+      )}
+
+      <h3 className="section-title">Agents ({draft.agents.length})</h3>
+      {agentsError && (
+        <p className="field__error" role="alert">
+          {agentsError}
+        </p>
+      )}
+      {draft.agents.map((agent, index) => (
+        <AgentFields
+          // Agents have no id; the index is their identity while editing.
+          key={index}
+          agent={agent}
+          index={index}
+          canRemove={draft.agents.length > 1}
+          errors={errors}
+          onChange={(next) => setAgent(index, next)}
+          onRemove={() => onChange({ ...draft, agents: draft.agents.filter((_, i) => i !== index) })}
+        />
+      ))}
+      <div className="row">
+        <Button onClick={() => onChange({ ...draft, agents: [...draft.agents, newAgent(draft.agents)] })}>Add agent</Button>
+      </div>
+    </div>
+  );
+}
