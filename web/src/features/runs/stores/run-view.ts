@@ -1,0 +1,370 @@
+// The run view's state, folded from the run's events by pure functions, and a small
+// zustand store (one per open run page) around them.
+//
+// The fold is idempotent and order-tolerant: a durable event (by seq) is applied at most
+// once, items are kept sorted by seq whatever order they arrive in, and a streaming
+// message (built from `message_delta`s) is replaced by its final `message`; deltas for a
+// message that is already final are ignored.
+import { createStore } from 'zustand/vanilla';
+import type { RunStatus } from '@/lib/api/types';
+import { parseTeam, typeEvent, type StreamEvent, type TeamSpec, type TypedEvent } from '../types';
+
+export interface CodeResultView {
+  seq: number;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+export interface CodeBlockView {
+  seq: number;
+  messageId: string;
+  language: string;
+  code: string;
+  result: CodeResultView | null;
+}
+
+interface Ordered {
+  /** Sort key: the event's seq; a streaming message sorts just after the durable event
+   *  its deltas carry. */
+  order: number;
+  key: string;
+}
+
+export interface MessageItem extends Ordered {
+  kind: 'message';
+  messageId: string;
+  agent: string;
+  content: string;
+  tokens: number;
+  /** Still receiving deltas (no final `message` yet). */
+  streaming: boolean;
+  /** Seq of the final `message` (null while streaming). */
+  seq: number | null;
+  at: string | null;
+}
+
+export interface SpeakerItem extends Ordered {
+  kind: 'speaker';
+  seq: number;
+  agent: string;
+  reason: string;
+}
+
+export interface InputRequestItem extends Ordered {
+  kind: 'input_request';
+  seq: number;
+  prompt: string;
+}
+
+export interface InputItem extends Ordered {
+  kind: 'input';
+  seq: number;
+  content: string;
+}
+
+export interface LogItem extends Ordered {
+  kind: 'log';
+  seq: number;
+  level: string;
+  message: string;
+}
+
+export interface ErrorItem extends Ordered {
+  kind: 'error';
+  seq: number;
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+export type TranscriptItem = MessageItem | SpeakerItem | InputRequestItem | InputItem | LogItem | ErrorItem;
+
+export interface StatusChange {
+  seq: number;
+  status: RunStatus;
+  at: string;
+}
+
+export interface UsageView {
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  calls: number;
+}
+
+export interface FinishedView {
+  seq: number;
+  status: RunStatus;
+  summary: string;
+  reason: string | null;
+  at: string;
+}
+
+export interface RunViewState {
+  /** Current status (from the latest status/finished event), null before any. */
+  status: RunStatus | null;
+  /** Status changes in seq order (for the stepper). */
+  timeline: StatusChange[];
+  team: TeamSpec | null;
+  /** Transcript items in seq order. */
+  items: TranscriptItem[];
+  /** Code blocks by the message they came from. */
+  code: Record<string, CodeBlockView[]>;
+  usage: UsageView;
+  finished: FinishedView | null;
+  /** The open input request (an `input_request` with no later `input`), if any. */
+  pendingInput: InputRequestItem | null;
+  /** Highest durable seq applied. */
+  lastSeq: number;
+  /** Seqs applied (dedup). */
+  seen: Record<number, true>;
+  /** Seq of the latest status-changing event. */
+  statusSeq: number;
+}
+
+export const initialRunView: RunViewState = {
+  status: null,
+  timeline: [],
+  team: null,
+  items: [],
+  code: {},
+  usage: { promptTokens: 0, completionTokens: 0, costUsd: 0, calls: 0 },
+  finished: null,
+  pendingInput: null,
+  lastSeq: 0,
+  seen: {},
+  statusSeq: 0,
+};
+
+/** Inserts `item` keeping `items` sorted by order (stable: after equal orders). */
+function insertSorted(items: TranscriptItem[], item: TranscriptItem): TranscriptItem[] {
+  let index = items.length;
+  while (index > 0 && items[index - 1]!.order > item.order) index -= 1;
+  return [...items.slice(0, index), item, ...items.slice(index)];
+}
+
+function findMessage(items: TranscriptItem[], messageId: string): number {
+  return items.findIndex((item) => item.kind === 'message' && item.messageId === messageId);
+}
+
+function withStatus(state: RunViewState, seq: number, status: RunStatus, at: string): RunViewState {
+  const timeline = [...state.timeline, { seq, status, at }].sort((a, b) => a.seq - b.seq);
+  const newer = seq >= state.statusSeq;
+  return {
+    ...state,
+    timeline,
+    status: newer ? status : state.status,
+    statusSeq: newer ? seq : state.statusSeq,
+  };
+}
+
+function pendingInputOf(items: TranscriptItem[]): InputRequestItem | null {
+  for (let i = items.length - 1; i >= 0; i -= 1) {
+    const item = items[i]!;
+    if (item.kind === 'input') return null;
+    if (item.kind === 'input_request') return item;
+  }
+  return null;
+}
+
+/** Applies a live `message_delta`. */
+function applyDelta(state: RunViewState, event: Extract<TypedEvent, { type: 'message_delta' }>): RunViewState {
+  const { message_id: messageId, agent, delta } = event.data;
+  const index = findMessage(state.items, messageId);
+  if (index === -1) {
+    const item: MessageItem = {
+      kind: 'message',
+      key: `m-${messageId}`,
+      order: event.seq + 0.5,
+      messageId,
+      agent,
+      content: delta,
+      tokens: 0,
+      streaming: true,
+      seq: null,
+      at: null,
+    };
+    return { ...state, items: insertSorted(state.items, item) };
+  }
+  const existing = state.items[index] as MessageItem;
+  if (!existing.streaming) return state; // already final: late delta
+  const items = state.items.slice();
+  items[index] = { ...existing, content: existing.content + delta };
+  return { ...state, items };
+}
+
+/** Applies one durable event (already typed). */
+function applyDurable(state: RunViewState, event: TypedEvent): RunViewState {
+  const { seq, at } = event;
+  switch (event.type) {
+    case 'status':
+      return withStatus(state, seq, event.data.status, at);
+    case 'team': {
+      const team = parseTeam(event.data.team);
+      return team ? { ...state, team } : state;
+    }
+    case 'speaker': {
+      const item: SpeakerItem = { kind: 'speaker', key: `s-${seq}`, order: seq, seq, agent: event.data.agent, reason: event.data.reason };
+      return { ...state, items: insertSorted(state.items, item) };
+    }
+    case 'message': {
+      const { message_id: messageId, agent, content, tokens } = event.data;
+      const final: MessageItem = {
+        kind: 'message',
+        key: `m-${messageId}`,
+        order: seq,
+        messageId,
+        agent,
+        content,
+        tokens,
+        streaming: false,
+        seq,
+        at,
+      };
+      const index = findMessage(state.items, messageId);
+      const rest = index === -1 ? state.items : [...state.items.slice(0, index), ...state.items.slice(index + 1)];
+      return { ...state, items: insertSorted(rest, final) };
+    }
+    case 'code': {
+      const { message_id: messageId, language, code } = event.data;
+      const blocks = [...(state.code[messageId] ?? []), { seq, messageId, language, code, result: null }].sort((a, b) => a.seq - b.seq);
+      return { ...state, code: { ...state.code, [messageId]: blocks } };
+    }
+    case 'code_result': {
+      const result: CodeResultView = {
+        seq,
+        exitCode: event.data.exit_code,
+        stdout: event.data.stdout,
+        stderr: event.data.stderr,
+        durationMs: event.data.duration_ms,
+        timedOut: event.data.timed_out,
+      };
+      // The earliest block (of its message, if named) before it that has no result yet.
+      const candidates = Object.values(state.code)
+        .flat()
+        .filter((block) => block.seq < seq && block.result === null && (!event.data.message_id || block.messageId === event.data.message_id))
+        .sort((a, b) => a.seq - b.seq);
+      const target = event.data.message_id ? candidates[0] : candidates[candidates.length - 1];
+      if (!target) return state;
+      const blocks = state.code[target.messageId]!.map((block) => (block === target ? { ...block, result } : block));
+      return { ...state, code: { ...state.code, [target.messageId]: blocks } };
+    }
+    case 'usage':
+      return {
+        ...state,
+        usage: {
+          promptTokens: state.usage.promptTokens + event.data.prompt_tokens,
+          completionTokens: state.usage.completionTokens + event.data.completion_tokens,
+          costUsd: state.usage.costUsd + event.data.cost_usd,
+          calls: state.usage.calls + 1,
+        },
+      };
+    case 'input_request': {
+      const item: InputRequestItem = { kind: 'input_request', key: `q-${seq}`, order: seq, seq, prompt: event.data.prompt };
+      const items = insertSorted(state.items, item);
+      return { ...state, items, pendingInput: pendingInputOf(items) };
+    }
+    case 'input': {
+      const item: InputItem = { kind: 'input', key: `i-${seq}`, order: seq, seq, content: event.data.content };
+      const items = insertSorted(state.items, item);
+      return { ...state, items, pendingInput: pendingInputOf(items) };
+    }
+    case 'log': {
+      const item: LogItem = { kind: 'log', key: `l-${seq}`, order: seq, seq, level: event.data.level, message: event.data.message };
+      return { ...state, items: insertSorted(state.items, item) };
+    }
+    case 'error': {
+      const item: ErrorItem = {
+        kind: 'error',
+        key: `e-${seq}`,
+        order: seq,
+        seq,
+        code: event.data.code,
+        message: event.data.message,
+        retryable: event.data.retryable,
+      };
+      return { ...state, items: insertSorted(state.items, item) };
+    }
+    case 'finished': {
+      const { status, summary, reason, usage } = event.data;
+      let next: RunViewState = {
+        ...state,
+        finished: { seq, status, summary: summary ?? '', reason: reason ?? null, at },
+        pendingInput: null,
+      };
+      if (seq >= state.statusSeq) next = { ...next, status, statusSeq: seq };
+      if (!state.timeline.some((change) => change.status === status)) {
+        next = { ...next, timeline: [...next.timeline, { seq, status, at }].sort((a, b) => a.seq - b.seq) };
+      }
+      // The final totals are authoritative (they include calls the events may not show).
+      if (usage) {
+        next = {
+          ...next,
+          usage: {
+            promptTokens: usage.prompt_tokens,
+            completionTokens: usage.completion_tokens,
+            costUsd: usage.cost_usd,
+            calls: usage.calls ?? state.usage.calls,
+          },
+        };
+      }
+      // Any message still streaming will not get more deltas.
+      next = { ...next, items: next.items.map((item) => (item.kind === 'message' && item.streaming ? { ...item, streaming: false } : item)) };
+      return next;
+    }
+    case 'message_delta':
+      return applyDelta(state, event);
+  }
+}
+
+/** Folds one event into the view. Unknown or malformed events change nothing. */
+export function applyEvent(state: RunViewState, event: StreamEvent): RunViewState {
+  const typed = typeEvent(event);
+  if (!typed) {
+    // Still mark the seq as seen so the resume point keeps moving.
+    if (event.type === 'message_delta' || state.seen[event.seq]) return state;
+    return { ...state, seen: { ...state.seen, [event.seq]: true }, lastSeq: Math.max(state.lastSeq, event.seq) };
+  }
+  if (typed.type === 'message_delta') {
+    // Deltas after the run finished, or for a message already final, change nothing.
+    if (state.finished) return state;
+    return applyDelta(state, typed);
+  }
+  if (state.seen[typed.seq]) return state;
+  // After `finished`, the final usage totals must not be added to again.
+  if (typed.type === 'usage' && state.finished) {
+    return { ...state, seen: { ...state.seen, [typed.seq]: true }, lastSeq: Math.max(state.lastSeq, typed.seq) };
+  }
+  const next = applyDurable(state, typed);
+  return { ...next, seen: { ...next.seen, [typed.seq]: true }, lastSeq: Math.max(next.lastSeq, typed.seq) };
+}
+
+/** Folds many events. */
+export function applyEvents(state: RunViewState, events: readonly StreamEvent[]): RunViewState {
+  return events.reduce(applyEvent, state);
+}
+
+/** Whether the run was built but not executed (`execute: false`). */
+export function isBuildOnly(state: RunViewState): boolean {
+  return state.finished?.reason === 'build_only';
+}
+
+export interface RunViewStore extends RunViewState {
+  apply: (event: StreamEvent) => void;
+  applyMany: (events: readonly StreamEvent[]) => void;
+  reset: () => void;
+}
+
+/** A store for one run page. */
+export function createRunViewStore() {
+  return createStore<RunViewStore>()((set) => ({
+    ...initialRunView,
+    apply: (event) => set((state) => applyEvent(state, event)),
+    applyMany: (events) => set((state) => applyEvents(state, events)),
+    reset: () => set(initialRunView),
+  }));
+}
+export type RunViewStoreApi = ReturnType<typeof createRunViewStore>;
