@@ -86,6 +86,13 @@ test('a demo run streams live to Completed with its team and a real code result'
   await page.getByRole('button', { name: 'Download Markdown' }).click();
   expect((await download).suggestedFilename()).toMatch(/^run-.*\.md$/);
   await page.screenshot({ path: `${SCREENS}/run-completed.png`, fullPage: true });
+
+  // Responsive: nothing overflows sideways on a 360 px phone, in the dark theme too.
+  await page.setViewportSize({ width: 360, height: 780 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await expect(page.getByRole('region', { name: 'Summary' })).toBeVisible();
+  expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
+  await page.screenshot({ path: `${SCREENS}/run-completed-360-dark.png`, fullPage: true });
 });
 
 test('reloading mid-run resumes the transcript without duplicates, in order', async ({ page }) => {
