@@ -130,6 +130,29 @@ async fn create_get_and_list_runs() {
     let (status, fetched) = app.get_json(&location).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(fetched["id"], run["id"]);
+    // What was asked shows on the run (the UI reruns with it, and tells build-only runs).
+    assert_eq!(
+        fetched["settings"],
+        json!({"model": null, "execute": true, "max_round": 5, "budget_usd": null,
+               "speaker_selection": null, "max_agents": 2, "coding": null})
+    );
+    let build_only = app
+        .create_run_with(json!({"task": "t", "model": "demo", "execute": false,
+                                "speaker_selection": "round_robin", "budget_usd": 0.5}))
+        .await;
+    let (_, build_only) = app.get_json(&format!("/api/v1/runs/{build_only}")).await;
+    assert_eq!(build_only["settings"]["execute"], false);
+    assert_eq!(build_only["settings"]["model"], "demo");
+    assert_eq!(build_only["settings"]["speaker_selection"], "round_robin");
+    assert_eq!(build_only["settings"]["budget_usd"], 0.5);
+    app.http
+        .delete(app.url(&format!(
+            "/api/v1/runs/{}",
+            build_only["id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
     let stored = app.store.get_run_any(run_id(&run)).await.unwrap();
     assert_eq!(stored.request["build"]["max_agents"], 2);
     assert_eq!(stored.request["max_round"], 5);

@@ -164,6 +164,12 @@ async fn json_transcript_has_run_team_messages_and_code() {
     assert_eq!(agents, vec!["Planner", "Coder"]);
     assert_eq!(doc["messages"][0]["tokens"], 7);
     assert!(doc["messages"][0]["at"].is_string());
+    // Messages carry their id, which their code blocks name.
+    assert_eq!(
+        doc["messages"][1]["message_id"],
+        doc["code"][0]["message_id"]
+    );
+    assert!(doc["messages"][1]["message_id"].is_string());
     assert_eq!(doc["code"][0]["language"], "python");
     assert_eq!(doc["code"][0]["result"]["exit_code"], 0);
     assert_eq!(doc["code"][0]["result"]["stdout"], "55\n");

@@ -86,6 +86,7 @@ use super::{
         runs::CreateRunBody,
         runs::BuildBody,
         runs::RunView,
+        runs::RunSettingsView,
         runs::RunStatusView,
         runs::RunErrorView,
         runs::UsageView,

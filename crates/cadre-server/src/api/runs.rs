@@ -181,6 +181,54 @@ pub struct RunView {
     pub started_at: Option<DateTime<Utc>>,
     /// When the run reached a terminal status.
     pub finished_at: Option<DateTime<Utc>>,
+    /// What the run was asked to do (model, limits, build only…).
+    pub settings: RunSettingsView,
+}
+
+/// A run's request settings, as given at creation.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct RunSettingsView {
+    /// Model of the whole run (`demo` for the offline demo); absent: the default.
+    pub model: Option<String>,
+    /// `false` for a build-only run (it completes once its team is built).
+    pub execute: bool,
+    /// Most chat rounds, if limited by the request.
+    pub max_round: Option<u32>,
+    /// Cost budget in USD, if any.
+    pub budget_usd: Option<f64>,
+    /// The speaker selection override (`auto`, `round_robin`, `random`, `manual`), if any.
+    pub speaker_selection: Option<String>,
+    /// Most experts the builder could create, when the team was built.
+    pub max_agents: Option<u32>,
+    /// Whether code execution was forced on or off when building.
+    pub coding: Option<bool>,
+}
+
+impl RunSettingsView {
+    /// The settings of a stored request; a request this version cannot read (written by
+    /// a newer one) shows defaults rather than failing the whole view.
+    fn from_request(request: serde_json::Value) -> Self {
+        let Ok(request) = serde_json::from_value::<StoredRunRequest>(request) else {
+            return Self {
+                execute: true,
+                ..Self::default()
+            };
+        };
+        let speaker_selection = request.speaker_selection.as_ref().and_then(|selection| {
+            serde_json::to_value(selection)
+                .ok()
+                .and_then(|value| value.get("method")?.as_str().map(str::to_owned))
+        });
+        Self {
+            model: request.model,
+            execute: request.execute,
+            max_round: request.max_round,
+            budget_usd: request.budget_usd,
+            speaker_selection,
+            max_agents: request.build.max_agents.and_then(|n| u32::try_from(n).ok()),
+            coding: request.build.coding,
+        }
+    }
 }
 
 impl From<RunRecord> for RunView {
@@ -202,6 +250,7 @@ impl From<RunRecord> for RunView {
             created_at: run.created_at,
             started_at: run.started_at,
             finished_at: run.finished_at,
+            settings: RunSettingsView::from_request(run.request),
         }
     }
 }

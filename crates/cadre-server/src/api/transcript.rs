@@ -51,6 +51,9 @@ pub struct TranscriptQuery {
 pub struct TranscriptMessage {
     /// Seq of the event.
     pub seq: u64,
+    /// The message's id (what its `code` entries and live deltas refer to); absent for
+    /// human input.
+    pub message_id: Option<String>,
     /// Speaking agent (the team's admin name for human input).
     pub agent: String,
     /// Full text.
@@ -213,12 +216,13 @@ fn build(run: RunView, events: &[RunEvent]) -> Transcript {
         match &event.kind {
             EventKind::Team { team } => transcript.team = Some(team.as_ref().clone()),
             EventKind::Message {
+                message_id,
                 agent,
                 content,
                 tokens,
-                ..
             } => transcript.messages.push(TranscriptMessage {
                 seq: event.seq,
+                message_id: Some(message_id.to_string()),
                 agent: agent.clone(),
                 content: content.clone(),
                 tokens: *tokens,
@@ -231,6 +235,7 @@ fn build(run: RunView, events: &[RunEvent]) -> Transcript {
                     .map_or_else(|| "human".to_string(), |team| team.admin_name.clone());
                 transcript.messages.push(TranscriptMessage {
                     seq: event.seq,
+                    message_id: None,
                     agent,
                     content: content.clone(),
                     tokens: 0,

@@ -808,6 +808,32 @@ export interface components {
             /** @description The runs. */
             runs: components["schemas"]["RunView"][];
         };
+        /** @description A run's request settings, as given at creation. */
+        RunSettingsView: {
+            /**
+             * Format: double
+             * @description Cost budget in USD, if any.
+             */
+            budget_usd?: number | null;
+            /** @description Whether code execution was forced on or off when building. */
+            coding?: boolean | null;
+            /** @description `false` for a build-only run (it completes once its team is built). */
+            execute: boolean;
+            /**
+             * Format: int32
+             * @description Most experts the builder could create, when the team was built.
+             */
+            max_agents?: number | null;
+            /**
+             * Format: int32
+             * @description Most chat rounds, if limited by the request.
+             */
+            max_round?: number | null;
+            /** @description Model of the whole run (`demo` for the offline demo); absent: the default. */
+            model?: string | null;
+            /** @description The speaker selection override (`auto`, `round_robin`, `random`, `manual`), if any. */
+            speaker_selection?: string | null;
+        };
         /**
          * @description Public run status.
          * @enum {string}
@@ -838,6 +864,8 @@ export interface components {
              * @description Seq of the last durable event (resume point for event streams).
              */
             last_seq: number;
+            /** @description What the run was asked to do (model, limits, build only…). */
+            settings: components["schemas"]["RunSettingsView"];
             /**
              * Format: date-time
              * @description When execution first started.
@@ -1048,6 +1076,11 @@ export interface components {
             at: string;
             /** @description Full text. */
             content: string;
+            /**
+             * @description The message's id (what its `code` entries and live deltas refer to); absent for
+             *     human input.
+             */
+            message_id?: string | null;
             /**
              * Format: int64
              * @description Seq of the event.
