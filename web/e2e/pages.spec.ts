@@ -30,7 +30,7 @@ async function waitForRuns(predicate: (runs: { status: string }[]) => boolean) {
 
 /** A full-page screenshot from the top (sticky bars otherwise land mid-page). */
 async function shoot(page: Page, name: string) {
-  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.evaluate('window.scrollTo(0, 0)');
   await page.screenshot({ path: `${SCREENS}/${name}.png`, fullPage: true });
 }
 
@@ -83,15 +83,11 @@ test.describe('History, Teams and Settings', () => {
     expect(await page.content()).not.toContain(PROVIDER_KEY);
     await shoot(page, 'settings');
 
-    await page.emulateMedia({ colorScheme: 'dark' });
-    await page.evaluate(() => {
-      document.documentElement.dataset.theme = 'dark';
-    });
+    // Dark mode through the header's theme switch.
+    await page.getByTitle('Dark', { exact: true }).click();
     await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
     await shoot(page, 'settings-dark');
-    await page.evaluate(() => {
-      document.documentElement.dataset.theme = 'light';
-    });
+    await page.getByTitle('Light', { exact: true }).click();
 
     await page.setViewportSize({ width: 390, height: 844 });
     await shoot(page, 'settings-phone');
@@ -194,9 +190,9 @@ test.describe('History, Teams and Settings', () => {
     await page.getByRole('button', { name: 'Export AutoGen JSON' }).click();
     const download = await downloading;
     expect(download.suggestedFilename()).toMatch(/^team-[0-9a-f-]{36}\.json$/);
-    const exported = JSON.parse(readFileSync((await download.path())!, 'utf8')) as typeof autogen;
+    const exported = JSON.parse(readFileSync(await download.path(), 'utf8')) as typeof autogen;
     expect(exported.agent_configs.map((agent) => agent.description)).toEqual(['Analyses data.', 'Writes and runs the plotting code.']);
-    expect(exported.agent_configs[0]!.tags).toEqual(['finance']);
+    expect(exported.agent_configs[0]?.tags).toEqual(['finance']);
     expect(exported.coding).toBe(true);
 
     await page.goto(`${server.base}/teams`);
