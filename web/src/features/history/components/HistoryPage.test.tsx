@@ -18,6 +18,7 @@ function run(id: string, overrides: Partial<Run> = {}): Run {
     usage: { prompt_tokens: 1000, completion_tokens: 234, cost_usd: 0.0123, calls: 3 },
     last_seq: 10,
     cancel_requested: false,
+    settings: { execute: true, model: 'demo' },
     created_at: '2026-05-01T10:00:00Z',
     started_at: '2026-05-01T10:00:01Z',
     finished_at: '2026-05-01T10:00:13Z',
