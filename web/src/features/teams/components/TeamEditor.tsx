@@ -2,7 +2,7 @@
 // Both work on one draft; leaving the JSON tab or saving parses and validates the text
 // with the team schema first, so nothing invalid reaches the server, and problems are
 // listed with their line/column (syntax) or field path (`agents[1].name: …`).
-import { useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { Button, ErrorMessage, TextArea } from '@/components/ui';
 import { checkTeamSpec, parseTeamJson, toDraft, type TeamSpec } from '../team-spec';
 import { TeamForm } from './TeamForm';
@@ -20,11 +20,13 @@ export interface TeamEditorProps {
   onSave: (spec: TeamSpec) => Promise<Record<string, unknown>>;
   saving: boolean;
   saveError: unknown;
+  /** Told whenever the draft starts or stops differing from the saved team. */
+  onDirtyChange?: (dirty: boolean) => void;
 }
 
 const pretty = (value: unknown) => JSON.stringify(value, null, 2);
 
-export function TeamEditor({ spec, onSave, saving, saveError }: TeamEditorProps) {
+export function TeamEditor({ spec, onSave, saving, saveError, onDirtyChange }: TeamEditorProps) {
   const [tab, setTab] = useState<Tab>('form');
   const [draft, setDraft] = useState<TeamSpec>(() => toDraft(spec));
   const [baseline, setBaseline] = useState(() => pretty(toDraft(spec)));
@@ -35,6 +37,7 @@ export function TeamEditor({ spec, onSave, saving, saveError }: TeamEditorProps)
   const tabRefs = useRef<Record<Tab, HTMLButtonElement | null>>({ form: null, json: null });
 
   const dirty = tab === 'json' ? jsonText.trim() !== baseline.trim() : pretty(draft) !== baseline;
+  useEffect(() => onDirtyChange?.(dirty), [dirty, onDirtyChange]);
 
   function clearProblems() {
     setProblems([]);

@@ -71,6 +71,18 @@ function AgentFields({
         error={errors[`${at}.system_message`]}
         onChange={(event) => onChange({ ...agent, system_message: event.target.value })}
       />
+      <TextField
+        label="Model (optional)"
+        hint="Overrides the team’s default model for this agent."
+        value={agent.model ?? ''}
+        error={errors[`${at}.model`]}
+        autoComplete="off"
+        spellCheck={false}
+        onChange={(event) => {
+          const { model: _model, ...rest } = agent;
+          onChange(event.target.value.trim() ? { ...rest, model: event.target.value } : rest);
+        }}
+      />
       <div className="row">
         <Button size="sm" variant="ghost" onClick={onRemove} disabled={!canRemove} aria-label={`Remove agent ${agent.name || index + 1}`}>
           Remove agent

@@ -77,8 +77,9 @@ describe('TeamPage', () => {
     await user.selectOptions(screen.getByRole('combobox', { name: /Speaker selection/ }), 'round_robin');
     await user.click(screen.getByRole('button', { name: 'Add agent' }));
     const added = agentGroup(/Agent 3/);
-    await user.clear(within(added).getByRole('textbox', { name: /Name/ }));
-    await user.type(within(added).getByRole('textbox', { name: /Name/ }), 'Critic');
+    await user.clear(within(added).getByRole('textbox', { name: /^Name/ }));
+    await user.type(within(added).getByRole('textbox', { name: /^Name/ }), 'Critic');
+    await user.type(within(added).getByRole('textbox', { name: /Model/ }), 'openai/gpt-4o');
     await user.click(screen.getByRole('button', { name: 'Save' }));
 
     await waitFor(() => expect(server.requests('PUT', TEAM_URL)).toHaveLength(1));
@@ -87,6 +88,8 @@ describe('TeamPage', () => {
     expect(body.speaker_selection).toEqual({ method: 'round_robin' });
     expect(body.agents.map((a) => a.name)).toEqual(['Analyst', 'Writer', 'Critic']);
     expect(body.agents[1]!.description).toBe('Writes a short, sourced report.');
+    expect(body.agents[2]).toMatchObject({ name: 'Critic', model: 'openai/gpt-4o' });
+    expect(body.agents[1]).not.toHaveProperty('model');
     expect(body.agents[0]!.autogen_extra).toEqual({ tags: ['finance'] });
     expect(body.code_execution.timeout_secs).toBe(30);
     expect(await screen.findByText('Saved.')).toBeInTheDocument();
@@ -95,7 +98,7 @@ describe('TeamPage', () => {
   it('refuses an invalid agent name in the form before calling the server', async () => {
     const { user } = await openTeam();
 
-    const name = within(agentGroup(/Agent 1: Analyst/)).getByRole('textbox', { name: /Name/ });
+    const name = within(agentGroup(/Agent 1: Analyst/)).getByRole('textbox', { name: /^Name/ });
     await user.clear(name);
     await user.type(name, 'Data analyst');
     await user.click(screen.getByRole('button', { name: 'Save' }));
@@ -167,7 +170,7 @@ describe('TeamPage', () => {
   it("shows the server's validation message when it refuses a save", async () => {
     server.on('PUT', TEAM_URL, apiError(422, 'validation_failed', 'agents: duplicate agent name `User`'));
     const { user } = await openTeam();
-    const name = within(agentGroup(/Agent 2: Writer/)).getByRole('textbox', { name: /Name/ });
+    const name = within(agentGroup(/Agent 2: Writer/)).getByRole('textbox', { name: /^Name/ });
     await user.clear(name);
     await user.type(name, 'Editor');
     await user.click(screen.getByRole('button', { name: 'Save' }));
@@ -181,6 +184,23 @@ describe('TeamPage', () => {
     await user.keyboard('{ArrowRight}');
     expect(screen.getByRole('tab', { name: 'JSON' })).toHaveFocus();
     expect(screen.getByRole('tab', { name: 'JSON' })).toHaveAttribute('aria-selected', 'true');
+  });
+
+  it('asks before leaving with unsaved changes', async () => {
+    const { user, router } = await openTeam();
+    const model = within(agentGroup(/Agent 1: Analyst/)).getByRole('textbox', { name: /Model/ });
+    await user.type(model, 'gpt-4o-mini');
+    expect(screen.getByText('Unsaved changes')).toBeInTheDocument();
+
+    await user.click(screen.getByRole('link', { name: 'History' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Leave without saving?' });
+    await user.click(within(dialog).getByRole('button', { name: 'Stay' }));
+    expect(router.state.location.pathname).toBe(`/teams/${ID}`);
+    expect(model).toHaveValue('gpt-4o-mini');
+
+    await user.click(screen.getByRole('button', { name: 'Discard changes' }));
+    await user.click(within(screen.getByRole('navigation', { name: 'Breadcrumb' })).getByRole('link', { name: 'Teams' }));
+    await waitFor(() => expect(router.state.location.pathname).toBe('/teams'));
   });
 
   it('deletes after confirmation and goes back to the list', async () => {

@@ -1,7 +1,7 @@
 // /teams/:teamId: one team. Its summary and actions (Run this team → /runs/new?team=<id>,
 // Export AutoGen JSON, Delete), and the editor (Form / JSON tabs, Save = PUT).
-import { useState } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { useEffect, useRef, useState } from 'react';
+import { Link, useBlocker, useNavigate, useParams } from 'react-router';
 import { Button, ConfirmDialog, ErrorMessage, PageHeader, PageSpinner, buttonClassName } from '@/components/ui';
 import { toApiError } from '@/lib/api/errors';
 import { formatDateTime, formatRelativeTime } from '@/lib/format';
@@ -19,6 +19,19 @@ export function TeamPage() {
   const deleteTeam = useDeleteTeam();
   const exportTeam = useExportTeam();
   const [confirmDelete, setConfirmDelete] = useState(false);
+  // Unsaved edits: leaving the page asks first (in-app navigation through the router,
+  // reload/close through the browser's own prompt). Deleting the team skips the question.
+  const [dirty, setDirty] = useState(false);
+  const leaving = useRef(false);
+  const blocker = useBlocker(
+    ({ currentLocation, nextLocation }) => dirty && !leaving.current && currentLocation.pathname !== nextLocation.pathname,
+  );
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [dirty]);
 
   if (team.isPending) return <PageSpinner label="Loading the team…" />;
   if (team.isError) {
@@ -81,7 +94,20 @@ export function TeamPage() {
         saving={updateTeam.isPending}
         saveError={updateTeam.error}
         onSave={async (spec) => (await updateTeam.mutateAsync({ id: data.id, spec })).spec}
+        onDirtyChange={setDirty}
       />
+
+      <ConfirmDialog
+        open={blocker.state === 'blocked'}
+        title="Leave without saving?"
+        confirmLabel="Leave"
+        cancelLabel="Stay"
+        tone="danger"
+        onConfirm={() => blocker.proceed?.()}
+        onCancel={() => blocker.reset?.()}
+      >
+        <p>Your changes to this team are not saved yet.</p>
+      </ConfirmDialog>
 
       <ConfirmDialog
         open={confirmDelete}
@@ -91,7 +117,10 @@ export function TeamPage() {
         confirming={deleteTeam.isPending}
         onConfirm={() =>
           deleteTeam.mutate(data.id, {
-            onSuccess: () => void navigate('/teams', { replace: true }),
+            onSuccess: () => {
+              leaving.current = true;
+              void navigate('/teams', { replace: true });
+            },
             onSettled: () => setConfirmDelete(false),
           })
         }
