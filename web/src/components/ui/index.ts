@@ -18,5 +18,4 @@ export {
   type TextFieldProps,
 } from './Field';
 export { PageHeader, type PageHeaderProps } from './PageHeader';
-export { Placeholder } from './Placeholder';
 export { PageSpinner, Spinner, type SpinnerProps } from './Spinner';
