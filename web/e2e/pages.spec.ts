@@ -34,6 +34,14 @@ async function shoot(page: Page, name: string) {
   await page.screenshot({ path: `${SCREENS}/${name}.png`, fullPage: true });
 }
 
+/** Nothing on the page is wider than the viewport (no sideways scrolling on phones). */
+async function expectNoSidewaysScroll(page: Page) {
+  const [scrollWidth, clientWidth] = await page.evaluate<[number, number]>(
+    '[document.documentElement.scrollWidth, document.documentElement.clientWidth]',
+  );
+  expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
+}
+
 async function signIn(page: Page, path: string) {
   await page.goto(`${server.base}${path}`);
   await page.getByRole('textbox', { name: 'Email' }).fill(ADMIN_EMAIL);
@@ -90,6 +98,7 @@ test.describe('History, Teams and Settings', () => {
     await page.getByTitle('Light', { exact: true }).click();
 
     await page.setViewportSize({ width: 390, height: 844 });
+    await expectNoSidewaysScroll(page);
     await shoot(page, 'settings-phone');
 
     // Tidy up so that the later tests' runs use the demo model only.
@@ -128,6 +137,7 @@ test.describe('History, Teams and Settings', () => {
     await expect(page.getByRole('link', { name: 'Compare Fibonacci numbers with primes' })).toBeVisible();
 
     await page.setViewportSize({ width: 390, height: 844 });
+    await expectNoSidewaysScroll(page);
     await shoot(page, 'history-phone');
 
     // The run link opens the run page.
@@ -198,6 +208,13 @@ test.describe('History, Teams and Settings', () => {
     await page.goto(`${server.base}/teams`);
     await expect(page.getByRole('link', { name: 'Plot the stock prices of two' })).toBeVisible();
     await shoot(page, 'teams');
-    expect(page.url()).not.toBe(teamUrl);
+
+    // The smallest phones we support: 360 px, no sideways scrolling.
+    await page.setViewportSize({ width: 360, height: 740 });
+    await expectNoSidewaysScroll(page);
+    await page.goto(teamUrl);
+    await expect(page.getByRole('group', { name: /Agent 1: Analyst/ })).toBeVisible();
+    await expectNoSidewaysScroll(page);
+    await shoot(page, 'team-phone');
   });
 });
