@@ -4,9 +4,9 @@
 // (plus Settings in dark mode and at a phone size) go to test-results/screens/.
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
+import { expectNoSidewaysScroll, shoot, signInAt } from './pages-helpers';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startServer, type Server } from './server';
 
-const SCREENS = 'test-results/screens';
 const PROVIDER_KEY = 'sk-or-v1-e2e-0123456789abcdef';
 
 let server: Server;
@@ -28,25 +28,8 @@ async function waitForRuns(predicate: (runs: { status: string }[]) => boolean) {
     .toBe(true);
 }
 
-/** A full-page screenshot from the top (sticky bars otherwise land mid-page). */
-async function shoot(page: Page, name: string) {
-  await page.evaluate('window.scrollTo(0, 0)');
-  await page.screenshot({ path: `${SCREENS}/${name}.png`, fullPage: true });
-}
-
-/** Nothing on the page is wider than the viewport (no sideways scrolling on phones). */
-async function expectNoSidewaysScroll(page: Page) {
-  const [scrollWidth, clientWidth] = await page.evaluate<[number, number]>(
-    '[document.documentElement.scrollWidth, document.documentElement.clientWidth]',
-  );
-  expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
-}
-
 async function signIn(page: Page, path: string) {
-  await page.goto(`${server.base}${path}`);
-  await page.getByRole('textbox', { name: 'Email' }).fill(ADMIN_EMAIL);
-  await page.getByLabel(/^Password/).fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signInAt(page, `${server.base}${path}`);
 }
 
 test.describe('History, Teams and Settings', () => {

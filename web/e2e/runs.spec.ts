@@ -2,10 +2,10 @@
 // sandbox) in Chromium: start a run and watch it stream to the end, reload mid-run and
 // resume without duplicates, cancel, and build-only → edit → save → run the saved team.
 import { expect, test, type Page } from '@playwright/test';
+import { shoot, signInAt } from './pages-helpers';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startServer, type Server } from './server';
 
 const TASK = 'Compare the first 20 Fibonacci numbers with the first 20 primes';
-const SCREENS = 'test-results/screens';
 
 let server: Server;
 
@@ -20,10 +20,7 @@ test.afterAll(() => {
 });
 
 async function signIn(page: Page) {
-  await page.goto(`${server.base}/login`);
-  await page.getByRole('textbox', { name: 'Email' }).fill(ADMIN_EMAIL);
-  await page.getByLabel(/^Password/).fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signInAt(page, `${server.base}/login`);
   await expect(page.getByRole('heading', { name: 'New run', level: 1 })).toBeVisible();
 }
 
@@ -53,7 +50,7 @@ test('a demo run streams live to Completed with its team and a real code result'
   await signIn(page);
   await expect(page.getByRole('note', { name: 'No LLM provider' })).toContainText('No LLM provider is configured');
   await page.getByRole('textbox', { name: /^Task/ }).fill(TASK);
-  await page.screenshot({ path: `${SCREENS}/new-run.png`, fullPage: true });
+  await shoot(page, 'new-run');
   await page.getByRole('button', { name: 'Start run' }).click();
   await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
 
@@ -65,7 +62,7 @@ test('a demo run streams live to Completed with its team and a real code result'
   expect(await agents.count()).toBeGreaterThanOrEqual(3);
   await expect(page.locator('.stepper [aria-current="step"]')).toContainText(/Executing/);
   await expect(page.locator('article.message').first()).toBeVisible();
-  await page.screenshot({ path: `${SCREENS}/run-running.png`, fullPage: true });
+  await shoot(page, 'run-running');
 
   // The system message toggle.
   const toggle = agents.first().getByRole('button', { name: 'Show system message' });
@@ -85,14 +82,14 @@ test('a demo run streams live to Completed with its team and a real code result'
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download Markdown' }).click();
   expect((await download).suggestedFilename()).toMatch(/^run-.*\.md$/);
-  await page.screenshot({ path: `${SCREENS}/run-completed.png`, fullPage: true });
+  await shoot(page, 'run-completed');
 
   // Responsive: nothing overflows sideways on a 360 px phone, in the dark theme too.
   await page.setViewportSize({ width: 360, height: 780 });
   await page.emulateMedia({ colorScheme: 'dark' });
   await expect(page.getByRole('region', { name: 'Summary' })).toBeVisible();
   expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
-  await page.screenshot({ path: `${SCREENS}/run-completed-360-dark.png`, fullPage: true });
+  await shoot(page, 'run-completed-360-dark');
 });
 
 test('reloading mid-run resumes the transcript without duplicates, in order', async ({ page }) => {

@@ -62,7 +62,15 @@ export function isErrorBody(value: unknown): value is { error: { code: string; m
 /** An `ApiError` from a parsed error body (or whatever the server sent) and its status. */
 export function apiErrorFromBody(status: number, body: unknown): ApiError {
   if (isErrorBody(body)) {
-    return new ApiError(status, body.error.code, body.error.message, body.error.details);
+    // Rejected bodies and queries carry the precise cause (which field, which type) in
+    // `details.reason`; the message alone ("the body does not match the schema") is not
+    // enough to act on.
+    const reason = (body.error.details as { reason?: unknown } | undefined)?.reason;
+    const message =
+      typeof reason === 'string' && reason.trim() && !body.error.message.includes(reason)
+        ? `${body.error.message}: ${reason.trim()}`
+        : body.error.message;
+    return new ApiError(status, body.error.code, message, body.error.details);
   }
   const text = typeof body === 'string' && body.trim() ? body.trim().slice(0, 200) : '';
   return new ApiError(status, 'bad_response', text || `the server answered ${status}`);
