@@ -52,6 +52,17 @@ async fn post_input(app: &App, id: &str, body: Value) -> (StatusCode, Value) {
     (status, response.json().await.unwrap())
 }
 
+/// Alice and Bob, speakers chosen automatically.
+fn pair_team() -> Value {
+    json!({
+        "name": "pair",
+        "agents": [
+            {"name": "Alice", "system_message": "You are Alice."},
+            {"name": "Bob", "system_message": "You are Bob."}
+        ]
+    })
+}
+
 /// An in-process worker playing `model`; cancel the token to stop it.
 fn start_worker(
     app: &App,
@@ -82,13 +93,7 @@ async fn the_request_can_override_the_teams_speaker_selection() {
     let app = spawn().await;
     let model = ScriptedModel::new("scripted", vec![ScriptedReply::text("Bob speaking.")]);
     let (shutdown, handle) = start_worker(&app, model);
-    let team = json!({
-        "name": "pair",
-        "agents": [
-            {"name": "Alice", "system_message": "You are Alice."},
-            {"name": "Bob", "system_message": "You are Bob."}
-        ]
-    });
+    let team = pair_team();
     let refused = app
         .http
         .post(app.url("/api/v1/runs"))
@@ -132,14 +137,8 @@ async fn a_human_picks_the_speakers_over_http() {
     );
     let (shutdown, handle) = start_worker(&app, model);
 
-    let team = json!({
-        "name": "pair",
-        "agents": [
-            {"name": "Alice", "system_message": "You are Alice."},
-            {"name": "Bob", "system_message": "You are Bob."}
-        ],
-        "speaker_selection": {"method": "manual"}
-    });
+    let mut team = pair_team();
+    team["speaker_selection"] = json!({"method": "manual"});
     let response = app
         .http
         .post(app.url("/api/v1/runs"))

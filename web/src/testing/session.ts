@@ -1,5 +1,6 @@
 // Session fixtures for tests.
 import { useSession } from '@/features/auth';
+import { installFakeServer, json, type FakeServer } from './fake-server';
 
 export const TEST_USER = {
   id: '0b6f5f8e-1c1e-4d3e-9a55-2f1f4a0c9b01',
@@ -18,4 +19,12 @@ export function grant(accessToken = 'access-1', expiresIn = 900) {
 export function resetSession(): void {
   useSession.getState().expire();
   useSession.setState({ status: 'unknown' });
+}
+
+/** A fake server for a signed-in page load: the silent refresh succeeds and the server
+ *  facts answer (registration closed). Add the page's own routes with `.on(…)`. */
+export function installSignedInServer(): FakeServer {
+  return installFakeServer()
+    .on('POST', '/api/v1/auth/session/refresh', json(grant()))
+    .on('GET', '/api/v1/info', json({ version: '0.1.0', registration: false }));
 }

@@ -1,17 +1,15 @@
 import { screen, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { installFakeServer, json, noContent, type FakeServer } from '@/testing/fake-server';
+import { noContent, type FakeServer } from '@/testing/fake-server';
 import { renderApp } from '@/testing/render-app';
-import { grant, resetSession } from '@/testing/session';
+import { installSignedInServer, resetSession } from '@/testing/session';
 
 let server: FakeServer;
 
 beforeEach(() => {
   resetSession();
   document.documentElement.dataset.theme = 'system';
-  server = installFakeServer()
-    .on('POST', '/api/v1/auth/session/refresh', json(grant()))
-    .on('GET', '/api/v1/info', json({ version: '0.1.0', registration: false }));
+  server = installSignedInServer();
 });
 
 async function openApp(path = '/history') {

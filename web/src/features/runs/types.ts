@@ -1,33 +1,15 @@
-// Real types for the free-form JSON the runs feature reads: a run's team (Cadre team
-// JSON, `cadre_core::team::TeamSpec`) and each event's `data` (DESIGN §4). The generated
-// schema only knows them as `Record<string, unknown>`; these zod schemas parse them
-// leniently (unknown fields pass through, so a team round-trips unchanged).
+// Real types for the free-form JSON the runs feature reads: each event's `data` (DESIGN
+// §4) and a run's team (the shared team-spec schema). The generated schema only knows
+// them as `Record<string, unknown>`; these zod schemas parse them leniently (unknown
+// fields pass through, so a team round-trips unchanged).
 import { z } from 'zod';
 import type { RunStatus } from '@/lib/api/types';
+import { teamSpecSchema, type TeamSpec } from '@/lib/team-spec';
 
-export const agentSpecSchema = z.looseObject({
-  name: z.string(),
-  system_message: z.string().default(''),
-  description: z.string().default(''),
-  model: z.string().nullish(),
-});
-export type AgentSpec = z.infer<typeof agentSpecSchema>;
+export type { AgentSpec, TeamSpec } from '@/lib/team-spec';
 
-export const teamSpecSchema = z.looseObject({
-  name: z.string().default(''),
-  building_task: z.string().nullish(),
-  agents: z.array(agentSpecSchema),
-  speaker_selection: z.looseObject({ method: z.string() }).optional(),
-  termination: z.looseObject({ max_round: z.number().optional(), text_mention: z.string().nullish() }).optional(),
-  code_execution: z
-    .looseObject({ enabled: z.boolean().optional(), executor_name: z.string().optional(), languages: z.array(z.string()).optional() })
-    .optional(),
-  admin_name: z.string().optional(),
-  default_model: z.string().nullish(),
-});
-export type TeamSpec = z.infer<typeof teamSpecSchema>;
-
-/** A team spec from free-form JSON, or null when it is not one. */
+/** A team spec from free-form JSON (the server's, so already valid), or null when it is
+ *  not one. */
 export function parseTeam(value: unknown): TeamSpec | null {
   const parsed = teamSpecSchema.safeParse(value);
   return parsed.success ? parsed.data : null;

@@ -1,29 +1,24 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Run } from '@/lib/api/types';
-import { apiError, installFakeServer, json, noContent, type FakeServer } from '@/testing/fake-server';
+import { apiError, json, noContent, type FakeServer } from '@/testing/fake-server';
 import { renderApp } from '@/testing/render-app';
-import { grant, resetSession } from '@/testing/session';
+import { installSignedInServer, resetSession } from '@/testing/session';
+import { runView } from '@/testing/runs';
 
 const RUNS = '/api/v1/runs';
 
 function run(id: string, overrides: Partial<Run> = {}): Run {
-  return {
+  return runView({
     id,
     task: `Task ${id}`,
     status: 'completed',
-    team: null,
-    summary: null,
-    error: null,
     usage: { prompt_tokens: 1000, completion_tokens: 234, cost_usd: 0.0123, calls: 3 },
     last_seq: 10,
-    cancel_requested: false,
-    settings: { execute: true, model: 'demo' },
-    created_at: '2026-05-01T10:00:00Z',
     started_at: '2026-05-01T10:00:01Z',
     finished_at: '2026-05-01T10:00:13Z',
     ...overrides,
-  };
+  });
 }
 
 let server: FakeServer;
@@ -42,9 +37,7 @@ function answerRuns(pages: Record<string, { runs: Run[]; next_cursor: string | n
 beforeEach(() => {
   resetSession();
   listQueries = [];
-  server = installFakeServer()
-    .on('POST', '/api/v1/auth/session/refresh', json(grant()))
-    .on('GET', '/api/v1/info', json({ version: '0.1.0', registration: false }));
+  server = installSignedInServer();
 });
 
 async function openHistory(path = '/history') {

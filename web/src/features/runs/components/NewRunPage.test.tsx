@@ -1,8 +1,9 @@
 import { screen, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { apiError, installFakeServer, json, type FakeServer } from '@/testing/fake-server';
+import { apiError, json, type FakeServer } from '@/testing/fake-server';
 import { renderApp } from '@/testing/render-app';
-import { grant, resetSession } from '@/testing/session';
+import { installSignedInServer, resetSession } from '@/testing/session';
+import { runView } from '@/testing/runs';
 import { RUN_ID } from '../testing/events';
 
 const RUNS = '/api/v1/runs';
@@ -29,20 +30,7 @@ const WITH_PROVIDER = {
   provider_error: null,
 };
 
-const RUN = {
-  id: RUN_ID,
-  task: 'Compare',
-  status: 'queued',
-  team: null,
-  summary: null,
-  error: null,
-  usage: { prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, calls: 0 },
-  last_seq: 0,
-  cancel_requested: false,
-  created_at: '2026-05-01T10:00:00Z',
-  started_at: null,
-  finished_at: null,
-};
+const RUN = runView({ id: RUN_ID });
 
 const TEAMS = {
   teams: [
@@ -59,9 +47,7 @@ beforeEach(() => {
   // The run page opened after submitting must not reach a real socket.
   vi.stubGlobal('WebSocket', undefined);
   vi.stubGlobal('EventSource', undefined);
-  server = installFakeServer()
-    .on('POST', '/api/v1/auth/session/refresh', json(grant()))
-    .on('GET', '/api/v1/info', json({ version: '0.1.0', registration: false }))
+  server = installSignedInServer()
     .on('GET', '/api/v1/models', json(NO_PROVIDER))
     .on('GET', '/api/v1/teams', json(TEAMS))
     .on('POST', RUNS, json(RUN, 202))

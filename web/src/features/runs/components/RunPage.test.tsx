@@ -3,26 +3,19 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { installFakeServer, json, type FakeServer } from '@/testing/fake-server';
 import { renderApp } from '@/testing/render-app';
 import { grant, resetSession } from '@/testing/session';
+import { runView } from '@/testing/runs';
 import { applyEvents, initialRunView } from '../stores/run-view';
 import { ev, RUN_ID, scriptedRun, TEAM } from '../testing/events';
 import { installFakeWebSocket, openedSocket, push } from '../testing/fake-socket';
 import { StatusStepper } from './StatusStepper';
 import { Transcript } from './Transcript';
 
-const RUN = {
+const RUN = runView({
   id: RUN_ID,
   task: 'Compare the first 20 Fibonacci numbers with the first 20 primes',
   status: 'executing',
-  team: null,
-  summary: null,
-  error: null,
-  usage: { prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, calls: 0 },
-  last_seq: 0,
-  cancel_requested: false,
-  created_at: '2026-05-01T10:00:00Z',
   started_at: '2026-05-01T10:00:01Z',
-  finished_at: null,
-};
+});
 
 let server: FakeServer;
 

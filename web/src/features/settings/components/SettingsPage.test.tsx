@@ -1,8 +1,8 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { apiError, installFakeServer, json, noContent, type FakeServer } from '@/testing/fake-server';
+import { apiError, json, noContent, type FakeServer } from '@/testing/fake-server';
 import { renderApp } from '@/testing/render-app';
-import { grant, resetSession } from '@/testing/session';
+import { installSignedInServer, resetSession } from '@/testing/session';
 
 const PROVIDERS = '/api/v1/me/providers';
 const KEY = 'sk-or-v1-unit-0123456789abcdef';
@@ -29,9 +29,7 @@ let server: FakeServer;
 
 beforeEach(() => {
   resetSession();
-  server = installFakeServer()
-    .on('POST', '/api/v1/auth/session/refresh', json(grant()))
-    .on('GET', '/api/v1/info', json({ version: '0.1.0', registration: false }))
+  server = installSignedInServer()
     .on('GET', '/api/v1/models', json(NO_PROVIDER))
     .on('GET', PROVIDERS, json([]))
     .on('GET', '/api/v1/me/tokens', json([]));

@@ -3,7 +3,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api, unwrap } from '@/lib/api/client';
 import { queryKeys } from '@/lib/api/query-keys';
 import type { Team } from '@/lib/api/types';
-import type { TeamSpec } from '../team-spec';
+import type { TeamSpec } from '@/lib/team-spec';
 
 export function createTeam(spec: TeamSpec): Promise<Team> {
   return unwrap(api.POST('/api/v1/teams', { body: spec }));

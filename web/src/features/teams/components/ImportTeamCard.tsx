@@ -5,7 +5,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { Button, Card, ErrorMessage, TextArea } from '@/components/ui';
 import { useImportTeam } from '../api/import-team';
-import { parseJsonText } from '../team-spec';
+import { parseJsonText } from '@/lib/team-spec';
 
 const EXAMPLE = `{
   "building_task": "Plot the stock prices of two companies.",

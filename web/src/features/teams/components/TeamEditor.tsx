@@ -4,7 +4,7 @@
 // listed with their line/column (syntax) or field path (`agents[1].name: …`).
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { Button, ErrorMessage, TextArea } from '@/components/ui';
-import { checkTeamSpec, parseTeamJson, toDraft, type TeamSpec } from '../team-spec';
+import { checkTeamSpec, parseTeamJson, toDraft, type TeamSpec } from '@/lib/team-spec';
 import { TeamForm } from './TeamForm';
 
 type Tab = 'form' | 'json';

@@ -2,7 +2,7 @@
 // model, and each agent's name, description and system message (add / remove). Works on
 // a draft owned by the editor; `errors` are messages keyed by spec path (`agents[0].name`).
 import { Button, Checkbox, Select, TextArea, TextField } from '@/components/ui';
-import { newAgent, type AgentSpec, type SpeakerSelection, type TeamSpec } from '../team-spec';
+import { newAgent, type AgentSpec, type SpeakerSelection, type TeamSpec } from '@/lib/team-spec';
 
 export const SPEAKER_LABELS = {
   auto: 'Auto (the model picks)',

@@ -1,9 +1,9 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Team } from '@/lib/api/types';
-import { apiError, installFakeServer, json, noContent, type FakeServer } from '@/testing/fake-server';
+import { apiError, json, noContent, type FakeServer } from '@/testing/fake-server';
 import { renderApp } from '@/testing/render-app';
-import { grant, resetSession } from '@/testing/session';
+import { installSignedInServer, resetSession } from '@/testing/session';
 
 const ID = '3f1c2b1e-5a4d-4c3b-9a8f-111122223333';
 const TEAM_URL = `/api/v1/teams/${ID}`;
@@ -28,9 +28,7 @@ let server: FakeServer;
 
 beforeEach(() => {
   resetSession();
-  server = installFakeServer()
-    .on('POST', '/api/v1/auth/session/refresh', json(grant()))
-    .on('GET', '/api/v1/info', json({ version: '0.1.0', registration: false }))
+  server = installSignedInServer()
     .on('GET', TEAM_URL, json(team()))
     .on('GET', '/api/v1/teams', json({ teams: [team()], next_cursor: null }));
 });

@@ -1,9 +1,9 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Team } from '@/lib/api/types';
-import { apiError, installFakeServer, json, type FakeServer } from '@/testing/fake-server';
+import { apiError, json, type FakeServer } from '@/testing/fake-server';
 import { renderApp } from '@/testing/render-app';
-import { grant, resetSession } from '@/testing/session';
+import { installSignedInServer, resetSession } from '@/testing/session';
 
 const TEAMS = '/api/v1/teams';
 
@@ -25,9 +25,7 @@ let server: FakeServer;
 
 beforeEach(() => {
   resetSession();
-  server = installFakeServer()
-    .on('POST', '/api/v1/auth/session/refresh', json(grant()))
-    .on('GET', '/api/v1/info', json({ version: '0.1.0', registration: false }))
+  server = installSignedInServer()
     .on('GET', TEAMS, json({ teams: [team('t1', 'Research crew', 3), team('t2', 'Coders', 1, 'auto')], next_cursor: null }));
 });
 

@@ -6,7 +6,7 @@ import type { Team } from '@/lib/api/types';
 import { formatDateTime, formatRelativeTime } from '@/lib/format';
 import { useCreateTeam } from '../api/create-team';
 import { useTeams } from '../api/get-teams';
-import { emptyTeamSpec } from '../team-spec';
+import { emptyTeamSpec } from '@/lib/team-spec';
 import { ImportTeamCard } from './ImportTeamCard';
 import { SPEAKER_LABELS } from './TeamForm';
 

@@ -1,7 +1,8 @@
-// The Cadre team JSON (crates/cadre-core/src/team.rs `TeamSpec`) as a zod schema. The
-// generated API types leave it free-form (`Record<string, unknown>`); this is its real
-// shape, checked before anything is sent. Unknown fields (`autogen_extra`, fields of a
-// newer server) pass through untouched, so an edit never drops them.
+// The Cadre team JSON (cadre-core `TeamSpec`) as a zod schema, shared by the runs and
+// teams features. The generated API types leave it free-form (`Record<string, unknown>`);
+// this is its real shape, checked before anything is sent. Unknown fields
+// (`autogen_extra`, fields of a newer server) pass through untouched, so an edit never
+// drops them.
 import { z } from 'zod';
 
 /** Agent names: what OpenAI's `name` field accepts (team.rs `is_valid_agent_name`). */
