@@ -169,8 +169,10 @@ describe('RunPage', () => {
 
     await user.click(within(review).getByRole('button', { name: 'Run this team' }));
     await vi.waitFor(() => expect(router.state.location.pathname).toBe('/runs/44444444-4444-4444-8444-444444444444'));
-    const body = JSON.parse(server.requests('POST', '/api/v1/runs')[0]!.body) as { task: string; team: typeof TEAM };
+    const body = JSON.parse(server.requests('POST', '/api/v1/runs')[0]!.body) as { task: string; team: typeof TEAM; model?: string };
     expect(body.task).toBe(RUN.task);
+    // The build's own settings carry over (here its model).
+    expect(body.model).toBe(RUN.settings.model);
     expect(body.team.agents[0]!.description).toBe('Counts carefully.');
   });
 });

@@ -82,7 +82,16 @@ function BuiltTeamReview({ run, team }: { run: Run; team: TeamSpec }) {
   const navigate = useNavigate();
   async function runTeam() {
     try {
-      const next = await createRun.mutateAsync({ task: run.task, team: draft });
+      // The same task and settings as the build, with the reviewed team.
+      const { model, max_round, budget_usd, speaker_selection } = run.settings;
+      const next = await createRun.mutateAsync({
+        task: run.task,
+        team: draft,
+        model: model ?? undefined,
+        max_round: max_round ?? undefined,
+        budget_usd: budget_usd ?? undefined,
+        speaker_selection: speaker_selection ?? undefined,
+      });
       await navigate(`/runs/${next.id}`);
     } catch {
       // shown below
@@ -125,7 +134,7 @@ function RunView({ run }: { run: Run }) {
   const status: RunStatus = view.status ?? run.status;
   const terminal = isTerminalStatus(status) || view.finished !== null;
   const team = view.team ?? parseTeam(run.team);
-  const buildOnly = isBuildOnly(view);
+  const buildOnly = isBuildOnly(view) || !run.settings.execute;
   const cancelling = !terminal && (cancel.isSuccess || run.cancel_requested);
   const queryClient = useQueryClient();
   const finishedSeq = view.finished?.seq;
