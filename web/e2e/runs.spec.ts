@@ -101,6 +101,27 @@ test('reloading mid-run resumes the transcript without duplicates, in order', as
   await expect(page.getByRole('heading', { level: 1 })).toContainText('Compare the first 20 Fibonacci');
   await expect(status(page)).toHaveText('Completed', { timeout: 45_000 });
 
+  await expectTranscriptMatchesServer(page, runId);
+});
+
+test('a server restart mid-run: the page reconnects and the run finishes, nothing lost or repeated', async ({ page }) => {
+  await signIn(page);
+  const runId = await startRun(page, TASK);
+  await expect(page.locator('article.message').nth(1)).toBeVisible({ timeout: 20_000 });
+  const connection = page.locator('.connection');
+  await expect(connection).toHaveAttribute('data-state', 'live');
+  await server.restart(async () => {
+    // While the server is down the page says so, and keeps trying.
+    await expect(connection).toHaveAttribute('data-state', /reconnecting|offline/, { timeout: 10_000 });
+    await expect(connection).toContainText(/Reconnecting|Offline/);
+  });
+  // The restarted server's worker resumes the run; the page resumes its stream.
+  await expect(status(page)).toHaveText('Completed', { timeout: 60_000 });
+  await expectTranscriptMatchesServer(page, runId);
+});
+
+/** The rendered transcript is the stored one: every message once, in order, by the right agent. */
+async function expectTranscriptMatchesServer(page: Page, runId: string) {
   const articles = page.locator('article.message[data-seq]');
   const rendered: Array<{ id: string | null; seq: number }> = [];
   for (let i = 0, n = await articles.count(); i < n; i += 1) {
@@ -115,11 +136,12 @@ test('reloading mid-run resumes the transcript without duplicates, in order', as
   const transcript = await page.request.get(`${server.base}/api/v1/runs/${runId}/transcript?format=json`, {
     headers: { Authorization: `Bearer ${token}` },
   });
-  const body = (await transcript.json()) as { messages: Array<{ seq: number; agent: string }> };
+  const body = (await transcript.json()) as { messages: Array<{ seq: number; agent: string; message_id: string | null }> };
   expect(rendered.map((m) => m.seq)).toEqual(body.messages.map((m) => m.seq));
+  expect(ids).toEqual(body.messages.map((m) => m.message_id));
   const agentsShown = await page.locator('article.message[data-seq] .message__agent').allTextContents();
   expect(agentsShown).toEqual(body.messages.map((m) => m.agent));
-});
+}
 
 test('cancelling a run mid-way ends it as Cancelled', async ({ page }) => {
   await signIn(page);
