@@ -51,6 +51,14 @@ test('a demo run streams live to Completed with its team and a real code result'
   await expect(page.getByRole('note', { name: 'No LLM provider' })).toContainText('No LLM provider is configured');
   await page.getByRole('textbox', { name: /^Task/ }).fill(TASK);
   await shoot(page, 'new-run');
+  // Tokens stream in: some agent message must show while still being written. Each
+  // answer streams for ~150 ms here, too briefly to poll for, so a DOM observer (the app
+  // navigates client-side, so it lives on) records whether one ever appears.
+  await page.evaluate(`(() => {
+    const seen = () => document.querySelector('article.message[aria-busy="true"] .typing-cursor');
+    new MutationObserver(() => { if (seen()) window.sawStreaming = true; })
+      .observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  })()`);
   await page.getByRole('button', { name: 'Start run' }).click();
   await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
 
@@ -70,6 +78,7 @@ test('a demo run streams live to Completed with its team and a real code result'
   await expect(agents.first().getByRole('button', { name: 'Hide system message' })).toHaveAttribute('aria-expanded', 'true');
 
   await expect(status(page)).toHaveText('Completed', { timeout: 45_000 });
+  expect(await page.evaluate('window.sawStreaming === true')).toBe(true);
   await expect(page.locator('.stepper [aria-current="step"]')).toContainText('Completed');
   const result = page.getByRole('region', { name: 'Code result' }).first();
   await expect(result).toContainText('exit code 0');

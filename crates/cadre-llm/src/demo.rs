@@ -15,7 +15,7 @@ use cadre_core::message::{ChatMessage, Role};
 use cadre_core::model::{ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, Purpose};
 use tokio_util::sync::CancellationToken;
 
-use crate::scripted::{estimate_usage, stream_text, wait};
+use crate::scripted::{estimate_usage, stream_text, stream_text_paced, wait};
 
 /// The offline demonstration model.
 #[derive(Debug, Clone, Default)]
@@ -32,7 +32,8 @@ impl DemoModel {
         Self::default()
     }
 
-    /// Waits this long before each answer, like a real model's latency.
+    /// Takes this long over each answer, like a real model: half before the first token,
+    /// half streaming the text.
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
@@ -51,7 +52,8 @@ impl ChatModel for DemoModel {
         on_delta: DeltaSink<'_>,
         cancel: &CancellationToken,
     ) -> Result<ChatResponse, ModelError> {
-        wait(self.delay, cancel).await?;
+        let first_token = self.delay / 2;
+        wait(first_token, cancel).await?;
         let conversation = Conversation::of(&request.messages);
         let content = match &request.purpose {
             Purpose::BuildAgentNames => agent_names(conversation.first_user()),
@@ -65,7 +67,11 @@ impl ChatModel for DemoModel {
             }
         };
         let usage = estimate_usage(&request, &content);
-        stream_text(&content, on_delta);
+        if self.delay.is_zero() {
+            stream_text(&content, on_delta);
+        } else {
+            stream_text_paced(&content, self.delay - first_token, on_delta, cancel).await?;
+        }
         Ok(ChatResponse {
             model: "demo".into(),
             content,
@@ -330,6 +336,33 @@ mod tests {
             .await
             .unwrap()
             .content
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_a_delay_the_answer_streams_in_over_time() {
+        let model = DemoModel::new().with_delay(Duration::from_millis(800));
+        let started = tokio::time::Instant::now();
+        let mut arrivals = Vec::new();
+        let response = model
+            .chat(
+                ChatRequest::new(
+                    Purpose::BuildSystemMessage {
+                        agent: "Data_Analyst".into(),
+                    },
+                    vec![ChatMessage::user("Analyse the sales")],
+                ),
+                &mut |delta| arrivals.push((started.elapsed(), delta.to_owned())),
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+        assert!(arrivals.len() > 3, "{arrivals:?}");
+        let text: String = arrivals.iter().map(|(_, delta)| delta.as_str()).collect();
+        assert_eq!(text, response.content);
+        // Half the delay before the first token, the rest spread over the text.
+        assert_eq!(arrivals[0].0, Duration::from_millis(400));
+        assert!(arrivals.last().unwrap().0 < Duration::from_millis(800));
+        assert!(started.elapsed() >= Duration::from_millis(790));
     }
 
     #[tokio::test]

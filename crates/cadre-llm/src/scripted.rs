@@ -200,16 +200,43 @@ pub(crate) async fn wait(delay: Duration, cancel: &CancellationToken) -> Result<
 
 /// Streams `content` in word-sized pieces, as a provider would.
 pub(crate) fn stream_text(content: &str, on_delta: DeltaSink<'_>) {
+    for piece in pieces(content) {
+        on_delta(piece);
+    }
+}
+
+/// Streams `content` in word-sized pieces spread evenly over `over`, so a watcher sees the
+/// text arrive as from a real provider.
+pub(crate) async fn stream_text_paced(
+    content: &str,
+    over: Duration,
+    on_delta: DeltaSink<'_>,
+    cancel: &CancellationToken,
+) -> Result<(), ModelError> {
+    let pieces = pieces(content);
+    let count = u32::try_from(pieces.len()).unwrap_or(u32::MAX).max(1);
+    let gap = over / count;
+    for piece in pieces {
+        on_delta(piece);
+        wait(gap, cancel).await?;
+    }
+    Ok(())
+}
+
+/// `content` cut after spaces into pieces of at least 16 bytes (the last may be shorter).
+fn pieces(content: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
     let mut start = 0;
     for (at, _) in content.match_indices(' ') {
         if at + 1 - start >= 16 {
-            on_delta(&content[start..at + 1]);
+            pieces.push(&content[start..at + 1]);
             start = at + 1;
         }
     }
     if start < content.len() {
-        on_delta(&content[start..]);
+        pieces.push(&content[start..]);
     }
+    pieces
 }
 
 /// Token counts estimated at four characters a token, the usual rule of thumb.
