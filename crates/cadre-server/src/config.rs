@@ -39,7 +39,7 @@ pub struct ServiceConfig {
     pub max_running_per_user: Option<u32>,
     /// `CADRE_SANDBOX`: code executor (`bwrap`, `local-unsafe`, `none`).
     pub sandbox: String,
-    /// `CADRE_SCRIPTED_DELAY_MS`: pause before each demo-model answer.
+    /// `CADRE_SCRIPTED_DELAY_MS`: time each demo-model answer takes (half of it streaming).
     pub demo_delay: Duration,
     /// `CADRE_SECRET_KEY`: keys access tokens (and, later, stored credentials). Unset: a
     /// random key kept in `<data dir>/secret.key`. Every API replica needs the same one.
