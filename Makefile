@@ -24,9 +24,11 @@ build: deps web
 	$(CARGO) build --release --locked -p cadre-cli
 
 ## run: build, then start `cadre serve` (UI, API + worker, SQLite in the data dir) on CADRE_BIND
+##      (the offline demo model is paced like a real one, 400 ms an answer, so its runs can
+##      be watched; CADRE_SCRIPTED_DELAY_MS=0 makes it instant)
 run: build
 	@echo "==> starting cadre serve: UI on http://$${CADRE_BIND:-127.0.0.1:8080} (API docs at /docs; Ctrl-C stops)"
-	$(BIN) serve
+	CADRE_SCRIPTED_DELAY_MS=$${CADRE_SCRIPTED_DELAY_MS:-400} $(BIN) serve
 
 ## demo: build, then play the offline demo team in the terminal
 demo: build
