@@ -284,14 +284,7 @@ async fn password_login_refresh_rotation_reuse_and_logout() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // The audit log saw it all.
-    let events: Vec<String> = app
-        .store
-        .list_audit(100, None)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event)
-        .collect();
+    let events = app.audit_events(100).await;
     for expected in [
         "login_failed",
         "login_ok",
@@ -461,14 +454,7 @@ async fn repeated_failed_logins_are_throttled() {
     }
     let (status, _) = login(&app, "fresh@cadre.test", "guess").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    let events: Vec<String> = app
-        .store
-        .list_audit(200, None)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event)
-        .collect();
+    let events = app.audit_events(200).await;
     assert!(events.iter().any(|e| e == "login_throttled"));
 }
 

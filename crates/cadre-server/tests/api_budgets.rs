@@ -7,7 +7,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cadre_llm::config::{LlmConfig, Provider};
 use cadre_llm::fake_server::{FakeOpenAi, FakeReply};
@@ -68,37 +68,13 @@ fn body(budget: Option<f64>) -> Value {
     body
 }
 
-async fn finished(base: &str, http: &reqwest::Client, run: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let page: Value = http
-            .get(format!("{base}/api/v1/runs/{run}/events?after=0"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if let Some(event) = page["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["type"] == "finished")
-        {
-            return event.clone();
-        }
-        assert!(started.elapsed() < Duration::from_secs(15), "{page}");
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_over_its_budget_stops_with_that_reason() {
     let app = spawn().await;
     let (server, model) = pricey_model().await;
     let (shutdown, handle) = start_worker(&app, model, Quotas::default());
     let run = app.create_run_with(body(Some(0.005))).await;
-    let event = finished(&app.base, &app.http, &run).await;
+    let event = app.finished_event(&run).await;
     assert_eq!(event["data"]["reason"], "cost_budget", "{event}");
     assert_eq!(event["data"]["status"], "completed");
     let spent = event["data"]["usage"]["cost_usd"].as_f64().unwrap();
@@ -137,7 +113,7 @@ async fn a_daily_spend_quota_caps_runs_then_refuses_new_ones() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let run: Value = response.json().await.unwrap();
-    let event = finished(&base, &app.http, run["id"].as_str().unwrap()).await;
+    let event = app.finished_event(run["id"].as_str().unwrap()).await;
     assert_eq!(event["data"]["reason"], "cost_budget", "{event}");
 
     // Used up: refused until midnight UTC.

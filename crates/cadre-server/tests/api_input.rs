@@ -7,7 +7,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cadre_llm::scripted::{ScriptedModel, ScriptedReply};
 use cadre_server::worker::{FixedModel, Worker, WorkerConfig};
@@ -15,30 +15,6 @@ use common::{App, assert_error, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-
-async fn events(app: &App, id: &str) -> Vec<Value> {
-    let (status, page) = app
-        .get_json(&format!("/api/v1/runs/{id}/events?after=0"))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    page["events"].as_array().unwrap().clone()
-}
-
-/// Waits until the run has `count` events of type `kind`; returns all its events.
-async fn wait_for_events(app: &App, id: &str, kind: &str, count: usize) -> Vec<Value> {
-    let started = Instant::now();
-    loop {
-        let all = events(app, id).await;
-        if all.iter().filter(|e| e["type"] == kind).count() >= count {
-            return all;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "no {count} {kind} events: {all:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
-}
 
 async fn post_input(app: &App, id: &str, body: Value) -> (StatusCode, Value) {
     let response = app
@@ -112,10 +88,10 @@ async fn the_request_can_override_the_teams_speaker_selection() {
         }))
         .await;
     // The team says nothing of speakers (auto); the override makes a human pick.
-    wait_for_events(&app, &id, "input_request", 1).await;
+    app.wait_for_events(&id, "input_request", 1).await;
     let (status, body) = post_input(&app, &id, json!({"content": "Bob"})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let all = wait_for_events(&app, &id, "finished", 1).await;
+    let all = app.wait_for_events(&id, "finished", 1).await;
     assert!(
         all.iter()
             .any(|e| e["type"] == "message" && e["data"]["content"] == "Bob speaking."),
@@ -150,7 +126,7 @@ async fn a_human_picks_the_speakers_over_http() {
     let run: Value = response.json().await.unwrap();
     let id = run["id"].as_str().unwrap().to_string();
 
-    let waiting = wait_for_events(&app, &id, "input_request", 1).await;
+    let waiting = app.wait_for_events(&id, "input_request", 1).await;
     let request = waiting
         .iter()
         .find(|e| e["type"] == "input_request")
@@ -184,11 +160,11 @@ async fn a_human_picks_the_speakers_over_http() {
     // By number, then by name.
     let (status, body) = post_input(&app, &id, json!({"content": "2"})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    wait_for_events(&app, &id, "input_request", 2).await;
+    app.wait_for_events(&id, "input_request", 2).await;
     let (status, body) = post_input(&app, &id, json!({"content": "alice"})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 
-    let all = wait_for_events(&app, &id, "finished", 1).await;
+    let all = app.wait_for_events(&id, "finished", 1).await;
     let inputs: Vec<&str> = all
         .iter()
         .filter(|e| e["type"] == "input")

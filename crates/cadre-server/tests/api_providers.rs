@@ -8,7 +8,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cadre_llm::fake_server::{FakeOpenAi, FakeReply};
 use cadre_server::auth::credentials::rotate_all;
@@ -130,14 +130,7 @@ async fn keys_are_write_only_and_sealed_at_rest() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let (status, _) = app.get_json("/api/v1/me/providers/openai").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let events: Vec<String> = app
-        .store
-        .list_audit(50, None)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event)
-        .collect();
+    let events = app.audit_events(50).await;
     for expected in [
         "credential_created",
         "credential_changed",
@@ -147,21 +140,6 @@ async fn keys_are_write_only_and_sealed_at_rest() {
             events.iter().any(|e| e == expected),
             "{expected}: {events:?}"
         );
-    }
-}
-
-async fn wait_finished(app: &App, run: &str) -> Vec<Value> {
-    let started = Instant::now();
-    loop {
-        let (_, page) = app
-            .get_json(&format!("/api/v1/runs/{run}/events?after=0"))
-            .await;
-        let events = page["events"].as_array().unwrap().clone();
-        if events.iter().any(|e| e["type"] == "finished") {
-            return events;
-        }
-        assert!(started.elapsed() < Duration::from_secs(15), "{events:#?}");
-        tokio::time::sleep(Duration::from_millis(30)).await;
     }
 }
 
@@ -209,7 +187,7 @@ async fn the_worker_uses_the_owners_key_and_never_shows_it() {
     let run = app
         .create_run_with(json!({"task": "Say done", "team": team, "max_round": 2}))
         .await;
-    let events = wait_finished(&app, &run).await;
+    let events = app.wait_for_events(&run, "finished", 1).await;
     let finished = events.iter().find(|e| e["type"] == "finished").unwrap();
     assert_eq!(finished["data"]["status"], "completed", "{events:#?}");
     let received = server.received();
@@ -229,7 +207,7 @@ async fn the_worker_uses_the_owners_key_and_never_shows_it() {
     let run = bob
         .create_run_with(json!({"task": "Say done", "team": team, "max_round": 2}))
         .await;
-    let events = wait_finished(&bob, &run).await;
+    let events = bob.wait_for_events(&run, "finished", 1).await;
     let error = events.iter().find(|e| e["type"] == "error").unwrap();
     assert_eq!(error["data"]["message"], NO_USER_KEY);
     assert_eq!(

@@ -178,6 +178,47 @@ impl App {
         (status, response.json().await.unwrap())
     }
 
+    /// Waits (up to 15 s) until run `id` has `count` events of type `kind`, as a worker
+    /// writes them; returns all the run's events.
+    pub async fn wait_for_events(&self, id: &str, kind: &str, count: usize) -> Vec<Value> {
+        let started = std::time::Instant::now();
+        loop {
+            let (status, page) = self
+                .get_json(&format!("/api/v1/runs/{id}/events?after=0&limit=1000"))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            let events = page["events"].as_array().unwrap().clone();
+            if events.iter().filter(|e| e["type"] == kind).count() >= count {
+                return events;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(15),
+                "no {count} {kind} events: {events:#?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        }
+    }
+
+    /// Run `id`'s `finished` event, once a worker wrote it.
+    pub async fn finished_event(&self, id: &str) -> Value {
+        let events = self.wait_for_events(id, "finished", 1).await;
+        events
+            .into_iter()
+            .find(|e| e["type"] == "finished")
+            .unwrap()
+    }
+
+    /// The audit log's event names, newest first (at most `limit`).
+    pub async fn audit_events(&self, limit: u32) -> Vec<String> {
+        self.store
+            .list_audit(limit, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect()
+    }
+
     /// Appends one event through the store (without publishing it).
     pub async fn persist(&self, run_id: Uuid, seq: u64, kind: EventKind) -> RunEvent {
         let event = event(run_id, seq, kind);
