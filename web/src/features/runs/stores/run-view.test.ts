@@ -79,6 +79,24 @@ describe('run view reducer', () => {
     expect(streaming.content).toBe('Here is the program');
   });
 
+  it('drops a draft that never became a message (its worker stopped mid-answer)', () => {
+    const base = applyEvents(initialRunView, scriptedRun().slice(0, 5));
+    const draft = (state: typeof base) =>
+      applyEvent(state, ev(5, 'message_delta', { message_id: 'halted', agent: 'Python_Developer', delta: 'Here is th' }));
+    // The resumed run retries the turn: its final message replaces the abandoned draft.
+    let state = applyEvent(draft(base), ev(8, 'message', { message_id: 'm2', agent: 'Python_Developer', content: 'Here is the program', tokens: 5 }));
+    expect(messages(state.items).map((m) => m.messageId)).toEqual(['m1', 'm2']);
+    // Or the chat moves on to another speaker.
+    state = applyEvent(draft(base), ev(6, 'speaker', { agent: 'Mathematician', reason: 'auto' }));
+    expect(messages(state.items).map((m) => m.messageId)).toEqual(['m1']);
+    // Or the run ends.
+    state = applyEvent(draft(base), ev(20, 'finished', { status: 'cancelled', summary: 'cancelled' }));
+    expect(messages(state.items).map((m) => m.messageId)).toEqual(['m1']);
+    // A draft of another agent is left alone by a final message.
+    state = applyEvent(draft(base), ev(8, 'message', { message_id: 'x', agent: 'Mathematician', content: 'Hm', tokens: 1 }));
+    expect(messages(state.items).find((m) => m.messageId === 'halted')?.streaming).toBe(true);
+  });
+
   it('tracks the open input request until it is answered', () => {
     let state = applyEvents(initialRunView, [ev(1, 'status', { status: 'waiting_input' }), ev(2, 'input_request', { prompt: 'Pick: 1) A 2) B' })]);
     expect(state.pendingInput?.prompt).toBe('Pick: 1) A 2) B');

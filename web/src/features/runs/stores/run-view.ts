@@ -170,6 +170,19 @@ function pendingInputOf(items: TranscriptItem[]): InputRequestItem | null {
   return null;
 }
 
+/** The seq of the durable event a draft's deltas followed. */
+function draftBase(draft: MessageItem): number {
+  return Math.floor(draft.order);
+}
+
+/** The items without the drafts (messages still streaming) that `abandoned` picks.
+ *  Deltas are live only: a turn halted mid-answer (its worker stopped, the model call
+ *  failed and was retried) leaves a draft that no final `message` will ever replace. */
+function dropDrafts(items: TranscriptItem[], abandoned: (draft: MessageItem) => boolean): TranscriptItem[] {
+  const kept = items.filter((item) => !(item.kind === 'message' && item.streaming && abandoned(item)));
+  return kept.length === items.length ? items : kept;
+}
+
 /** Applies a live `message_delta`. */
 function applyDelta(state: RunViewState, event: Extract<TypedEvent, { type: 'message_delta' }>): RunViewState {
   const { message_id: messageId, agent, delta } = event.data;
@@ -208,7 +221,8 @@ function applyDurable(state: RunViewState, event: TypedEvent): RunViewState {
     }
     case 'speaker': {
       const item: SpeakerItem = { kind: 'speaker', key: `s-${seq}`, order: seq, seq, agent: event.data.agent, reason: event.data.reason };
-      return { ...state, items: insertSorted(state.items, item) };
+      // The chat moved to another turn: a draft from before it was abandoned.
+      return { ...state, items: insertSorted(dropDrafts(state.items, (draft) => draftBase(draft) < seq), item) };
     }
     case 'message': {
       const { message_id: messageId, agent, content, tokens } = event.data;
@@ -224,8 +238,12 @@ function applyDurable(state: RunViewState, event: TypedEvent): RunViewState {
         seq,
         at,
       };
-      const index = findMessage(state.items, messageId);
-      const rest = index === -1 ? state.items : [...state.items.slice(0, index), ...state.items.slice(index + 1)];
+      // The draft of this message becomes it; another draft of the same agent was a turn
+      // this one retried.
+      const rest = dropDrafts(
+        state.items.filter((item) => !(item.kind === 'message' && item.messageId === messageId)),
+        (draft) => draft.agent === agent && draftBase(draft) < seq,
+      );
       return { ...state, items: insertSorted(rest, final) };
     }
     case 'code': {
@@ -311,9 +329,9 @@ function applyDurable(state: RunViewState, event: TypedEvent): RunViewState {
           },
         };
       }
-      // Any message still streaming will not get more deltas.
-      next = { ...next, items: next.items.map((item) => (item.kind === 'message' && item.streaming ? { ...item, streaming: false } : item)) };
-      return next;
+      // A draft still streaming now never became a message (its worker stopped mid-answer):
+      // it is not part of the transcript.
+      return { ...next, items: dropDrafts(next.items, () => true) };
     }
     case 'message_delta':
       return applyDelta(state, event);
