@@ -93,11 +93,11 @@ pub async fn engine(
     let wall = Instant::now();
     let mut pending = Vec::new();
     for chunk in 0..runs.div_ceil(concurrency) {
-        for i in 0..concurrency.min(runs - chunk * concurrency) {
+        for _ in 0..concurrency.min(runs - chunk * concurrency) {
             let model = model.clone();
             pending.push(tokio::spawn(async move {
                 let ctx = RunContext {
-                    emitter: RunEmitter::new(format!("run-{chunk}-{i}"), Arc::new(NullSink), 0),
+                    emitter: RunEmitter::new(uuid::Uuid::new_v4(), Arc::new(NullSink), 0),
                     model,
                     executor: None,
                     input: Arc::new(NoInput),
@@ -183,7 +183,7 @@ pub async fn team_build(latency: std::time::Duration) -> anyhow::Result<(f64, us
             ..BuildOptions::default()
         },
     );
-    let emitter = RunEmitter::new("build", Arc::new(NullSink), 0);
+    let emitter = RunEmitter::new(uuid::Uuid::new_v4(), Arc::new(NullSink), 0);
     let started = Instant::now();
     let outcome = builder
         .build(

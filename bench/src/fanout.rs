@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use cadre_core::RunStatus;
 use cadre_core::event::{EventKind, LogLevel, RunEvent, UsageTotals};
+use cadre_core::{RunStatus, StopReason};
 use cadre_server::api::{AppState, router};
 use cadre_server::auth::AuthConfig;
 use cadre_server::bus::{EventBus, MemoryBus};
@@ -18,6 +18,7 @@ use cadre_store::{NewRun, NewUser, Store};
 use chrono::Utc;
 use futures::StreamExt;
 use tokio::task::JoinSet;
+use uuid::Uuid;
 
 /// What one fan-out run measured.
 pub struct FanoutFigures {
@@ -31,10 +32,10 @@ pub struct FanoutFigures {
     pub connect_s: f64,
 }
 
-fn event(run: &str, seq: u64, kind: EventKind) -> RunEvent {
+fn event(run: Uuid, seq: u64, kind: EventKind) -> RunEvent {
     RunEvent {
         seq,
-        run_id: run.to_string(),
+        run_id: run,
         at: Utc::now(),
         kind,
     }
@@ -104,7 +105,7 @@ pub async fn fanout(
             max_attempts: 3,
         })
         .await?;
-    let run_id = run.id.to_string();
+    let run_id = run.id;
     let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
     let state = AppState::new(store.clone(), bus.clone(), auth);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -135,7 +136,7 @@ pub async fn fanout(
             .map(|_| {
                 seq += 1;
                 event(
-                    &run_id,
+                    run_id,
                     seq,
                     EventKind::Log {
                         level: LogLevel::Info,
@@ -151,12 +152,12 @@ pub async fn fanout(
     }
     seq += 1;
     let finished = event(
-        &run_id,
+        run_id,
         seq,
         EventKind::Finished {
             status: RunStatus::Completed,
             summary: "done".into(),
-            reason: "terminate".into(),
+            reason: StopReason::TextMention,
             usage: UsageTotals::default(),
         },
     );

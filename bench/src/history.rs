@@ -3,8 +3,8 @@
 //! stream at the end) against a finished run of 20 messages and one of 200, on the real
 //! API with a SQLite store. CPU is this process's (client and server share it).
 
-use cadre_core::RunStatus;
 use cadre_core::event::{EventKind, RunEvent, UsageTotals};
+use cadre_core::{RunStatus, StopReason};
 use cadre_server::api::{AppState, router};
 use cadre_server::auth::AuthConfig;
 use cadre_server::bus::MemoryBus;
@@ -35,14 +35,14 @@ async fn run_with(
             max_attempts: 3,
         })
         .await?;
-    let id = run.id.to_string();
+    let id = run.id;
     let mut events = Vec::new();
     let mut seq = 0;
     let mut push = |kind: EventKind| {
         seq += 1;
         events.push(RunEvent {
             seq,
-            run_id: id.clone(),
+            run_id: id,
             at: Utc::now(),
             kind,
         });
@@ -63,7 +63,7 @@ async fn run_with(
     push(EventKind::Finished {
         status: RunStatus::Completed,
         summary: "done".into(),
-        reason: "terminate".into(),
+        reason: StopReason::TextMention,
         usage: UsageTotals::default(),
     });
     store.append_events(run.id, &events).await?;

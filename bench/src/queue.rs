@@ -151,10 +151,10 @@ pub struct EventFigures {
     pub system_share: f64,
 }
 
-fn message(run: &str, seq: u64) -> RunEvent {
+fn message(run: Uuid, seq: u64) -> RunEvent {
     RunEvent {
         seq,
-        run_id: run.into(),
+        run_id: run,
         at: Utc::now(),
         kind: EventKind::Message {
             message_id: format!("m{seq}"),
@@ -183,13 +183,13 @@ pub async fn append_events(
             max_attempts: 3,
         })
         .await?;
-    let run_id = run.id.to_string();
+    let run_id = run.id;
     let mut next = 1u64;
     let cpu = cpu_times()?;
     let started = Instant::now();
     while (next as usize) <= max && started.elapsed() < budget {
         let events: Vec<RunEvent> = (next..next + batch as u64)
-            .map(|seq| message(&run_id, seq))
+            .map(|seq| message(run_id, seq))
             .collect();
         store.append_events(run.id, &events).await?;
         next += batch as u64;

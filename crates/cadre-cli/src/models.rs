@@ -10,7 +10,7 @@ use anyhow::Context;
 use cadre_core::ChatModel;
 use cadre_llm::cassette::{RecordingModel, replay};
 use cadre_llm::config::{LlmConfig, Overrides};
-use cadre_llm::demo::DemoModel;
+use cadre_llm::demo::{DEMO_MODEL, DemoModel};
 use cadre_llm::openai::OpenAiClient;
 use cadre_llm::scripted::ScriptedModel;
 
@@ -35,7 +35,7 @@ pub fn resolve(choice: &ModelChoice) -> anyhow::Result<Arc<dyn ChatModel>> {
         Arc::new(replay(path)?.with_delay(delay))
     } else if let Some(path) = &choice.script {
         Arc::new(ScriptedModel::from_file(path)?.with_delay(delay))
-    } else if choice.model.as_deref() == Some("demo") {
+    } else if choice.model.as_deref() == Some(DEMO_MODEL) {
         Arc::new(DemoModel::new().with_delay(delay))
     } else {
         let overrides = Overrides {

@@ -9,11 +9,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
+use uuid::Uuid;
+
+use crate::failure::FailureCode;
 use crate::model::Usage;
 use crate::team::TeamSpec;
+use crate::termination::StopReason;
 
 /// Lifecycle of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Waiting for a worker.
@@ -57,6 +62,7 @@ impl RunStatus {
 
 /// Usage totals of a run, per run and as reported in `finished`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct UsageTotals {
     /// Prompt tokens over all calls.
     pub prompt_tokens: u64,
@@ -85,6 +91,7 @@ impl UsageTotals {
 
 /// Severity of a `log` event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LogLevel {
     /// Informational.
@@ -95,6 +102,7 @@ pub enum LogLevel {
 
 /// The payload of an event: `{"type": "...", "data": {...}}` on the wire.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum EventKind {
     /// The run changed status.
@@ -189,7 +197,7 @@ pub enum EventKind {
     /// An error; the run may continue if `retryable` handling succeeds.
     Error {
         /// Stable code (`llm_unreachable`, `team_build_failed`, …).
-        code: String,
+        code: FailureCode,
         /// Human-readable message (never contains secrets).
         message: String,
         /// Whether retrying the run may help.
@@ -202,7 +210,7 @@ pub enum EventKind {
         /// Last meaningful message, or the failure reason.
         summary: String,
         /// Why it ended (`text_mention`, `max_round`, `cancelled`, …).
-        reason: String,
+        reason: StopReason,
         /// Usage totals.
         usage: UsageTotals,
     },
@@ -236,12 +244,13 @@ impl EventKind {
 
 /// One event of a run's log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct RunEvent {
     /// Position in the run's durable log (1, 2, 3…). A `message_delta` carries the seq of
     /// the last durable event before it.
     pub seq: u64,
     /// The run.
-    pub run_id: String,
+    pub run_id: Uuid,
     /// When it happened.
     pub at: DateTime<Utc>,
     /// Type and data.
@@ -310,7 +319,7 @@ impl EventSink for NullSink {
 /// produce one gap-free sequence.
 #[derive(Clone)]
 pub struct RunEmitter {
-    run_id: String,
+    run_id: Uuid,
     sink: Arc<dyn EventSink>,
     state: Arc<Mutex<EmitterState>>,
 }
@@ -325,9 +334,9 @@ struct EmitterState {
 impl RunEmitter {
     /// An emitter whose first durable event gets `last_seq + 1` (0 for a new run; the
     /// stored last seq when resuming).
-    pub fn new(run_id: impl Into<String>, sink: Arc<dyn EventSink>, last_seq: u64) -> Self {
+    pub fn new(run_id: Uuid, sink: Arc<dyn EventSink>, last_seq: u64) -> Self {
         Self {
-            run_id: run_id.into(),
+            run_id,
             sink,
             state: Arc::new(Mutex::new(EmitterState {
                 last_seq,
@@ -337,8 +346,8 @@ impl RunEmitter {
     }
 
     /// The run id.
-    pub fn run_id(&self) -> &str {
-        &self.run_id
+    pub fn run_id(&self) -> Uuid {
+        self.run_id
     }
 
     /// Seq of the last durable event emitted.
@@ -374,7 +383,7 @@ impl RunEmitter {
         }
         let event = RunEvent {
             seq: state.last_seq,
-            run_id: self.run_id.clone(),
+            run_id: self.run_id,
             at: Utc::now(),
             kind,
         };
@@ -390,7 +399,7 @@ mod tests {
     #[tokio::test]
     async fn durable_events_are_numbered_and_deltas_carry_last_seq() {
         let sink = MemorySink::new();
-        let emitter = RunEmitter::new("r1", Arc::new(sink.clone()), 0);
+        let emitter = RunEmitter::new(Uuid::new_v4(), Arc::new(sink.clone()), 0);
         emitter
             .emit(EventKind::Status {
                 status: RunStatus::Building,
@@ -431,7 +440,7 @@ mod tests {
     fn wire_shape_matches_design() {
         let event = RunEvent {
             seq: 7,
-            run_id: "r".into(),
+            run_id: Uuid::new_v4(),
             at: Utc::now(),
             kind: EventKind::Message {
                 message_id: "m".into(),

@@ -14,6 +14,7 @@ use crate::builder::complete_system_message;
 use crate::codeblock::runnable_code_blocks;
 use crate::event::{EventKind, LogLevel, RunEmitter, RunStatus, SinkError, UsageTotals};
 use crate::executor::{CodeBlock, CodeExecutor, CodeWorkspace, ExecutionResult, Language};
+use crate::failure::RunFailure;
 use crate::input::InputSource;
 use crate::message::{ChatMessage, TranscriptMessage};
 use crate::model::{ChatModel, ChatRequest, ModelError, Purpose, Usage};
@@ -45,8 +46,8 @@ pub struct ChatOutcome {
     pub reason: StopReason,
     /// The last meaningful message, or the failure.
     pub summary: String,
-    /// The failure, as (code, message, retryable), when it failed.
-    pub error: Option<(String, String, bool)>,
+    /// The failure, when it failed.
+    pub error: Option<RunFailure>,
     /// Usage including what was passed in at start.
     pub usage: UsageTotals,
     /// Every turn, including resumed ones.
@@ -56,7 +57,7 @@ pub struct ChatOutcome {
 /// Why a step stopped the chat early.
 enum StepStop {
     Reason(StopReason),
-    Failed(String, String, bool),
+    Failed(RunFailure),
     Sink(SinkError),
 }
 
@@ -68,13 +69,9 @@ impl From<SinkError> for StepStop {
 
 impl From<ModelError> for StepStop {
     fn from(error: ModelError) -> Self {
-        match error {
-            ModelError::Cancelled => StepStop::Reason(StopReason::Cancelled),
-            other => StepStop::Failed(
-                other.code().to_string(),
-                other.to_string(),
-                other.retryable(),
-            ),
+        match RunFailure::from_model(&error) {
+            Some(failure) => StepStop::Failed(failure),
+            None => StepStop::Reason(StopReason::Cancelled),
         }
     }
 }
@@ -134,13 +131,11 @@ impl GroupChat {
         }
         let (reason, error) = match ended {
             StepStop::Reason(reason) => (reason, None),
-            StepStop::Failed(code, message, retryable) => {
-                (StopReason::Error, Some((code, message, retryable)))
-            }
+            StepStop::Failed(failure) => (StopReason::Error, Some(failure)),
             StepStop::Sink(error) => return Err(error),
         };
         let summary = match &error {
-            Some((_, message, _)) => message.clone(),
+            Some(failure) => failure.message.clone(),
             None => self.summary(),
         };
         Ok(ChatOutcome {
@@ -410,7 +405,10 @@ impl GroupChat {
             return Ok(refusal("code execution is off".into()));
         };
         if self.workspace.is_none() {
-            match executor.open_workspace(self.ctx.emitter.run_id()).await {
+            match executor
+                .open_workspace(&self.ctx.emitter.run_id().to_string())
+                .await
+            {
                 Ok(workspace) => self.workspace = Some(workspace),
                 Err(error) => return self.sandbox_failure(error.to_string()).await,
             }

@@ -11,6 +11,8 @@
 //! - [`executor`]: the [`CodeExecutor`] trait, code blocks, limits, results.
 //! - [`input`]: the [`InputSource`] trait for human answers.
 //! - [`event`]: [`RunEvent`] / [`EventKind`], run status, [`RunEmitter`], [`EventSink`].
+//! - [`failure`]: [`FailureCode`], [`RunFailure`] and [`RunEnd`], the events that close a
+//!   run's log (the engine, the worker and the store all end runs through it).
 //! - [`team`]: [`TeamSpec`], [`AgentSpec`], speaker selection, termination, code execution.
 //! - [`autogen`]: import/export of AutoGen AgentBuilder `save()` JSON.
 //! - [`lenient`]: forgiving parsers for LLM output (JSON in prose, lists, trailing commas).
@@ -20,12 +22,17 @@
 //! - [`termination`]: end conditions.
 //! - [`groupchat`]: [`GroupChat`], running a team on a task, resumable.
 //! - [`run`]: [`execute_run`], a whole run framed by status, team and finished events.
+//!
+//! # Features
+//! - `schema`: OpenAPI schemas (utoipa) for the events and the team spec, for the
+//!   server's generated document; without it the crate has no web dependency.
 
 pub mod autogen;
 pub mod builder;
 pub mod codeblock;
 pub mod event;
 pub mod executor;
+pub mod failure;
 pub mod groupchat;
 pub mod input;
 pub mod lenient;
@@ -44,11 +51,11 @@ pub use event::{
 pub use executor::{
     CodeBlock, CodeExecutor, CodeWorkspace, ExecError, ExecutionLimits, ExecutionResult, Language,
 };
+pub use failure::{FailureCode, RunEnd, RunFailure};
 pub use groupchat::{ChatOutcome, GroupChat, RunContext};
 pub use input::{InputError, InputSource, NoInput};
 pub use message::{ChatMessage, Role, TranscriptMessage};
 pub use model::{ChatModel, ChatRequest, ChatResponse, ModelError, Purpose, Usage};
-pub use run::{
-    ResumeState, RunFailure, RunOutcome, RunOverrides, RunRequest, TeamSource, execute_run,
-};
+pub use run::{ResumeState, RunOutcome, RunOverrides, RunRequest, TeamSource, execute_run};
 pub use team::{AgentSpec, SpeakerSelection, TeamSpec, Termination};
+pub use termination::StopReason;

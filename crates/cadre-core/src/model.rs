@@ -207,18 +207,6 @@ impl ModelError {
             ModelError::Config(_) | ModelError::InvalidResponse(_) | ModelError::Cancelled => false,
         }
     }
-
-    /// Stable machine-readable code for `error` events.
-    pub fn code(&self) -> &'static str {
-        match self {
-            ModelError::Config(_) => "llm_config",
-            ModelError::Unreachable { .. } => "llm_unreachable",
-            ModelError::Provider { .. } => "llm_provider_error",
-            ModelError::Timeout(_) => "llm_timeout",
-            ModelError::InvalidResponse(_) => "llm_invalid_response",
-            ModelError::Cancelled => "cancelled",
-        }
-    }
 }
 
 /// A streaming chat-completion model.

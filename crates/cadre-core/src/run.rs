@@ -4,6 +4,7 @@
 
 use crate::builder::{BuildOptions, TeamBuilder};
 use crate::event::{EventKind, LogLevel, RunStatus, SinkError, UsageTotals};
+use crate::failure::{FailureCode, RunEnd, RunFailure};
 use crate::groupchat::{GroupChat, RunContext};
 use crate::message::TranscriptMessage;
 use crate::team::{SpeakerSelection, TeamSpec};
@@ -76,27 +77,6 @@ pub struct RunOutcome {
     pub error: Option<RunFailure>,
 }
 
-/// Why a run failed, as reported in its `error` event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunFailure {
-    /// Stable code (`llm_unreachable`, `team_build_failed`, …).
-    pub code: String,
-    /// Human-readable message.
-    pub message: String,
-    /// Whether retrying the run may help.
-    pub retryable: bool,
-}
-
-impl RunFailure {
-    fn new(code: &str, message: String, retryable: bool) -> Self {
-        Self {
-            code: code.to_string(),
-            message,
-            retryable,
-        }
-    }
-}
-
 /// Runs `request` to the end, emitting the full event sequence. Never returns with a
 /// run in a non-terminal state: the last event is always `finished`, unless the event
 /// sink itself fails.
@@ -129,47 +109,26 @@ pub async fn execute_run(
     let mut team = match team {
         Ok(team) => team,
         Err(crate::builder::BuildError::Sink(error)) => return Err(error),
-        Err(crate::builder::BuildError::Model(crate::model::ModelError::Cancelled)) => {
-            return finish(
-                &ctx,
-                None,
-                StopReason::Cancelled,
-                "cancelled while building the team".into(),
-                usage,
-                None,
-            )
-            .await;
+        Err(crate::builder::BuildError::Model(model)) => {
+            let end = match RunFailure::from_model(&model) {
+                Some(failure) => RunEnd::failed(failure, usage),
+                None => RunEnd::new(
+                    StopReason::Cancelled,
+                    "cancelled while building the team",
+                    usage,
+                ),
+            };
+            return finish(&ctx, None, end).await;
         }
         Err(error) => {
-            let failure = match &error {
-                crate::builder::BuildError::Model(model) => {
-                    RunFailure::new(model.code(), error.to_string(), model.retryable())
-                }
-                _ => RunFailure::new("team_build_failed", error.to_string(), false),
-            };
-            return finish(
-                &ctx,
-                None,
-                StopReason::Error,
-                failure.message.clone(),
-                usage,
-                Some(failure),
-            )
-            .await;
+            let failure = RunFailure::new(FailureCode::TeamBuildFailed, error.to_string());
+            return finish(&ctx, None, RunEnd::failed(failure, usage)).await;
         }
     };
     apply_overrides(&mut team, &request.overrides);
     if let Err(error) = team.validate() {
-        let failure = RunFailure::new("invalid_team", error.to_string(), false);
-        return finish(
-            &ctx,
-            Some(team),
-            StopReason::Error,
-            failure.message.clone(),
-            usage,
-            Some(failure),
-        )
-        .await;
+        let failure = RunFailure::new(FailureCode::InvalidTeam, error.to_string());
+        return finish(&ctx, Some(team), RunEnd::failed(failure, usage)).await;
     }
     if team.code_execution.enabled && ctx.executor.is_none() && !request.build_only {
         team.code_execution.enabled = false;
@@ -188,15 +147,8 @@ pub async fn execute_run(
             .await?;
     }
     if request.build_only {
-        return finish(
-            &ctx,
-            Some(team),
-            StopReason::BuildOnly,
-            "team built".into(),
-            usage,
-            None,
-        )
-        .await;
+        let end = RunEnd::new(StopReason::BuildOnly, "team built", usage);
+        return finish(&ctx, Some(team), end).await;
     }
 
     emitter
@@ -206,20 +158,11 @@ pub async fn execute_run(
         .await?;
     let chat = GroupChat::new(team.clone(), ctx.clone()).with_usage(usage);
     let outcome = chat.run(&request.task, resume.transcript).await?;
-    let error = outcome.error.map(|(code, message, retryable)| RunFailure {
-        code,
-        message,
-        retryable,
-    });
-    finish(
-        &ctx,
-        Some(team),
-        outcome.reason,
-        outcome.summary,
-        outcome.usage,
-        error,
-    )
-    .await
+    let end = match outcome.error {
+        Some(failure) => RunEnd::failed(failure, outcome.usage),
+        None => RunEnd::new(outcome.reason, outcome.summary, outcome.usage),
+    };
+    finish(&ctx, Some(team), end).await
 }
 
 fn add_totals(into: &mut UsageTotals, from: &UsageTotals) {
@@ -250,48 +193,21 @@ fn apply_overrides(team: &mut TeamSpec, overrides: &RunOverrides) {
     }
 }
 
+/// Emits the run's closing events and reports how it ended.
 async fn finish(
     ctx: &RunContext,
     team: Option<TeamSpec>,
-    reason: StopReason,
-    summary: String,
-    usage: UsageTotals,
-    error: Option<RunFailure>,
+    end: RunEnd,
 ) -> Result<RunOutcome, SinkError> {
-    let status = reason.status();
-    let emitter = &ctx.emitter;
-    if let Some(failure) = &error {
-        emitter
-            .emit(EventKind::Error {
-                code: failure.code.clone(),
-                message: failure.message.clone(),
-                retryable: failure.retryable,
-            })
-            .await?;
-    } else if reason == StopReason::Timeout {
-        emitter
-            .emit(EventKind::Error {
-                code: "timeout".into(),
-                message: "the run exceeded its time limit".into(),
-                retryable: false,
-            })
-            .await?;
+    for kind in end.events() {
+        ctx.emitter.emit(kind).await?;
     }
-    emitter.emit(EventKind::Status { status }).await?;
-    emitter
-        .emit(EventKind::Finished {
-            status,
-            summary: summary.clone(),
-            reason: reason.as_str().to_string(),
-            usage,
-        })
-        .await?;
     Ok(RunOutcome {
-        status,
-        reason,
-        summary,
+        status: end.reason.status(),
+        reason: end.reason,
+        summary: end.summary,
         team,
-        usage,
-        error,
+        usage: end.usage,
+        error: end.failure,
     })
 }

@@ -15,6 +15,7 @@ pub const DEFAULT_TERMINATION_TEXT: &str = "TERMINATE";
 
 /// One expert of a team.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct AgentSpec {
     /// Unique name within the team (`[A-Za-z0-9_-]`, as OpenAI's `name` field requires).
     pub name: String,
@@ -32,6 +33,7 @@ pub struct AgentSpec {
     /// Fields of an imported AutoGen agent config that Cadre does not interpret, kept so
     /// that export returns them unchanged.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[cfg_attr(feature = "schema", schema(value_type = Object, additional_properties))]
     pub autogen_extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -55,6 +57,7 @@ impl AgentSpec {
 
 /// How the next speaker is chosen (AutoGen's `speaker_selection_method`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum SpeakerSelection {
     /// The model picks from the agents' descriptions and the conversation.
@@ -93,6 +96,7 @@ impl SpeakerSelection {
 
 /// When the chat ends. Every condition that is set applies; the first one met wins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Termination {
     /// A message containing this text ends the chat (`None` disables).
     #[serde(default = "default_termination_text")]
@@ -133,6 +137,7 @@ impl Default for Termination {
 
 /// Whether and how the team executes code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct CodeExecution {
     /// Adds the executor agent to the chat.
     #[serde(default)]
@@ -179,6 +184,7 @@ impl Default for CodeExecution {
 
 /// A team: who is in it and how it talks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct TeamSpec {
     /// Display name.
     #[serde(default)]
@@ -210,6 +216,7 @@ pub struct TeamSpec {
     /// (`default_llm_config`, `code_execution_config`, `manager_system_message`, …), kept
     /// verbatim for a lossless export.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[cfg_attr(feature = "schema", schema(value_type = Object, additional_properties))]
     pub autogen_extra: serde_json::Map<String, serde_json::Value>,
 }
 

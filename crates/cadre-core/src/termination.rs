@@ -8,6 +8,7 @@ use crate::team::Termination;
 
 /// Why a chat ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// An agent said the termination text.
@@ -54,6 +55,12 @@ impl StopReason {
             StopReason::Error => "error",
             StopReason::BuildOnly => "build_only",
         }
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

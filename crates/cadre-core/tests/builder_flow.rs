@@ -19,6 +19,9 @@ use cadre_core::{
 };
 use tokio_util::sync::CancellationToken;
 
+/// The run id of every test run.
+const RUN_ID: uuid::Uuid = uuid::Uuid::from_u128(1);
+
 /// Answers a request, given how many earlier calls had the same purpose label.
 type Responder = dyn Fn(&ChatRequest, usize) -> Result<String, ModelError> + Send + Sync;
 
@@ -120,7 +123,7 @@ fn good_answer(request: &ChatRequest) -> String {
 
 fn emitter() -> (RunEmitter, MemorySink) {
     let sink = MemorySink::new();
-    (RunEmitter::new("run-1", Arc::new(sink.clone()), 0), sink)
+    (RunEmitter::new(RUN_ID, Arc::new(sink.clone()), 0), sink)
 }
 
 fn options() -> BuildOptions {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use cadre_core::FailureCode;
 use cadre_core::event::{EventKind, MemorySink, RunEmitter, RunEvent, RunStatus};
 use cadre_core::executor::{
     CodeBlock, CodeExecutor, CodeWorkspace, ExecError, ExecutionResult, ExecutorInfo,
@@ -20,6 +21,9 @@ use cadre_core::run::{ResumeState, RunOverrides, RunRequest, TeamSource, execute
 use cadre_core::team::{AgentSpec, SpeakerSelection, TeamSpec};
 use cadre_core::{GroupChat, TranscriptMessage};
 use tokio_util::sync::CancellationToken;
+
+/// The run id of every test run.
+const RUN_ID: uuid::Uuid = uuid::Uuid::from_u128(1);
 
 type Answer = Box<dyn Fn(&ChatRequest, usize) -> Result<String, ModelError> + Send + Sync>;
 
@@ -176,7 +180,7 @@ fn context(
     sink: &MemorySink,
 ) -> RunContext {
     RunContext {
-        emitter: RunEmitter::new("run-1", Arc::new(sink.clone()), 0),
+        emitter: RunEmitter::new(RUN_ID, Arc::new(sink.clone()), 0),
         model,
         executor,
         input: Arc::new(NoInput),
@@ -550,11 +554,9 @@ async fn timeout_fails_and_cancel_stops_within_a_step() {
         (outcome.status, outcome.reason.as_str()),
         (RunStatus::Failed, "timeout")
     );
-    assert!(
-        sink.events()
-            .iter()
-            .any(|e| matches!(&e.kind, EventKind::Error { code, .. } if code == "timeout"))
-    );
+    assert!(sink.events().iter().any(
+        |e| matches!(&e.kind, EventKind::Error { code, .. } if *code == FailureCode::Timeout)
+    ));
 
     let sink = MemorySink::new();
     let ctx = context(slow(), None, &sink);
@@ -595,7 +597,7 @@ async fn model_failure_fails_the_run_with_an_error_event() {
     assert_eq!(outcome.status, RunStatus::Failed);
     let events = sink.events();
     assert_well_formed(&events);
-    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Error { code, message, .. } if code == "llm_provider_error" && message.contains("model `nope` not found"))));
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Error { code, message, .. } if *code == FailureCode::LlmProviderError && message.contains("model `nope` not found"))));
 }
 
 #[tokio::test]
@@ -658,7 +660,7 @@ async fn resume_continues_without_repeating_turns() {
     let resumed_sink = MemorySink::new();
     let model = FakeModel::new(answer);
     let mut ctx = context(model.clone(), None, &resumed_sink);
-    ctx.emitter = RunEmitter::new("run-1", Arc::new(resumed_sink.clone()), 40);
+    ctx.emitter = RunEmitter::new(RUN_ID, Arc::new(resumed_sink.clone()), 40);
     let state = ResumeState {
         team: full.team.clone(),
         transcript: all[..3].to_vec(),

@@ -17,6 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::scripted::{estimate_usage, stream_text, stream_text_paced, wait};
 
+/// The name that selects the demo model, wherever a model is named (`--model demo`,
+/// `"model": "demo"`).
+pub const DEMO_MODEL: &str = "demo";
+
 /// The offline demonstration model.
 #[derive(Debug, Clone, Default)]
 pub struct DemoModel {
@@ -43,7 +47,7 @@ impl DemoModel {
 #[async_trait]
 impl ChatModel for DemoModel {
     fn model_name(&self) -> &str {
-        "demo"
+        DEMO_MODEL
     }
 
     async fn chat(
@@ -73,7 +77,7 @@ impl ChatModel for DemoModel {
             stream_text_paced(&content, self.delay - first_token, on_delta, cancel).await?;
         }
         Ok(ChatResponse {
-            model: "demo".into(),
+            model: DEMO_MODEL.into(),
             content,
             tool_calls: vec![],
             usage,

@@ -1,10 +1,14 @@
 //! Owns per-user daily quotas (`CADRE_DAILY_TOKENS_PER_USER`, `CADRE_DAILY_USD_PER_USER`):
-//! what a user has left today (UTC). The API refuses new runs once a quota is used up;
-//! the worker caps each run's token and cost budgets at what is left, so a run stops with
-//! reason `token_budget` / `cost_budget` instead of overspending.
+//! what a user has left today (UTC), and the one gate both ends ask,
+//! [`Quotas::allowance`]. The API refuses new runs once a quota is used up; the worker
+//! fails a run that starts over quota and caps the budgets of the others at what is left
+//! ([`Remaining::cap`]), so a run stops with reason `token_budget` / `cost_budget`
+//! instead of overspending.
 
-use cadre_core::UsageTotals;
+use cadre_core::{RunOverrides, UsageTotals};
+use cadre_store::{Store, StoreError};
 use chrono::{DateTime, Duration, NaiveTime, Utc};
+use uuid::Uuid;
 
 /// Daily limits per user; `None`: unlimited.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -29,12 +33,54 @@ impl Remaining {
     pub fn exhausted(&self) -> bool {
         self.tokens == Some(0) || self.usd.is_some_and(|usd| usd <= 0.0)
     }
+
+    /// Lowers a run's token and cost budgets to what is left (a tighter budget of the
+    /// run's own stays).
+    pub fn cap(&self, overrides: &mut RunOverrides) {
+        if let Some(tokens) = self.tokens {
+            overrides.max_tokens = Some(overrides.max_tokens.map_or(tokens, |t| t.min(tokens)));
+        }
+        if let Some(usd) = self.usd {
+            overrides.max_cost_usd = Some(overrides.max_cost_usd.map_or(usd, |c| c.min(usd)));
+        }
+    }
+}
+
+/// What the quota gate says about a new run of an owner.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Allowance {
+    /// No quota is set.
+    Unlimited,
+    /// Within the quotas, with what is left today.
+    Within(Remaining),
+    /// A quota is used up until the next reset.
+    Exhausted,
 }
 
 impl Quotas {
     /// Whether any quota is set.
     pub fn any(&self) -> bool {
         self.daily_tokens.is_some() || self.daily_usd.is_some()
+    }
+
+    /// The gate: what `owner` may still spend today, from their stored usage since
+    /// midnight UTC (not read when no quota is set).
+    pub async fn allowance(
+        &self,
+        store: &dyn Store,
+        owner: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Allowance, StoreError> {
+        if !self.any() {
+            return Ok(Allowance::Unlimited);
+        }
+        let used = store.owner_usage_since(owner, start_of_day(now)).await?;
+        let left = self.remaining(&used);
+        Ok(if left.exhausted() {
+            Allowance::Exhausted
+        } else {
+            Allowance::Within(left)
+        })
     }
 
     /// What is left after `used` today.

@@ -6,6 +6,7 @@
 use cadre_core::builder::BuildOptions;
 use cadre_core::run::{RunOverrides, RunRequest, TeamSource};
 use cadre_core::team::{SpeakerSelection, TeamSpec};
+use cadre_llm::demo::DEMO_MODEL;
 use serde::{Deserialize, Serialize};
 
 /// How the team builder is asked, when no team is given.
@@ -70,7 +71,7 @@ impl StoredRunRequest {
                         .model
                         .clone()
                         .or_else(|| self.model.clone())
-                        .filter(|m| m != "demo"),
+                        .filter(|m| m != DEMO_MODEL),
                     ..defaults
                 })
             }

@@ -390,7 +390,7 @@ impl EventBus for DownBus {
     async fn publish(&self, _event: &RunEvent) -> Result<(), BusError> {
         Err(BusError::Unavailable("down for the test".into()))
     }
-    async fn subscribe(&self, _run_id: &str) -> Result<Subscription, BusError> {
+    async fn subscribe(&self, _run_id: uuid::Uuid) -> Result<Subscription, BusError> {
         Err(BusError::Unavailable("down for the test".into()))
     }
     fn health(&self) -> BusHealth {

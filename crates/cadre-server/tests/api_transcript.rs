@@ -7,6 +7,7 @@ mod common;
 
 use cadre_core::event::{EventKind, RunEvent, RunStatus, UsageTotals};
 use cadre_core::team::{AgentSpec, TeamSpec};
+use cadre_core::termination::StopReason;
 use common::{App, event, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -71,7 +72,7 @@ fn demo_events() -> Vec<EventKind> {
         EventKind::Finished {
             status: RunStatus::Completed,
             summary: "The sum is 55.".into(),
-            reason: "text_mention".into(),
+            reason: StopReason::TextMention,
             usage: UsageTotals {
                 prompt_tokens: 100,
                 completion_tokens: 19,

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use cadre_core::event::{EventKind, RunEvent, RunStatus};
+use cadre_core::termination::StopReason;
 use cadre_server::bus::{
     BusError, BusHealth, BusMessage, EventBus, MemoryBus, RedisBus, RedisBusConfig, Subscription,
 };
@@ -49,10 +50,18 @@ async fn redis_bus(prefix: &str) -> RedisBus {
     redis_bus_with(&redis_url(), config(prefix)).await
 }
 
+/// The run id a test calls `label` (the same label, the same id).
+fn id(label: &str) -> uuid::Uuid {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    label.hash(&mut hasher);
+    uuid::Uuid::from_u128(u128::from(hasher.finish()))
+}
+
 fn event(run_id: &str, seq: u64, kind: EventKind) -> RunEvent {
     RunEvent {
         seq,
-        run_id: run_id.into(),
+        run_id: id(run_id),
         at: chrono::Utc::now(),
         kind,
     }
@@ -92,7 +101,7 @@ fn script(run_id: &str) -> Vec<RunEvent> {
             EventKind::Finished {
                 status: RunStatus::Completed,
                 summary: "Hello".into(),
-                reason: "text_mention".into(),
+                reason: StopReason::TextMention,
                 usage: Default::default(),
             },
         ),
@@ -135,8 +144,8 @@ async fn assert_quiet(sub: &mut Subscription) {
 // ---- scenarios shared by both backends -------------------------------------------------
 
 async fn own_run_only_in_order(publisher: &dyn EventBus, subscriber: &dyn EventBus) {
-    let mut sub_a = subscriber.subscribe("run-a").await.unwrap();
-    let mut sub_b = subscriber.subscribe("run-b").await.unwrap();
+    let mut sub_a = subscriber.subscribe(id("run-a")).await.unwrap();
+    let mut sub_b = subscriber.subscribe(id("run-b")).await.unwrap();
     let a = script("run-a");
     let b = script("run-b");
     for (ea, eb) in a.iter().zip(&b) {
@@ -155,7 +164,7 @@ async fn own_run_only_in_order(publisher: &dyn EventBus, subscriber: &dyn EventB
 async fn every_subscriber_gets_everything(bus: &dyn EventBus) {
     let mut subs = Vec::new();
     for _ in 0..3 {
-        subs.push(bus.subscribe("run-m").await.unwrap());
+        subs.push(bus.subscribe(id("run-m")).await.unwrap());
     }
     let events = script("run-m");
     for e in &events {
@@ -170,8 +179,8 @@ async fn every_subscriber_gets_everything(bus: &dyn EventBus) {
 
 /// A subscriber that never reads lags; the publisher and a reading subscriber go on.
 async fn slow_subscriber_lags_alone(bus: &dyn EventBus, capacity: u64) {
-    let mut slow = bus.subscribe("run-s").await.unwrap();
-    let mut fast = bus.subscribe("run-s").await.unwrap();
+    let mut slow = bus.subscribe(id("run-s")).await.unwrap();
+    let mut fast = bus.subscribe(id("run-s")).await.unwrap();
     let total = capacity * 4;
     for seq in 1..=total {
         let started = Instant::now();
@@ -233,9 +242,9 @@ async fn memory_dropping_subscriptions_frees_run_channels() {
     let bus = MemoryBus::new();
     let mut subs = Vec::new();
     for i in 0..5000 {
-        subs.push(bus.subscribe(&format!("run-{i}")).await.unwrap());
+        subs.push(bus.subscribe(id(&format!("run-{i}"))).await.unwrap());
         if i % 2 == 0 {
-            subs.push(bus.subscribe(&format!("run-{i}")).await.unwrap());
+            subs.push(bus.subscribe(id(&format!("run-{i}"))).await.unwrap());
         }
     }
     assert_eq!(bus.watched_runs(), 5000);
@@ -246,7 +255,7 @@ async fn memory_dropping_subscriptions_frees_run_channels() {
     drop(kept);
     assert_eq!(bus.watched_runs(), 0);
     // A run watched again after being freed works as new.
-    let mut again = bus.subscribe("run-1").await.unwrap();
+    let mut again = bus.subscribe(id("run-1")).await.unwrap();
     bus.publish(&log("run-1", 9)).await.unwrap();
     assert_eq!(next_event(&mut again).await.seq, 9);
 }
@@ -274,7 +283,7 @@ async fn redis_two_processes_publish_on_one_receive_on_other() {
     own_run_only_in_order(&worker, &api).await;
     // Another deployment's prefix hears nothing.
     let stranger = redis_bus(&unique_prefix()).await;
-    let mut other = stranger.subscribe("run-a").await.unwrap();
+    let mut other = stranger.subscribe(id("run-a")).await.unwrap();
     worker.publish(&log("run-a", 7)).await.unwrap();
     assert_quiet(&mut other).await;
 }
@@ -311,23 +320,23 @@ async fn redis_dropping_subscriptions_frees_runs_and_redis_channels() {
     let bus = redis_bus(&unique_prefix()).await;
     let mut subs = Vec::new();
     for i in 0..300 {
-        subs.push(bus.subscribe(&format!("run-{i}")).await.unwrap());
+        subs.push(bus.subscribe(id(&format!("run-{i}"))).await.unwrap());
     }
-    subs.push(bus.subscribe("run-0").await.unwrap());
+    subs.push(bus.subscribe(id("run-0")).await.unwrap());
     assert_eq!(bus.watched_runs(), 300);
     // One Redis subscription per run, however many local subscribers.
-    assert_eq!(redis_subscribers(&bus.channel("run-0")).await, 1);
+    assert_eq!(redis_subscribers(&bus.channel(id("run-0"))).await, 1);
     drop(subs);
     assert_eq!(bus.watched_runs(), 0);
     let deadline = Instant::now() + WAIT;
-    while redis_subscribers(&bus.channel("run-0")).await != 0
-        || redis_subscribers(&bus.channel("run-299")).await != 0
+    while redis_subscribers(&bus.channel(id("run-0"))).await != 0
+        || redis_subscribers(&bus.channel(id("run-299"))).await != 0
     {
         assert!(Instant::now() < deadline, "Redis channels still subscribed");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Watching again re-subscribes.
-    let mut again = bus.subscribe("run-0").await.unwrap();
+    let mut again = bus.subscribe(id("run-0")).await.unwrap();
     bus.publish(&log("run-0", 5)).await.unwrap();
     assert_eq!(next_event(&mut again).await.seq, 5);
 }
@@ -411,7 +420,7 @@ async fn redis_outage_disconnects_fails_fast_and_recovers() {
     // A worker elsewhere whose link to Redis stays up.
     let worker = redis_bus(&prefix).await;
 
-    let mut sub = bus.subscribe("run-o").await.unwrap();
+    let mut sub = bus.subscribe(id("run-o")).await.unwrap();
     worker.publish(&log("run-o", 1)).await.unwrap();
     assert_eq!(next_event(&mut sub).await.seq, 1);
 
@@ -423,7 +432,7 @@ async fn redis_outage_disconnects_fails_fast_and_recovers() {
     assert!(started.elapsed() < Duration::from_secs(2), "publish hung");
     assert!(matches!(error, BusError::Unavailable(_)), "{error:?}");
     // A subscriber arriving during the outage is told to fall back at once.
-    let mut late = bus.subscribe("run-late").await.unwrap();
+    let mut late = bus.subscribe(id("run-late")).await.unwrap();
     assert_eq!(next(&mut late).await, BusMessage::Disconnected);
 
     proxy.set_up(true);

@@ -163,7 +163,7 @@ fn assert_clean_log(events: &[RunEvent]) {
 async fn a_queued_run_is_executed_persisted_and_published() {
     let f = fixture().await;
     let run = create_run(&f).await;
-    let mut live = f.bus.subscribe(&run.to_string()).await.unwrap();
+    let mut live = f.bus.subscribe(run).await.unwrap();
     let w = worker(&f, Duration::ZERO, Duration::from_secs(30));
     let running = start(w);
     let status = wait_for(

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use cadre_core::{
-    EventKind, ResumeState, RunEvent, RunStatus, TeamSpec, TranscriptMessage, Usage, UsageTotals,
+    EventKind, FailureCode, ResumeState, RunEnd, RunEvent, RunFailure, RunStatus, StopReason,
+    TeamSpec, TranscriptMessage, Usage, UsageTotals,
 };
 
 use crate::error::StoreError;
@@ -86,9 +87,9 @@ pub(crate) fn encode_batch(
                 event.kind.type_name()
             )));
         }
-        if Uuid::try_parse(&event.run_id).ok() != Some(run_id) {
+        if event.run_id != run_id {
             return Err(StoreError::Invalid(format!(
-                "event {} belongs to run {:?}, not {run_id}",
+                "event {} belongs to run {}, not {run_id}",
                 event.seq, event.run_id
             )));
         }
@@ -234,7 +235,7 @@ fn apply(update: &mut RunUpdate, kind: &EventKind) -> Result<(), StoreError> {
             update.usage = Some(*usage);
         }
         EventKind::Error { code, message, .. } => {
-            update.error = Some((code.clone(), message.clone()));
+            update.error = Some((code.as_str().to_string(), message.clone()));
         }
         _ => {}
     }
@@ -254,7 +255,7 @@ fn encode_data(kind: &EventKind) -> Result<String, StoreError> {
 
 /// Rebuilds an event from a stored row.
 pub(crate) fn decode_event(
-    run_id: &str,
+    run_id: Uuid,
     seq: i64,
     kind: &str,
     at: DateTime<Utc>,
@@ -263,7 +264,7 @@ pub(crate) fn decode_event(
     let kind = decode_kind(kind, data)?;
     Ok(RunEvent {
         seq: to_u64(seq)?,
-        run_id: run_id.to_string(),
+        run_id,
         at,
         kind,
     })
@@ -325,7 +326,7 @@ impl ResumeBuilder {
 }
 
 /// Code of the `error` event written when a run's job ran out of attempts.
-pub const WORKER_LOST: &str = "worker_lost";
+pub const WORKER_LOST: &str = FailureCode::WorkerLost.as_str();
 
 /// Events failing a run whose workers kept disappearing: `error`, `status: failed`,
 /// `finished`, numbered from `last_seq + 1`.
@@ -335,60 +336,35 @@ pub(crate) fn worker_lost_events(
     attempts: u32,
     usage: UsageTotals,
 ) -> Vec<RunEvent> {
-    let message = format!(
-        "the run's worker stopped (crashed or lost its lease) and the run was given up \
-         after {attempts} attempts"
+    let failure = RunFailure::new(
+        FailureCode::WorkerLost,
+        format!(
+            "the run's worker stopped (crashed or lost its lease) and the run was given up \
+             after {attempts} attempts"
+        ),
     );
-    framed(
-        run_id,
-        last_seq,
-        vec![
-            EventKind::Error {
-                code: WORKER_LOST.into(),
-                message: message.clone(),
-                retryable: true,
-            },
-            EventKind::Status {
-                status: RunStatus::Failed,
-            },
-            EventKind::Finished {
-                status: RunStatus::Failed,
-                summary: message,
-                reason: "error".into(),
-                usage,
-            },
-        ],
-    )
+    framed(run_id, last_seq, &RunEnd::failed(failure, usage))
 }
 
 /// Events cancelling a run no worker holds: `status: cancelled`, `finished`.
 pub(crate) fn cancelled_events(run_id: Uuid, last_seq: u64, usage: UsageTotals) -> Vec<RunEvent> {
-    framed(
-        run_id,
-        last_seq,
-        vec![
-            EventKind::Status {
-                status: RunStatus::Cancelled,
-            },
-            EventKind::Finished {
-                status: RunStatus::Cancelled,
-                summary: "cancelled before a worker ran it".into(),
-                reason: "cancelled".into(),
-                usage,
-            },
-        ],
-    )
+    let end = RunEnd::new(
+        StopReason::Cancelled,
+        "cancelled before a worker ran it",
+        usage,
+    );
+    framed(run_id, last_seq, &end)
 }
 
-fn framed(run_id: Uuid, last_seq: u64, kinds: Vec<EventKind>) -> Vec<RunEvent> {
+/// The closing events of `end`, numbered after `last_seq`.
+fn framed(run_id: Uuid, last_seq: u64, end: &RunEnd) -> Vec<RunEvent> {
     let at = now_micros();
-    let run_id = run_id.to_string();
-    kinds
+    end.events()
         .into_iter()
         .enumerate()
         .map(|(index, kind)| RunEvent {
             seq: last_seq + 1 + index as u64,
-            run_id: run_id.clone(),
+            run_id,
             at,
             kind,
         })

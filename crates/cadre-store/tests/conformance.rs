@@ -7,7 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cadre_core::{AgentSpec, EventKind, RunEvent, RunStatus, TeamSpec, UsageTotals};
+use cadre_core::{
+    AgentSpec, EventKind, FailureCode, RunEvent, RunStatus, StopReason, TeamSpec, UsageTotals,
+};
 use cadre_store::{
     AuditEntry, EventBatch, NewApiToken, NewRefreshToken, NewRun, NewUser, RefreshOutcome, Store,
     StoreError, StoredCredential, connect,
@@ -179,7 +181,7 @@ fn team(name: &str) -> TeamSpec {
 fn event(run: Uuid, seq: u64, kind: EventKind) -> RunEvent {
     RunEvent {
         seq,
-        run_id: run.to_string(),
+        run_id: run,
         at: now(),
         kind,
     }
@@ -562,7 +564,7 @@ async fn event_batches_of_many_runs_commit_together(h: &Harness) {
             EventKind::Finished {
                 status: RunStatus::Completed,
                 summary: "done".into(),
-                reason: "terminate".into(),
+                reason: StopReason::TextMention,
                 usage: totals,
             },
         ),
@@ -729,7 +731,7 @@ async fn append_events_updates_the_run_row(h: &Harness) {
                     run,
                     6,
                     EventKind::Error {
-                        code: "llm_unreachable".into(),
+                        code: FailureCode::LlmUnreachable,
                         message: "the model did not answer".into(),
                         retryable: true,
                     },
@@ -741,7 +743,7 @@ async fn append_events_updates_the_run_row(h: &Harness) {
                     EventKind::Finished {
                         status: RunStatus::Failed,
                         summary: "the model did not answer".into(),
-                        reason: "error".into(),
+                        reason: StopReason::Error,
                         usage: totals,
                     },
                 ),
@@ -1193,7 +1195,7 @@ async fn exhausted_attempts_fail_the_run(h: &Harness) {
     );
     match &events[0].kind {
         EventKind::Error { code, message, .. } => {
-            assert_eq!(code, "worker_lost");
+            assert_eq!(*code, FailureCode::WorkerLost);
             assert!(message.contains("2 attempts"), "{message}");
         }
         other => panic!("{other:?}"),
@@ -1810,7 +1812,7 @@ async fn owner_usage_since_sums_recorded_runs(h: &Harness) {
             EventKind::Finished {
                 status: RunStatus::Completed,
                 summary: "done".into(),
-                reason: "terminate".into(),
+                reason: StopReason::TextMention,
                 usage: UsageTotals {
                     prompt_tokens: 100,
                     completion_tokens: 20,

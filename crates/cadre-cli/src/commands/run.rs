@@ -15,6 +15,7 @@ use cadre_core::groupchat::RunContext;
 use cadre_core::run::{RunOverrides, RunRequest, TeamSource, execute_run};
 use cadre_core::team::CodeExecution;
 use cadre_core::{BuildOptions, SpeakerSelection};
+use cadre_llm::demo::DEMO_MODEL;
 use cadre_sandbox::SandboxConfig;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
@@ -130,7 +131,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             None => TeamSource::Build(BuildOptions {
                 max_agents: usize::from(args.max_agents),
                 coding: args.no_code.then_some(false),
-                model: args.model.clone().filter(|m| m != "demo"),
+                model: args.model.clone().filter(|m| m != DEMO_MODEL),
                 ..BuildOptions::default()
             }),
         },
@@ -150,7 +151,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         Arc::new(Transcript::new())
     };
-    let run_id = uuid::Uuid::new_v4().to_string();
+    let run_id = uuid::Uuid::new_v4();
     let cancel = CancellationToken::new();
     let ctx = RunContext {
         emitter: RunEmitter::new(run_id, sink, 0),

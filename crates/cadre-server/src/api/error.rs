@@ -12,76 +12,65 @@ use cadre_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// The stable, machine-readable error codes of the API and their HTTP statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    /// Malformed request (bad JSON, bad header, bad cursor).
-    BadRequest,
-    /// Missing or invalid credentials.
-    Unauthorized,
-    /// A token request with a wrong password or an invalid refresh token (OAuth2's
-    /// `invalid_grant`).
-    InvalidGrant,
-    /// Authenticated but not allowed.
-    Forbidden,
-    /// No such resource (or not the caller's).
-    NotFound,
-    /// The method is not supported on this path.
-    MethodNotAllowed,
-    /// The request contradicts the resource's current state.
-    Conflict,
-    /// The body exceeds the size limit.
-    PayloadTooLarge,
-    /// The body is not `application/json`.
-    UnsupportedMediaType,
-    /// Well-formed but semantically invalid input.
-    ValidationFailed,
-    /// Too many requests.
-    RateLimited,
-    /// A dependency (database) is unavailable; retrying later may help.
-    Unavailable,
-    /// A bug or an unexpected failure on our side.
-    Internal,
+/// Declares [`ErrorCode`], one line per code: the variant, its wire name and its HTTP
+/// status (meilisearch's `make_error_codes!`), so a code cannot be added without both.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])+ $variant:ident = $name:literal => $status:ident;)+) => {
+        /// The stable, machine-readable error codes of the API and their HTTP statuses.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])+ #[serde(rename = $name)] $variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $name,)+
+                }
+            }
+
+            /// The HTTP status that goes with the code.
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(ErrorCode::$variant => StatusCode::$status,)+
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadRequest => "bad_request",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::InvalidGrant => "invalid_grant",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
-            ErrorCode::Conflict => "conflict",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
-            ErrorCode::ValidationFailed => "validation_failed",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::Unavailable => "unavailable",
-            ErrorCode::Internal => "internal",
-        }
-    }
-
-    /// The HTTP status that goes with the code.
-    pub fn status(self) -> StatusCode {
-        match self {
-            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
-            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorCode::InvalidGrant => StatusCode::BAD_REQUEST,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::Conflict => StatusCode::CONFLICT,
-            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
+error_codes! {
+    /// Malformed request (bad JSON, bad header, bad cursor).
+    BadRequest = "bad_request" => BAD_REQUEST;
+    /// Missing or invalid credentials.
+    Unauthorized = "unauthorized" => UNAUTHORIZED;
+    /// A token request with a wrong password or an invalid refresh token (OAuth2's
+    /// `invalid_grant`).
+    InvalidGrant = "invalid_grant" => BAD_REQUEST;
+    /// Authenticated but not allowed.
+    Forbidden = "forbidden" => FORBIDDEN;
+    /// No such resource (or not the caller's).
+    NotFound = "not_found" => NOT_FOUND;
+    /// The method is not supported on this path.
+    MethodNotAllowed = "method_not_allowed" => METHOD_NOT_ALLOWED;
+    /// The request contradicts the resource's current state.
+    Conflict = "conflict" => CONFLICT;
+    /// The body exceeds the size limit.
+    PayloadTooLarge = "payload_too_large" => PAYLOAD_TOO_LARGE;
+    /// The body is not `application/json`.
+    UnsupportedMediaType = "unsupported_media_type" => UNSUPPORTED_MEDIA_TYPE;
+    /// Well-formed but semantically invalid input.
+    ValidationFailed = "validation_failed" => UNPROCESSABLE_ENTITY;
+    /// Too many requests.
+    RateLimited = "rate_limited" => TOO_MANY_REQUESTS;
+    /// A dependency (database) is unavailable; retrying later may help.
+    Unavailable = "unavailable" => SERVICE_UNAVAILABLE;
+    /// A bug or an unexpected failure on our side.
+    Internal = "internal" => INTERNAL_SERVER_ERROR;
 }
 
 /// One invalid input field, listed in `details.fields` of a `validation_failed` error.
@@ -107,7 +96,7 @@ impl FieldError {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ErrorObject {
     /// Stable code (`not_found`, `validation_failed`, …).
-    pub code: String,
+    pub code: ErrorCode,
     /// Human-readable message.
     pub message: String,
     /// Extra, code-specific information (e.g. `fields` for `validation_failed`).
@@ -217,7 +206,7 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody {
             error: ErrorObject {
-                code: self.code.as_str().to_string(),
+                code: self.code,
                 message,
                 details,
             },

@@ -21,7 +21,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use cadre_core::event::{EventKind, RunEvent};
 use cadre_store::{MAX_EVENTS_PAGE, StoreError};
-use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -50,26 +49,6 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Frames buffered per stream before the pump waits for the client.
 const STREAM_BUFFER: usize = 64;
 
-/// A run event as sent by the API (schema of `cadre_core::event::RunEvent`).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(as = RunEvent)]
-pub struct RunEventSchema {
-    /// Position in the run's durable log (1, 2, 3…); a `message_delta` carries the seq of
-    /// the last durable event before it.
-    pub seq: u64,
-    /// The run.
-    pub run_id: String,
-    /// When it happened.
-    pub at: DateTime<Utc>,
-    /// `status`, `team`, `speaker`, `message_delta`, `message`, `code`, `code_result`,
-    /// `usage`, `input_request`, `input`, `log`, `error` or `finished`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The type's payload (DESIGN §4).
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-}
-
 /// `GET …/events` parameters.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -85,7 +64,6 @@ pub struct EventsQuery {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventPage {
     /// The events.
-    #[schema(value_type = Vec<RunEventSchema>)]
     pub events: Vec<RunEvent>,
     /// Pass as `after` for the next page: the last seq returned (or the given `after`
     /// when the page is empty).
@@ -149,7 +127,7 @@ pub async fn list_events(
         StreamQuery,
     ),
     responses(
-        (status = 200, content_type = "text/event-stream", body = RunEventSchema,
+        (status = 200, content_type = "text/event-stream", body = RunEvent,
             description = "`id:` = seq (durable events only), `event:` = type, `data:` = the event JSON"),
         (status = 400, description = "Malformed Last-Event-ID", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
@@ -218,7 +196,7 @@ pub async fn open_event_source(
     let run = state.store.get_run(user.id, run_id).await?;
     // Subscribe before the first database read: anything published from now on reaches
     // us, and anything before it is in the database.
-    let subscription = match state.bus.subscribe(&run_id.to_string()).await {
+    let subscription = match state.bus.subscribe(run_id).await {
         Ok(subscription) => Some(subscription),
         Err(error) => {
             tracing::warn!(%run_id, %error, "bus subscribe failed; polling the database");

@@ -21,8 +21,7 @@ use crate::worker::provider_config;
 
 /// How long the provider may take to list its models before the list goes without them.
 const PROVIDER_LIST_TIMEOUT: Duration = Duration::from_secs(5);
-/// The name of the offline demo model.
-pub const DEMO_MODEL: &str = "demo";
+pub use cadre_llm::demo::DEMO_MODEL;
 
 /// The info and model routes.
 pub fn router() -> Router<AppState> {

@@ -34,7 +34,6 @@ pub struct TeamView {
     /// Name (mirrors `spec.name`).
     pub name: String,
     /// The team (Cadre team JSON).
-    #[schema(value_type = Object)]
     pub spec: TeamSpec,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -114,7 +113,7 @@ pub async fn list_teams(
 
 /// Saves a team given as Cadre team JSON.
 #[utoipa::path(post, path = "/api/v1/teams", tag = "teams",
-    request_body(content = Object, description = "A Cadre team (`name`, `agents`, …)"),
+    request_body(content = TeamSpec, description = "A Cadre team (`name`, `agents`, …)"),
     responses(
         (status = 201, description = "Saved", body = TeamView,
             headers(("Location" = String, description = "The team's URL"))),
@@ -174,7 +173,7 @@ pub async fn get_team(
 /// Replaces a team (its name follows `spec.name`). Runs already started keep their copy.
 #[utoipa::path(put, path = "/api/v1/teams/{id}", tag = "teams",
     params(("id" = Uuid, Path, description = "Team id")),
-    request_body(content = Object, description = "A Cadre team (`name`, `agents`, …)"),
+    request_body(content = TeamSpec, description = "A Cadre team (`name`, `agents`, …)"),
     responses(
         (status = 200, description = "Replaced", body = TeamView),
         (status = 400, description = "Malformed id or body", body = ErrorBody),

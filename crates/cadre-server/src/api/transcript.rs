@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use cadre_core::event::{EventKind, RunEvent};
 use cadre_core::team::TeamSpec;
+use cadre_core::{FailureCode, StopReason};
 use cadre_store::MAX_EVENTS_PAGE;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -100,7 +101,7 @@ pub struct TranscriptError {
     /// Seq of the event.
     pub seq: u64,
     /// Stable code.
-    pub code: String,
+    pub code: FailureCode,
     /// Human-readable message.
     pub message: String,
 }
@@ -113,7 +114,7 @@ pub struct TranscriptOutcome {
     /// Last meaningful message, or the failure reason.
     pub summary: String,
     /// Why it ended.
-    pub reason: String,
+    pub reason: StopReason,
     /// Usage totals.
     pub usage: UsageView,
 }
@@ -124,7 +125,6 @@ pub struct Transcript {
     /// The run as `GET /api/v1/runs/{id}` shows it.
     pub run: RunView,
     /// The team that ran (last `team` event, else the run's team).
-    #[schema(value_type = Option<Object>)]
     pub team: Option<TeamSpec>,
     /// Chat messages and human input, in order.
     pub messages: Vec<TranscriptMessage>,
@@ -287,7 +287,7 @@ fn build(run: RunView, events: &[RunEvent]) -> Transcript {
             }
             EventKind::Error { code, message, .. } => transcript.errors.push(TranscriptError {
                 seq: event.seq,
-                code: code.clone(),
+                code: *code,
                 message: message.clone(),
             }),
             EventKind::Finished {
@@ -299,7 +299,7 @@ fn build(run: RunView, events: &[RunEvent]) -> Transcript {
                 transcript.outcome = Some(TranscriptOutcome {
                     status: (*status).into(),
                     summary: summary.clone(),
-                    reason: reason.clone(),
+                    reason: *reason,
                     usage: (*usage).into(),
                 });
             }
@@ -366,7 +366,7 @@ fn markdown(transcript: &Transcript) -> String {
                 out,
                 "- Status: {} ({})",
                 status_name(outcome.status),
-                outcome.reason
+                outcome.reason.as_str()
             );
             write_usage(&mut out, &outcome.usage);
             if !outcome.summary.trim().is_empty() {

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use cadre_core::event::RunEvent;
 use tokio::sync::{broadcast, mpsc, oneshot};
+use uuid::Uuid;
 
 use super::{BusError, BusHealth, EventBus, Subscription};
 
@@ -36,11 +37,11 @@ pub(crate) enum Signal {
 pub(crate) enum Interest {
     /// Someone subscribes to the run; `ack` fires once upstream delivery is in place.
     Add {
-        run_id: String,
+        run_id: Uuid,
         ack: oneshot::Sender<()>,
     },
     /// The run's last subscriber left.
-    Remove { run_id: String },
+    Remove { run_id: Uuid },
 }
 
 /// Per-run bounded broadcast channels plus the backend's link state.
@@ -51,7 +52,7 @@ pub(crate) struct Hub {
 }
 
 struct HubState {
-    runs: HashMap<String, broadcast::Sender<Signal>>,
+    runs: HashMap<Uuid, broadcast::Sender<Signal>>,
     link: BusHealth,
     closed: bool,
 }
@@ -90,17 +91,17 @@ impl Hub {
     /// receiver fires when the upstream backend (if any) delivers the run.
     pub(crate) fn subscribe(
         self: &Arc<Self>,
-        run_id: &str,
+        run_id: Uuid,
     ) -> Result<(Subscription, Option<oneshot::Receiver<()>>), BusError> {
         let mut state = self.lock();
         if state.closed {
             return Err(BusError::Closed);
         }
-        let rx = match state.runs.get(run_id) {
+        let rx = match state.runs.get(&run_id) {
             Some(sender) => sender.subscribe(),
             None => {
                 let (sender, rx) = broadcast::channel(self.capacity);
-                state.runs.insert(run_id.to_owned(), sender);
+                state.runs.insert(run_id, sender);
                 rx
             }
         };
@@ -109,47 +110,42 @@ impl Hub {
         let ack = self.interest.as_ref().and_then(|interest| {
             let (ack, acked) = oneshot::channel();
             interest
-                .send(Interest::Add {
-                    run_id: run_id.to_owned(),
-                    ack,
-                })
+                .send(Interest::Add { run_id, ack })
                 .ok()
                 .map(|()| acked)
         });
         let link_up = state.link.is_up();
         drop(state);
         Ok((
-            Subscription::new(Arc::clone(self), run_id.to_owned(), rx, link_up),
+            Subscription::new(Arc::clone(self), run_id, rx, link_up),
             ack,
         ))
     }
 
     /// Called when a subscriber is dropped (after its receiver is gone).
-    pub(crate) fn release(&self, run_id: &str) {
+    pub(crate) fn release(&self, run_id: Uuid) {
         let mut state = self.lock();
         let unused = state
             .runs
-            .get(run_id)
+            .get(&run_id)
             .is_some_and(|sender| sender.receiver_count() == 0);
         if unused {
-            state.runs.remove(run_id);
+            state.runs.remove(&run_id);
             if let Some(interest) = &self.interest {
                 // The receiving task is gone only when the bus is shutting down.
-                let _ = interest.send(Interest::Remove {
-                    run_id: run_id.to_owned(),
-                });
+                let _ = interest.send(Interest::Remove { run_id });
             }
         }
     }
 
     /// The run's channel, if anyone watches it.
-    pub(crate) fn sender(&self, run_id: &str) -> Option<broadcast::Sender<Signal>> {
-        self.lock().runs.get(run_id).cloned()
+    pub(crate) fn sender(&self, run_id: Uuid) -> Option<broadcast::Sender<Signal>> {
+        self.lock().runs.get(&run_id).cloned()
     }
 
     /// Hands an event to the run's local subscribers; a no-op for an unwatched run.
     pub(crate) fn deliver(&self, event: &RunEvent) {
-        if let Some(sender) = self.sender(&event.run_id) {
+        if let Some(sender) = self.sender(event.run_id) {
             // An error only means the last subscriber left meanwhile.
             let _ = sender.send(Signal::Event(Arc::new(event.clone())));
         }
@@ -178,7 +174,7 @@ impl Hub {
     }
 
     /// Runs with at least one subscriber.
-    pub(crate) fn watched_runs(&self) -> Vec<String> {
+    pub(crate) fn watched_runs(&self) -> Vec<Uuid> {
         self.lock().runs.keys().cloned().collect()
     }
 
@@ -262,7 +258,7 @@ impl EventBus for MemoryBus {
         Ok(())
     }
 
-    async fn subscribe(&self, run_id: &str) -> Result<Subscription, BusError> {
+    async fn subscribe(&self, run_id: Uuid) -> Result<Subscription, BusError> {
         let (subscription, _) = self.inner.hub.subscribe(run_id)?;
         Ok(subscription)
     }
@@ -284,10 +280,13 @@ mod tests {
     use crate::bus::BusMessage;
     use cadre_core::event::{EventKind, LogLevel};
 
-    fn event(run_id: &str, seq: u64) -> RunEvent {
+    /// The run every test watches.
+    const R: Uuid = Uuid::from_u128(7);
+
+    fn event(run_id: Uuid, seq: u64) -> RunEvent {
         RunEvent {
             seq,
-            run_id: run_id.into(),
+            run_id,
             at: chrono::Utc::now(),
             kind: EventKind::Log {
                 level: LogLevel::Info,
@@ -308,24 +307,24 @@ mod tests {
     #[tokio::test]
     async fn link_markers_arrive_in_order_and_only_on_change() {
         let hub = Hub::new(16, None);
-        let (mut sub, ack) = hub.subscribe("r").unwrap();
+        let (mut sub, ack) = hub.subscribe(R).unwrap();
         assert!(ack.is_none());
-        hub.deliver(&event("r", 1));
+        hub.deliver(&event(R, 1));
         hub.set_link(BusHealth::Down { reason: "x".into() });
         hub.set_link(BusHealth::Down { reason: "y".into() });
         hub.set_link(BusHealth::Up);
-        hub.deliver(&event("r", 2));
+        hub.deliver(&event(R, 2));
         let mut got = Vec::new();
         for _ in 0..4 {
             got.push(sub.recv().await.unwrap());
         }
-        assert_eq!(got[0], BusMessage::Event(event_with_at(&got[0], "r", 1)));
+        assert_eq!(got[0], BusMessage::Event(event_with_at(&got[0], R, 1)));
         assert_eq!(got[1], BusMessage::Disconnected);
         assert_eq!(got[2], BusMessage::Reconnected);
         assert!(matches!(&got[3], BusMessage::Event(e) if e.seq == 2));
     }
 
-    fn event_with_at(message: &BusMessage, run_id: &str, seq: u64) -> RunEvent {
+    fn event_with_at(message: &BusMessage, run_id: Uuid, seq: u64) -> RunEvent {
         let BusMessage::Event(e) = message else {
             panic!("expected an event, got {message:?}")
         };
@@ -339,7 +338,7 @@ mod tests {
     async fn subscriber_arriving_during_outage_is_told_first() {
         let hub = Hub::new(16, None);
         hub.set_link(BusHealth::Down { reason: "x".into() });
-        let (mut sub, _) = hub.subscribe("r").unwrap();
+        let (mut sub, _) = hub.subscribe(R).unwrap();
         assert_eq!(sub.recv().await, Some(BusMessage::Disconnected));
         hub.set_link(BusHealth::Up);
         assert_eq!(sub.recv().await, Some(BusMessage::Reconnected));
@@ -348,10 +347,10 @@ mod tests {
     #[tokio::test]
     async fn lagged_subscriber_resyncs_link_state() {
         let hub = Hub::new(2, None);
-        let (mut sub, _) = hub.subscribe("r").unwrap();
+        let (mut sub, _) = hub.subscribe(R).unwrap();
         hub.set_link(BusHealth::Down { reason: "x".into() });
         for seq in 1..=5 {
-            hub.deliver(&event("r", seq));
+            hub.deliver(&event(R, seq));
         }
         // The Down marker was overwritten; the subscriber must still learn of the outage.
         assert!(matches!(sub.recv().await, Some(BusMessage::Lagged { .. })));
@@ -361,7 +360,7 @@ mod tests {
     #[tokio::test]
     async fn closing_the_hub_ends_streams_and_refuses_subscribers() {
         let bus = MemoryBus::new();
-        let mut sub = bus.subscribe("r").await.unwrap();
+        let mut sub = bus.subscribe(R).await.unwrap();
         drop(bus);
         assert_eq!(sub.recv().await, None);
         assert_eq!(sub.recv().await, None);
@@ -371,8 +370,8 @@ mod tests {
     async fn interest_is_announced_under_the_lock_in_order() {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let hub = Hub::new(4, Some(tx));
-        let (a, _) = hub.subscribe("r").unwrap();
-        let (b, _) = hub.subscribe("r").unwrap();
+        let (a, _) = hub.subscribe(R).unwrap();
+        let (b, _) = hub.subscribe(R).unwrap();
         drop(a);
         assert_eq!(hub.watched_count(), 1);
         drop(b);

@@ -28,6 +28,7 @@ use cadre_core::event::{EventSink, RunEvent, SinkError};
 use futures::Stream;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::ReusableBoxFuture;
+use uuid::Uuid;
 
 pub use self::redis::{RedisBus, RedisBusConfig};
 pub use memory::{DEFAULT_CAPACITY, MemoryBus};
@@ -105,7 +106,7 @@ pub trait EventBus: Send + Sync {
 
     /// Subscribes to the live events of one run. Events published after this returns are
     /// delivered; earlier ones come from the database.
-    async fn subscribe(&self, run_id: &str) -> Result<Subscription, BusError>;
+    async fn subscribe(&self, run_id: Uuid) -> Result<Subscription, BusError>;
 
     /// Current health, for `/readyz`.
     fn health(&self) -> BusHealth;
@@ -141,7 +142,7 @@ pub struct Subscription {
 impl Subscription {
     pub(crate) fn new(
         hub: Arc<Hub>,
-        run_id: String,
+        run_id: Uuid,
         rx: broadcast::Receiver<Signal>,
         link_up: bool,
     ) -> Self {
@@ -156,8 +157,8 @@ impl Subscription {
     }
 
     /// The subscribed run.
-    pub fn run_id(&self) -> &str {
-        &self.release.run_id
+    pub fn run_id(&self) -> Uuid {
+        self.release.run_id
     }
 
     /// The next message; `None` once the bus is gone. Cancel-safe.
@@ -233,12 +234,12 @@ impl std::fmt::Debug for Subscription {
 /// Frees the run's channel when its last subscriber goes.
 struct Release {
     hub: Arc<Hub>,
-    run_id: String,
+    run_id: Uuid,
 }
 
 impl Drop for Release {
     fn drop(&mut self) {
-        self.hub.release(&self.run_id);
+        self.hub.release(self.run_id);
     }
 }
 
@@ -299,7 +300,7 @@ mod tests {
         async fn publish(&self, _event: &RunEvent) -> Result<(), BusError> {
             Err(BusError::Unavailable("test".into()))
         }
-        async fn subscribe(&self, _run_id: &str) -> Result<Subscription, BusError> {
+        async fn subscribe(&self, _run_id: Uuid) -> Result<Subscription, BusError> {
             Err(BusError::Closed)
         }
         fn health(&self) -> BusHealth {
@@ -317,7 +318,7 @@ mod tests {
         let sink = BusSink::new(Arc::new(DownBus));
         let event = RunEvent {
             seq: 1,
-            run_id: "r".into(),
+            run_id: Uuid::new_v4(),
             at: chrono::Utc::now(),
             kind: EventKind::Log {
                 level: LogLevel::Info,

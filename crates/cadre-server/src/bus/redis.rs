@@ -20,6 +20,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout};
+use uuid::Uuid;
 
 use super::memory::{DEFAULT_CAPACITY, Hub, Interest};
 use super::{BusError, BusHealth, EventBus, Subscription};
@@ -159,7 +160,7 @@ impl RedisBus {
     }
 
     /// The Redis channel carrying a run's events.
-    pub fn channel(&self, run_id: &str) -> String {
+    pub fn channel(&self, run_id: Uuid) -> String {
         format!("{}run:{run_id}", self.inner.channel_prefix)
     }
 
@@ -210,7 +211,7 @@ impl EventBus for RedisBus {
             serde_json::to_vec(event).map_err(|error| BusError::Encode(error.to_string()))?;
         let mut connection = self.inner.publisher.clone();
         let mut command = ::redis::cmd("PUBLISH");
-        command.arg(self.channel(&event.run_id)).arg(payload);
+        command.arg(self.channel(event.run_id)).arg(payload);
         let publish = command.query_async::<i64>(&mut connection);
         let result = match timeout(self.inner.publish_timeout, publish).await {
             Ok(Ok(_receivers)) => Ok(()),
@@ -227,7 +228,7 @@ impl EventBus for RedisBus {
         result
     }
 
-    async fn subscribe(&self, run_id: &str) -> Result<Subscription, BusError> {
+    async fn subscribe(&self, run_id: Uuid) -> Result<Subscription, BusError> {
         let (subscription, ack) = self.inner.hub.subscribe(run_id)?;
         if let Some(ack) = ack {
             // Without the ack the subscription still works once the task catches up; a
@@ -282,7 +283,7 @@ struct SubscriberTask {
     config: RedisBusConfig,
     redacted_url: String,
     /// Runs subscribed on the current connection.
-    subscribed: HashSet<String>,
+    subscribed: HashSet<Uuid>,
 }
 
 impl SubscriberTask {
@@ -321,7 +322,7 @@ impl SubscriberTask {
                     self.subscribed = channels
                         .iter()
                         .filter_map(|channel| channel.strip_prefix(&self.channel_prefix))
-                        .map(str::to_owned)
+                        .filter_map(|run_id| Uuid::parse_str(run_id).ok())
                         .collect();
                     self.hub.set_link(BusHealth::Up);
                     tracing::info!(url = %self.redacted_url, runs = channels.len(), "event bus reconnected to Redis");
@@ -410,7 +411,10 @@ impl SubscriberTask {
 
     fn forward(&self, message: &::redis::Msg) {
         let channel = message.get_channel_name();
-        let Some(run_id) = channel.strip_prefix(&self.channel_prefix) else {
+        let Some(run_id) = channel
+            .strip_prefix(&self.channel_prefix)
+            .and_then(|run_id| Uuid::parse_str(run_id).ok())
+        else {
             return;
         };
         // Decode only for runs someone here watches.

@@ -21,13 +21,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use cadre_core::event::{EventKind, RunEmitter};
+use cadre_core::event::{RunEmitter, SinkError};
 use cadre_core::executor::CodeExecutor;
 use cadre_core::groupchat::RunContext;
-use cadre_core::run::execute_run;
-use cadre_core::termination::StopReason;
-use cadre_core::{RunStatus, UsageTotals};
-use cadre_store::{ClaimedJob, Store};
+use cadre_core::model::ChatModel;
+use cadre_core::run::{ResumeState, RunOutcome, RunRequest, execute_run};
+use cadre_core::{FailureCode, RunEnd, RunFailure, UsageTotals};
+use cadre_llm::demo::DEMO_MODEL;
+use cadre_store::{ClaimedJob, RunRecord, Store, StoreError};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -38,10 +39,10 @@ pub use input::StoredInput;
 pub use models::{EnvModels, FixedModel, ModelFactory, NO_USER_KEY, provider_config};
 pub use sink::{EventWriter, PersistingSink};
 
-use crate::auth::credentials::{self, PreferredError, UserCredential};
+use crate::auth::credentials::{self, PreferredError};
 use crate::auth::sealing::SecretBox;
 use crate::bus::EventBus;
-use crate::quota::Quotas;
+use crate::quota::{Allowance, Quotas};
 use crate::run_request::StoredRunRequest;
 use watch::{WatchTiming, Watched, watch_loop};
 
@@ -103,6 +104,52 @@ struct Shared {
     watched: Arc<Watched>,
 }
 
+/// Where one run's events go on this worker: numbered by the emitter, stored by the
+/// worker's group commit through the sink, refused by it once `halted`.
+struct RunLog {
+    emitter: RunEmitter,
+    sink: Arc<PersistingSink>,
+    halted: Arc<AtomicBool>,
+}
+
+/// A claimed job ready for the engine.
+struct PreparedRun {
+    log: RunLog,
+    request: RunRequest,
+    model: Arc<dyn ChatModel>,
+    /// What an earlier attempt persisted (`None`: the run starts afresh).
+    resume: Option<ResumeState>,
+}
+
+/// Why a claimed job does not reach the engine.
+enum NotRunnable {
+    /// The run already ended: its job is retired.
+    Ended,
+    /// The store could not be read: the job is left to its lease, to be tried again.
+    Unavailable { what: &'static str, error: String },
+    /// The run cannot start: it ends as failed.
+    Failed {
+        log: RunLog,
+        failure: RunFailure,
+        usage: UsageTotals,
+    },
+}
+
+impl NotRunnable {
+    fn unavailable(what: &'static str) -> impl FnOnce(StoreError) -> Self {
+        move |error| NotRunnable::Unavailable {
+            what,
+            error: error.to_string(),
+        }
+    }
+}
+
+/// Why [`Worker::admit`] refused a run.
+enum Refusal {
+    Unavailable { what: &'static str, error: String },
+    Failed(RunFailure),
+}
+
 /// A worker: the queue consumer that executes runs.
 #[derive(Clone)]
 pub struct Worker {
@@ -139,22 +186,6 @@ impl Worker {
     pub fn with_sealer(mut self, sealer: SecretBox) -> Self {
         self.sealer = Some(sealer);
         self
-    }
-
-    /// The owner's preferred stored credential, opened; `Err` is a message for the run.
-    async fn owner_credential(
-        &self,
-        owner: uuid::Uuid,
-    ) -> Result<Option<UserCredential>, (&'static str, String)> {
-        let Some(sealer) = &self.sealer else {
-            return Ok(None);
-        };
-        credentials::preferred(self.store.as_ref(), sealer, owner)
-            .await
-            .map_err(|error| match error {
-                PreferredError::Store(_) => ("store_unavailable", error.to_string()),
-                PreferredError::Unreadable { .. } => ("credential_unreadable", error.to_string()),
-            })
     }
 
     /// The worker's id.
@@ -260,84 +291,157 @@ impl Worker {
     /// Runs one claimed job to its end, or until its lease is lost or the worker halts.
     async fn execute(&self, shared: &Shared, job: ClaimedJob, halt: CancellationToken) {
         let claimed_at = tokio::time::Instant::now();
-        let run = match self.store.get_run_any(job.run_id).await {
-            Ok(run) => run,
-            Err(error) => {
-                tracing::warn!(%error, "claimed job's run cannot be read; leaving it to the lease");
-                return;
+        match self.prepare(shared, &job).await {
+            Ok(run) => {
+                let halted = run.log.halted.clone();
+                let sink = run.log.sink.clone();
+                let outcome = self.run_engine(shared, &job, run, claimed_at, &halt).await;
+                // The run is this worker's to end only once all its events are stored.
+                let outcome = match (outcome, sink.flush().await) {
+                    (Ok(outcome), Ok(())) => Ok(outcome),
+                    (Ok(_), Err(error)) | (Err(error), _) => Err(error),
+                };
+                self.finish(&job, outcome, halted.load(Ordering::SeqCst), &halt)
+                    .await;
             }
-        };
+            Err(NotRunnable::Ended) => self.complete(&job).await,
+            Err(NotRunnable::Unavailable { what, error }) => {
+                tracing::warn!(%error, "cannot read {what}; leaving the run to the lease");
+            }
+            Err(NotRunnable::Failed {
+                log,
+                failure,
+                usage,
+            }) => self.fail(&job, &log, failure, usage).await,
+        }
+    }
+
+    /// Everything a claimed job needs before its engine starts: the stored run and what
+    /// an earlier attempt persisted, its request, its model, and its budgets capped by
+    /// the owner's quota.
+    async fn prepare(&self, shared: &Shared, job: &ClaimedJob) -> Result<PreparedRun, NotRunnable> {
+        let run = self
+            .store
+            .get_run_any(job.run_id)
+            .await
+            .map_err(NotRunnable::unavailable("the claimed job's run"))?;
         if run.status.is_terminal() {
-            self.complete(&job).await;
-            return;
+            return Err(NotRunnable::Ended);
         }
         // A run that never started has nothing to resume: skip the read.
-        let state = if run.last_seq == 0 {
-            Ok((Default::default(), 0))
+        let (resume, last_seq) = if run.last_seq == 0 {
+            (ResumeState::default(), 0)
         } else {
-            self.store.resume_state(job.run_id).await
-        };
-        let (resume, last_seq) = match state {
-            Ok(state) => state,
-            Err(error) => {
-                tracing::warn!(%error, "cannot load the run's events; leaving it to the lease");
-                return;
-            }
+            self.store
+                .resume_state(job.run_id)
+                .await
+                .map_err(NotRunnable::unavailable("the run's events"))?
         };
         let halted = Arc::new(AtomicBool::new(false));
         let sink = Arc::new(shared.writer.sink(job.run_id, halted.clone()));
-        let emitter = RunEmitter::new(job.run_id.to_string(), sink.clone(), last_seq);
-        let cancel = CancellationToken::new();
+        let log = RunLog {
+            emitter: RunEmitter::new(job.run_id, sink.clone(), last_seq),
+            sink,
+            halted,
+        };
+        match self.admit(&run).await {
+            Ok((request, model)) => Ok(PreparedRun {
+                log,
+                request,
+                model,
+                resume: (last_seq > 0).then_some(resume),
+            }),
+            Err(Refusal::Unavailable { what, error }) => {
+                Err(NotRunnable::Unavailable { what, error })
+            }
+            Err(Refusal::Failed(failure)) => Err(NotRunnable::Failed {
+                log,
+                failure,
+                usage: resume.usage,
+            }),
+        }
+    }
 
-        let request: StoredRunRequest = match serde_json::from_value(run.request.clone()) {
-            Ok(request) => request,
+    /// The engine request and model of a stored run, or why it cannot start.
+    async fn admit(&self, run: &RunRecord) -> Result<(RunRequest, Arc<dyn ChatModel>), Refusal> {
+        let request: StoredRunRequest =
+            serde_json::from_value(run.request.clone()).map_err(|error| {
+                Refusal::Failed(RunFailure::new(
+                    FailureCode::InvalidRequest,
+                    format!("the stored run request is unreadable: {error}"),
+                ))
+            })?;
+        let credential = match &self.sealer {
+            Some(sealer) if request.model.as_deref() != Some(DEMO_MODEL) => {
+                credentials::preferred(self.store.as_ref(), sealer, run.owner)
+                    .await
+                    .map_err(|error| match error {
+                        PreferredError::Store(error) => Refusal::Unavailable {
+                            what: "the owner's provider keys",
+                            error: error.to_string(),
+                        },
+                        unreadable @ PreferredError::Unreadable { .. } => {
+                            Refusal::Failed(RunFailure::new(
+                                FailureCode::CredentialUnreadable,
+                                unreadable.to_string(),
+                            ))
+                        }
+                    })?
+            }
+            _ => None,
+        };
+        let model =
+            self.models
+                .model(&request, credential.as_ref())
+                .map_err(|error| {
+                    Refusal::Failed(RunFailure::from_model(&error).unwrap_or_else(|| {
+                        RunFailure::new(FailureCode::LlmConfig, error.to_string())
+                    }))
+                })?;
+        let mut engine_request = request.to_engine();
+        match self
+            .config
+            .quotas
+            .allowance(self.store.as_ref(), run.owner, chrono::Utc::now())
+            .await
+        {
+            Ok(Allowance::Unlimited) => {}
+            Ok(Allowance::Within(left)) => left.cap(&mut engine_request.overrides),
+            Ok(Allowance::Exhausted) => {
+                return Err(Refusal::Failed(RunFailure::new(
+                    FailureCode::QuotaExceeded,
+                    "the owner's daily token or spend quota is used up; it resets at 00:00 UTC",
+                )));
+            }
             Err(error) => {
-                let message = format!("the stored run request is unreadable: {error}");
-                self.fail(
-                    &job,
-                    &emitter,
-                    &sink,
-                    "invalid_request",
-                    message,
-                    resume.usage,
-                )
-                .await;
-                return;
+                return Err(Refusal::Unavailable {
+                    what: "today's usage",
+                    error: error.to_string(),
+                });
             }
-        };
-        let credential = if request.model.as_deref() == Some("demo") {
-            None
-        } else {
-            match self.owner_credential(run.owner).await {
-                Ok(credential) => credential,
-                Err(("store_unavailable", message)) => {
-                    tracing::warn!(%message, "leaving the run to the lease");
-                    return;
-                }
-                Err((code, message)) => {
-                    self.fail(&job, &emitter, &sink, code, message, resume.usage)
-                        .await;
-                    return;
-                }
-            }
-        };
-        let model = match self.models.model(&request, credential.as_ref()) {
-            Ok(model) => model,
-            Err(error) => {
-                self.fail(
-                    &job,
-                    &emitter,
-                    &sink,
-                    error.code(),
-                    error.to_string(),
-                    resume.usage,
-                )
-                .await;
-                return;
-            }
-        };
+        }
+        Ok((engine_request, model))
+    }
+
+    /// Runs the engine on a prepared job while the watcher renews its lease and relays
+    /// cancel requests; a worker shutdown halts it.
+    async fn run_engine(
+        &self,
+        shared: &Shared,
+        job: &ClaimedJob,
+        run: PreparedRun,
+        claimed_at: tokio::time::Instant,
+        halt: &CancellationToken,
+    ) -> Result<RunOutcome, SinkError> {
+        let PreparedRun {
+            log,
+            request,
+            model,
+            resume,
+        } = run;
+        let cancel = CancellationToken::new();
         let ctx = RunContext {
-            emitter,
+            emitter: log.emitter,
             model,
             executor: self.executor.clone(),
             input: Arc::new(StoredInput::new(
@@ -348,46 +452,12 @@ impl Worker {
             )),
             cancel: cancel.clone(),
         };
-        let mut engine_request = request.to_engine();
-        if self.config.quotas.any() {
-            let today = crate::quota::start_of_day(chrono::Utc::now());
-            let used = match self.store.owner_usage_since(run.owner, today).await {
-                Ok(used) => used,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot read today's usage; leaving the run to the lease");
-                    return;
-                }
-            };
-            let left = self.config.quotas.remaining(&used);
-            if left.exhausted() {
-                let message =
-                    "the owner's daily token or spend quota is used up; it resets at 00:00 UTC";
-                self.fail(
-                    &job,
-                    &ctx.emitter,
-                    &sink,
-                    "quota_exceeded",
-                    message.into(),
-                    resume.usage,
-                )
-                .await;
-                return;
-            }
-            let overrides = &mut engine_request.overrides;
-            if let Some(tokens) = left.tokens {
-                overrides.max_tokens = Some(overrides.max_tokens.map_or(tokens, |t| t.min(tokens)));
-            }
-            if let Some(usd) = left.usd {
-                overrides.max_cost_usd = Some(overrides.max_cost_usd.map_or(usd, |c| c.min(usd)));
-            }
-        }
-        let resume = (last_seq > 0).then_some(resume);
-        let watch_guard = shared.watched.add(
+        let _watch_guard = shared.watched.add(
             job.job_id,
             job.run_id,
             claimed_at,
             cancel.clone(),
-            halted.clone(),
+            log.halted.clone(),
         );
         let done = CancellationToken::new();
         // Shutdown halts the run: the sink refuses every event first, so the
@@ -396,24 +466,28 @@ impl Worker {
             tokio::select! {
                 () = done.cancelled() => {}
                 () = halt.cancelled() => {
-                    halted.store(true, Ordering::SeqCst);
+                    log.halted.store(true, Ordering::SeqCst);
                     cancel.cancel();
                 }
             }
         };
         let engine = async {
-            let outcome = execute_run(engine_request, ctx, resume).await;
+            let outcome = execute_run(request, ctx, resume).await;
             done.cancel();
             outcome
         };
         let (outcome, ()) = tokio::join!(engine, watch);
-        drop(watch_guard);
-        // The run is this worker's to end only once all its events are stored.
-        let outcome = match (outcome, sink.flush().await) {
-            (Ok(outcome), Ok(())) => Ok(outcome),
-            (Ok(_), Err(error)) => Err(error),
-            (Err(error), _) => Err(error),
-        };
+        outcome
+    }
+
+    /// Retires, hands back or leaves a job whose engine has stopped, by how it stopped.
+    async fn finish(
+        &self,
+        job: &ClaimedJob,
+        outcome: Result<RunOutcome, SinkError>,
+        halted: bool,
+        halt: &CancellationToken,
+    ) {
         match outcome {
             Ok(outcome) => {
                 tracing::info!(
@@ -421,14 +495,14 @@ impl Worker {
                     reason = outcome.reason.as_str(),
                     "run ended"
                 );
-                self.complete(&job).await;
+                self.complete(job).await;
             }
-            Err(_) if halted.load(Ordering::SeqCst) => {
+            Err(_) if halted => {
                 tracing::info!("run halted on this worker; it resumes elsewhere");
                 // On shutdown the job goes back to the queue at once; after a lost lease
                 // it already belongs to another worker.
                 if halt.is_cancelled() {
-                    self.release(&job).await;
+                    self.release(job).await;
                 }
             }
             Err(error) => {
@@ -439,39 +513,16 @@ impl Worker {
         }
     }
 
-    /// Ends a run that cannot start (unreadable request, unusable model) as failed.
-    async fn fail(
-        &self,
-        job: &ClaimedJob,
-        emitter: &RunEmitter,
-        sink: &PersistingSink,
-        code: &str,
-        message: String,
-        usage: UsageTotals,
-    ) {
-        let events = [
-            EventKind::Error {
-                code: code.to_string(),
-                message: message.clone(),
-                retryable: false,
-            },
-            EventKind::Status {
-                status: RunStatus::Failed,
-            },
-            EventKind::Finished {
-                status: RunStatus::Failed,
-                summary: message,
-                reason: StopReason::Error.as_str().to_string(),
-                usage,
-            },
-        ];
-        for kind in events {
-            if let Err(error) = emitter.emit(kind).await {
+    /// Ends a run that cannot start (unreadable request, unusable model, quota used up)
+    /// as failed, with the same closing events as any failed run.
+    async fn fail(&self, job: &ClaimedJob, log: &RunLog, failure: RunFailure, usage: UsageTotals) {
+        for kind in RunEnd::failed(failure, usage).events() {
+            if let Err(error) = log.emitter.emit(kind).await {
                 tracing::warn!(%error, "cannot record the run's failure; leaving it to the lease");
                 return;
             }
         }
-        if let Err(error) = sink.flush().await {
+        if let Err(error) = log.sink.flush().await {
             tracing::warn!(%error, "cannot record the run's failure; leaving it to the lease");
             return;
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use cadre_core::model::{ChatModel, ModelError};
 use cadre_llm::config::{LlmConfig, Overrides};
-use cadre_llm::demo::DemoModel;
+use cadre_llm::demo::{DEMO_MODEL, DemoModel};
 use cadre_llm::openai::OpenAiClient;
 
 use crate::auth::credentials::UserCredential;
@@ -57,7 +57,7 @@ impl ModelFactory for EnvModels {
         request: &StoredRunRequest,
         credential: Option<&UserCredential>,
     ) -> Result<Arc<dyn ChatModel>, ModelError> {
-        if request.model.as_deref() == Some("demo") {
+        if request.model.as_deref() == Some(DEMO_MODEL) {
             return Ok(Arc::new(DemoModel::new().with_delay(self.demo_delay)));
         }
         let config = provider_config(credential, self.share_server_key, request.model.clone())?;

@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use cadre_core::event::{EventKind, LogLevel, RunEvent, RunStatus, UsageTotals};
+use cadre_core::termination::StopReason;
 use cadre_server::api::{AppState, router};
 use cadre_server::auth::AuthConfig;
 use cadre_server::bus::{EventBus, MemoryBus};
@@ -245,7 +246,7 @@ pub fn run_id(run: &Value) -> Uuid {
 pub fn event(run_id: Uuid, seq: u64, kind: EventKind) -> RunEvent {
     RunEvent {
         seq,
-        run_id: run_id.to_string(),
+        run_id,
         at: chrono::Utc::now(),
         kind,
     }
@@ -264,7 +265,7 @@ pub fn finished() -> EventKind {
     EventKind::Finished {
         status: RunStatus::Completed,
         summary: "done".into(),
-        reason: "text_mention".into(),
+        reason: StopReason::TextMention,
         usage: UsageTotals::default(),
     }
 }

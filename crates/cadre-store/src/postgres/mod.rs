@@ -823,11 +823,10 @@ impl Store for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let run = run_id.to_string();
         rows.iter()
             .map(|row| {
                 decode_event(
-                    &run,
+                    run_id,
                     row.try_get("seq")?,
                     row.try_get("type")?,
                     row.try_get("at")?,

@@ -737,11 +737,10 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?;
-        let run = run_id.to_string();
         rows.iter()
             .map(|row| {
                 decode_event(
-                    &run,
+                    run_id,
                     row.try_get("seq")?,
                     row.try_get("type")?,
                     from_micros(row.try_get("at")?)?,
