@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 /// Declares [`ErrorCode`], one line per code: the variant, its wire name and its HTTP
 /// status (meilisearch's `make_error_codes!`), so a code cannot be added without both.
 macro_rules! error_codes {
-    ($($(#[doc = $doc:literal])+ $variant:ident = $name:literal => $status:ident;)+) => {
+    ($($(#[doc = $doc:literal])+ $variant:ident = $name:tt => $status:ident;)+) => {
         /// The stable, machine-readable error codes of the API and their HTTP statuses.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
         pub enum ErrorCode {
