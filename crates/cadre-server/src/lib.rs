@@ -11,6 +11,10 @@
 //!   ([`bus::MemoryBus`]) and Redis pub/sub ([`bus::RedisBus`]) backends, and the
 //!   [`bus::Subscription`] stream that SSE/WebSocket handlers consume.
 //! - [`config`]: [`config::ServiceConfig`], the `CADRE_*` settings with their defaults.
+//! - [`startup`]: [`startup::Application`]: a `ServiceConfig` becomes an opened store and
+//!   bus, an [`api::AppState`], a bound listener, the first admin and (for `cadre serve`)
+//!   a worker; then it serves until its shutdown token fires. The `cadre` binary, the API
+//!   tests and the benchmarks all start the server through it.
 //! - [`run_request`]: [`run_request::StoredRunRequest`], a run's request as stored and as
 //!   the worker turns it into an engine request.
 //! - [`worker`]: the worker loop: claims jobs, runs the engine, persists and publishes
@@ -25,4 +29,5 @@ pub mod bus;
 pub mod config;
 pub mod quota;
 pub mod run_request;
+pub mod startup;
 pub mod worker;
