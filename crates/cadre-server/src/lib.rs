@@ -1,9 +1,10 @@
 //! # cadre-server
 //!
-//! Owns the service: the axum API (REST, SSE, WebSocket, OpenAPI), accounts and secrets,
-//! the worker loop, and the event bus (in-process or Redis); metrics and the embedded web
-//! UI are still to come. Only this crate knows the public JSON shapes of the HTTP API.
-//! Dependencies point one way: core, llm, sandbox, store <- server <- cli.
+//! Owns the service: the axum API (REST, SSE, WebSocket, OpenAPI) with the embedded web
+//! UI, accounts and secrets, the worker loop, the event bus (in-process or Redis), and
+//! start-up (settings to a running service). There are no metrics yet. Only this crate
+//! knows the public JSON shapes of the HTTP API. Dependencies point one way: core, llm,
+//! sandbox, store <- server <- cli.
 //!
 //! # Layout
 //!
@@ -19,9 +20,12 @@
 //!   the worker turns it into an engine request.
 //! - [`worker`]: the worker loop: claims jobs, runs the engine, persists and publishes
 //!   events, keeps its lease, obeys cancellation, hands jobs back on shutdown.
-//! - [`api`]: the axum HTTP API (errors, health, OpenAPI, runs, events, SSE).
+//! - [`api`]: the axum HTTP API: [`api::AppState`] and [`api::router`], one module per
+//!   resource (runs, events over SSE and WebSocket, teams, tokens, admin…), auth
+//!   extractors and login, errors, OpenAPI, and the web UI as the fallback route.
 //! - [`quota`]: per-user daily token and spend quotas.
-//! - [`auth`]: password hashing (argon2id), access tokens (HS256 JWT) and refresh tokens.
+//! - [`auth`]: password hashing (argon2id), access tokens (HS256 JWT), refresh and
+//!   personal tokens, sealed provider keys, the first admin.
 
 pub mod api;
 pub mod auth;
