@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use cadre_core::event::{EventKind, LogLevel, RunEvent, UsageTotals};
 use cadre_core::{RunStatus, StopReason};
-use cadre_server::api::{AppState, router};
+use cadre_server::api::AppState;
 use cadre_server::auth::AuthConfig;
 use cadre_server::bus::{EventBus, MemoryBus};
+use cadre_server::startup::Application;
 use cadre_store::{NewRun, NewUser, Store};
 use chrono::Utc;
 use futures::StreamExt;
@@ -109,8 +110,9 @@ pub async fn fanout(
     let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
     let state = AppState::new(store.clone(), bus.clone(), auth);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let application = Application::from_listener(state, listener)?;
+    let addr = application.address();
+    let server = tokio::spawn(application.run_until_stopped());
 
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(subscribers)

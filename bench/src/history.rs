@@ -5,9 +5,10 @@
 
 use cadre_core::event::{EventKind, RunEvent, UsageTotals};
 use cadre_core::{RunStatus, StopReason};
-use cadre_server::api::{AppState, router};
+use cadre_server::api::AppState;
 use cadre_server::auth::AuthConfig;
 use cadre_server::bus::MemoryBus;
+use cadre_server::startup::Application;
 use cadre_store::{NewRun, NewUser, Store};
 use chrono::Utc;
 use std::sync::Arc;
@@ -83,8 +84,9 @@ pub async fn history(store: Arc<dyn Store>, requests: u32) -> anyhow::Result<Vec
     let token = auth.jwt.issue(user.id, false)?;
     let state = AppState::new(store.clone(), Arc::new(MemoryBus::new()), auth);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let application = Application::from_listener(state, listener)?;
+    let base = format!("http://{}", application.address());
+    let server = tokio::spawn(application.run_until_stopped());
     let http = reqwest::Client::new();
     let mut figures = Vec::new();
     for messages in [20, 200] {

@@ -1,6 +1,9 @@
 //! Service configuration (DESIGN §8) from `CADRE_*` environment variables, each with a
 //! safe default for the single-machine case: SQLite in the data dir, no Redis, bound to
-//! 127.0.0.1:8080.
+//! 127.0.0.1:8080. Values are trimmed; a blank one counts as unset. The model settings
+//! (`CADRE_LLM_*`) are read by `cadre_llm::config`, logging (`CADRE_LOG`,
+//! `CADRE_LOG_FORMAT`) by the binary. `startup` turns a [`ServiceConfig`] into the
+//! running service.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,37 +23,45 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// Settings of `cadre serve`, `cadre api`, `cadre worker` and `cadre migrate`.
+/// Settings of `cadre serve`, `cadre api`, `cadre worker` and `cadre migrate` (and of
+/// `cadre user` and `cadre secrets`, which work on the same database and secret).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceConfig {
-    /// Where the SQLite database and the secret key live (`CADRE_DATA_DIR`).
+    /// `CADRE_DATA_DIR`: where the SQLite database and the secret key live, created
+    /// readable by its owner only (default `$XDG_DATA_HOME/cadre`, else
+    /// `$HOME/.local/share/cadre`).
     pub data_dir: PathBuf,
     /// `CADRE_DATABASE_URL`; default `sqlite://<data dir>/cadre.db`.
     pub database_url: String,
     /// `CADRE_REDIS_URL`: Redis pub/sub between processes; none means in-process.
     pub redis_url: Option<String>,
-    /// `CADRE_BIND`.
+    /// `CADRE_BIND`: the API's address (default `127.0.0.1:8080`; port 0 takes a free
+    /// port, which `cadre serve` and `cadre api` print).
     pub bind: String,
-    /// `CADRE_WORKER_LEASE_SECS`.
+    /// `CADRE_WORKER_LEASE_SECS`: how long a worker's claim on a run lasts without
+    /// renewal (default 30 s, at least 2); workers renew every third of it.
     pub worker_lease: Duration,
-    /// `CADRE_WORKER_CONCURRENCY`: runs one worker executes at once.
+    /// `CADRE_WORKER_CONCURRENCY`: runs one worker executes at once (default 64, at
+    /// least 1).
     pub worker_concurrency: usize,
-    /// `CADRE_MAX_RUNNING_PER_USER`: executing runs per user across workers.
+    /// `CADRE_MAX_RUNNING_PER_USER`: executing runs per user across workers (unset or 0:
+    /// unlimited).
     pub max_running_per_user: Option<u32>,
-    /// `CADRE_SANDBOX`: code executor (`bwrap`, `local-unsafe`, `none`).
+    /// `CADRE_SANDBOX`: code executor (`bwrap`, the default; `local-unsafe`; `none`).
     pub sandbox: String,
     /// `CADRE_SCRIPTED_DELAY_MS`: time each demo-model answer takes (half of it streaming).
     pub demo_delay: Duration,
-    /// `CADRE_SECRET_KEY`: keys access tokens (and, later, stored credentials). Unset: a
-    /// random key kept in `<data dir>/secret.key`. Every API replica needs the same one.
+    /// `CADRE_SECRET_KEY` (at least 32 characters): keys access tokens and seals users'
+    /// stored provider keys. Unset: a random key kept in `<data dir>/secret.key`. Every
+    /// API replica and worker needs the same one.
     pub secret_key: Option<Secret>,
     /// `CADRE_ALLOW_REGISTRATION`: anyone may create an account (default false).
     pub allow_registration: bool,
-    /// `CADRE_ADMIN_EMAIL`: the admin created on first start (default
-    /// `admin@cadre.local`).
+    /// `CADRE_ADMIN_EMAIL`: the admin `cadre serve`/`cadre api` create when no account can
+    /// log in yet, i.e. on first start (default `admin@cadre.local`).
     pub admin_email: Option<String>,
     /// `CADRE_ADMIN_PASSWORD`: that admin's password (default: generated and printed
-    /// once).
+    /// once, on stderr).
     pub admin_password: Option<Secret>,
     /// `CADRE_CORS_ORIGINS`: comma-separated origins allowed to call the API from a
     /// browser (default none: CORS closed).

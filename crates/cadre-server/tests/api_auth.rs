@@ -8,17 +8,14 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cadre_server::api::AppState;
 use cadre_server::auth::JwtKeys;
 use cadre_server::auth::password::hash_password;
-use cadre_server::bus::MemoryBus;
 use cadre_store::NewUser;
-use common::{App, TEST_SECRET, assert_error, client_with, serve, spawn, test_auth};
+use common::{App, TEST_SECRET, assert_error, client_with, serve, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -311,14 +308,7 @@ async fn registration_is_closed_by_default_and_works_when_open() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
-    let mut auth = test_auth();
-    auth.allow_registration = true;
-    let open = serve(AppState::new(
-        app.store.clone(),
-        Arc::new(MemoryBus::new()),
-        auth,
-    ))
-    .await;
+    let open = serve(app.state_with(|config| config.allow_registration = true)).await;
     let register = |body: Value| {
         let url = format!("{open}/api/v1/auth/register");
         async move {
@@ -461,9 +451,7 @@ async fn repeated_failed_logins_are_throttled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_creation_is_rate_limited_per_user() {
     let app = spawn().await;
-    let mut state = AppState::new(app.store.clone(), Arc::new(MemoryBus::new()), test_auth());
-    state.limits = Arc::new(cadre_server::api::limits::Limits::new(2));
-    let limited = serve(state).await;
+    let limited = serve(app.state_with(|config| config.runs_per_minute = 2)).await;
     let create = || {
         app.http
             .post(format!("{limited}/api/v1/runs"))
@@ -511,9 +499,10 @@ async fn cors_is_closed_unless_listed_and_security_headers_are_everywhere() {
             .contains_key("access-control-allow-origin")
     );
 
-    let mut state = AppState::new(app.store.clone(), Arc::new(MemoryBus::new()), test_auth());
-    state.cors_origins = Arc::new(vec!["https://ui.example".into()]);
-    let listed = serve(state).await;
+    let listed = serve(app.state_with(|config| {
+        config.cors_origins = vec!["https://ui.example".into()];
+    }))
+    .await;
     let response = preflight(listed.clone(), "https://evil.example").await;
     assert!(
         !response

@@ -12,12 +12,9 @@ use std::time::Duration;
 use cadre_llm::config::{LlmConfig, Provider};
 use cadre_llm::fake_server::{FakeOpenAi, FakeReply};
 use cadre_llm::openai::OpenAiClient;
-use cadre_server::api::AppState;
-use cadre_server::api::limits::Limits;
-use cadre_server::bus::MemoryBus;
 use cadre_server::quota::Quotas;
 use cadre_server::worker::{FixedModel, Worker, WorkerConfig};
-use common::{App, assert_error, serve, spawn, test_auth};
+use common::{App, assert_error, serve, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -94,12 +91,7 @@ async fn a_daily_spend_quota_caps_runs_then_refuses_new_ones() {
         daily_tokens: None,
         daily_usd: Some(0.004),
     };
-    let mut state = AppState::new(app.store.clone(), Arc::new(MemoryBus::new()), test_auth());
-    state.limits = Arc::new(Limits {
-        quotas,
-        ..Limits::default()
-    });
-    let base = serve(state).await;
+    let base = serve(app.state_with(|config| config.quotas = quotas)).await;
     let (_server, model) = pricey_model().await;
     let (shutdown, handle) = start_worker(&app, model, quotas);
 

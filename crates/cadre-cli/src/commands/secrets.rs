@@ -11,9 +11,8 @@ use cadre_server::auth::credentials::rotate_all;
 use cadre_server::auth::sealing::SecretBox;
 use cadre_server::auth::token::random_secret;
 use cadre_server::config::ServiceConfig;
+use cadre_server::startup::{open_store, server_secret};
 use clap::Subcommand;
-
-use super::service::{open_store, server_secret};
 
 /// Secret-key management.
 #[derive(Debug, Subcommand)]

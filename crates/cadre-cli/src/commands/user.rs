@@ -10,10 +10,9 @@ use cadre_server::api::auth::{normalize_email, valid_email};
 use cadre_server::auth::password::hash_password;
 use cadre_server::auth::token::random_secret;
 use cadre_server::config::ServiceConfig;
+use cadre_server::startup::open_store;
 use cadre_store::{AuditEntry, NewUser, Store, UserRecord};
 use clap::Subcommand;
-
-use super::service::open_store;
 
 /// Account administration.
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
-//! Shared harness for the HTTP API integration tests (`api*.rs`): the real router on a
-//! `127.0.0.1:0` listener, a SQLite store in a temporary directory and an in-process
-//! [`MemoryBus`] (or a bus of the test's choosing). The worker is simulated by appending
+//! Shared harness for the HTTP API integration tests (`api*.rs`): the server started the
+//! way `cadre serve` starts it (`AppState::from_config` from a [`ServiceConfig`], served by
+//! `startup::Application` on a `127.0.0.1:0` listener), with a SQLite store in a
+//! temporary directory and an in-process [`MemoryBus`] (or a bus of the test's choosing). The worker is simulated by appending
 //! events through the store and publishing them on the bus, as a worker does. Each app
 //! acts as a user of its own: its HTTP client sends that user's access token (logging in
 //! itself is tested in `api_auth.rs`); [`App::as_user`] gives another user's view.
@@ -11,13 +12,16 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::path::Path;
 use std::sync::Arc;
 
 use cadre_core::event::{EventKind, LogLevel, RunEvent, RunStatus, UsageTotals};
 use cadre_core::termination::StopReason;
-use cadre_server::api::{AppState, router};
+use cadre_server::api::AppState;
 use cadre_server::auth::AuthConfig;
 use cadre_server::bus::{EventBus, MemoryBus};
+use cadre_server::config::ServiceConfig;
+use cadre_server::startup::{Application, open_store};
 use cadre_store::{NewUser, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -38,6 +42,8 @@ pub struct App {
     pub user: Uuid,
     /// Their access token.
     pub token: String,
+    /// The settings the server was started from ([`test_config`]).
+    pub config: ServiceConfig,
     /// Keeps the SQLite database alive; `None` for an app sharing another app's store.
     pub _dir: Option<tempfile::TempDir>,
 }
@@ -48,6 +54,20 @@ pub const TEST_SECRET: &[u8] = b"the server secret of the API tests, 32+ bytes";
 /// The auth settings of every test app.
 pub fn test_auth() -> AuthConfig {
     AuthConfig::from_secret(TEST_SECRET)
+}
+
+/// The settings of every test app: the defaults, with its data (the SQLite database) in
+/// `dir`, [`TEST_SECRET`] as the server secret and port 0.
+pub fn test_config(dir: &Path) -> ServiceConfig {
+    let dir = dir.display().to_string();
+    let secret = std::str::from_utf8(TEST_SECRET).unwrap().to_string();
+    ServiceConfig::resolve(|name| match name {
+        "CADRE_DATA_DIR" => Some(dir.clone()),
+        "CADRE_SECRET_KEY" => Some(secret.clone()),
+        "CADRE_BIND" => Some("127.0.0.1:0".into()),
+        _ => None,
+    })
+    .unwrap()
 }
 
 /// A client that sends `token` as its bearer token.
@@ -81,16 +101,17 @@ pub async fn user_with_token(
     (user.id, token)
 }
 
-/// Serves `router(state)` on a fresh `127.0.0.1:0` listener; returns its `host:port`.
+/// Serves `state` as the binary does (`Application::run_until_stopped`) on a fresh
+/// `127.0.0.1:0` listener; returns its `host:port`.
 pub async fn serve_addr(state: AppState) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, service).await });
+    let application = Application::from_listener(state, listener).unwrap();
+    let addr = application.address();
+    tokio::spawn(application.run_until_stopped());
     addr.to_string()
 }
 
-/// Serves `router(state)` on a fresh `127.0.0.1:0` listener; returns its base URL.
+/// [`serve_addr`], returning the base URL.
 pub async fn serve(state: AppState) -> String {
     format!("http://{}", serve_addr(state).await)
 }
@@ -98,10 +119,10 @@ pub async fn serve(state: AppState) -> String {
 /// A server with a SQLite store in a temporary directory and the given bus.
 pub async fn spawn_with_bus(bus: Arc<dyn EventBus>) -> App {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("cadre.db").display());
-    let store = cadre_store::connect(&url).await.unwrap();
+    let config = test_config(dir.path());
+    let store = open_store(&config).await.unwrap();
     let (user, token) = user_with_token(&store, "ada@cadre.test", false).await;
-    let state = AppState::new(store.clone(), bus.clone(), test_auth());
+    let state = AppState::from_config(&config, store.clone(), bus.clone()).unwrap();
     let addr = serve_addr(state).await;
     App {
         base: format!("http://{addr}"),
@@ -111,6 +132,7 @@ pub async fn spawn_with_bus(bus: Arc<dyn EventBus>) -> App {
         http: client_with(&token),
         user,
         token,
+        config,
         _dir: Some(dir),
     }
 }
@@ -132,8 +154,17 @@ impl App {
             http: client_with(&token),
             user,
             token,
+            config: self.config.clone(),
             _dir: None,
         }
+    }
+
+    /// The state of another server over the same store, with a bus of its own, started
+    /// from this app's settings as changed by `change`.
+    pub fn state_with(&self, change: impl FnOnce(&mut ServiceConfig)) -> AppState {
+        let mut config = self.config.clone();
+        change(&mut config);
+        AppState::from_config(&config, self.store.clone(), Arc::new(MemoryBus::new())).unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,143 +1,27 @@
-//! Owns authentication over HTTP: the [`AuthUser`] extractor that every protected handler
-//! takes (a handler without it is public, so the OpenAPI test that walks every route
-//! catches a forgotten one), and the auth routes:
-//! - `POST /api/v1/auth/token`: the OAuth2 password grant and refresh-token grant, form
-//!   encoded (so Swagger UI's *Authorize* button works); short-lived JWT access tokens,
-//!   rotating refresh tokens;
-//! - `POST /api/v1/auth/logout`: revokes the refresh token's login;
-//! - `POST /api/v1/auth/register`: self-service accounts, when the server allows them;
-//! - `GET /api/v1/me`: who the token belongs to.
-//!
-//! Every login, failed login, refresh, reuse and logout goes to the audit log.
+//! Owns logging in and accounts over HTTP: the OAuth2 token endpoint (password and
+//! refresh-token grants, form encoded, so Swagger UI's *Authorize* button works;
+//! short-lived JWT access tokens, rotating refresh tokens), logout, self-service
+//! registration and `me`, with their JSON shapes. The login steps ([`password_login`],
+//! [`start_login`], [`rotate_login`], [`end_login`]) are shared with the browser session
+//! (`api::session`). Every login, failed login, refresh, reuse and logout goes to the
+//! audit log ([`audit`]).
 
 use axum::Json;
-use axum::Router;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use cadre_store::{AuditEntry, NewRefreshToken, NewUser, RefreshOutcome, StoreError, UserRecord};
+use cadre_store::{AuditEntry, NewRefreshToken, NewUser, RefreshOutcome, UserRecord};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::AppState;
-use super::error::{ApiError, ErrorBody, ErrorCode, FieldError};
-use super::extract::{ApiForm, ApiJson, ClientAddr};
+use super::extract::AuthUser;
+use crate::api::AppState;
+use crate::api::error::{ApiError, ErrorBody, ErrorCode, FieldError};
+use crate::api::extract::{ApiForm, ApiJson, ClientAddr};
 use crate::auth::password::{check_new_password, hash_password, verify_password};
-use crate::auth::token::{PERSONAL_PREFIX, hash_token, new_refresh_token};
-
-/// The caller, as proven by a valid access token of an enabled account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthUser {
-    /// User id: every record the caller touches must be theirs.
-    pub id: Uuid,
-    /// Email.
-    pub email: String,
-    /// Whether the caller administers the server.
-    pub is_admin: bool,
-}
-
-fn unauthorized(message: &str) -> ApiError {
-    ApiError::new(ErrorCode::Unauthorized, message)
-}
-
-/// The bearer token of a request: the `Authorization` header, else an `access_token`
-/// query parameter (browsers cannot set headers on WebSocket or EventSource requests;
-/// request logs record the path only, never the query).
-fn presented_token(parts: &Parts) -> Option<String> {
-    if let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) {
-        let value = header.to_str().ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_string());
-    }
-    parts.uri.query().and_then(|query| {
-        query
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .find(|(name, _)| *name == "access_token")
-            .map(|(_, value)| value.to_string())
-    })
-}
-
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = presented_token(parts)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| unauthorized("a bearer access token is required"))?;
-        if token.starts_with(PERSONAL_PREFIX) {
-            let user = state
-                .store
-                .api_token_user(&hash_token(&token))
-                .await?
-                .ok_or_else(|| unauthorized("the API token is invalid, expired or revoked"))?;
-            return Ok(AuthUser {
-                id: user.id,
-                email: user.email,
-                is_admin: user.is_admin,
-            });
-        }
-        let claims = state.auth.jwt.verify(&token).map_err(|error| {
-            tracing::debug!(%error, "access token refused");
-            unauthorized("the access token is invalid or expired")
-        })?;
-        let user = match state.store.user_by_id(claims.sub).await {
-            Ok(user) => user,
-            Err(StoreError::NotFound { .. }) => {
-                return Err(unauthorized("the access token is invalid or expired"));
-            }
-            Err(error) => return Err(error.into()),
-        };
-        if user.disabled {
-            return Err(unauthorized("the account is disabled"));
-        }
-        Ok(AuthUser {
-            id: user.id,
-            email: user.email,
-            is_admin: user.is_admin,
-        })
-    }
-}
-
-/// The caller, who must be an admin (others get 403).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminUser(pub AuthUser);
-
-impl FromRequestParts<AppState> for AdminUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let user = AuthUser::from_request_parts(parts, state).await?;
-        if !user.is_admin {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                "only admins may do this",
-            ));
-        }
-        Ok(AdminUser(user))
-    }
-}
-
-/// The auth routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/auth/token", post(token))
-        .route("/api/v1/auth/logout", post(logout))
-        .route("/api/v1/auth/register", post(register))
-        .route("/api/v1/me", get(me))
-}
+use crate::auth::token::{hash_token, new_refresh_token};
 
 /// An OAuth2 token request (RFC 6749 §4.3 and §6), form encoded.
 #[derive(Debug, Clone, Deserialize, ToSchema)]

@@ -1,0 +1,269 @@
+//! The public JSON shapes of the run resource: request bodies ([`CreateRunBody`],
+//! [`BuildBody`], [`RunInputBody`]), list parameters ([`ListRunsQuery`]) and what the API
+//! answers ([`RunView`] with its [`RunStatusView`], [`RunSettingsView`],
+//! [`RunErrorView`] and [`UsageView`]; [`RunList`]). The type names are the schema names
+//! of `/openapi.json`, and so of the web UI's generated types: renaming one is an API
+//! change.
+
+use cadre_core::event::{RunStatus, UsageTotals};
+use cadre_core::team::TeamSpec;
+use cadre_store::RunRecord;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::run_request::StoredRunRequest;
+
+/// Builder settings of a create request.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuildBody {
+    /// Most experts (1..=16, default 4).
+    pub max_agents: Option<u32>,
+    /// Force code execution on or off; absent lets the model decide.
+    pub coding: Option<bool>,
+    /// Model for the builder's calls.
+    pub model: Option<String>,
+}
+
+/// `POST /api/v1/runs` body. Give at most one of `team_id` and `team`; with neither, a
+/// team is built for the task (`build` tunes how).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRunBody {
+    /// The task (non-empty, at most 20,000 characters).
+    pub task: String,
+    /// A saved team of the caller's, copied into the run.
+    pub team_id: Option<Uuid>,
+    /// A team given inline (Cadre team JSON).
+    #[schema(value_type = Option<Object>)]
+    pub team: Option<TeamSpec>,
+    /// Builder settings, when no team is given.
+    pub build: Option<BuildBody>,
+    /// `false` stops after building the team (default `true`).
+    pub execute: Option<bool>,
+    /// Model for the whole run (`demo` for the offline demo model).
+    pub model: Option<String>,
+    /// Most chat rounds (1..=1000).
+    pub max_round: Option<u32>,
+    /// Cost budget in USD (≥ 0).
+    pub budget_usd: Option<f64>,
+    /// Overrides the team's next-speaker strategy: `auto`, `round_robin`, `random` or
+    /// `manual` (a human picks through `POST …/input`).
+    pub speaker_selection: Option<String>,
+}
+
+/// Public run status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatusView {
+    /// Waiting for a worker.
+    Queued,
+    /// The team is being built.
+    Building,
+    /// The group chat is running.
+    Executing,
+    /// Waiting for human input.
+    WaitingInput,
+    /// Ended normally.
+    Completed,
+    /// Ended with an error.
+    Failed,
+    /// Stopped by the user.
+    Cancelled,
+}
+
+impl From<RunStatus> for RunStatusView {
+    fn from(status: RunStatus) -> Self {
+        match status {
+            RunStatus::Queued => Self::Queued,
+            RunStatus::Building => Self::Building,
+            RunStatus::Executing => Self::Executing,
+            RunStatus::WaitingInput => Self::WaitingInput,
+            RunStatus::Completed => Self::Completed,
+            RunStatus::Failed => Self::Failed,
+            RunStatus::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+impl From<RunStatusView> for RunStatus {
+    fn from(status: RunStatusView) -> Self {
+        match status {
+            RunStatusView::Queued => Self::Queued,
+            RunStatusView::Building => Self::Building,
+            RunStatusView::Executing => Self::Executing,
+            RunStatusView::WaitingInput => Self::WaitingInput,
+            RunStatusView::Completed => Self::Completed,
+            RunStatusView::Failed => Self::Failed,
+            RunStatusView::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// The last error of a run.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunErrorView {
+    /// Stable code (`llm_unreachable`, `worker_lost`, …).
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+}
+
+/// Usage totals of a run.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct UsageView {
+    /// Prompt tokens over all model calls.
+    pub prompt_tokens: u64,
+    /// Completion tokens over all model calls.
+    pub completion_tokens: u64,
+    /// Known cost in USD.
+    pub cost_usd: f64,
+    /// Number of model calls.
+    pub calls: u64,
+}
+
+impl From<UsageTotals> for UsageView {
+    fn from(usage: UsageTotals) -> Self {
+        Self {
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            cost_usd: usage.cost_usd,
+            calls: usage.calls,
+        }
+    }
+}
+
+/// A run as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunView {
+    /// Run id.
+    pub id: Uuid,
+    /// The task.
+    pub task: String,
+    /// Current status.
+    pub status: RunStatusView,
+    /// The team (once given or built).
+    #[schema(value_type = Option<Object>)]
+    pub team: Option<TeamSpec>,
+    /// Summary of the outcome (once finished).
+    pub summary: Option<String>,
+    /// The last error, if any.
+    pub error: Option<RunErrorView>,
+    /// Usage totals (final once finished).
+    pub usage: UsageView,
+    /// Seq of the last durable event (resume point for event streams).
+    pub last_seq: u64,
+    /// Whether cancellation was requested.
+    pub cancel_requested: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When execution first started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the run reached a terminal status.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// What the run was asked to do (model, limits, build only…).
+    pub settings: RunSettingsView,
+}
+
+/// A run's request settings, as given at creation.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct RunSettingsView {
+    /// Model of the whole run (`demo` for the offline demo); absent: the default.
+    pub model: Option<String>,
+    /// `false` for a build-only run (it completes once its team is built).
+    pub execute: bool,
+    /// Most chat rounds, if limited by the request.
+    pub max_round: Option<u32>,
+    /// Cost budget in USD, if any.
+    pub budget_usd: Option<f64>,
+    /// The speaker selection override (`auto`, `round_robin`, `random`, `manual`), if any.
+    pub speaker_selection: Option<String>,
+    /// Most experts the builder could create, when the team was built.
+    pub max_agents: Option<u32>,
+    /// Whether code execution was forced on or off when building.
+    pub coding: Option<bool>,
+}
+
+impl RunSettingsView {
+    /// The settings of a stored request; a request this version cannot read (written by
+    /// a newer one) shows defaults rather than failing the whole view.
+    fn from_request(request: serde_json::Value) -> Self {
+        let Ok(request) = serde_json::from_value::<StoredRunRequest>(request) else {
+            return Self {
+                execute: true,
+                ..Self::default()
+            };
+        };
+        let speaker_selection = request.speaker_selection.as_ref().and_then(|selection| {
+            serde_json::to_value(selection)
+                .ok()
+                .and_then(|value| value.get("method")?.as_str().map(str::to_owned))
+        });
+        Self {
+            model: request.model,
+            execute: request.execute,
+            max_round: request.max_round,
+            budget_usd: request.budget_usd,
+            speaker_selection,
+            max_agents: request.build.max_agents.and_then(|n| u32::try_from(n).ok()),
+            coding: request.build.coding,
+        }
+    }
+}
+
+impl From<RunRecord> for RunView {
+    fn from(run: RunRecord) -> Self {
+        let error = run.error_code.map(|code| RunErrorView {
+            code,
+            message: run.error_message.unwrap_or_default(),
+        });
+        Self {
+            id: run.id,
+            task: run.task,
+            status: run.status.into(),
+            team: run.team,
+            summary: run.summary,
+            error,
+            usage: run.usage.into(),
+            last_seq: run.last_seq,
+            cancel_requested: run.cancel_requested,
+            created_at: run.created_at,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            settings: RunSettingsView::from_request(run.request),
+        }
+    }
+}
+
+/// `GET /api/v1/runs` parameters.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListRunsQuery {
+    /// Only runs with this status.
+    pub status: Option<RunStatusView>,
+    /// Page size (1..=500, default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of runs, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunList {
+    /// The runs.
+    pub runs: Vec<RunView>,
+    /// Pass as `cursor` for the next page; `null` when there is none.
+    pub next_cursor: Option<String>,
+}
+
+/// A human's answer to a run's `input_request`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunInputBody {
+    /// The answer (for manual speaker selection: a number from the menu or an agent's
+    /// name). Not blank; at most 16 KiB.
+    pub content: String,
+}
