@@ -84,12 +84,73 @@ pub enum SpeakerSelection {
 impl SpeakerSelection {
     /// Parses the CLI / AutoGen names: `auto`, `round_robin`, `random`, `manual`.
     pub fn parse(name: &str) -> Option<Self> {
+        SelectionMethod::parse(name).map(Self::from)
+    }
+
+    /// The method, when it needs no data beyond its name (not `graph`).
+    pub fn method(&self) -> Option<SelectionMethod> {
+        match self {
+            Self::Auto => Some(SelectionMethod::Auto),
+            Self::RoundRobin => Some(SelectionMethod::RoundRobin),
+            Self::Random { .. } => Some(SelectionMethod::Random),
+            Self::Manual => Some(SelectionMethod::Manual),
+            Self::Graph { .. } => None,
+        }
+    }
+}
+
+/// A speaker selection chosen by name alone (AutoGen's `speaker_selection_method`
+/// values), as a run request or the CLI overrides a team's: `auto`, `round_robin`,
+/// `random` (unseeded) or `manual`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SelectionMethod {
+    /// The model picks.
+    Auto,
+    /// Agents take turns in order.
+    #[serde(alias = "roundrobin", alias = "round-robin")]
+    RoundRobin,
+    /// A random agent.
+    Random,
+    /// A human picks.
+    Manual,
+}
+
+impl SelectionMethod {
+    /// Every method, in the order a menu lists them.
+    pub const ALL: [SelectionMethod; 4] =
+        [Self::Auto, Self::RoundRobin, Self::Random, Self::Manual];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::RoundRobin => "round_robin",
+            Self::Random => "random",
+            Self::Manual => "manual",
+        }
+    }
+
+    /// Parses a name leniently (case, `-` for `_`, `roundrobin`).
+    pub fn parse(name: &str) -> Option<Self> {
         match name.trim().to_ascii_lowercase().replace('-', "_").as_str() {
             "auto" => Some(Self::Auto),
             "round_robin" | "roundrobin" => Some(Self::RoundRobin),
-            "random" => Some(Self::Random { seed: None }),
+            "random" => Some(Self::Random),
             "manual" => Some(Self::Manual),
             _ => None,
+        }
+    }
+}
+
+impl From<SelectionMethod> for SpeakerSelection {
+    fn from(method: SelectionMethod) -> Self {
+        match method {
+            SelectionMethod::Auto => Self::Auto,
+            SelectionMethod::RoundRobin => Self::RoundRobin,
+            SelectionMethod::Random => Self::Random { seed: None },
+            SelectionMethod::Manual => Self::Manual,
         }
     }
 }

@@ -54,7 +54,10 @@ pub enum Allowance {
     /// Within the quotas, with what is left today.
     Within(Remaining),
     /// A quota is used up until the next reset.
-    Exhausted,
+    Exhausted {
+        /// What the owner used today.
+        used: UsageTotals,
+    },
 }
 
 impl Quotas {
@@ -77,7 +80,7 @@ impl Quotas {
         let used = store.owner_usage_since(owner, start_of_day(now)).await?;
         let left = self.remaining(&used);
         Ok(if left.exhausted() {
-            Allowance::Exhausted
+            Allowance::Exhausted { used }
         } else {
             Allowance::Within(left)
         })

@@ -52,7 +52,7 @@ pub async fn list_all_runs(
     ApiQuery(query): ApiQuery<ListRunsQuery>,
 ) -> Result<Json<RunList>, ApiError> {
     let limit = super::runs::page_limit(query.limit)?;
-    let status: Option<RunStatus> = query.status.map(Into::into);
+    let status: Option<RunStatus> = query.status;
     let (runs, next_cursor) = state
         .store
         .list_runs_of(None, status, limit, query.cursor)

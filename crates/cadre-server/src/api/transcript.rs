@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use cadre_core::event::{EventKind, RunEvent};
 use cadre_core::team::TeamSpec;
-use cadre_core::{FailureCode, StopReason};
+use cadre_core::{FailureCode, RunStatus, StopReason, UsageTotals};
 use cadre_store::MAX_EVENTS_PAGE;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,7 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiPath, ApiQuery};
-use super::runs::{RunStatusView, RunView, UsageView};
+use super::runs::RunView;
 
 /// Events read per store call while assembling a transcript.
 const READ_PAGE: u32 = 1000;
@@ -110,13 +110,13 @@ pub struct TranscriptError {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TranscriptOutcome {
     /// Final status.
-    pub status: RunStatusView,
+    pub status: RunStatus,
     /// Last meaningful message, or the failure reason.
     pub summary: String,
     /// Why it ended.
     pub reason: StopReason,
     /// Usage totals.
-    pub usage: UsageView,
+    pub usage: UsageTotals,
 }
 
 /// A run's transcript (`format=json`).
@@ -297,10 +297,10 @@ fn build(run: RunView, events: &[RunEvent]) -> Transcript {
                 usage,
             } => {
                 transcript.outcome = Some(TranscriptOutcome {
-                    status: (*status).into(),
+                    status: *status,
                     summary: summary.clone(),
                     reason: *reason,
-                    usage: (*usage).into(),
+                    usage: *usage,
                 });
             }
             EventKind::Status { .. }
@@ -321,7 +321,7 @@ fn markdown(transcript: &Transcript) -> String {
     let title = run.task.lines().next().unwrap_or_default().trim();
     let _ = writeln!(out, "# {}\n", if title.is_empty() { "Run" } else { title });
     let _ = writeln!(out, "- Run: `{}`", run.id);
-    let _ = writeln!(out, "- Status: {}", status_name(run.status));
+    let _ = writeln!(out, "- Status: {}", run.status.as_str());
     let _ = writeln!(out, "- Created: {}", run.created_at.to_rfc3339());
     if run.task.lines().count() > 1 {
         let _ = writeln!(out, "\n## Task\n\n{}", run.task.trim_end());
@@ -365,7 +365,7 @@ fn markdown(transcript: &Transcript) -> String {
             let _ = writeln!(
                 out,
                 "- Status: {} ({})",
-                status_name(outcome.status),
+                outcome.status.as_str(),
                 outcome.reason.as_str()
             );
             write_usage(&mut out, &outcome.usage);
@@ -374,7 +374,7 @@ fn markdown(transcript: &Transcript) -> String {
             }
         }
         None => {
-            let _ = writeln!(out, "- Status: {} (not finished)", status_name(run.status));
+            let _ = writeln!(out, "- Status: {} (not finished)", run.status.as_str());
             write_usage(&mut out, &run.usage);
         }
     }
@@ -415,7 +415,7 @@ fn write_code(out: &mut String, code: Option<&TranscriptCode>) {
     }
 }
 
-fn write_usage(out: &mut String, usage: &UsageView) {
+fn write_usage(out: &mut String, usage: &UsageTotals) {
     let _ = writeln!(
         out,
         "- Usage: {} prompt + {} completion tokens in {} calls, ${:.4}",
@@ -441,18 +441,6 @@ fn fenced(language: &str, body: &str) -> String {
         "{fence}{language}\n{}\n{fence}",
         body.trim_end_matches('\n')
     )
-}
-
-fn status_name(status: RunStatusView) -> &'static str {
-    match status {
-        RunStatusView::Queued => "queued",
-        RunStatusView::Building => "building",
-        RunStatusView::Executing => "executing",
-        RunStatusView::WaitingInput => "waiting_input",
-        RunStatusView::Completed => "completed",
-        RunStatusView::Failed => "failed",
-        RunStatusView::Cancelled => "cancelled",
-    }
 }
 
 #[cfg(test)]

@@ -407,7 +407,7 @@ impl Worker {
         {
             Ok(Allowance::Unlimited) => {}
             Ok(Allowance::Within(left)) => left.cap(&mut engine_request.overrides),
-            Ok(Allowance::Exhausted) => {
+            Ok(Allowance::Exhausted { .. }) => {
                 return Err(Refusal::Failed(RunFailure::new(
                     FailureCode::QuotaExceeded,
                     "the owner's daily token or spend quota is used up; it resets at 00:00 UTC",

@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cadre_core::event::RunStatus;
 use cadre_store::NewRun;
 use uuid::Uuid;
 
@@ -16,6 +15,7 @@ use crate::api::AppState;
 use crate::api::auth::AuthUser;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::quota::Allowance;
 
 /// How many times a worker may claim a run's job before the run fails.
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -44,24 +44,20 @@ pub async fn create_run(
         ));
     }
     let quotas = state.limits.quotas;
-    if quotas.any() {
-        let now = chrono::Utc::now();
-        let used = state
-            .store
-            .owner_usage_since(user.id, crate::quota::start_of_day(now))
-            .await?;
-        if quotas.remaining(&used).exhausted() {
-            return Err(ApiError::rate_limited(
-                "your daily token or spend quota is used up; it resets at 00:00 UTC",
-                crate::quota::until_reset(now),
-            )
-            .with_details(serde_json::json!({
-                "used_tokens": used.total_tokens(),
-                "used_usd": used.cost_usd,
-                "daily_tokens": quotas.daily_tokens,
-                "daily_usd": quotas.daily_usd,
-            })));
-        }
+    let now = chrono::Utc::now();
+    if let Allowance::Exhausted { used } =
+        quotas.allowance(state.store.as_ref(), user.id, now).await?
+    {
+        return Err(ApiError::rate_limited(
+            "your daily token or spend quota is used up; it resets at 00:00 UTC",
+            crate::quota::until_reset(now),
+        )
+        .with_details(serde_json::json!({
+            "used_tokens": used.total_tokens(),
+            "used_usd": used.cost_usd,
+            "daily_tokens": quotas.daily_tokens,
+            "daily_usd": quotas.daily_usd,
+        })));
     }
     if let Some(team_id) = request.1 {
         // Inlined now so that editing or deleting the saved team cannot change this run.
@@ -103,12 +99,7 @@ pub async fn list_runs(
     let limit = page_limit(query.limit)?;
     let (runs, next_cursor) = state
         .store
-        .list_runs(
-            user.id,
-            query.status.map(RunStatus::from),
-            limit,
-            query.cursor,
-        )
+        .list_runs(user.id, query.status, limit, query.cursor)
         .await?;
     Ok(Json(RunList {
         runs: runs.into_iter().map(RunView::from).collect(),

@@ -28,7 +28,7 @@ pub(crate) use validation::page_limit;
 pub use validation::{MAX_AGENTS, MAX_INPUT_BYTES, MAX_ROUND, MAX_TASK_CHARS};
 pub use views::{
     BuildBody, CreateRunBody, ListRunsQuery, RunErrorView, RunInputBody, RunList, RunSettingsView,
-    RunStatusView, RunView, UsageView,
+    RunView,
 };
 
 /// The run routes.

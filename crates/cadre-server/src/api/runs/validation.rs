@@ -89,19 +89,7 @@ pub(super) fn validate(body: CreateRunBody) -> Result<(StoredRunRequest, Option<
     {
         errors.push(FieldError::new("budget_usd", "must be a number ≥ 0"));
     }
-    let speaker_selection = match body.speaker_selection.as_deref() {
-        None => None,
-        Some(name) => {
-            let parsed = SpeakerSelection::parse(name);
-            if parsed.is_none() {
-                errors.push(FieldError::new(
-                    "speaker_selection",
-                    "must be one of auto, round_robin, random, manual",
-                ));
-            }
-            parsed
-        }
-    };
+    let speaker_selection = body.speaker_selection.map(SpeakerSelection::from);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

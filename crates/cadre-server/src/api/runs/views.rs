@@ -1,12 +1,12 @@
 //! The public JSON shapes of the run resource: request bodies ([`CreateRunBody`],
 //! [`BuildBody`], [`RunInputBody`]), list parameters ([`ListRunsQuery`]) and what the API
-//! answers ([`RunView`] with its [`RunStatusView`], [`RunSettingsView`],
-//! [`RunErrorView`] and [`UsageView`]; [`RunList`]). The type names are the schema names
+//! answers ([`RunView`] with its [`RunSettingsView`] and [`RunErrorView`]; [`RunList`]);
+//! status and usage are the engine's own [`RunStatus`] and [`UsageTotals`] schemas. The type names are the schema names
 //! of `/openapi.json`, and so of the web UI's generated types: renaming one is an API
 //! change.
 
 use cadre_core::event::{RunStatus, UsageTotals};
-use cadre_core::team::TeamSpec;
+use cadre_core::team::{SelectionMethod, SpeakerSelection, TeamSpec};
 use cadre_store::RunRecord;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -37,7 +37,6 @@ pub struct CreateRunBody {
     /// A saved team of the caller's, copied into the run.
     pub team_id: Option<Uuid>,
     /// A team given inline (Cadre team JSON).
-    #[schema(value_type = Option<Object>)]
     pub team: Option<TeamSpec>,
     /// Builder settings, when no team is given.
     pub build: Option<BuildBody>,
@@ -51,55 +50,7 @@ pub struct CreateRunBody {
     pub budget_usd: Option<f64>,
     /// Overrides the team's next-speaker strategy: `auto`, `round_robin`, `random` or
     /// `manual` (a human picks through `POST …/input`).
-    pub speaker_selection: Option<String>,
-}
-
-/// Public run status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatusView {
-    /// Waiting for a worker.
-    Queued,
-    /// The team is being built.
-    Building,
-    /// The group chat is running.
-    Executing,
-    /// Waiting for human input.
-    WaitingInput,
-    /// Ended normally.
-    Completed,
-    /// Ended with an error.
-    Failed,
-    /// Stopped by the user.
-    Cancelled,
-}
-
-impl From<RunStatus> for RunStatusView {
-    fn from(status: RunStatus) -> Self {
-        match status {
-            RunStatus::Queued => Self::Queued,
-            RunStatus::Building => Self::Building,
-            RunStatus::Executing => Self::Executing,
-            RunStatus::WaitingInput => Self::WaitingInput,
-            RunStatus::Completed => Self::Completed,
-            RunStatus::Failed => Self::Failed,
-            RunStatus::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
-impl From<RunStatusView> for RunStatus {
-    fn from(status: RunStatusView) -> Self {
-        match status {
-            RunStatusView::Queued => Self::Queued,
-            RunStatusView::Building => Self::Building,
-            RunStatusView::Executing => Self::Executing,
-            RunStatusView::WaitingInput => Self::WaitingInput,
-            RunStatusView::Completed => Self::Completed,
-            RunStatusView::Failed => Self::Failed,
-            RunStatusView::Cancelled => Self::Cancelled,
-        }
-    }
+    pub speaker_selection: Option<SelectionMethod>,
 }
 
 /// The last error of a run.
@@ -111,30 +62,6 @@ pub struct RunErrorView {
     pub message: String,
 }
 
-/// Usage totals of a run.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-pub struct UsageView {
-    /// Prompt tokens over all model calls.
-    pub prompt_tokens: u64,
-    /// Completion tokens over all model calls.
-    pub completion_tokens: u64,
-    /// Known cost in USD.
-    pub cost_usd: f64,
-    /// Number of model calls.
-    pub calls: u64,
-}
-
-impl From<UsageTotals> for UsageView {
-    fn from(usage: UsageTotals) -> Self {
-        Self {
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            cost_usd: usage.cost_usd,
-            calls: usage.calls,
-        }
-    }
-}
-
 /// A run as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RunView {
@@ -143,16 +70,15 @@ pub struct RunView {
     /// The task.
     pub task: String,
     /// Current status.
-    pub status: RunStatusView,
+    pub status: RunStatus,
     /// The team (once given or built).
-    #[schema(value_type = Option<Object>)]
     pub team: Option<TeamSpec>,
     /// Summary of the outcome (once finished).
     pub summary: Option<String>,
     /// The last error, if any.
     pub error: Option<RunErrorView>,
     /// Usage totals (final once finished).
-    pub usage: UsageView,
+    pub usage: UsageTotals,
     /// Seq of the last durable event (resume point for event streams).
     pub last_seq: u64,
     /// Whether cancellation was requested.
@@ -179,7 +105,7 @@ pub struct RunSettingsView {
     /// Cost budget in USD, if any.
     pub budget_usd: Option<f64>,
     /// The speaker selection override (`auto`, `round_robin`, `random`, `manual`), if any.
-    pub speaker_selection: Option<String>,
+    pub speaker_selection: Option<SelectionMethod>,
     /// Most experts the builder could create, when the team was built.
     pub max_agents: Option<u32>,
     /// Whether code execution was forced on or off when building.
@@ -196,11 +122,10 @@ impl RunSettingsView {
                 ..Self::default()
             };
         };
-        let speaker_selection = request.speaker_selection.as_ref().and_then(|selection| {
-            serde_json::to_value(selection)
-                .ok()
-                .and_then(|value| value.get("method")?.as_str().map(str::to_owned))
-        });
+        let speaker_selection = request
+            .speaker_selection
+            .as_ref()
+            .and_then(SpeakerSelection::method);
         Self {
             model: request.model,
             execute: request.execute,
@@ -222,11 +147,11 @@ impl From<RunRecord> for RunView {
         Self {
             id: run.id,
             task: run.task,
-            status: run.status.into(),
+            status: run.status,
             team: run.team,
             summary: run.summary,
             error,
-            usage: run.usage.into(),
+            usage: run.usage,
             last_seq: run.last_seq,
             cancel_requested: run.cancel_requested,
             created_at: run.created_at,
@@ -243,7 +168,7 @@ impl From<RunRecord> for RunView {
 #[into_params(parameter_in = Query)]
 pub struct ListRunsQuery {
     /// Only runs with this status.
-    pub status: Option<RunStatusView>,
+    pub status: Option<RunStatus>,
     /// Page size (1..=500, default 50).
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
