@@ -36,6 +36,7 @@ pub mod accounts;
 mod effects;
 pub mod error;
 pub mod model;
+mod page;
 pub mod postgres;
 pub mod sqlite;
 

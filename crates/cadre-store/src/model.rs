@@ -1,14 +1,11 @@
 //! Owns the record types the store hands out ([`TeamRecord`], [`RunRecord`],
-//! [`ClaimedJob`], …), the inputs it takes ([`NewRun`]), and the opaque keyset cursor
-//! used by the list methods.
+//! [`ClaimedJob`], …) and the inputs it takes ([`NewRun`], [`EventBatch`]).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use cadre_core::{RunStatus, TeamSpec, UsageTotals};
-
-use crate::error::StoreError;
 
 /// Largest page a list method returns; larger limits are clamped.
 pub const MAX_PAGE: u32 = 500;
@@ -135,76 +132,8 @@ pub(crate) fn held_job((job_id, run_id, cancel_requested): (Uuid, Uuid, bool)) -
     }
 }
 
-/// Position in a newest-first listing: `(created_at, id)` of the last item returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Cursor {
-    pub created_at: DateTime<Utc>,
-    pub id: Uuid,
-}
-
-impl Cursor {
-    /// Encodes as `<µs since epoch>.<uuid simple>`; clients treat it as opaque.
-    pub fn encode(&self) -> String {
-        format!(
-            "{}.{}",
-            self.created_at.timestamp_micros(),
-            self.id.simple()
-        )
-    }
-
-    /// Parses an encoded cursor; anything malformed is `Invalid`.
-    pub fn decode(text: &str) -> Result<Self, StoreError> {
-        let bad = || StoreError::Invalid("malformed cursor".into());
-        let (micros, id) = text.split_once('.').ok_or_else(bad)?;
-        let micros: i64 = micros.parse().map_err(|_| bad())?;
-        let created_at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
-        if id.len() != 32 {
-            return Err(bad());
-        }
-        let id = Uuid::try_parse(id).map_err(|_| bad())?;
-        Ok(Self { created_at, id })
-    }
-
-    pub fn parse_opt(text: Option<&str>) -> Result<Option<Self>, StoreError> {
-        text.map(Self::decode).transpose()
-    }
-}
-
-/// Clamps a page size to `1..=MAX_PAGE`.
-pub(crate) fn page_size(limit: u32) -> u32 {
-    limit.clamp(1, MAX_PAGE)
-}
-
 /// The current time truncated to microseconds (what both backends store).
 pub(crate) fn now_micros() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn cursor_round_trips_and_rejects_garbage() {
-        let cursor = Cursor {
-            created_at: now_micros(),
-            id: Uuid::new_v4(),
-        };
-        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
-        for bad in [
-            "",
-            "x",
-            "1.",
-            ".abc",
-            "12.not-a-uuid",
-            "a.00000000000000000000000000000000",
-        ] {
-            assert!(
-                matches!(Cursor::decode(bad), Err(StoreError::Invalid(_))),
-                "{bad}"
-            );
-        }
-    }
 }

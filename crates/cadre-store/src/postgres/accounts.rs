@@ -13,7 +13,8 @@ use crate::accounts::{
     AccountStore, ApiTokenRecord, AuditEntry, AuditRecord, NewApiToken, NewRefreshToken, NewUser,
     RefreshOutcome, StoredCredential, UserRecord,
 };
-use crate::model::{now_micros, page_size};
+use crate::model::now_micros;
+use crate::page::page_size;
 
 const USER_COLUMNS: &str = "id, email, is_admin, disabled, created_at";
 

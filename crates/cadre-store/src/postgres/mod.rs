@@ -22,9 +22,9 @@ use crate::effects::{
     worker_lost_events,
 };
 use crate::model::{
-    ClaimedJob, Cursor, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job,
-    now_micros, page_size,
+    ClaimedJob, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job, now_micros,
 };
+use crate::page::Page;
 use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -359,15 +359,6 @@ async fn usage_of(conn: &mut PgConnection, run_id: Uuid) -> Result<UsageTotals, 
     sum_usage(rows.iter().map(String::as_str))
 }
 
-fn next_cursor<T>(items: &mut Vec<T>, limit: u32, key: impl Fn(&T) -> Cursor) -> Option<String> {
-    if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|item| key(item).encode())
-    } else {
-        None
-    }
-}
-
 fn owner_fk(error: sqlx::Error) -> StoreError {
     match StoreError::from(error) {
         StoreError::NotFound { .. } => StoreError::NotFound { what: "user" },
@@ -579,28 +570,23 @@ impl Store for PgStore {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<(Vec<TeamRecord>, Option<String>), StoreError> {
-        let cursor = Cursor::parse_opt(cursor.as_deref())?;
-        let limit = page_size(limit);
+        let page = Page::new(limit, cursor.as_deref())?;
         let rows: Vec<TeamRow> = sqlx::query_as(&format!(
             "SELECT {TEAM_COLUMNS} FROM teams WHERE owner = $1 \
              AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid)) \
              ORDER BY created_at DESC, id DESC LIMIT $4"
         ))
         .bind(owner)
-        .bind(cursor.map(|c| c.created_at))
-        .bind(cursor.map(|c| c.id))
-        .bind(i64::from(limit) + 1)
+        .bind(page.after.map(|c| c.created_at))
+        .bind(page.after.map(|c| c.id))
+        .bind(page.fetch())
         .fetch_all(&self.pool)
         .await?;
-        let mut teams = rows
+        let teams = rows
             .into_iter()
             .map(TeamRow::into_record)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = next_cursor(&mut teams, limit, |team| Cursor {
-            created_at: team.created_at,
-            id: team.id,
-        });
-        Ok((teams, next))
+        Ok(page.cut(teams))
     }
 
     async fn update_team(
@@ -702,8 +688,7 @@ impl Store for PgStore {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<(Vec<RunRecord>, Option<String>), StoreError> {
-        let cursor = Cursor::parse_opt(cursor.as_deref())?;
-        let limit = page_size(limit);
+        let page = Page::new(limit, cursor.as_deref())?;
         let rows: Vec<RunRow> = sqlx::query_as(&format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE ($1::uuid IS NULL OR owner = $1) \
              AND ($2::text IS NULL OR status = $2) \
@@ -712,20 +697,16 @@ impl Store for PgStore {
         ))
         .bind(owner)
         .bind(status.map(RunStatus::as_str))
-        .bind(cursor.map(|c| c.created_at))
-        .bind(cursor.map(|c| c.id))
-        .bind(i64::from(limit) + 1)
+        .bind(page.after.map(|c| c.created_at))
+        .bind(page.after.map(|c| c.id))
+        .bind(page.fetch())
         .fetch_all(&self.pool)
         .await?;
-        let mut runs = rows
+        let runs = rows
             .into_iter()
             .map(RunRow::into_record)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = next_cursor(&mut runs, limit, |run| Cursor {
-            created_at: run.created_at,
-            id: run.id,
-        });
-        Ok((runs, next))
+        Ok(page.cut(runs))
     }
 
     async fn owner_usage_since(
