@@ -1,11 +1,16 @@
 //! Owns the record types the store hands out ([`TeamRecord`], [`RunRecord`],
-//! [`ClaimedJob`], …) and the inputs it takes ([`NewRun`], [`EventBatch`]).
+//! [`ClaimedJob`], …), the inputs it takes ([`NewRun`], [`EventBatch`]), the records a
+//! backend writes for new teams and runs, and the time values both backends bind.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use cadre_core::{RunStatus, TeamSpec, UsageTotals};
+
+use crate::error::StoreError;
 
 /// Largest page a list method returns; larger limits are clamped.
 pub const MAX_PAGE: u32 = 500;
@@ -27,6 +32,21 @@ pub struct TeamRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+impl TeamRecord {
+    /// A new team of `owner`, created now.
+    pub(crate) fn new(owner: Uuid, spec: &TeamSpec) -> Self {
+        let now = now_micros();
+        Self {
+            id: Uuid::new_v4(),
+            owner,
+            name: spec.name.clone(),
+            spec: spec.clone(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// What [`crate::Store::create_run`] needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRun {
@@ -38,6 +58,40 @@ pub struct NewRun {
     pub request: serde_json::Value,
     /// How many times a worker may claim the run's job before the run fails (≥ 1).
     pub max_attempts: u32,
+}
+
+impl NewRun {
+    /// Refuses a run its job could never be claimed for (`max_attempts` 0).
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        if self.max_attempts == 0 {
+            return Err(StoreError::Invalid(
+                "max_attempts must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The record of this run as `create_run` writes it: queued, no events yet.
+    pub(crate) fn into_record(self, id: Uuid, now: DateTime<Utc>) -> RunRecord {
+        RunRecord {
+            id,
+            owner: self.owner,
+            task: self.task,
+            request: self.request,
+            status: RunStatus::Queued,
+            team: None,
+            summary: None,
+            error_code: None,
+            error_message: None,
+            usage: UsageTotals::default(),
+            last_seq: 0,
+            cancel_requested: false,
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            finished_at: None,
+        }
+    }
 }
 
 /// One run's events for [`crate::Store::append_event_batches`]: contiguous seqs,
@@ -136,4 +190,9 @@ pub(crate) fn held_job((job_id, run_id, cancel_requested): (Uuid, Uuid, bool)) -
 pub(crate) fn now_micros() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// A lease as microseconds, the unit both backends bind it in.
+pub(crate) fn lease_micros(lease: Duration) -> Result<i64, StoreError> {
+    i64::try_from(lease.as_micros()).map_err(|_| StoreError::Invalid("lease too long".into()))
 }

@@ -13,6 +13,7 @@ use crate::accounts::{
     AccountStore, ApiTokenRecord, AuditEntry, AuditRecord, NewApiToken, NewRefreshToken, NewUser,
     RefreshOutcome, StoredCredential, UserRecord,
 };
+use crate::error::found;
 use crate::model::now_micros;
 use crate::page::page_size;
 
@@ -45,28 +46,19 @@ fn user_from(row: &PgRow) -> Result<UserRecord, StoreError> {
 #[async_trait]
 impl AccountStore for PgStore {
     async fn create_user(&self, user: NewUser) -> Result<UserRecord, StoreError> {
-        let record = UserRecord {
-            id: Uuid::new_v4(),
-            email: user.email,
-            is_admin: user.is_admin,
-            disabled: false,
-            created_at: now_micros(),
-        };
+        let (record, password_hash) = user.into_record();
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, is_admin, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(record.id)
         .bind(&record.email)
-        .bind(user.password_hash)
+        .bind(password_hash)
         .bind(record.is_admin)
         .bind(record.created_at)
         .execute(&self.pool)
         .await
-        .map_err(|error| match StoreError::from(error) {
-            StoreError::Conflict { .. } => StoreError::conflict("a user with this email exists"),
-            other => other,
-        })?;
+        .map_err(StoreError::email_taken)?;
         Ok(record)
     }
 
@@ -118,9 +110,7 @@ impl AccountStore for PgStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound { what: "user" });
-        }
+        found(changed, "user")?;
         revoke_user_tokens(&mut tx, id).await?;
         tx.commit().await?;
         Ok(())
@@ -134,9 +124,7 @@ impl AccountStore for PgStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound { what: "user" });
-        }
+        found(changed, "user")?;
         if disabled {
             revoke_user_tokens(&mut tx, id).await?;
         }
@@ -237,15 +225,7 @@ impl AccountStore for PgStore {
         user_id: Uuid,
         token: NewApiToken,
     ) -> Result<ApiTokenRecord, StoreError> {
-        let record = ApiTokenRecord {
-            id: Uuid::new_v4(),
-            user_id,
-            name: token.name,
-            hint: token.hint,
-            created_at: now_micros(),
-            expires_at: token.expires_at,
-            revoked_at: None,
-        };
+        let (record, token_hash) = token.into_record(user_id);
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, token_hash, hint, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -253,7 +233,7 @@ impl AccountStore for PgStore {
         .bind(record.id)
         .bind(user_id)
         .bind(&record.name)
-        .bind(&token.token_hash)
+        .bind(&token_hash)
         .bind(&record.hint)
         .bind(record.created_at)
         .bind(record.expires_at)
@@ -295,10 +275,7 @@ impl AccountStore for PgStore {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        if known == 0 {
-            return Err(StoreError::NotFound { what: "token" });
-        }
-        Ok(())
+        found(known, "token")
     }
 
     async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -382,10 +359,7 @@ impl AccountStore for PgStore {
                 .execute(&self.pool)
                 .await?
                 .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound { what: "credential" });
-        }
-        Ok(())
+        found(deleted, "credential")
     }
 
     async fn all_credentials(&self) -> Result<Vec<StoredCredential>, StoreError> {

@@ -16,13 +16,16 @@ use uuid::Uuid;
 
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
+use crate::accounts::ensured_email;
 use crate::effects::{
     PreparedBatch, ResumeBuilder, cancelled_events, decode_event, input_refusal, parse_status,
     parse_team, prepare_batch, prepare_batches, seq_mismatch, sum_usage, to_i64, to_u32, to_u64,
     worker_lost_events,
 };
+use crate::error::found;
 use crate::model::{
-    ClaimedJob, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job, now_micros,
+    ClaimedJob, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job,
+    lease_micros, now_micros,
 };
 use crate::page::Page;
 use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
@@ -40,10 +43,6 @@ const TEAM_COLUMNS: &str = "id, owner, name, spec::text AS spec, created_at, upd
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
-}
-
-fn lease_micros(lease: Duration) -> Result<i64, StoreError> {
-    i64::try_from(lease.as_micros()).map_err(|_| StoreError::Invalid("lease too long".into()))
 }
 
 #[derive(sqlx::FromRow)]
@@ -359,13 +358,6 @@ async fn usage_of(conn: &mut PgConnection, run_id: Uuid) -> Result<UsageTotals, 
     sum_usage(rows.iter().map(String::as_str))
 }
 
-fn owner_fk(error: sqlx::Error) -> StoreError {
-    match StoreError::from(error) {
-        StoreError::NotFound { .. } => StoreError::NotFound { what: "user" },
-        other => other,
-    }
-}
-
 impl PgStore {
     /// One claim under a per-owner limit, made exact with a transaction-scoped advisory
     /// lock per owner. `None`: nothing claimable.
@@ -520,10 +512,7 @@ impl Store for PgStore {
     }
 
     async fn ensure_user(&self, email: &str) -> Result<Uuid, StoreError> {
-        let email = email.trim();
-        if email.is_empty() {
-            return Err(StoreError::Invalid("email is empty".into()));
-        }
+        let email = ensured_email(email)?;
         let id: Uuid = sqlx::query_scalar(
             "INSERT INTO users (id, email, created_at) VALUES ($1, $2, now()) \
              ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
@@ -536,15 +525,7 @@ impl Store for PgStore {
     }
 
     async fn create_team(&self, owner: Uuid, spec: &TeamSpec) -> Result<TeamRecord, StoreError> {
-        let now = now_micros();
-        let record = TeamRecord {
-            id: Uuid::new_v4(),
-            owner,
-            name: spec.name.clone(),
-            spec: spec.clone(),
-            created_at: now,
-            updated_at: now,
-        };
+        let record = TeamRecord::new(owner, spec);
         sqlx::query(
             "INSERT INTO teams (id, owner, name, spec, created_at, updated_at) \
              VALUES ($1, $2, $3, $4::jsonb, $5, $5)",
@@ -553,10 +534,10 @@ impl Store for PgStore {
         .bind(owner)
         .bind(&record.name)
         .bind(serde_json::to_string(spec)?)
-        .bind(now)
+        .bind(record.created_at)
         .execute(&self.pool)
         .await
-        .map_err(owner_fk)?;
+        .map_err(StoreError::missing_user)?;
         Ok(record)
     }
 
@@ -616,18 +597,11 @@ impl Store for PgStore {
             .bind(owner)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "team" });
-        }
-        Ok(())
+        found(done.rows_affected(), "team")
     }
 
     async fn create_run(&self, run: NewRun) -> Result<RunRecord, StoreError> {
-        if run.max_attempts == 0 {
-            return Err(StoreError::Invalid(
-                "max_attempts must be at least 1".into(),
-            ));
-        }
+        run.check()?;
         let max_attempts = i32::try_from(run.max_attempts)
             .map_err(|_| StoreError::Invalid("max_attempts out of range".into()))?;
         let now = now_micros();
@@ -650,25 +624,8 @@ impl Store for PgStore {
         .bind(max_attempts)
         .execute(&self.pool)
         .await
-        .map_err(owner_fk)?;
-        Ok(RunRecord {
-            id,
-            owner: run.owner,
-            task: run.task,
-            request: run.request,
-            status: RunStatus::Queued,
-            team: None,
-            summary: None,
-            error_code: None,
-            error_message: None,
-            usage: UsageTotals::default(),
-            last_seq: 0,
-            cancel_requested: false,
-            created_at: now,
-            updated_at: now,
-            started_at: None,
-            finished_at: None,
-        })
+        .map_err(StoreError::missing_user)?;
+        Ok(run.into_record(id, now))
     }
 
     async fn get_run(&self, owner: Uuid, id: Uuid) -> Result<RunRecord, StoreError> {

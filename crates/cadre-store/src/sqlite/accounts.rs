@@ -12,6 +12,7 @@ use crate::accounts::{
     AccountStore, ApiTokenRecord, AuditEntry, AuditRecord, NewApiToken, NewRefreshToken, NewUser,
     RefreshOutcome, StoredCredential, UserRecord,
 };
+use crate::error::found;
 use crate::model::now_micros;
 use crate::page::page_size;
 
@@ -44,28 +45,19 @@ fn user_from(row: &SqliteRow) -> Result<UserRecord, StoreError> {
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn create_user(&self, user: NewUser) -> Result<UserRecord, StoreError> {
-        let record = UserRecord {
-            id: Uuid::new_v4(),
-            email: user.email,
-            is_admin: user.is_admin,
-            disabled: false,
-            created_at: now_micros(),
-        };
+        let (record, password_hash) = user.into_record();
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, is_admin, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .bind(record.id)
         .bind(&record.email)
-        .bind(user.password_hash)
+        .bind(password_hash)
         .bind(record.is_admin)
         .bind(micros(record.created_at))
         .execute(&self.writer)
         .await
-        .map_err(|error| match StoreError::from(error) {
-            StoreError::Conflict { .. } => StoreError::conflict("a user with this email exists"),
-            other => other,
-        })?;
+        .map_err(StoreError::email_taken)?;
         Ok(record)
     }
 
@@ -117,9 +109,7 @@ impl AccountStore for SqliteStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound { what: "user" });
-        }
+        found(changed, "user")?;
         revoke_user_tokens(&mut tx, id).await?;
         tx.commit().await?;
         Ok(())
@@ -133,9 +123,7 @@ impl AccountStore for SqliteStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound { what: "user" });
-        }
+        found(changed, "user")?;
         if disabled {
             revoke_user_tokens(&mut tx, id).await?;
         }
@@ -234,15 +222,7 @@ impl AccountStore for SqliteStore {
         user_id: Uuid,
         token: NewApiToken,
     ) -> Result<ApiTokenRecord, StoreError> {
-        let record = ApiTokenRecord {
-            id: Uuid::new_v4(),
-            user_id,
-            name: token.name,
-            hint: token.hint,
-            created_at: now_micros(),
-            expires_at: token.expires_at,
-            revoked_at: None,
-        };
+        let (record, token_hash) = token.into_record(user_id);
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, token_hash, hint, created_at, expires_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -250,7 +230,7 @@ impl AccountStore for SqliteStore {
         .bind(record.id)
         .bind(user_id)
         .bind(&record.name)
-        .bind(&token.token_hash)
+        .bind(&token_hash)
         .bind(&record.hint)
         .bind(micros(record.created_at))
         .bind(record.expires_at.map(micros))
@@ -298,10 +278,7 @@ impl AccountStore for SqliteStore {
         .execute(&self.writer)
         .await?
         .rows_affected();
-        if known == 0 {
-            return Err(StoreError::NotFound { what: "token" });
-        }
-        Ok(())
+        found(known, "token")
     }
 
     async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -386,10 +363,7 @@ impl AccountStore for SqliteStore {
                 .execute(&self.writer)
                 .await?
                 .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound { what: "credential" });
-        }
-        Ok(())
+        found(deleted, "credential")
     }
 
     async fn all_credentials(&self) -> Result<Vec<StoredCredential>, StoreError> {

@@ -20,13 +20,16 @@ use uuid::Uuid;
 
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
+use crate::accounts::ensured_email;
 use crate::effects::{
     INSERT_CHUNK, PreparedBatch, ResumeBuilder, cancelled_events, decode_event, input_refusal,
     parse_status, parse_team, prepare_batch, prepare_batches, seq_mismatch, sum_usage, to_i64,
     to_u32, to_u64, worker_lost_events,
 };
+use crate::error::found;
 use crate::model::{
-    ClaimedJob, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job, now_micros,
+    ClaimedJob, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job,
+    lease_micros, now_micros,
 };
 use crate::page::Page;
 use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
@@ -53,10 +56,6 @@ fn micros(at: DateTime<Utc>) -> i64 {
 fn from_micros(value: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_micros(value)
         .ok_or_else(|| StoreError::internal("timestamp out of range in database"))
-}
-
-fn lease_micros(lease: Duration) -> Result<i64, StoreError> {
-    i64::try_from(lease.as_micros()).map_err(|_| StoreError::Invalid("lease too long".into()))
 }
 
 #[derive(sqlx::FromRow)]
@@ -424,10 +423,7 @@ impl Store for SqliteStore {
     }
 
     async fn ensure_user(&self, email: &str) -> Result<Uuid, StoreError> {
-        let email = email.trim();
-        if email.is_empty() {
-            return Err(StoreError::Invalid("email is empty".into()));
-        }
+        let email = ensured_email(email)?;
         let id: Uuid = sqlx::query_scalar(
             "INSERT INTO users (id, email, created_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (email) DO UPDATE SET email = excluded.email RETURNING id",
@@ -441,15 +437,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_team(&self, owner: Uuid, spec: &TeamSpec) -> Result<TeamRecord, StoreError> {
-        let now = now_micros();
-        let record = TeamRecord {
-            id: Uuid::new_v4(),
-            owner,
-            name: spec.name.clone(),
-            spec: spec.clone(),
-            created_at: now,
-            updated_at: now,
-        };
+        let record = TeamRecord::new(owner, spec);
         sqlx::query(
             "INSERT INTO teams (id, owner, name, spec, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
@@ -458,13 +446,10 @@ impl Store for SqliteStore {
         .bind(owner)
         .bind(&record.name)
         .bind(serde_json::to_string(spec)?)
-        .bind(micros(now))
+        .bind(micros(record.created_at))
         .execute(&self.writer)
         .await
-        .map_err(|error| match StoreError::from(error) {
-            StoreError::NotFound { .. } => StoreError::NotFound { what: "user" },
-            other => other,
-        })?;
+        .map_err(StoreError::missing_user)?;
         Ok(record)
     }
 
@@ -524,25 +509,14 @@ impl Store for SqliteStore {
             .bind(owner)
             .execute(&self.writer)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "team" });
-        }
-        Ok(())
+        found(done.rows_affected(), "team")
     }
 
     async fn create_run(&self, run: NewRun) -> Result<RunRecord, StoreError> {
-        if run.max_attempts == 0 {
-            return Err(StoreError::Invalid(
-                "max_attempts must be at least 1".into(),
-            ));
-        }
+        run.check()?;
         let now = now_micros();
         let id = Uuid::new_v4();
         let mut tx = self.writer.begin().await?;
-        let map_owner = |error: sqlx::Error| match StoreError::from(error) {
-            StoreError::NotFound { .. } => StoreError::NotFound { what: "user" },
-            other => other,
-        };
         sqlx::query(
             "INSERT INTO runs (id, owner, task, request, status, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
@@ -554,7 +528,7 @@ impl Store for SqliteStore {
         .bind(micros(now))
         .execute(&mut *tx)
         .await
-        .map_err(map_owner)?;
+        .map_err(StoreError::missing_user)?;
         sqlx::query(
             "INSERT INTO jobs (id, run_id, owner, state, attempts, max_attempts, created_at, \
              updated_at) VALUES (?1, ?2, ?3, 'queued', 0, ?4, ?5, ?5)",
@@ -566,26 +540,9 @@ impl Store for SqliteStore {
         .bind(micros(now))
         .execute(&mut *tx)
         .await
-        .map_err(map_owner)?;
+        .map_err(StoreError::missing_user)?;
         tx.commit().await?;
-        Ok(RunRecord {
-            id,
-            owner: run.owner,
-            task: run.task,
-            request: run.request,
-            status: RunStatus::Queued,
-            team: None,
-            summary: None,
-            error_code: None,
-            error_message: None,
-            usage: UsageTotals::default(),
-            last_seq: 0,
-            cancel_requested: false,
-            created_at: now,
-            updated_at: now,
-            started_at: None,
-            finished_at: None,
-        })
+        Ok(run.into_record(id, now))
     }
 
     async fn get_run(&self, owner: Uuid, id: Uuid) -> Result<RunRecord, StoreError> {
