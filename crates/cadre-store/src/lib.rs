@@ -38,6 +38,7 @@ pub mod error;
 pub mod model;
 mod page;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 pub use accounts::{

@@ -177,15 +177,6 @@ pub struct HeldJob {
     pub cancel_requested: bool,
 }
 
-/// A `(job id, run id, cancel requested)` row as a [`HeldJob`].
-pub(crate) fn held_job((job_id, run_id, cancel_requested): (Uuid, Uuid, bool)) -> HeldJob {
-    HeldJob {
-        job_id,
-        run_id,
-        cancel_requested,
-    }
-}
-
 /// The current time truncated to microseconds (what both backends store).
 pub(crate) fn now_micros() -> DateTime<Utc> {
     let now = Utc::now();

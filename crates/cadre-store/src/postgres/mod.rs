@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
@@ -18,17 +17,35 @@ use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 use crate::accounts::ensured_email;
 use crate::effects::{
-    PreparedBatch, ResumeBuilder, cancelled_events, decode_event, input_refusal, parse_status,
-    parse_team, prepare_batch, prepare_batches, seq_mismatch, sum_usage, to_i64, to_u32, to_u64,
-    worker_lost_events,
+    PreparedBatch, ResumeBuilder, cancelled_events, input_refusal, prepare_batch, prepare_batches,
+    seq_mismatch, sum_usage, to_i64, to_u64, worker_lost_events,
 };
 use crate::error::found;
 use crate::model::{
-    ClaimedJob, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job,
-    lease_micros, now_micros,
+    ClaimedJob, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros,
+    now_micros,
 };
 use crate::page::Page;
+use crate::rows::{
+    self, Claim, IntoRecord, RunStateRow, UsageRow, found_record, held_job, into_record,
+    into_records,
+};
 use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
+
+/// Rows as PostgreSQL stores them: `timestamptz`, job counters as `integer`.
+type RunRow = rows::RunRow<DateTime<Utc>>;
+type TeamRow = rows::TeamRow<DateTime<Utc>>;
+type EventRow = rows::EventRow<DateTime<Utc>>;
+type ClaimRow = rows::ClaimRow<i32>;
+
+/// A claimed job with its run's state, as a batch claim returns it.
+#[derive(sqlx::FromRow)]
+struct ClaimedRunRow {
+    #[sqlx(flatten)]
+    claim: ClaimRow,
+    #[sqlx(flatten)]
+    run: RunStateRow,
+}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -43,80 +60,6 @@ const TEAM_COLUMNS: &str = "id, owner, name, spec::text AS spec, created_at, upd
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
-}
-
-#[derive(sqlx::FromRow)]
-struct RunRow {
-    id: Uuid,
-    owner: Uuid,
-    task: String,
-    request: String,
-    status: String,
-    team: Option<String>,
-    summary: Option<String>,
-    error_code: Option<String>,
-    error_message: Option<String>,
-    prompt_tokens: i64,
-    completion_tokens: i64,
-    cost_usd: f64,
-    calls: i64,
-    last_seq: i64,
-    cancel_requested: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    started_at: Option<DateTime<Utc>>,
-    finished_at: Option<DateTime<Utc>>,
-}
-
-impl RunRow {
-    fn into_record(self) -> Result<RunRecord, StoreError> {
-        Ok(RunRecord {
-            id: self.id,
-            owner: self.owner,
-            task: self.task,
-            request: serde_json::from_str(&self.request)?,
-            status: parse_status(&self.status)?,
-            team: self.team.as_deref().map(parse_team).transpose()?,
-            summary: self.summary,
-            error_code: self.error_code,
-            error_message: self.error_message,
-            usage: UsageTotals {
-                prompt_tokens: to_u64(self.prompt_tokens)?,
-                completion_tokens: to_u64(self.completion_tokens)?,
-                cost_usd: self.cost_usd,
-                calls: to_u64(self.calls)?,
-            },
-            last_seq: to_u64(self.last_seq)?,
-            cancel_requested: self.cancel_requested,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            started_at: self.started_at,
-            finished_at: self.finished_at,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct TeamRow {
-    id: Uuid,
-    owner: Uuid,
-    name: String,
-    spec: String,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl TeamRow {
-    fn into_record(self) -> Result<TeamRecord, StoreError> {
-        Ok(TeamRecord {
-            id: self.id,
-            owner: self.owner,
-            name: self.name,
-            spec: parse_team(&self.spec)?,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        })
-    }
 }
 
 impl PgStore {
@@ -153,8 +96,7 @@ impl PgStore {
         .bind(owner)
         .fetch_optional(&self.pool)
         .await?;
-        row.ok_or(StoreError::NotFound { what: "team" })?
-            .into_record()
+        found_record(row, "team")
     }
 }
 
@@ -170,8 +112,7 @@ async fn fetch_run(
     .bind(owner)
     .fetch_optional(&mut *conn)
     .await?;
-    row.ok_or(StoreError::NotFound { what: "run" })?
-        .into_record()
+    found_record(row, "run")
 }
 
 /// Appends a validated batch inside the caller's transaction.
@@ -329,11 +270,11 @@ async fn write_prepared(
 /// failing the run with `worker_lost` if it is not over.
 async fn retire(
     conn: &mut PgConnection,
-    job: &ClaimedJob,
-    max_attempts: u32,
+    claim: &Claim,
     terminal: bool,
     last_seq: u64,
 ) -> Result<(), StoreError> {
+    let job = &claim.job;
     sqlx::query(
         "UPDATE jobs SET state = 'done', attempts = attempts - 1, worker = NULL, \
          lease_until = NULL, updated_at = now() WHERE id = $1",
@@ -343,7 +284,7 @@ async fn retire(
     .await?;
     if !terminal {
         let usage = usage_of(&mut *conn, job.run_id).await?;
-        let events = worker_lost_events(job.run_id, last_seq, max_attempts, usage);
+        let events = worker_lost_events(job.run_id, last_seq, claim.max_attempts, usage);
         append_in(&mut *conn, job.run_id, &events).await?;
     }
     Ok(())
@@ -374,7 +315,7 @@ impl PgStore {
         // Each pass returns a claim, retires a job, marks an owner full, or finds nothing.
         for _ in 0..1000 {
             let mut tx = self.pool.begin().await?;
-            let claimed = sqlx::query(
+            let claimed: Option<ClaimRow> = sqlx::query_as(
                 "WITH candidate AS ( \
                    SELECT j.id FROM jobs j \
                    WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until < now())) \
@@ -395,18 +336,12 @@ impl PgStore {
             .bind(&full)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(row) = claimed else {
+            let Some(claim) = into_record(claimed)? else {
                 return Ok(None);
             };
-            let job = ClaimedJob {
-                job_id: row.try_get("id")?,
-                run_id: row.try_get("run_id")?,
-                owner: row.try_get("owner")?,
-                attempt: to_u32(i64::from(row.try_get::<i32, _>("attempts")?))?,
-            };
-            let max_attempts = to_u32(i64::from(row.try_get::<i32, _>("max_attempts")?))?;
+            let job = &claim.job;
             let run = fetch_run(&mut tx, job.run_id, None).await?;
-            if job.attempt <= max_attempts && !run.status.is_terminal() {
+            if claim.runnable(run.status.is_terminal()) {
                 if let Some(limit) = limit {
                     // Exact limit: claimers of one owner take turns; the second sees the
                     // first's committed claim (READ COMMITTED: a fresh snapshot per query).
@@ -429,16 +364,9 @@ impl PgStore {
                     }
                 }
                 tx.commit().await?;
-                return Ok(Some(job));
+                return Ok(Some(claim.job));
             }
-            retire(
-                &mut tx,
-                &job,
-                max_attempts,
-                run.status.is_terminal(),
-                run.last_seq,
-            )
-            .await?;
+            retire(&mut tx, &claim, run.status.is_terminal(), run.last_seq).await?;
             tx.commit().await?;
         }
         Ok(None)
@@ -453,7 +381,7 @@ impl PgStore {
         want: usize,
     ) -> Result<Option<Vec<ClaimedJob>>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query(
+        let rows: Vec<ClaimedRunRow> = sqlx::query_as(
             "WITH candidate AS ( \
                SELECT j.id FROM jobs j \
                WHERE j.state = 'queued' OR (j.state = 'running' AND j.lease_until < now()) \
@@ -474,20 +402,13 @@ impl PgStore {
             return Ok(None);
         }
         let mut keep = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let job = ClaimedJob {
-                job_id: row.try_get("id")?,
-                run_id: row.try_get("run_id")?,
-                owner: row.try_get("owner")?,
-                attempt: to_u32(i64::from(row.try_get::<i32, _>("attempts")?))?,
-            };
-            let max_attempts = to_u32(i64::from(row.try_get::<i32, _>("max_attempts")?))?;
-            let terminal = parse_status(row.try_get("status")?)?.is_terminal();
-            if job.attempt <= max_attempts && !terminal {
-                keep.push(job);
+        for row in rows {
+            let claim = row.claim.into_record()?;
+            let run = row.run.into_record()?;
+            if claim.runnable(run.terminal) {
+                keep.push(claim.job);
             } else {
-                let last_seq = to_u64(row.try_get("last_seq")?)?;
-                retire(&mut tx, &job, max_attempts, terminal, last_seq).await?;
+                retire(&mut tx, &claim, run.terminal, run.last_seq).await?;
             }
         }
         tx.commit().await?;
@@ -563,11 +484,7 @@ impl Store for PgStore {
         .bind(page.fetch())
         .fetch_all(&self.pool)
         .await?;
-        let teams = rows
-            .into_iter()
-            .map(TeamRow::into_record)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page.cut(teams))
+        Ok(page.cut(into_records(rows)?))
     }
 
     async fn update_team(
@@ -587,8 +504,7 @@ impl Store for PgStore {
         .bind(now_micros())
         .fetch_optional(&self.pool)
         .await?;
-        row.ok_or(StoreError::NotFound { what: "team" })?
-            .into_record()
+        found_record(row, "team")
     }
 
     async fn delete_team(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError> {
@@ -659,11 +575,7 @@ impl Store for PgStore {
         .bind(page.fetch())
         .fetch_all(&self.pool)
         .await?;
-        let runs = rows
-            .into_iter()
-            .map(RunRow::into_record)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page.cut(runs))
+        Ok(page.cut(into_records(rows)?))
     }
 
     async fn owner_usage_since(
@@ -671,21 +583,18 @@ impl Store for PgStore {
         owner: Uuid,
         since: DateTime<Utc>,
     ) -> Result<UsageTotals, StoreError> {
-        let (prompt, completion, cost, calls): (i64, i64, f64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(prompt_tokens), 0)::int8, COALESCE(SUM(completion_tokens), 0)::int8, \
-               COALESCE(SUM(cost_usd), 0.0)::float8, COALESCE(SUM(calls), 0)::int8 \
+        let totals: UsageRow = sqlx::query_as(
+            "SELECT COALESCE(SUM(prompt_tokens), 0)::int8 AS prompt_tokens, \
+               COALESCE(SUM(completion_tokens), 0)::int8 AS completion_tokens, \
+               COALESCE(SUM(cost_usd), 0.0)::float8 AS cost_usd, \
+               COALESCE(SUM(calls), 0)::int8 AS calls \
              FROM runs WHERE owner = $1 AND created_at >= $2",
         )
         .bind(owner)
         .bind(since)
         .fetch_one(&self.pool)
         .await?;
-        Ok(UsageTotals {
-            prompt_tokens: to_u64(prompt)?,
-            completion_tokens: to_u64(completion)?,
-            cost_usd: cost,
-            calls: to_u64(calls)?,
-        })
+        totals.into_record()
     }
 
     async fn delete_run(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError> {
@@ -752,7 +661,7 @@ impl Store for PgStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
+        let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT seq, type, at, data::text AS data FROM events \
              WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
@@ -762,17 +671,7 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await?;
         let run = run_id.to_string();
-        rows.iter()
-            .map(|row| {
-                decode_event(
-                    &run,
-                    row.try_get("seq")?,
-                    row.try_get("type")?,
-                    row.try_get("at")?,
-                    row.try_get("data")?,
-                )
-            })
-            .collect()
+        rows.into_iter().map(|row| row.into_event(&run)).collect()
     }
 
     async fn last_seq(&self, run_id: Uuid) -> Result<u64, StoreError> {
@@ -780,7 +679,7 @@ impl Store for PgStore {
             .bind(run_id)
             .fetch_optional(&self.pool)
             .await?;
-        to_u64(seq.ok_or(StoreError::NotFound { what: "run" })?)
+        rows::last_seq(seq)
     }
 
     async fn resume_state(&self, run_id: Uuid) -> Result<(ResumeState, u64), StoreError> {
@@ -793,8 +692,8 @@ impl Store for PgStore {
             .bind(run_id)
             .fetch_optional(&mut *tx)
             .await?;
-        let seq = to_u64(seq.ok_or(StoreError::NotFound { what: "run" })?)?;
-        let rows = sqlx::query(
+        let seq = rows::last_seq(seq)?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT type, data::text AS data FROM events WHERE run_id = $1 \
              AND type IN ('team', 'message', 'usage') ORDER BY seq",
         )
@@ -803,8 +702,8 @@ impl Store for PgStore {
         .await?;
         tx.commit().await?;
         let mut builder = ResumeBuilder::default();
-        for row in &rows {
-            builder.push(row.try_get("type")?, row.try_get("data")?)?;
+        for (kind, data) in &rows {
+            builder.push(kind, data)?;
         }
         Ok((builder.finish(), seq))
     }

@@ -12,27 +12,32 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 use crate::accounts::ensured_email;
 use crate::effects::{
-    INSERT_CHUNK, PreparedBatch, ResumeBuilder, cancelled_events, decode_event, input_refusal,
-    parse_status, parse_team, prepare_batch, prepare_batches, seq_mismatch, sum_usage, to_i64,
-    to_u32, to_u64, worker_lost_events,
+    INSERT_CHUNK, PreparedBatch, ResumeBuilder, cancelled_events, input_refusal, prepare_batch,
+    prepare_batches, seq_mismatch, sum_usage, to_i64, to_u64, worker_lost_events,
 };
 use crate::error::found;
 use crate::model::{
-    ClaimedJob, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job,
-    lease_micros, now_micros,
+    ClaimedJob, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros,
+    now_micros,
 };
 use crate::page::Page;
+use crate::rows::{self, IntoRecord, RunStateRow, UsageRow, found_record, held_job, into_records};
 use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
+
+/// Rows as SQLite stores them: timestamps in microseconds, counters as `INTEGER`.
+type RunRow = rows::RunRow<i64>;
+type TeamRow = rows::TeamRow<i64>;
+type EventRow = rows::EventRow<i64>;
+type ClaimRow = rows::ClaimRow<i64>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -51,85 +56,6 @@ pub struct SqliteStore {
 
 fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
-}
-
-fn from_micros(value: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_micros(value)
-        .ok_or_else(|| StoreError::internal("timestamp out of range in database"))
-}
-
-#[derive(sqlx::FromRow)]
-struct RunRow {
-    id: Uuid,
-    owner: Uuid,
-    task: String,
-    request: String,
-    status: String,
-    team: Option<String>,
-    summary: Option<String>,
-    error_code: Option<String>,
-    error_message: Option<String>,
-    prompt_tokens: i64,
-    completion_tokens: i64,
-    cost_usd: f64,
-    calls: i64,
-    last_seq: i64,
-    cancel_requested: bool,
-    created_at: i64,
-    updated_at: i64,
-    started_at: Option<i64>,
-    finished_at: Option<i64>,
-}
-
-impl RunRow {
-    fn into_record(self) -> Result<RunRecord, StoreError> {
-        Ok(RunRecord {
-            id: self.id,
-            owner: self.owner,
-            task: self.task,
-            request: serde_json::from_str(&self.request)?,
-            status: parse_status(&self.status)?,
-            team: self.team.as_deref().map(parse_team).transpose()?,
-            summary: self.summary,
-            error_code: self.error_code,
-            error_message: self.error_message,
-            usage: UsageTotals {
-                prompt_tokens: to_u64(self.prompt_tokens)?,
-                completion_tokens: to_u64(self.completion_tokens)?,
-                cost_usd: self.cost_usd,
-                calls: to_u64(self.calls)?,
-            },
-            last_seq: to_u64(self.last_seq)?,
-            cancel_requested: self.cancel_requested,
-            created_at: from_micros(self.created_at)?,
-            updated_at: from_micros(self.updated_at)?,
-            started_at: self.started_at.map(from_micros).transpose()?,
-            finished_at: self.finished_at.map(from_micros).transpose()?,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct TeamRow {
-    id: Uuid,
-    owner: Uuid,
-    name: String,
-    spec: String,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl TeamRow {
-    fn into_record(self) -> Result<TeamRecord, StoreError> {
-        Ok(TeamRecord {
-            id: self.id,
-            owner: self.owner,
-            name: self.name,
-            spec: parse_team(&self.spec)?,
-            created_at: from_micros(self.created_at)?,
-            updated_at: from_micros(self.updated_at)?,
-        })
-    }
 }
 
 impl SqliteStore {
@@ -190,7 +116,7 @@ impl SqliteStore {
     ) -> Result<Option<Vec<ClaimedJob>>, StoreError> {
         let now = micros(now_micros());
         let mut tx = self.writer.begin().await?;
-        let row = sqlx::query(
+        let row: Option<ClaimRow> = sqlx::query_as(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?1, \
                lease_until = ?2 + ?3, updated_at = ?2 \
              WHERE id = (SELECT j.id FROM jobs j \
@@ -210,7 +136,7 @@ impl SqliteStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let jobs = keep_or_retire(&mut tx, &[row], now).await?;
+        let jobs = keep_or_retire(&mut tx, vec![row], now).await?;
         tx.commit().await?;
         Ok(Some(jobs))
     }
@@ -225,7 +151,7 @@ impl SqliteStore {
     ) -> Result<Option<Vec<ClaimedJob>>, StoreError> {
         let now = micros(now_micros());
         let mut tx = self.writer.begin().await?;
-        let rows = sqlx::query(
+        let rows: Vec<ClaimRow> = sqlx::query_as(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?1, \
                lease_until = ?2 + ?3, updated_at = ?2 \
              WHERE id IN (SELECT j.id FROM jobs j \
@@ -242,7 +168,7 @@ impl SqliteStore {
         if rows.is_empty() {
             return Ok(None);
         }
-        let jobs = keep_or_retire(&mut tx, &rows, now).await?;
+        let jobs = keep_or_retire(&mut tx, rows, now).await?;
         tx.commit().await?;
         Ok(Some(jobs))
     }
@@ -260,8 +186,7 @@ impl SqliteStore {
         .bind(owner)
         .fetch_optional(&mut *conn)
         .await?;
-        row.ok_or(StoreError::NotFound { what: "run" })?
-            .into_record()
+        found_record(row, "run")
     }
 
     async fn fetch_team(&self, owner: Uuid, id: Uuid) -> Result<TeamRecord, StoreError> {
@@ -272,8 +197,7 @@ impl SqliteStore {
         .bind(owner)
         .fetch_optional(&self.reader)
         .await?;
-        row.ok_or(StoreError::NotFound { what: "team" })?
-            .into_record()
+        found_record(row, "team")
     }
 }
 
@@ -358,28 +282,21 @@ async fn write_prepared(
 /// over.
 async fn keep_or_retire(
     conn: &mut SqliteConnection,
-    rows: &[SqliteRow],
+    rows: Vec<ClaimRow>,
     now: i64,
 ) -> Result<Vec<ClaimedJob>, StoreError> {
     let mut keep = Vec::with_capacity(rows.len());
-    for row in rows {
-        let job = ClaimedJob {
-            job_id: row.try_get("id")?,
-            run_id: row.try_get("run_id")?,
-            owner: row.try_get("owner")?,
-            attempt: to_u32(row.try_get("attempts")?)?,
-        };
-        let max_attempts = to_u32(row.try_get("max_attempts")?)?;
-        let (status, last_seq): (String, i64) =
-            sqlx::query_as("SELECT status, last_seq FROM runs WHERE id = ?1")
-                .bind(job.run_id)
-                .fetch_one(&mut *conn)
-                .await?;
-        let terminal = parse_status(&status)?.is_terminal();
-        if job.attempt <= max_attempts && !terminal {
-            keep.push(job);
+    for claim in into_records(rows)? {
+        let run: RunStateRow = sqlx::query_as("SELECT status, last_seq FROM runs WHERE id = ?1")
+            .bind(claim.job.run_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        let run = run.into_record()?;
+        if claim.runnable(run.terminal) {
+            keep.push(claim.job);
             continue;
         }
+        let job = claim.job;
         sqlx::query(
             "UPDATE jobs SET state = 'done', attempts = attempts - 1, worker = NULL, \
              lease_until = NULL, updated_at = ?2 WHERE id = ?1",
@@ -388,9 +305,9 @@ async fn keep_or_retire(
         .bind(now)
         .execute(&mut *conn)
         .await?;
-        if !terminal {
+        if !run.terminal {
             let usage = usage_of(&mut *conn, job.run_id).await?;
-            let events = worker_lost_events(job.run_id, to_u64(last_seq)?, max_attempts, usage);
+            let events = worker_lost_events(job.run_id, run.last_seq, claim.max_attempts, usage);
             append_in(&mut *conn, job.run_id, &events).await?;
         }
     }
@@ -475,11 +392,7 @@ impl Store for SqliteStore {
         .bind(page.fetch())
         .fetch_all(&self.reader)
         .await?;
-        let teams = rows
-            .into_iter()
-            .map(TeamRow::into_record)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page.cut(teams))
+        Ok(page.cut(into_records(rows)?))
     }
 
     async fn update_team(
@@ -499,8 +412,7 @@ impl Store for SqliteStore {
         .bind(micros(now_micros()))
         .fetch_optional(&self.writer)
         .await?;
-        row.ok_or(StoreError::NotFound { what: "team" })?
-            .into_record()
+        found_record(row, "team")
     }
 
     async fn delete_team(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError> {
@@ -576,11 +488,7 @@ impl Store for SqliteStore {
         .bind(page.fetch())
         .fetch_all(&self.reader)
         .await?;
-        let runs = rows
-            .into_iter()
-            .map(RunRow::into_record)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page.cut(runs))
+        Ok(page.cut(into_records(rows)?))
     }
 
     async fn owner_usage_since(
@@ -588,21 +496,17 @@ impl Store for SqliteStore {
         owner: Uuid,
         since: DateTime<Utc>,
     ) -> Result<UsageTotals, StoreError> {
-        let (prompt, completion, cost, calls): (i64, i64, f64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), \
-               COALESCE(SUM(cost_usd), 0.0), COALESCE(SUM(calls), 0) \
+        let totals: UsageRow = sqlx::query_as(
+            "SELECT COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens, \
+               COALESCE(SUM(completion_tokens), 0) AS completion_tokens, \
+               COALESCE(SUM(cost_usd), 0.0) AS cost_usd, COALESCE(SUM(calls), 0) AS calls \
              FROM runs WHERE owner = ?1 AND created_at >= ?2",
         )
         .bind(owner)
         .bind(micros(since))
         .fetch_one(&self.reader)
         .await?;
-        Ok(UsageTotals {
-            prompt_tokens: to_u64(prompt)?,
-            completion_tokens: to_u64(completion)?,
-            cost_usd: cost,
-            calls: to_u64(calls)?,
-        })
+        totals.into_record()
     }
 
     async fn delete_run(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError> {
@@ -666,7 +570,7 @@ impl Store for SqliteStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
+        let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT seq, type, at, data FROM events WHERE run_id = ?1 AND seq > ?2 \
              ORDER BY seq LIMIT ?3",
         )
@@ -676,17 +580,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await?;
         let run = run_id.to_string();
-        rows.iter()
-            .map(|row| {
-                decode_event(
-                    &run,
-                    row.try_get("seq")?,
-                    row.try_get("type")?,
-                    from_micros(row.try_get("at")?)?,
-                    row.try_get("data")?,
-                )
-            })
-            .collect()
+        rows.into_iter().map(|row| row.into_event(&run)).collect()
     }
 
     async fn last_seq(&self, run_id: Uuid) -> Result<u64, StoreError> {
@@ -694,7 +588,7 @@ impl Store for SqliteStore {
             .bind(run_id)
             .fetch_optional(&self.reader)
             .await?;
-        to_u64(seq.ok_or(StoreError::NotFound { what: "run" })?)
+        rows::last_seq(seq)
     }
 
     async fn resume_state(&self, run_id: Uuid) -> Result<(ResumeState, u64), StoreError> {
@@ -704,8 +598,8 @@ impl Store for SqliteStore {
             .bind(run_id)
             .fetch_optional(&mut *tx)
             .await?;
-        let seq = to_u64(seq.ok_or(StoreError::NotFound { what: "run" })?)?;
-        let rows = sqlx::query(
+        let seq = rows::last_seq(seq)?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT type, data FROM events WHERE run_id = ?1 \
              AND type IN ('team', 'message', 'usage') ORDER BY seq",
         )
@@ -714,8 +608,8 @@ impl Store for SqliteStore {
         .await?;
         tx.commit().await?;
         let mut builder = ResumeBuilder::default();
-        for row in &rows {
-            builder.push(row.try_get("type")?, row.try_get("data")?)?;
+        for (kind, data) in &rows {
+            builder.push(kind, data)?;
         }
         Ok((builder.finish(), seq))
     }
