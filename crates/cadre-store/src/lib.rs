@@ -18,11 +18,13 @@
 //!   migrations live in `migrations/{sqlite,postgres}/`.
 //!
 //! # Queue semantics (DESIGN §6)
-//! A run and its job are created in one transaction. Workers [`Store::claim_job`] the
-//! oldest claimable job (queued, or running with an expired lease), keep the lease with
-//! [`Store::heartbeat`], and finish with [`Store::complete_job`] or hand the job back
-//! with [`Store::release_job`]. A job claimed more than `max_attempts` times fails its
-//! run with a `worker_lost` error instead of running again.
+//! A run and its job are created in one transaction. Workers [`Store::claim_jobs`] the
+//! oldest claimable jobs (queued, or running with an expired lease), renew the leases
+//! of all the jobs they hold at once with [`Store::heartbeat_held`] (whose answer also
+//! says which runs are to be cancelled; [`Store::cancel_requested`] polls just that),
+//! and finish with [`Store::complete_job`] or hand a job back with
+//! [`Store::release_job`]. A job claimed more than `max_attempts` times fails its run
+//! with a `worker_lost` error instead of running again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,9 +49,7 @@ pub use accounts::{
 };
 pub use effects::WORKER_LOST;
 pub use error::StoreError;
-pub use model::{
-    ClaimedJob, EventBatch, Heartbeat, HeldJob, MAX_PAGE, NewRun, RunRecord, TeamRecord,
-};
+pub use model::{ClaimedJob, EventBatch, HeldJob, MAX_PAGE, NewRun, RunRecord, TeamRecord};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -203,18 +203,11 @@ pub trait Store: AccountStore + Send + Sync {
         limit: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError>;
 
-    /// Extends the lease if `worker_id` still holds the job; reports whether it does and
-    /// whether the run's cancellation was requested. Unknown job: [`StoreError::NotFound`].
-    async fn heartbeat(
-        &self,
-        job_id: Uuid,
-        worker_id: &str,
-        lease: Duration,
-    ) -> Result<Heartbeat, StoreError>;
-
-    /// Renews, in one statement, the lease of every job `worker_id` holds, and returns
-    /// them: a job missing from the answer is no longer this worker's. One call per
-    /// worker instead of one per running job.
+    /// The worker's heartbeat: renews the lease of every job `worker_id` holds and returns
+    /// them, with whether each run's cancellation was requested (one statement on
+    /// PostgreSQL; an update and a read in one transaction on SQLite). A job missing from
+    /// the answer is no longer this worker's. One call per worker instead of one per
+    /// running job.
     async fn heartbeat_held(
         &self,
         worker_id: &str,
@@ -232,7 +225,8 @@ pub trait Store: AccountStore + Send + Sync {
     /// `false` if `worker_id` no longer holds it.
     async fn release_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError>;
 
-    /// Asks to cancel a run: sets `cancel_requested` (seen by [`Store::heartbeat`]). A run
+    /// Asks to cancel a run: sets `cancel_requested` (seen by [`Store::heartbeat_held`] and
+    /// [`Store::cancel_requested`] of the worker holding its job). A run
     /// no worker holds is cancelled at once (`status: cancelled` and `finished` events,
     /// job done); a terminal run is left as it is. Returns the run.
     async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<RunRecord, StoreError>;

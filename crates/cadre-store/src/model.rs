@@ -141,8 +141,8 @@ pub struct RunRecord {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// A job a worker claimed: it holds the lease until it expires, is extended by
-/// [`crate::Store::heartbeat`], or the job is completed or released.
+/// A job a worker claimed: it holds the lease until it expires (each
+/// [`crate::Store::heartbeat_held`] extends it) or the job is completed or released.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedJob {
     /// Job id.
@@ -154,16 +154,6 @@ pub struct ClaimedJob {
     /// Which claim this is (1 for the first; > 1 means an earlier worker was lost and the
     /// run should resume from [`crate::Store::resume_state`]).
     pub attempt: u32,
-}
-
-/// Answer to a heartbeat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Heartbeat {
-    /// Whether this worker still holds the job (false: stop working on it, someone else
-    /// has it or it is finished).
-    pub owned: bool,
-    /// Whether the user asked to cancel the run.
-    pub cancel_requested: bool,
 }
 
 /// A job a worker holds, as its worker-wide heartbeat reports it.

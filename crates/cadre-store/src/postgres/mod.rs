@@ -22,8 +22,7 @@ use crate::effects::{
 };
 use crate::error::found;
 use crate::model::{
-    ClaimedJob, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros,
-    now_micros,
+    ClaimedJob, EventBatch, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros, now_micros,
 };
 use crate::page::Page;
 use crate::rows::{
@@ -742,37 +741,6 @@ impl Store for PgStore {
             }
         }
         Ok(claimed)
-    }
-
-    async fn heartbeat(
-        &self,
-        job_id: Uuid,
-        worker_id: &str,
-        lease: Duration,
-    ) -> Result<Heartbeat, StoreError> {
-        let owned = sqlx::query(
-            "UPDATE jobs SET lease_until = now() + $3 * interval '1 microsecond', \
-             updated_at = now() WHERE id = $1 AND worker = $2 AND state = 'running'",
-        )
-        .bind(job_id)
-        .bind(worker_id)
-        .bind(lease_micros(lease)?)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            == 1;
-        let cancel: Option<bool> = sqlx::query_scalar(
-            "SELECT runs.cancel_requested FROM jobs JOIN runs ON runs.id = jobs.run_id \
-             WHERE jobs.id = $1",
-        )
-        .bind(job_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let cancel_requested = cancel.ok_or(StoreError::NotFound { what: "job" })?;
-        Ok(Heartbeat {
-            owned,
-            cancel_requested,
-        })
     }
 
     async fn heartbeat_held(

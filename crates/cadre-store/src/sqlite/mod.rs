@@ -26,8 +26,7 @@ use crate::effects::{
 };
 use crate::error::found;
 use crate::model::{
-    ClaimedJob, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros,
-    now_micros,
+    ClaimedJob, EventBatch, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros, now_micros,
 };
 use crate::page::Page;
 use crate::rows::{self, IntoRecord, RunStateRow, UsageRow, found_record, held_job, into_records};
@@ -643,39 +642,6 @@ impl Store for SqliteStore {
             }
         }
         Ok(claimed)
-    }
-
-    async fn heartbeat(
-        &self,
-        job_id: Uuid,
-        worker_id: &str,
-        lease: Duration,
-    ) -> Result<Heartbeat, StoreError> {
-        let now = micros(now_micros());
-        let owned = sqlx::query(
-            "UPDATE jobs SET lease_until = ?3 + ?4, updated_at = ?3 \
-             WHERE id = ?1 AND worker = ?2 AND state = 'running'",
-        )
-        .bind(job_id)
-        .bind(worker_id)
-        .bind(now)
-        .bind(lease_micros(lease)?)
-        .execute(&self.writer)
-        .await?
-        .rows_affected()
-            == 1;
-        let cancel: Option<bool> = sqlx::query_scalar(
-            "SELECT runs.cancel_requested FROM jobs JOIN runs ON runs.id = jobs.run_id \
-             WHERE jobs.id = ?1",
-        )
-        .bind(job_id)
-        .fetch_optional(&self.writer)
-        .await?;
-        let cancel_requested = cancel.ok_or(StoreError::NotFound { what: "job" })?;
-        Ok(Heartbeat {
-            owned,
-            cancel_requested,
-        })
     }
 
     async fn heartbeat_held(
