@@ -170,9 +170,6 @@ pub trait Store: AccountStore + Send + Sync {
         limit: u32,
     ) -> Result<Vec<RunEvent>, StoreError>;
 
-    /// Seq of the run's last stored event (0: none).
-    async fn last_seq(&self, run_id: Uuid) -> Result<u64, StoreError>;
-
     /// What a worker needs to resume the run: the team of the last `team` event, the
     /// transcript of its `message` events, the sum of its `usage` events, and last seq.
     async fn resume_state(&self, run_id: Uuid) -> Result<(ResumeState, u64), StoreError>;

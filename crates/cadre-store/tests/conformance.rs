@@ -483,7 +483,7 @@ async fn append_events_requires_contiguous_seqs(h: &Harness) {
     let run = new_run(store, owner, "t", 3).await;
     let batch: Vec<RunEvent> = (1..=3).map(|n| event(run, n, log(n))).collect();
     store.append_events(run, &batch).await.unwrap();
-    assert_eq!(store.last_seq(run).await.unwrap(), 3);
+    assert_eq!(store.get_run_any(run).await.unwrap().last_seq, 3);
 
     // Gap.
     let gap = store
@@ -541,19 +541,18 @@ async fn append_events_requires_contiguous_seqs(h: &Harness) {
     ));
     let stored = store.events_after(run, 0, 100).await.unwrap();
     assert_eq!(stored, batch);
-    assert_eq!(store.last_seq(run).await.unwrap(), 3);
     assert_eq!(store.get_run_any(run).await.unwrap().last_seq, 3);
 
     store
         .append_events(run, &[event(run, 4, log(4))])
         .await
         .unwrap();
-    assert_eq!(store.last_seq(run).await.unwrap(), 4);
+    assert_eq!(store.get_run_any(run).await.unwrap().last_seq, 4);
 
     // A batch larger than one INSERT chunk.
     let big: Vec<RunEvent> = (5..=1004).map(|n| event(run, n, log(n))).collect();
     store.append_events(run, &big).await.unwrap();
-    assert_eq!(store.last_seq(run).await.unwrap(), 1004);
+    assert_eq!(store.get_run_any(run).await.unwrap().last_seq, 1004);
     assert_eq!(store.events_after(run, 4, 2000).await.unwrap(), big);
 }
 
@@ -669,9 +668,9 @@ async fn event_batches_of_many_runs_commit_together(h: &Harness) {
     assert!(record.finished_at.is_some());
     assert_eq!(record.last_seq, 4);
     // The refused ones are untouched.
-    assert_eq!(store.last_seq(behind).await.unwrap(), 2);
+    assert_eq!(store.get_run_any(behind).await.unwrap().last_seq, 2);
     assert_eq!(store.events_after(behind, 0, 100).await.unwrap().len(), 2);
-    assert_eq!(store.last_seq(empty).await.unwrap(), 0);
+    assert_eq!(store.get_run_any(empty).await.unwrap().last_seq, 0);
 
     // Many runs in one call, each continuing its own seqs.
     let mut runs = Vec::new();
@@ -704,7 +703,7 @@ async fn event_batches_of_many_runs_commit_together(h: &Harness) {
             .map(|e| e.seq)
             .collect();
         assert_eq!(seqs, (1..=6).collect::<Vec<_>>());
-        assert_eq!(store.last_seq(run).await.unwrap(), 6);
+        assert_eq!(store.get_run_any(run).await.unwrap().last_seq, 6);
     }
 }
 
@@ -821,7 +820,7 @@ async fn events_after_pages_exactly(h: &Harness) {
             .is_empty()
     );
     assert!(matches!(
-        store.last_seq(Uuid::new_v4()).await,
+        store.get_run_any(Uuid::new_v4()).await,
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -1391,7 +1390,7 @@ async fn delete_cascades_and_refuses_executing_runs(h: &Harness) {
     ));
     assert!(store.events_after(queued, 0, 10).await.unwrap().is_empty());
     assert!(matches!(
-        store.last_seq(queued).await,
+        store.get_run_any(queued).await,
         Err(StoreError::NotFound { .. })
     ));
 

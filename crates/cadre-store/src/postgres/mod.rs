@@ -673,14 +673,6 @@ impl Store for PgStore {
         rows.into_iter().map(|row| row.into_event(&run)).collect()
     }
 
-    async fn last_seq(&self, run_id: Uuid) -> Result<u64, StoreError> {
-        let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM runs WHERE id = $1")
-            .bind(run_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        rows::last_seq(seq)
-    }
-
     async fn resume_state(&self, run_id: Uuid) -> Result<(ResumeState, u64), StoreError> {
         // REPEATABLE READ: events and last_seq from one snapshot.
         let mut tx = self.pool.begin().await?;
