@@ -82,11 +82,6 @@ impl PgStore {
         Ok(Self { pool })
     }
 
-    /// The underlying pool (for tests and administration).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     async fn fetch_team(&self, owner: Uuid, id: Uuid) -> Result<TeamRecord, StoreError> {
         let row: Option<TeamRow> = sqlx::query_as(&format!(
             "SELECT {TEAM_COLUMNS} FROM teams WHERE id = $1 AND owner = $2"
