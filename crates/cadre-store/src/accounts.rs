@@ -1,7 +1,9 @@
-//! Owns the account side of the store: users (password hashes, admin, disabled),
-//! rotating refresh tokens with reuse detection, and the audit log of security events.
-//! The store never sees a password or a token: callers hash them (argon2id for
-//! passwords, SHA-256 for tokens, which are random and long) and the store keeps hashes.
+//! Owns the account side of the store: [`AccountStore`] and its records, for users
+//! (password hashes, admin, disabled), rotating refresh tokens with reuse detection,
+//! personal API tokens, sealed provider credentials and the audit log of security
+//! events. The store never sees a password or a token: callers hash them (argon2id for
+//! passwords, SHA-256 for tokens, which are random and long) and the store keeps hashes;
+//! credentials arrive sealed.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -9,13 +9,18 @@
 //! - [`Store`] (here): the one interface the server and workers use; [`connect`] picks
 //!   the backend from the URL scheme and applies migrations.
 //! - [`error`]: [`StoreError`] and the mapping from driver errors.
-//! - [`accounts`]: [`AccountStore`] (users, refresh tokens, audit log), a supertrait of
-//!   [`Store`], with its records.
-//! - [`model`]: record types ([`TeamRecord`], [`RunRecord`], [`ClaimedJob`], …).
+//! - [`accounts`]: [`AccountStore`] (users, refresh tokens, API tokens, provider
+//!   credentials, audit log), a supertrait of [`Store`], with its records.
+//! - [`model`]: record types ([`TeamRecord`], [`RunRecord`], [`ClaimedJob`], …) and
+//!   inputs ([`NewRun`], [`EventBatch`]).
 //! - `effects` (private): backend-independent event-log logic (validation, encoding,
 //!   run-row updates, resume state, the events the store writes itself).
-//! - [`sqlite`] / [`postgres`]: one backend each, with its own SQL and row types;
-//!   migrations live in `migrations/{sqlite,postgres}/`.
+//! - `rows` (private): the rows both backends decode (`sqlx::FromRow`, generic over how
+//!   a timestamp is stored) and their one conversion into the records.
+//! - `page` (private): keyset pagination of the list methods (cursor, page size, the
+//!   next page's cursor).
+//! - [`sqlite`] / [`postgres`]: one backend each, with its own SQL; migrations live in
+//!   `migrations/{sqlite,postgres}/`. No SQL text is shared between them.
 //!
 //! # Queue semantics (DESIGN §6)
 //! A run and its job are created in one transaction. Workers [`Store::claim_jobs`] the
@@ -176,7 +181,8 @@ pub trait Store: AccountStore + Send + Sync {
 
     /// Claims the oldest claimable job (queued, or running with an expired lease) whose
     /// owner has fewer than `max_running_per_owner` live leases. Jobs out of attempts
-    /// fail their run (`worker_lost`) on the way and are skipped. `None`: nothing to do.
+    /// fail their run (`worker_lost`) on the way and are skipped, as are jobs whose run is
+    /// already over (retired without events). `None`: nothing to do.
     async fn claim_job(
         &self,
         worker_id: &str,
@@ -246,7 +252,8 @@ pub trait Store: AccountStore + Send + Sync {
 /// Connection settings beyond the URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectOptions {
-    /// PostgreSQL pool size (default 10). SQLite uses one writer and a few readers.
+    /// Pool size (default 10): PostgreSQL connections; on SQLite, the read connections
+    /// beside the one writer (at most 8).
     pub max_connections: u32,
     /// How long to wait for a pooled connection before [`StoreError::Unavailable`].
     pub acquire_timeout: Duration,

@@ -1,5 +1,6 @@
-//! [`AccountStore`] on PostgreSQL: users, refresh tokens (rows locked while rotated, so
-//! two refreshes with one token cannot both succeed) and the audit log.
+//! [`AccountStore`] on PostgreSQL: the SQL for users, refresh tokens (rows locked while
+//! rotated, so two refreshes with one token cannot both succeed), API tokens, provider
+//! credentials and the audit log.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

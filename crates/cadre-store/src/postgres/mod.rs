@@ -1,4 +1,5 @@
-//! Owns the PostgreSQL backend: the connection pool, its SQL and row types. Claims use
+//! Owns the PostgreSQL backend: the connection pool and its SQL; its rows are decoded by
+//! `crate::rows`. Claims use
 //! `FOR UPDATE SKIP LOCKED` so workers never block each other; leases are measured on
 //! the database clock (`now()`), so workers' clocks do not matter. Per-owner running
 //! limits are made exact across concurrent claimers with a transaction-scoped advisory

@@ -1,5 +1,5 @@
-//! [`AccountStore`] on SQLite: users, refresh tokens and the audit log, with writes
-//! through the single writer connection.
+//! [`AccountStore`] on SQLite: the SQL for users, refresh tokens, API tokens, provider
+//! credentials and the audit log, with writes through the single writer connection.
 
 use async_trait::async_trait;
 use uuid::Uuid;

@@ -1,8 +1,9 @@
-//! Owns the SQLite backend: connection setup (WAL, busy timeout, foreign keys), its SQL
-//! and row types. All writes go through a single-connection writer pool, so SQLite's
-//! one-writer rule never surfaces as `SQLITE_BUSY` inside this process; reads use a
-//! separate pool that WAL lets run beside the writer. Timestamps are stored as
-//! microseconds since the epoch, ids as 16-byte UUID blobs.
+//! Owns the SQLite backend: connection setup (WAL, busy timeout, foreign keys) and its
+//! SQL; its rows are decoded by `crate::rows`. All writes go through a single-connection
+//! writer pool, so SQLite's one-writer rule never surfaces as `SQLITE_BUSY` inside this
+//! process; reads use a separate pool that WAL lets run beside the writer (an in-memory
+//! database has one connection for both). Timestamps are stored as microseconds since
+//! the epoch, ids as 16-byte UUID blobs; leases are measured on this process's clock.
 
 mod accounts;
 
