@@ -114,6 +114,37 @@ mod tests {
     use super::*;
     use crate::model::now_micros;
 
+    impl Listed for Cursor {
+        fn cursor(&self) -> Cursor {
+            *self
+        }
+    }
+
+    #[test]
+    fn a_page_is_cut_to_its_limit_and_points_past_its_last_item() {
+        let items: Vec<Cursor> = (0..3)
+            .map(|_| Cursor {
+                created_at: now_micros(),
+                id: Uuid::new_v4(),
+            })
+            .collect();
+        let page = Page::new(2, None).unwrap();
+        assert_eq!(page.fetch(), 3);
+        let (kept, next) = page.cut(items.clone());
+        assert_eq!(kept, items[..2]);
+        assert_eq!(next, Some(items[1].encode()));
+        let (all, last) = page.cut(items[..2].to_vec());
+        assert_eq!((all.len(), last), (2, None));
+        assert_eq!(Page::new(0, None).unwrap().limit, 1);
+        assert_eq!(Page::new(u32::MAX, None).unwrap().limit, MAX_PAGE);
+        let after = Page::new(2, Some(&items[0].encode())).unwrap().after;
+        assert_eq!(after, Some(items[0]));
+        assert!(matches!(
+            Page::new(2, Some("x")),
+            Err(StoreError::Invalid(_))
+        ));
+    }
+
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
         let cursor = Cursor {

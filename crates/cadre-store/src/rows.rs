@@ -54,7 +54,9 @@ pub(crate) fn into_records<R: IntoRecord>(rows: Vec<R>) -> Result<Vec<R::Record>
 }
 
 /// Converts an optional row.
-pub(crate) fn into_record<R: IntoRecord>(row: Option<R>) -> Result<Option<R::Record>, StoreError> {
+pub(crate) fn optional_record<R: IntoRecord>(
+    row: Option<R>,
+) -> Result<Option<R::Record>, StoreError> {
     row.map(IntoRecord::into_record).transpose()
 }
 
@@ -433,5 +435,82 @@ impl<T: StoredTime> IntoRecord for AuditRow<T> {
             detail: self.detail,
             ip: self.ip,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::model::now_micros;
+
+    fn presented(row: RefreshRow<i64>, now: DateTime<Utc>) -> Presented {
+        row.presented(now).unwrap()
+    }
+
+    #[test]
+    fn a_presented_refresh_token_is_fresh_reused_or_invalid() {
+        let now = now_micros();
+        let (user_id, family) = (Uuid::new_v4(), Uuid::new_v4());
+        let row = || RefreshRow {
+            user_id,
+            family,
+            expires_at: now.timestamp_micros() + 1,
+            used_at: None,
+            revoked_at: None,
+            disabled: false,
+        };
+        assert_eq!(presented(row(), now), Presented::Fresh { user_id, family });
+        let used = RefreshRow {
+            used_at: Some(0),
+            ..row()
+        };
+        assert_eq!(presented(used, now), Presented::Reused { user_id, family });
+        for invalid in [
+            RefreshRow {
+                expires_at: now.timestamp_micros(),
+                ..row()
+            },
+            RefreshRow {
+                revoked_at: Some(0),
+                used_at: Some(0),
+                ..row()
+            },
+            RefreshRow {
+                disabled: true,
+                ..row()
+            },
+        ] {
+            assert_eq!(presented(invalid, now), Presented::Invalid);
+        }
+    }
+
+    #[test]
+    fn a_claim_runs_within_its_attempts_while_its_run_is_not_over() {
+        let claim = |attempts: i64| {
+            ClaimRow {
+                id: Uuid::new_v4(),
+                run_id: Uuid::new_v4(),
+                owner: Uuid::new_v4(),
+                attempts,
+                max_attempts: 2,
+            }
+            .into_record()
+            .unwrap()
+        };
+        assert!(claim(2).runnable(false));
+        assert!(!claim(3).runnable(false));
+        assert!(!claim(1).runnable(true));
+        let negative = ClaimRow {
+            id: Uuid::nil(),
+            run_id: Uuid::nil(),
+            owner: Uuid::nil(),
+            attempts: -1_i64,
+            max_attempts: 1,
+        };
+        assert!(
+            negative.into_record().is_err(),
+            "a corrupt counter is an error"
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::accounts::{
 use crate::error::found;
 use crate::model::now_micros;
 use crate::page::page_size;
-use crate::rows::{self, IntoRecord, Presented, found_record, into_record, into_records};
+use crate::rows::{self, IntoRecord, Presented, found_record, into_records, optional_record};
 
 /// Account rows as PostgreSQL stores them (`timestamptz`).
 type UserRow = rows::UserRow<DateTime<Utc>>;
@@ -59,7 +59,7 @@ impl AccountStore for PgStore {
         .bind(email)
         .fetch_optional(&self.pool)
         .await?;
-        into_record(row)
+        optional_record(row)
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<UserRecord, StoreError> {
@@ -260,7 +260,7 @@ impl AccountStore for PgStore {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        into_record(row)
+        optional_record(row)
     }
 
     async fn put_credential(&self, c: StoredCredential) -> Result<bool, StoreError> {
@@ -307,7 +307,7 @@ impl AccountStore for PgStore {
         .bind(provider)
         .fetch_optional(&self.pool)
         .await?;
-        into_record(row)
+        optional_record(row)
     }
 
     async fn list_credentials(&self, user_id: Uuid) -> Result<Vec<StoredCredential>, StoreError> {

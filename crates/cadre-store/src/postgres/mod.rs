@@ -27,8 +27,8 @@ use crate::model::{
 };
 use crate::page::Page;
 use crate::rows::{
-    self, Claim, IntoRecord, RunStateRow, UsageRow, found_record, held_job, into_record,
-    into_records,
+    self, Claim, IntoRecord, RunStateRow, UsageRow, found_record, held_job, into_records,
+    optional_record,
 };
 use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
 
@@ -331,7 +331,7 @@ impl PgStore {
             .bind(&full)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(claim) = into_record(claimed)? else {
+            let Some(claim) = optional_record(claimed)? else {
                 return Ok(None);
             };
             let job = &claim.job;

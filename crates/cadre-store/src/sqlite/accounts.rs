@@ -13,7 +13,7 @@ use crate::accounts::{
 use crate::error::found;
 use crate::model::now_micros;
 use crate::page::page_size;
-use crate::rows::{self, IntoRecord, Presented, found_record, into_record, into_records};
+use crate::rows::{self, IntoRecord, Presented, found_record, into_records, optional_record};
 
 /// Account rows as SQLite stores them (timestamps in microseconds).
 type UserRow = rows::UserRow<i64>;
@@ -57,7 +57,7 @@ impl AccountStore for SqliteStore {
         .bind(email)
         .fetch_optional(&self.reader)
         .await?;
-        into_record(row)
+        optional_record(row)
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<UserRecord, StoreError> {
@@ -258,7 +258,7 @@ impl AccountStore for SqliteStore {
         .bind(micros(now_micros()))
         .fetch_optional(&self.reader)
         .await?;
-        into_record(row)
+        optional_record(row)
     }
 
     async fn put_credential(&self, c: StoredCredential) -> Result<bool, StoreError> {
@@ -305,7 +305,7 @@ impl AccountStore for SqliteStore {
         .bind(provider)
         .fetch_optional(&self.reader)
         .await?;
-        into_record(row)
+        optional_record(row)
     }
 
     async fn list_credentials(&self, user_id: Uuid) -> Result<Vec<StoredCredential>, StoreError> {
