@@ -5,8 +5,8 @@
 //!
 //! # Layout
 //!
-//! - [`from_name`] / [`detect`]: choosing a backend by its configured name
-//!   (`CADRE_SANDBOX`, `--sandbox`) and reporting which ones work on this host.
+//! - [`from_name`]: choosing a backend by its configured name (`CADRE_SANDBOX`,
+//!   `--sandbox`), checking that it works on this host.
 //! - [`SandboxConfig`]: limits, workspace location, sandbox uid, python path.
 //! - `executors::bwrap` ([`BwrapExecutor`]): the default; a bubblewrap sandbox per
 //!   execution with no network, a read-only system, an unprivileged uid and rlimits.
@@ -104,43 +104,6 @@ pub fn from_name(
             "unknown sandbox backend `{other}` (expected one of: bwrap, local-unsafe, none)"
         ))),
     }
-}
-
-/// Whether one backend can run code on this host.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BackendStatus {
-    /// Backend name as accepted by [`from_name`].
-    pub name: &'static str,
-    /// It works here (for `local-unsafe`: it would run, unsandboxed).
-    pub usable: bool,
-    /// What it enforces when usable, or why not and how to fix it.
-    pub detail: String,
-}
-
-/// Probes every backend (starting a trivial bubblewrap sandbox), for `cadre doctor`-style
-/// reports and the UI's "why is code execution off" message.
-pub fn detect(config: &SandboxConfig) -> Vec<BackendStatus> {
-    let bwrap = match BwrapExecutor::new(config.clone()) {
-        Ok(executor) => BackendStatus {
-            name: "bwrap",
-            usable: true,
-            detail: CodeExecutor::info(&executor).enforced.join("; "),
-        },
-        Err(error) => BackendStatus {
-            name: "bwrap",
-            usable: false,
-            detail: error.to_string(),
-        },
-    };
-    vec![
-        bwrap,
-        BackendStatus {
-            name: "local-unsafe",
-            usable: true,
-            detail: "runs code unsandboxed on the host; used only when named explicitly"
-                .to_string(),
-        },
-    ]
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
-//! Owns the account side of the store: users (password hashes, admin, disabled),
-//! rotating refresh tokens with reuse detection, and the audit log of security events.
-//! The store never sees a password or a token: callers hash them (argon2id for
-//! passwords, SHA-256 for tokens, which are random and long) and the store keeps hashes.
+//! Owns the account side of the store: [`AccountStore`] and its records, for users
+//! (password hashes, admin, disabled), rotating refresh tokens with reuse detection,
+//! personal API tokens, sealed provider credentials and the audit log of security
+//! events. The store never sees a password or a token: callers hash them (argon2id for
+//! passwords, SHA-256 for tokens, which are random and long) and the store keeps hashes;
+//! credentials arrive sealed.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,6 +11,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::StoreError;
+use crate::model::now_micros;
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,6 +46,31 @@ impl std::fmt::Debug for NewUser {
             .field("is_admin", &self.is_admin)
             .finish_non_exhaustive()
     }
+}
+
+impl NewUser {
+    /// The record of this user as `create_user` writes it (enabled, created now), and the
+    /// password hash to store with it.
+    pub(crate) fn into_record(self) -> (UserRecord, Option<String>) {
+        let record = UserRecord {
+            id: Uuid::new_v4(),
+            email: self.email,
+            is_admin: self.is_admin,
+            disabled: false,
+            created_at: now_micros(),
+        };
+        (record, self.password_hash)
+    }
+}
+
+/// The email [`crate::Store::ensure_user`] is given, trimmed; an empty one is
+/// [`StoreError::Invalid`].
+pub(crate) fn ensured_email(email: &str) -> Result<&str, StoreError> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Err(StoreError::Invalid("email is empty".into()));
+    }
+    Ok(email)
 }
 
 /// A refresh token to store: its hash, never the token.
@@ -117,6 +145,23 @@ pub struct NewApiToken {
     pub hint: String,
     /// When it stops working (`None`: never).
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl NewApiToken {
+    /// The record of this token of `user_id` as `create_api_token` writes it (created
+    /// now, not revoked), and the hash to store with it.
+    pub(crate) fn into_record(self, user_id: Uuid) -> (ApiTokenRecord, String) {
+        let record = ApiTokenRecord {
+            id: Uuid::new_v4(),
+            user_id,
+            name: self.name,
+            hint: self.hint,
+            created_at: now_micros(),
+            expires_at: self.expires_at,
+            revoked_at: None,
+        };
+        (record, self.token_hash)
+    }
 }
 
 /// A stored personal API token (without the token).

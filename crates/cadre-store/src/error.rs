@@ -1,5 +1,6 @@
 //! Owns [`StoreError`], the one error type of the store, and the mapping from database
-//! driver errors to it. Messages never contain credentials.
+//! driver errors to it (generic, and for the few statements whose failures mean
+//! something more precise). Messages never contain credentials.
 
 /// What can go wrong talking to the store.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -51,6 +52,32 @@ impl StoreError {
     pub(crate) fn internal(what: impl std::fmt::Display) -> Self {
         StoreError::Internal(what.to_string())
     }
+
+    /// A failed insert of a record naming its user (owner): a missing referenced record
+    /// is that user.
+    pub(crate) fn missing_user(error: sqlx::Error) -> Self {
+        match StoreError::from(error) {
+            StoreError::NotFound { .. } => StoreError::NotFound { what: "user" },
+            other => other,
+        }
+    }
+
+    /// A failed insert of a user: a uniqueness conflict is the email.
+    pub(crate) fn email_taken(error: sqlx::Error) -> Self {
+        match StoreError::from(error) {
+            StoreError::Conflict { .. } => StoreError::conflict("a user with this email exists"),
+            other => other,
+        }
+    }
+}
+
+/// `Ok` when a statement changed at least one row, `NotFound { what }` when it changed
+/// none.
+pub(crate) fn found(rows_affected: u64, what: &'static str) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        return Err(StoreError::NotFound { what });
+    }
+    Ok(())
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -9,20 +9,27 @@
 //! - [`Store`] (here): the one interface the server and workers use; [`connect`] picks
 //!   the backend from the URL scheme and applies migrations.
 //! - [`error`]: [`StoreError`] and the mapping from driver errors.
-//! - [`accounts`]: [`AccountStore`] (users, refresh tokens, audit log), a supertrait of
-//!   [`Store`], with its records.
-//! - [`model`]: record types ([`TeamRecord`], [`RunRecord`], [`ClaimedJob`], …).
+//! - [`accounts`]: [`AccountStore`] (users, refresh tokens, API tokens, provider
+//!   credentials, audit log), a supertrait of [`Store`], with its records.
+//! - [`model`]: record types ([`TeamRecord`], [`RunRecord`], [`ClaimedJob`], …) and
+//!   inputs ([`NewRun`], [`EventBatch`]).
 //! - `effects` (private): backend-independent event-log logic (validation, encoding,
 //!   run-row updates, resume state, the events the store writes itself).
-//! - [`sqlite`] / [`postgres`]: one backend each, with its own SQL and row types;
-//!   migrations live in `migrations/{sqlite,postgres}/`.
+//! - `rows` (private): the rows both backends decode (`sqlx::FromRow`, generic over how
+//!   a timestamp is stored) and their one conversion into the records.
+//! - `page` (private): keyset pagination of the list methods (cursor, page size, the
+//!   next page's cursor).
+//! - [`sqlite`] / [`postgres`]: one backend each, with its own SQL; migrations live in
+//!   `migrations/{sqlite,postgres}/`. No SQL text is shared between them.
 //!
 //! # Queue semantics (DESIGN §6)
-//! A run and its job are created in one transaction. Workers [`Store::claim_job`] the
-//! oldest claimable job (queued, or running with an expired lease), keep the lease with
-//! [`Store::heartbeat`], and finish with [`Store::complete_job`] or hand the job back
-//! with [`Store::release_job`]. A job claimed more than `max_attempts` times fails its
-//! run with a `worker_lost` error instead of running again.
+//! A run and its job are created in one transaction. Workers [`Store::claim_jobs`] the
+//! oldest claimable jobs (queued, or running with an expired lease), renew the leases
+//! of all the jobs they hold at once with [`Store::heartbeat_held`] (whose answer also
+//! says which runs are to be cancelled; [`Store::cancel_requested`] polls just that),
+//! and finish with [`Store::complete_job`] or hand a job back with
+//! [`Store::release_job`]. A job claimed more than `max_attempts` times fails its run
+//! with a `worker_lost` error instead of running again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +43,9 @@ pub mod accounts;
 mod effects;
 pub mod error;
 pub mod model;
+mod page;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 pub use accounts::{
@@ -45,9 +54,7 @@ pub use accounts::{
 };
 pub use effects::WORKER_LOST;
 pub use error::StoreError;
-pub use model::{
-    ClaimedJob, EventBatch, Heartbeat, HeldJob, MAX_PAGE, NewRun, RunRecord, TeamRecord,
-};
+pub use model::{ClaimedJob, EventBatch, HeldJob, MAX_PAGE, NewRun, RunRecord, TeamRecord};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -168,16 +175,14 @@ pub trait Store: AccountStore + Send + Sync {
         limit: u32,
     ) -> Result<Vec<RunEvent>, StoreError>;
 
-    /// Seq of the run's last stored event (0: none).
-    async fn last_seq(&self, run_id: Uuid) -> Result<u64, StoreError>;
-
     /// What a worker needs to resume the run: the team of the last `team` event, the
     /// transcript of its `message` events, the sum of its `usage` events, and last seq.
     async fn resume_state(&self, run_id: Uuid) -> Result<(ResumeState, u64), StoreError>;
 
     /// Claims the oldest claimable job (queued, or running with an expired lease) whose
     /// owner has fewer than `max_running_per_owner` live leases. Jobs out of attempts
-    /// fail their run (`worker_lost`) on the way and are skipped. `None`: nothing to do.
+    /// fail their run (`worker_lost`) on the way and are skipped, as are jobs whose run is
+    /// already over (retired without events). `None`: nothing to do.
     async fn claim_job(
         &self,
         worker_id: &str,
@@ -201,18 +206,11 @@ pub trait Store: AccountStore + Send + Sync {
         limit: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError>;
 
-    /// Extends the lease if `worker_id` still holds the job; reports whether it does and
-    /// whether the run's cancellation was requested. Unknown job: [`StoreError::NotFound`].
-    async fn heartbeat(
-        &self,
-        job_id: Uuid,
-        worker_id: &str,
-        lease: Duration,
-    ) -> Result<Heartbeat, StoreError>;
-
-    /// Renews, in one statement, the lease of every job `worker_id` holds, and returns
-    /// them: a job missing from the answer is no longer this worker's. One call per
-    /// worker instead of one per running job.
+    /// The worker's heartbeat: renews the lease of every job `worker_id` holds and returns
+    /// them, with whether each run's cancellation was requested (one statement on
+    /// PostgreSQL; an update and a read in one transaction on SQLite). A job missing from
+    /// the answer is no longer this worker's. One call per worker instead of one per
+    /// running job.
     async fn heartbeat_held(
         &self,
         worker_id: &str,
@@ -230,7 +228,8 @@ pub trait Store: AccountStore + Send + Sync {
     /// `false` if `worker_id` no longer holds it.
     async fn release_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError>;
 
-    /// Asks to cancel a run: sets `cancel_requested` (seen by [`Store::heartbeat`]). A run
+    /// Asks to cancel a run: sets `cancel_requested` (seen by [`Store::heartbeat_held`] and
+    /// [`Store::cancel_requested`] of the worker holding its job). A run
     /// no worker holds is cancelled at once (`status: cancelled` and `finished` events,
     /// job done); a terminal run is left as it is. Returns the run.
     async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<RunRecord, StoreError>;
@@ -253,7 +252,8 @@ pub trait Store: AccountStore + Send + Sync {
 /// Connection settings beyond the URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectOptions {
-    /// PostgreSQL pool size (default 10). SQLite uses one writer and a few readers.
+    /// Pool size (default 10): PostgreSQL connections; on SQLite, the read connections
+    /// beside the one writer (at most 8).
     pub max_connections: u32,
     /// How long to wait for a pooled connection before [`StoreError::Unavailable`].
     pub acquire_timeout: Duration,

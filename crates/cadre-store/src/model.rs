@@ -1,6 +1,8 @@
 //! Owns the record types the store hands out ([`TeamRecord`], [`RunRecord`],
-//! [`ClaimedJob`], …), the inputs it takes ([`NewRun`]), and the opaque keyset cursor
-//! used by the list methods.
+//! [`ClaimedJob`], …), the inputs it takes ([`NewRun`], [`EventBatch`]), the records a
+//! backend writes for new teams and runs, and the time values both backends bind.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,21 @@ pub struct TeamRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+impl TeamRecord {
+    /// A new team of `owner`, created now.
+    pub(crate) fn new(owner: Uuid, spec: &TeamSpec) -> Self {
+        let now = now_micros();
+        Self {
+            id: Uuid::new_v4(),
+            owner,
+            name: spec.name.clone(),
+            spec: spec.clone(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// What [`crate::Store::create_run`] needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRun {
@@ -41,6 +58,40 @@ pub struct NewRun {
     pub request: serde_json::Value,
     /// How many times a worker may claim the run's job before the run fails (≥ 1).
     pub max_attempts: u32,
+}
+
+impl NewRun {
+    /// Refuses a run its job could never be claimed for (`max_attempts` 0).
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        if self.max_attempts == 0 {
+            return Err(StoreError::Invalid(
+                "max_attempts must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The record of this run as `create_run` writes it: queued, no events yet.
+    pub(crate) fn into_record(self, id: Uuid, now: DateTime<Utc>) -> RunRecord {
+        RunRecord {
+            id,
+            owner: self.owner,
+            task: self.task,
+            request: self.request,
+            status: RunStatus::Queued,
+            team: None,
+            summary: None,
+            error_code: None,
+            error_message: None,
+            usage: UsageTotals::default(),
+            last_seq: 0,
+            cancel_requested: false,
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            finished_at: None,
+        }
+    }
 }
 
 /// One run's events for [`crate::Store::append_event_batches`]: contiguous seqs,
@@ -90,8 +141,8 @@ pub struct RunRecord {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// A job a worker claimed: it holds the lease until it expires, is extended by
-/// [`crate::Store::heartbeat`], or the job is completed or released.
+/// A job a worker claimed: it holds the lease until it expires (each
+/// [`crate::Store::heartbeat_held`] extends it) or the job is completed or released.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedJob {
     /// Job id.
@@ -105,16 +156,6 @@ pub struct ClaimedJob {
     pub attempt: u32,
 }
 
-/// Answer to a heartbeat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Heartbeat {
-    /// Whether this worker still holds the job (false: stop working on it, someone else
-    /// has it or it is finished).
-    pub owned: bool,
-    /// Whether the user asked to cancel the run.
-    pub cancel_requested: bool,
-}
-
 /// A job a worker holds, as its worker-wide heartbeat reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeldJob {
@@ -126,85 +167,13 @@ pub struct HeldJob {
     pub cancel_requested: bool,
 }
 
-/// A `(job id, run id, cancel requested)` row as a [`HeldJob`].
-pub(crate) fn held_job((job_id, run_id, cancel_requested): (Uuid, Uuid, bool)) -> HeldJob {
-    HeldJob {
-        job_id,
-        run_id,
-        cancel_requested,
-    }
-}
-
-/// Position in a newest-first listing: `(created_at, id)` of the last item returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Cursor {
-    pub created_at: DateTime<Utc>,
-    pub id: Uuid,
-}
-
-impl Cursor {
-    /// Encodes as `<µs since epoch>.<uuid simple>`; clients treat it as opaque.
-    pub fn encode(&self) -> String {
-        format!(
-            "{}.{}",
-            self.created_at.timestamp_micros(),
-            self.id.simple()
-        )
-    }
-
-    /// Parses an encoded cursor; anything malformed is `Invalid`.
-    pub fn decode(text: &str) -> Result<Self, StoreError> {
-        let bad = || StoreError::Invalid("malformed cursor".into());
-        let (micros, id) = text.split_once('.').ok_or_else(bad)?;
-        let micros: i64 = micros.parse().map_err(|_| bad())?;
-        let created_at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
-        if id.len() != 32 {
-            return Err(bad());
-        }
-        let id = Uuid::try_parse(id).map_err(|_| bad())?;
-        Ok(Self { created_at, id })
-    }
-
-    pub fn parse_opt(text: Option<&str>) -> Result<Option<Self>, StoreError> {
-        text.map(Self::decode).transpose()
-    }
-}
-
-/// Clamps a page size to `1..=MAX_PAGE`.
-pub(crate) fn page_size(limit: u32) -> u32 {
-    limit.clamp(1, MAX_PAGE)
-}
-
 /// The current time truncated to microseconds (what both backends store).
 pub(crate) fn now_micros() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn cursor_round_trips_and_rejects_garbage() {
-        let cursor = Cursor {
-            created_at: now_micros(),
-            id: Uuid::new_v4(),
-        };
-        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
-        for bad in [
-            "",
-            "x",
-            "1.",
-            ".abc",
-            "12.not-a-uuid",
-            "a.00000000000000000000000000000000",
-        ] {
-            assert!(
-                matches!(Cursor::decode(bad), Err(StoreError::Invalid(_))),
-                "{bad}"
-            );
-        }
-    }
+/// A lease as microseconds, the unit both backends bind it in.
+pub(crate) fn lease_micros(lease: Duration) -> Result<i64, StoreError> {
+    i64::try_from(lease.as_micros()).map_err(|_| StoreError::Invalid("lease too long".into()))
 }

@@ -11,8 +11,8 @@ use cadre_core::{
     AgentSpec, EventKind, FailureCode, RunEvent, RunStatus, StopReason, TeamSpec, UsageTotals,
 };
 use cadre_store::{
-    AuditEntry, EventBatch, NewApiToken, NewRefreshToken, NewRun, NewUser, RefreshOutcome, Store,
-    StoreError, StoredCredential, connect,
+    AuditEntry, ClaimedJob, EventBatch, HeldJob, NewApiToken, NewRefreshToken, NewRun, NewUser,
+    RefreshOutcome, Store, StoreError, StoredCredential, connect,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Connection;
@@ -108,6 +108,32 @@ impl Harness {
             _dir: None,
             _pg: Some(guard),
         }
+    }
+}
+
+impl Harness {
+    /// Whether the `jobs` table has this job: read past the store, whose interface does
+    /// not look jobs up by id (each backend with its own SQL).
+    async fn job_exists(&self, job_id: Uuid) -> bool {
+        let count: i64 = match self.store.backend() {
+            "sqlite" => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE id = ?1")
+                    .bind(job_id)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+            }
+            _ => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar("SELECT count(*) FROM jobs WHERE id = $1")
+                    .bind(job_id)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+            }
+        };
+        count > 0
     }
 }
 
@@ -234,6 +260,15 @@ async fn new_run(store: &dyn Store, owner: Uuid, task: &str, max_attempts: u32) 
         .await
         .unwrap()
         .id
+}
+
+/// A claimed job as a heartbeat of its worker reports it.
+fn held_job(job: &ClaimedJob, cancel_requested: bool) -> HeldJob {
+    HeldJob {
+        job_id: job.job_id,
+        run_id: job.run_id,
+        cancel_requested,
+    }
 }
 
 fn types(events: &[RunEvent]) -> Vec<(u64, &'static str)> {
@@ -450,7 +485,7 @@ async fn append_events_requires_contiguous_seqs(h: &Harness) {
     let run = new_run(store, owner, "t", 3).await;
     let batch: Vec<RunEvent> = (1..=3).map(|n| event(run, n, log(n))).collect();
     store.append_events(run, &batch).await.unwrap();
-    assert_eq!(store.last_seq(run).await.unwrap(), 3);
+    assert_eq!(store.get_run_any(run).await.unwrap().last_seq, 3);
 
     // Gap.
     let gap = store
@@ -508,19 +543,18 @@ async fn append_events_requires_contiguous_seqs(h: &Harness) {
     ));
     let stored = store.events_after(run, 0, 100).await.unwrap();
     assert_eq!(stored, batch);
-    assert_eq!(store.last_seq(run).await.unwrap(), 3);
     assert_eq!(store.get_run_any(run).await.unwrap().last_seq, 3);
 
     store
         .append_events(run, &[event(run, 4, log(4))])
         .await
         .unwrap();
-    assert_eq!(store.last_seq(run).await.unwrap(), 4);
+    assert_eq!(store.get_run_any(run).await.unwrap().last_seq, 4);
 
     // A batch larger than one INSERT chunk.
     let big: Vec<RunEvent> = (5..=1004).map(|n| event(run, n, log(n))).collect();
     store.append_events(run, &big).await.unwrap();
-    assert_eq!(store.last_seq(run).await.unwrap(), 1004);
+    assert_eq!(store.get_run_any(run).await.unwrap().last_seq, 1004);
     assert_eq!(store.events_after(run, 4, 2000).await.unwrap(), big);
 }
 
@@ -636,9 +670,9 @@ async fn event_batches_of_many_runs_commit_together(h: &Harness) {
     assert!(record.finished_at.is_some());
     assert_eq!(record.last_seq, 4);
     // The refused ones are untouched.
-    assert_eq!(store.last_seq(behind).await.unwrap(), 2);
+    assert_eq!(store.get_run_any(behind).await.unwrap().last_seq, 2);
     assert_eq!(store.events_after(behind, 0, 100).await.unwrap().len(), 2);
-    assert_eq!(store.last_seq(empty).await.unwrap(), 0);
+    assert_eq!(store.get_run_any(empty).await.unwrap().last_seq, 0);
 
     // Many runs in one call, each continuing its own seqs.
     let mut runs = Vec::new();
@@ -671,7 +705,7 @@ async fn event_batches_of_many_runs_commit_together(h: &Harness) {
             .map(|e| e.seq)
             .collect();
         assert_eq!(seqs, (1..=6).collect::<Vec<_>>());
-        assert_eq!(store.last_seq(run).await.unwrap(), 6);
+        assert_eq!(store.get_run_any(run).await.unwrap().last_seq, 6);
     }
 }
 
@@ -788,7 +822,7 @@ async fn events_after_pages_exactly(h: &Harness) {
             .is_empty()
     );
     assert!(matches!(
-        store.last_seq(Uuid::new_v4()).await,
+        store.get_run_any(Uuid::new_v4()).await,
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -992,8 +1026,10 @@ async fn expired_lease_is_reclaimed(h: &Harness) {
     let first = store.claim_job("old", LEASE, None).await.unwrap().unwrap();
     assert_eq!(first.attempt, 1);
     assert_eq!(store.claim_job("new", LEASE, None).await.unwrap(), None);
-    let beat = store.heartbeat(first.job_id, "old", LEASE).await.unwrap();
-    assert!(beat.owned && !beat.cancel_requested);
+    assert_eq!(
+        store.heartbeat_held("old", LEASE).await.unwrap(),
+        [held_job(&first, false)]
+    );
 
     tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
     let second = store
@@ -1005,23 +1041,19 @@ async fn expired_lease_is_reclaimed(h: &Harness) {
         (second.job_id, second.run_id, second.attempt),
         (first.job_id, run, 2)
     );
-    let stale = store.heartbeat(first.job_id, "old", LEASE).await.unwrap();
-    assert!(!stale.owned);
-    assert!(
-        store
-            .heartbeat(second.job_id, "new", LEASE * 10)
-            .await
-            .unwrap()
-            .owned
+    // The stale worker's heartbeat renews nothing; the new holder's renews its job.
+    assert_eq!(store.heartbeat_held("old", LEASE).await.unwrap(), []);
+    assert_eq!(
+        store.heartbeat_held("new", LEASE * 10).await.unwrap(),
+        [held_job(&second, false)]
     );
     assert!(!store.complete_job(first.job_id, "old").await.unwrap());
     assert!(!store.release_job(first.job_id, "old").await.unwrap());
     assert!(store.complete_job(second.job_id, "new").await.unwrap());
     assert_eq!(store.claim_job("any", LEASE, None).await.unwrap(), None);
-    assert!(matches!(
-        store.heartbeat(Uuid::new_v4(), "old", LEASE).await,
-        Err(StoreError::NotFound { .. })
-    ));
+    // Done: neither worker holds it, and a worker that never claimed holds nothing.
+    assert_eq!(store.heartbeat_held("new", LEASE).await.unwrap(), []);
+    assert_eq!(store.heartbeat_held("unknown", LEASE).await.unwrap(), []);
 }
 
 async fn worker_wide_heartbeat_and_cancel_poll(h: &Harness) {
@@ -1214,13 +1246,8 @@ async fn exhausted_attempts_fail_the_run(h: &Harness) {
     assert_eq!(again.run_id, later);
     assert!(store.complete_job(again.job_id, "w4").await.unwrap());
     assert_eq!(store.claim_job("w5", short, None).await.unwrap(), None);
-    assert!(
-        !store
-            .heartbeat(first.job_id, "w2", short)
-            .await
-            .unwrap()
-            .owned
-    );
+    // The retired job is no longer its last claimer's.
+    assert_eq!(store.heartbeat_held("w2", short).await.unwrap(), []);
 }
 
 async fn per_owner_limit_at_claim_time(h: &Harness) {
@@ -1277,13 +1304,7 @@ async fn release_does_not_count_an_attempt(h: &Harness) {
     assert_eq!(job.attempt, 1);
     assert!(!store.release_job(job.job_id, "someone-else").await.unwrap());
     assert!(store.release_job(job.job_id, "w1").await.unwrap());
-    assert!(
-        !store
-            .heartbeat(job.job_id, "w1", LEASE)
-            .await
-            .unwrap()
-            .owned
-    );
+    assert_eq!(store.heartbeat_held("w1", LEASE).await.unwrap(), []);
     // With max_attempts = 1, only an uncounted release makes this claim possible.
     let again = store.claim_job("w2", LEASE, None).await.unwrap().unwrap();
     assert_eq!((again.run_id, again.attempt), (run, 1));
@@ -1327,19 +1348,19 @@ async fn cancel_queued_and_claimed_runs(h: &Harness) {
         .unwrap()
         .unwrap();
     assert_eq!(job.run_id, claimed);
-    assert!(
-        !store
-            .heartbeat(job.job_id, "w", LEASE)
-            .await
-            .unwrap()
-            .cancel_requested
+    assert_eq!(
+        store.heartbeat_held("w", LEASE).await.unwrap(),
+        [held_job(&job, false)]
     );
     let record = store.request_cancel(owner, claimed).await.unwrap();
     assert!(record.cancel_requested);
     assert_eq!(record.status, RunStatus::Queued, "the worker finishes it");
     assert_eq!(record.last_seq, 0);
-    let beat = store.heartbeat(job.job_id, "w", LEASE).await.unwrap();
-    assert!(beat.owned && beat.cancel_requested);
+    // Still the worker's job, now with the cancel request.
+    assert_eq!(
+        store.heartbeat_held("w", LEASE).await.unwrap(),
+        [held_job(&job, true)]
+    );
 }
 
 async fn delete_cascades_and_refuses_executing_runs(h: &Harness) {
@@ -1371,7 +1392,7 @@ async fn delete_cascades_and_refuses_executing_runs(h: &Harness) {
     ));
     assert!(store.events_after(queued, 0, 10).await.unwrap().is_empty());
     assert!(matches!(
-        store.last_seq(queued).await,
+        store.get_run_any(queued).await,
         Err(StoreError::NotFound { .. })
     ));
 
@@ -1396,12 +1417,12 @@ async fn delete_cascades_and_refuses_executing_runs(h: &Harness) {
         Err(StoreError::Conflict { .. })
     ));
     assert!(store.complete_job(job.job_id, "w").await.unwrap());
+    assert!(h.job_exists(job.job_id).await);
     store.delete_run(owner, running).await.unwrap();
     assert!(store.events_after(running, 0, 10).await.unwrap().is_empty());
-    assert!(matches!(
-        store.heartbeat(job.job_id, "w", LEASE).await,
-        Err(StoreError::NotFound { .. })
-    ));
+    // The job went with its run.
+    assert!(!h.job_exists(job.job_id).await);
+    assert_eq!(store.heartbeat_held("w", LEASE).await.unwrap(), []);
     assert!(
         store
             .list_runs(owner, None, 10, None)

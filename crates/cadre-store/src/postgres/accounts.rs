@@ -1,10 +1,9 @@
-//! [`AccountStore`] on PostgreSQL: users, refresh tokens (rows locked while rotated, so
-//! two refreshes with one token cannot both succeed) and the audit log.
+//! [`AccountStore`] on PostgreSQL: the SQL for users, refresh tokens (rows locked while
+//! rotated, so two refreshes with one token cannot both succeed), API tokens, provider
+//! credentials and the audit log.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
-use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::PgStore;
@@ -13,59 +12,40 @@ use crate::accounts::{
     AccountStore, ApiTokenRecord, AuditEntry, AuditRecord, NewApiToken, NewRefreshToken, NewUser,
     RefreshOutcome, StoredCredential, UserRecord,
 };
-use crate::model::{now_micros, page_size};
+use crate::error::found;
+use crate::model::now_micros;
+use crate::page::page_size;
+use crate::rows::{self, IntoRecord, Presented, found_record, into_records, optional_record};
+
+/// Account rows as PostgreSQL stores them (`timestamptz`).
+type UserRow = rows::UserRow<DateTime<Utc>>;
+type LoginRow = rows::LoginRow<DateTime<Utc>>;
+type RefreshRow = rows::RefreshRow<DateTime<Utc>>;
+type ApiTokenRow = rows::ApiTokenRow<DateTime<Utc>>;
+type CredentialRow = rows::CredentialRow<DateTime<Utc>>;
+type AuditRow = rows::AuditRow<DateTime<Utc>>;
 
 const USER_COLUMNS: &str = "id, email, is_admin, disabled, created_at";
 
-fn credential_from(row: &PgRow) -> Result<StoredCredential, StoreError> {
-    Ok(StoredCredential {
-        user_id: row.try_get("user_id")?,
-        provider: row.try_get("provider")?,
-        key_id: row.try_get("key_id")?,
-        nonce: row.try_get("nonce")?,
-        ciphertext: row.try_get("ciphertext")?,
-        base_url: row.try_get("base_url")?,
-        default_model: row.try_get("default_model")?,
-        hint: row.try_get("hint")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-fn user_from(row: &PgRow) -> Result<UserRecord, StoreError> {
-    Ok(UserRecord {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        is_admin: row.try_get("is_admin")?,
-        disabled: row.try_get("disabled")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
+const CREDENTIAL_COLUMNS: &str = "user_id, provider, key_id, nonce, ciphertext, base_url, \
+    default_model, hint, updated_at";
 
 #[async_trait]
 impl AccountStore for PgStore {
     async fn create_user(&self, user: NewUser) -> Result<UserRecord, StoreError> {
-        let record = UserRecord {
-            id: Uuid::new_v4(),
-            email: user.email,
-            is_admin: user.is_admin,
-            disabled: false,
-            created_at: now_micros(),
-        };
+        let (record, password_hash) = user.into_record();
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, is_admin, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(record.id)
         .bind(&record.email)
-        .bind(user.password_hash)
+        .bind(password_hash)
         .bind(record.is_admin)
         .bind(record.created_at)
         .execute(&self.pool)
         .await
-        .map_err(|error| match StoreError::from(error) {
-            StoreError::Conflict { .. } => StoreError::conflict("a user with this email exists"),
-            other => other,
-        })?;
+        .map_err(StoreError::email_taken)?;
         Ok(record)
     }
 
@@ -73,32 +53,31 @@ impl AccountStore for PgStore {
         &self,
         email: &str,
     ) -> Result<Option<(UserRecord, Option<String>)>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row: Option<LoginRow> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
         ))
         .bind(email)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| Ok((user_from(&row)?, row.try_get("password_hash")?)))
-            .transpose()
+        optional_record(row)
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<UserRecord, StoreError> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound { what: "user" })?;
-        user_from(&row)
+        let row: Option<UserRow> =
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        found_record(row, "user")
     }
 
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows: Vec<UserRow> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id"
         ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(user_from).collect()
+        into_records(rows)
     }
 
     async fn count_password_users(&self) -> Result<u64, StoreError> {
@@ -117,9 +96,7 @@ impl AccountStore for PgStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound { what: "user" });
-        }
+        found(changed, "user")?;
         revoke_user_tokens(&mut tx, id).await?;
         tx.commit().await?;
         Ok(())
@@ -133,18 +110,17 @@ impl AccountStore for PgStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound { what: "user" });
-        }
+        found(changed, "user")?;
         if disabled {
             revoke_user_tokens(&mut tx, id).await?;
         }
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row: UserRow =
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
         tx.commit().await?;
-        user_from(&row)
+        row.into_record()
     }
 
     async fn insert_refresh_token(
@@ -162,7 +138,7 @@ impl AccountStore for PgStore {
     ) -> Result<RefreshOutcome, StoreError> {
         let now = now_micros();
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
+        let row: Option<RefreshRow> = sqlx::query_as(
             "SELECT t.user_id, t.family, t.expires_at, t.used_at, t.revoked_at, u.disabled \
              FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 \
              FOR UPDATE OF t",
@@ -173,39 +149,36 @@ impl AccountStore for PgStore {
         let Some(row) = row else {
             return Ok(RefreshOutcome::Invalid);
         };
-        let user_id: Uuid = row.try_get("user_id")?;
-        let family: Uuid = row.try_get("family")?;
-        let used: Option<DateTime<Utc>> = row.try_get("used_at")?;
-        let revoked: Option<DateTime<Utc>> = row.try_get("revoked_at")?;
-        let expires: DateTime<Utc> = row.try_get("expires_at")?;
-        let disabled: bool = row.try_get("disabled")?;
-        if revoked.is_some() || expires <= now || disabled {
-            return Ok(RefreshOutcome::Invalid);
-        }
-        if used.is_some() {
-            sqlx::query(
-                "UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND revoked_at IS NULL",
-            )
-            .bind(family)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(RefreshOutcome::Reused { user_id });
-        }
+        let (user_id, family) = match row.presented(now)? {
+            Presented::Invalid => return Ok(RefreshOutcome::Invalid),
+            Presented::Reused { user_id, family } => {
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $2 \
+                     WHERE family = $1 AND revoked_at IS NULL",
+                )
+                .bind(family)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(RefreshOutcome::Reused { user_id });
+            }
+            Presented::Fresh { user_id, family } => (user_id, family),
+        };
         sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1")
             .bind(token_hash)
             .bind(now)
             .execute(&mut *tx)
             .await?;
         insert_token(&mut *tx, user_id, family, &next).await?;
-        let user = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let user: UserRow =
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await?;
         tx.commit().await?;
         Ok(RefreshOutcome::Rotated {
-            user: user_from(&user)?,
+            user: user.into_record()?,
         })
     }
 
@@ -236,15 +209,7 @@ impl AccountStore for PgStore {
         user_id: Uuid,
         token: NewApiToken,
     ) -> Result<ApiTokenRecord, StoreError> {
-        let record = ApiTokenRecord {
-            id: Uuid::new_v4(),
-            user_id,
-            name: token.name,
-            hint: token.hint,
-            created_at: now_micros(),
-            expires_at: token.expires_at,
-            revoked_at: None,
-        };
+        let (record, token_hash) = token.into_record(user_id);
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, token_hash, hint, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -252,7 +217,7 @@ impl AccountStore for PgStore {
         .bind(record.id)
         .bind(user_id)
         .bind(&record.name)
-        .bind(&token.token_hash)
+        .bind(&token_hash)
         .bind(&record.hint)
         .bind(record.created_at)
         .bind(record.expires_at)
@@ -262,26 +227,14 @@ impl AccountStore for PgStore {
     }
 
     async fn list_api_tokens(&self, user_id: Uuid) -> Result<Vec<ApiTokenRecord>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<ApiTokenRow> = sqlx::query_as(
             "SELECT id, user_id, name, hint, created_at, expires_at, revoked_at FROM api_tokens \
              WHERE user_id = $1 ORDER BY created_at, id",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ApiTokenRecord {
-                    id: row.try_get("id")?,
-                    user_id: row.try_get("user_id")?,
-                    name: row.try_get("name")?,
-                    hint: row.try_get("hint")?,
-                    created_at: row.try_get("created_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                    revoked_at: row.try_get("revoked_at")?,
-                })
-            })
-            .collect()
+        into_records(rows)
     }
 
     async fn revoke_api_token(&self, user_id: Uuid, id: Uuid) -> Result<(), StoreError> {
@@ -294,14 +247,11 @@ impl AccountStore for PgStore {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        if known == 0 {
-            return Err(StoreError::NotFound { what: "token" });
-        }
-        Ok(())
+        found(known, "token")
     }
 
     async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserRecord>, StoreError> {
-        let row = sqlx::query(
+        let row: Option<UserRow> = sqlx::query_as(
             "SELECT u.id, u.email, u.is_admin, u.disabled, u.created_at FROM api_tokens t \
              JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 \
              AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now()) \
@@ -310,7 +260,7 @@ impl AccountStore for PgStore {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| user_from(&row)).transpose()
+        optional_record(row)
     }
 
     async fn put_credential(&self, c: StoredCredential) -> Result<bool, StoreError> {
@@ -349,28 +299,26 @@ impl AccountStore for PgStore {
         user_id: Uuid,
         provider: &str,
     ) -> Result<Option<StoredCredential>, StoreError> {
-        let row = sqlx::query(
-            "SELECT user_id, provider, key_id, nonce, ciphertext, base_url, \
-             default_model, hint, updated_at FROM provider_credentials \
-             WHERE user_id = $1 AND provider = $2",
-        )
+        let row: Option<CredentialRow> = sqlx::query_as(&format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM provider_credentials \
+             WHERE user_id = $1 AND provider = $2"
+        ))
         .bind(user_id)
         .bind(provider)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| credential_from(&row)).transpose()
+        optional_record(row)
     }
 
     async fn list_credentials(&self, user_id: Uuid) -> Result<Vec<StoredCredential>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT user_id, provider, key_id, nonce, ciphertext, base_url, \
-             default_model, hint, updated_at FROM provider_credentials WHERE user_id = $1 \
-             ORDER BY provider",
-        )
+        let rows: Vec<CredentialRow> = sqlx::query_as(&format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM provider_credentials WHERE user_id = $1 \
+             ORDER BY provider"
+        ))
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(credential_from).collect()
+        into_records(rows)
     }
 
     async fn delete_credential(&self, user_id: Uuid, provider: &str) -> Result<(), StoreError> {
@@ -381,20 +329,16 @@ impl AccountStore for PgStore {
                 .execute(&self.pool)
                 .await?
                 .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound { what: "credential" });
-        }
-        Ok(())
+        found(deleted, "credential")
     }
 
     async fn all_credentials(&self) -> Result<Vec<StoredCredential>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT user_id, provider, key_id, nonce, ciphertext, base_url, \
-             default_model, hint, updated_at FROM provider_credentials ORDER BY user_id, provider",
-        )
+        let rows: Vec<CredentialRow> = sqlx::query_as(&format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM provider_credentials ORDER BY user_id, provider"
+        ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(credential_from).collect()
+        into_records(rows)
     }
 
     async fn reseal_credentials(&self, credentials: &[StoredCredential]) -> Result<(), StoreError> {
@@ -437,7 +381,7 @@ impl AccountStore for PgStore {
         limit: u32,
         before: Option<i64>,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT id, at, user_id, email, event, detail, ip FROM audit_log \
              WHERE $1::int8 IS NULL OR id < $1 ORDER BY id DESC LIMIT $2",
         )
@@ -445,19 +389,7 @@ impl AccountStore for PgStore {
         .bind(i64::from(page_size(limit)))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AuditRecord {
-                    id: row.try_get("id")?,
-                    at: row.try_get("at")?,
-                    user_id: row.try_get("user_id")?,
-                    email: row.try_get("email")?,
-                    event: row.try_get("event")?,
-                    detail: row.try_get("detail")?,
-                    ip: row.try_get("ip")?,
-                })
-            })
-            .collect()
+        into_records(rows)
     }
 }
 

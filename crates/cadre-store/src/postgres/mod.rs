@@ -1,4 +1,5 @@
-//! Owns the PostgreSQL backend: the connection pool, its SQL and row types. Claims use
+//! Owns the PostgreSQL backend: the connection pool and its SQL; its rows are decoded by
+//! `crate::rows`. Claims use
 //! `FOR UPDATE SKIP LOCKED` so workers never block each other; leases are measured on
 //! the database clock (`now()`), so workers' clocks do not matter. Per-owner running
 //! limits are made exact across concurrent claimers with a transaction-scoped advisory
@@ -10,22 +11,41 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
+use crate::accounts::ensured_email;
 use crate::effects::{
-    PreparedBatch, ResumeBuilder, cancelled_events, decode_event, input_refusal, parse_status,
-    parse_team, prepare_batch, prepare_batches, seq_mismatch, sum_usage, to_i64, to_u32, to_u64,
-    worker_lost_events,
+    PreparedBatch, ResumeBuilder, cancelled_events, input_refusal, prepare_batch, prepare_batches,
+    seq_mismatch, sum_usage, to_i64, to_u64, worker_lost_events,
 };
+use crate::error::found;
 use crate::model::{
-    ClaimedJob, Cursor, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job,
-    now_micros, page_size,
+    ClaimedJob, EventBatch, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros, now_micros,
+};
+use crate::page::Page;
+use crate::rows::{
+    self, Claim, IntoRecord, RunStateRow, UsageRow, found_record, held_job, into_records,
+    optional_record,
 };
 use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
+
+/// Rows as PostgreSQL stores them: `timestamptz`, job counters as `integer`.
+type RunRow = rows::RunRow<DateTime<Utc>>;
+type TeamRow = rows::TeamRow<DateTime<Utc>>;
+type EventRow = rows::EventRow<DateTime<Utc>>;
+type ClaimRow = rows::ClaimRow<i32>;
+
+/// A claimed job with its run's state, as a batch claim returns it.
+#[derive(sqlx::FromRow)]
+struct ClaimedRunRow {
+    #[sqlx(flatten)]
+    claim: ClaimRow,
+    #[sqlx(flatten)]
+    run: RunStateRow,
+}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -40,84 +60,6 @@ const TEAM_COLUMNS: &str = "id, owner, name, spec::text AS spec, created_at, upd
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
-}
-
-fn lease_micros(lease: Duration) -> Result<i64, StoreError> {
-    i64::try_from(lease.as_micros()).map_err(|_| StoreError::Invalid("lease too long".into()))
-}
-
-#[derive(sqlx::FromRow)]
-struct RunRow {
-    id: Uuid,
-    owner: Uuid,
-    task: String,
-    request: String,
-    status: String,
-    team: Option<String>,
-    summary: Option<String>,
-    error_code: Option<String>,
-    error_message: Option<String>,
-    prompt_tokens: i64,
-    completion_tokens: i64,
-    cost_usd: f64,
-    calls: i64,
-    last_seq: i64,
-    cancel_requested: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    started_at: Option<DateTime<Utc>>,
-    finished_at: Option<DateTime<Utc>>,
-}
-
-impl RunRow {
-    fn into_record(self) -> Result<RunRecord, StoreError> {
-        Ok(RunRecord {
-            id: self.id,
-            owner: self.owner,
-            task: self.task,
-            request: serde_json::from_str(&self.request)?,
-            status: parse_status(&self.status)?,
-            team: self.team.as_deref().map(parse_team).transpose()?,
-            summary: self.summary,
-            error_code: self.error_code,
-            error_message: self.error_message,
-            usage: UsageTotals {
-                prompt_tokens: to_u64(self.prompt_tokens)?,
-                completion_tokens: to_u64(self.completion_tokens)?,
-                cost_usd: self.cost_usd,
-                calls: to_u64(self.calls)?,
-            },
-            last_seq: to_u64(self.last_seq)?,
-            cancel_requested: self.cancel_requested,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            started_at: self.started_at,
-            finished_at: self.finished_at,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct TeamRow {
-    id: Uuid,
-    owner: Uuid,
-    name: String,
-    spec: String,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl TeamRow {
-    fn into_record(self) -> Result<TeamRecord, StoreError> {
-        Ok(TeamRecord {
-            id: self.id,
-            owner: self.owner,
-            name: self.name,
-            spec: parse_team(&self.spec)?,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        })
-    }
 }
 
 impl PgStore {
@@ -141,11 +83,6 @@ impl PgStore {
         Ok(Self { pool })
     }
 
-    /// The underlying pool (for tests and administration).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     async fn fetch_team(&self, owner: Uuid, id: Uuid) -> Result<TeamRecord, StoreError> {
         let row: Option<TeamRow> = sqlx::query_as(&format!(
             "SELECT {TEAM_COLUMNS} FROM teams WHERE id = $1 AND owner = $2"
@@ -154,8 +91,7 @@ impl PgStore {
         .bind(owner)
         .fetch_optional(&self.pool)
         .await?;
-        row.ok_or(StoreError::NotFound { what: "team" })?
-            .into_record()
+        found_record(row, "team")
     }
 }
 
@@ -171,8 +107,7 @@ async fn fetch_run(
     .bind(owner)
     .fetch_optional(&mut *conn)
     .await?;
-    row.ok_or(StoreError::NotFound { what: "run" })?
-        .into_record()
+    found_record(row, "run")
 }
 
 /// Appends a validated batch inside the caller's transaction.
@@ -330,11 +265,11 @@ async fn write_prepared(
 /// failing the run with `worker_lost` if it is not over.
 async fn retire(
     conn: &mut PgConnection,
-    job: &ClaimedJob,
-    max_attempts: u32,
+    claim: &Claim,
     terminal: bool,
     last_seq: u64,
 ) -> Result<(), StoreError> {
+    let job = &claim.job;
     sqlx::query(
         "UPDATE jobs SET state = 'done', attempts = attempts - 1, worker = NULL, \
          lease_until = NULL, updated_at = now() WHERE id = $1",
@@ -344,7 +279,7 @@ async fn retire(
     .await?;
     if !terminal {
         let usage = usage_of(&mut *conn, job.run_id).await?;
-        let events = worker_lost_events(job.run_id, last_seq, max_attempts, usage);
+        let events = worker_lost_events(job.run_id, last_seq, claim.max_attempts, usage);
         append_in(&mut *conn, job.run_id, &events).await?;
     }
     Ok(())
@@ -357,22 +292,6 @@ async fn usage_of(conn: &mut PgConnection, run_id: Uuid) -> Result<UsageTotals, 
             .fetch_all(&mut *conn)
             .await?;
     sum_usage(rows.iter().map(String::as_str))
-}
-
-fn next_cursor<T>(items: &mut Vec<T>, limit: u32, key: impl Fn(&T) -> Cursor) -> Option<String> {
-    if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|item| key(item).encode())
-    } else {
-        None
-    }
-}
-
-fn owner_fk(error: sqlx::Error) -> StoreError {
-    match StoreError::from(error) {
-        StoreError::NotFound { .. } => StoreError::NotFound { what: "user" },
-        other => other,
-    }
 }
 
 impl PgStore {
@@ -391,7 +310,7 @@ impl PgStore {
         // Each pass returns a claim, retires a job, marks an owner full, or finds nothing.
         for _ in 0..1000 {
             let mut tx = self.pool.begin().await?;
-            let claimed = sqlx::query(
+            let claimed: Option<ClaimRow> = sqlx::query_as(
                 "WITH candidate AS ( \
                    SELECT j.id FROM jobs j \
                    WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until < now())) \
@@ -412,18 +331,12 @@ impl PgStore {
             .bind(&full)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(row) = claimed else {
+            let Some(claim) = optional_record(claimed)? else {
                 return Ok(None);
             };
-            let job = ClaimedJob {
-                job_id: row.try_get("id")?,
-                run_id: row.try_get("run_id")?,
-                owner: row.try_get("owner")?,
-                attempt: to_u32(i64::from(row.try_get::<i32, _>("attempts")?))?,
-            };
-            let max_attempts = to_u32(i64::from(row.try_get::<i32, _>("max_attempts")?))?;
+            let job = &claim.job;
             let run = fetch_run(&mut tx, job.run_id, None).await?;
-            if job.attempt <= max_attempts && !run.status.is_terminal() {
+            if claim.runnable(run.status.is_terminal()) {
                 if let Some(limit) = limit {
                     // Exact limit: claimers of one owner take turns; the second sees the
                     // first's committed claim (READ COMMITTED: a fresh snapshot per query).
@@ -446,16 +359,9 @@ impl PgStore {
                     }
                 }
                 tx.commit().await?;
-                return Ok(Some(job));
+                return Ok(Some(claim.job));
             }
-            retire(
-                &mut tx,
-                &job,
-                max_attempts,
-                run.status.is_terminal(),
-                run.last_seq,
-            )
-            .await?;
+            retire(&mut tx, &claim, run.status.is_terminal(), run.last_seq).await?;
             tx.commit().await?;
         }
         Ok(None)
@@ -470,7 +376,7 @@ impl PgStore {
         want: usize,
     ) -> Result<Option<Vec<ClaimedJob>>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query(
+        let rows: Vec<ClaimedRunRow> = sqlx::query_as(
             "WITH candidate AS ( \
                SELECT j.id FROM jobs j \
                WHERE j.state = 'queued' OR (j.state = 'running' AND j.lease_until < now()) \
@@ -491,20 +397,13 @@ impl PgStore {
             return Ok(None);
         }
         let mut keep = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let job = ClaimedJob {
-                job_id: row.try_get("id")?,
-                run_id: row.try_get("run_id")?,
-                owner: row.try_get("owner")?,
-                attempt: to_u32(i64::from(row.try_get::<i32, _>("attempts")?))?,
-            };
-            let max_attempts = to_u32(i64::from(row.try_get::<i32, _>("max_attempts")?))?;
-            let terminal = parse_status(row.try_get("status")?)?.is_terminal();
-            if job.attempt <= max_attempts && !terminal {
-                keep.push(job);
+        for row in rows {
+            let claim = row.claim.into_record()?;
+            let run = row.run.into_record()?;
+            if claim.runnable(run.terminal) {
+                keep.push(claim.job);
             } else {
-                let last_seq = to_u64(row.try_get("last_seq")?)?;
-                retire(&mut tx, &job, max_attempts, terminal, last_seq).await?;
+                retire(&mut tx, &claim, run.terminal, run.last_seq).await?;
             }
         }
         tx.commit().await?;
@@ -529,10 +428,7 @@ impl Store for PgStore {
     }
 
     async fn ensure_user(&self, email: &str) -> Result<Uuid, StoreError> {
-        let email = email.trim();
-        if email.is_empty() {
-            return Err(StoreError::Invalid("email is empty".into()));
-        }
+        let email = ensured_email(email)?;
         let id: Uuid = sqlx::query_scalar(
             "INSERT INTO users (id, email, created_at) VALUES ($1, $2, now()) \
              ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
@@ -545,15 +441,7 @@ impl Store for PgStore {
     }
 
     async fn create_team(&self, owner: Uuid, spec: &TeamSpec) -> Result<TeamRecord, StoreError> {
-        let now = now_micros();
-        let record = TeamRecord {
-            id: Uuid::new_v4(),
-            owner,
-            name: spec.name.clone(),
-            spec: spec.clone(),
-            created_at: now,
-            updated_at: now,
-        };
+        let record = TeamRecord::new(owner, spec);
         sqlx::query(
             "INSERT INTO teams (id, owner, name, spec, created_at, updated_at) \
              VALUES ($1, $2, $3, $4::jsonb, $5, $5)",
@@ -562,10 +450,10 @@ impl Store for PgStore {
         .bind(owner)
         .bind(&record.name)
         .bind(serde_json::to_string(spec)?)
-        .bind(now)
+        .bind(record.created_at)
         .execute(&self.pool)
         .await
-        .map_err(owner_fk)?;
+        .map_err(StoreError::missing_user)?;
         Ok(record)
     }
 
@@ -579,28 +467,19 @@ impl Store for PgStore {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<(Vec<TeamRecord>, Option<String>), StoreError> {
-        let cursor = Cursor::parse_opt(cursor.as_deref())?;
-        let limit = page_size(limit);
+        let page = Page::new(limit, cursor.as_deref())?;
         let rows: Vec<TeamRow> = sqlx::query_as(&format!(
             "SELECT {TEAM_COLUMNS} FROM teams WHERE owner = $1 \
              AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid)) \
              ORDER BY created_at DESC, id DESC LIMIT $4"
         ))
         .bind(owner)
-        .bind(cursor.map(|c| c.created_at))
-        .bind(cursor.map(|c| c.id))
-        .bind(i64::from(limit) + 1)
+        .bind(page.after.map(|c| c.created_at))
+        .bind(page.after.map(|c| c.id))
+        .bind(page.fetch())
         .fetch_all(&self.pool)
         .await?;
-        let mut teams = rows
-            .into_iter()
-            .map(TeamRow::into_record)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = next_cursor(&mut teams, limit, |team| Cursor {
-            created_at: team.created_at,
-            id: team.id,
-        });
-        Ok((teams, next))
+        Ok(page.cut(into_records(rows)?))
     }
 
     async fn update_team(
@@ -620,8 +499,7 @@ impl Store for PgStore {
         .bind(now_micros())
         .fetch_optional(&self.pool)
         .await?;
-        row.ok_or(StoreError::NotFound { what: "team" })?
-            .into_record()
+        found_record(row, "team")
     }
 
     async fn delete_team(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError> {
@@ -630,18 +508,11 @@ impl Store for PgStore {
             .bind(owner)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "team" });
-        }
-        Ok(())
+        found(done.rows_affected(), "team")
     }
 
     async fn create_run(&self, run: NewRun) -> Result<RunRecord, StoreError> {
-        if run.max_attempts == 0 {
-            return Err(StoreError::Invalid(
-                "max_attempts must be at least 1".into(),
-            ));
-        }
+        run.check()?;
         let max_attempts = i32::try_from(run.max_attempts)
             .map_err(|_| StoreError::Invalid("max_attempts out of range".into()))?;
         let now = now_micros();
@@ -664,25 +535,8 @@ impl Store for PgStore {
         .bind(max_attempts)
         .execute(&self.pool)
         .await
-        .map_err(owner_fk)?;
-        Ok(RunRecord {
-            id,
-            owner: run.owner,
-            task: run.task,
-            request: run.request,
-            status: RunStatus::Queued,
-            team: None,
-            summary: None,
-            error_code: None,
-            error_message: None,
-            usage: UsageTotals::default(),
-            last_seq: 0,
-            cancel_requested: false,
-            created_at: now,
-            updated_at: now,
-            started_at: None,
-            finished_at: None,
-        })
+        .map_err(StoreError::missing_user)?;
+        Ok(run.into_record(id, now))
     }
 
     async fn get_run(&self, owner: Uuid, id: Uuid) -> Result<RunRecord, StoreError> {
@@ -702,8 +556,7 @@ impl Store for PgStore {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<(Vec<RunRecord>, Option<String>), StoreError> {
-        let cursor = Cursor::parse_opt(cursor.as_deref())?;
-        let limit = page_size(limit);
+        let page = Page::new(limit, cursor.as_deref())?;
         let rows: Vec<RunRow> = sqlx::query_as(&format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE ($1::uuid IS NULL OR owner = $1) \
              AND ($2::text IS NULL OR status = $2) \
@@ -712,20 +565,12 @@ impl Store for PgStore {
         ))
         .bind(owner)
         .bind(status.map(RunStatus::as_str))
-        .bind(cursor.map(|c| c.created_at))
-        .bind(cursor.map(|c| c.id))
-        .bind(i64::from(limit) + 1)
+        .bind(page.after.map(|c| c.created_at))
+        .bind(page.after.map(|c| c.id))
+        .bind(page.fetch())
         .fetch_all(&self.pool)
         .await?;
-        let mut runs = rows
-            .into_iter()
-            .map(RunRow::into_record)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = next_cursor(&mut runs, limit, |run| Cursor {
-            created_at: run.created_at,
-            id: run.id,
-        });
-        Ok((runs, next))
+        Ok(page.cut(into_records(rows)?))
     }
 
     async fn owner_usage_since(
@@ -733,21 +578,18 @@ impl Store for PgStore {
         owner: Uuid,
         since: DateTime<Utc>,
     ) -> Result<UsageTotals, StoreError> {
-        let (prompt, completion, cost, calls): (i64, i64, f64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(prompt_tokens), 0)::int8, COALESCE(SUM(completion_tokens), 0)::int8, \
-               COALESCE(SUM(cost_usd), 0.0)::float8, COALESCE(SUM(calls), 0)::int8 \
+        let totals: UsageRow = sqlx::query_as(
+            "SELECT COALESCE(SUM(prompt_tokens), 0)::int8 AS prompt_tokens, \
+               COALESCE(SUM(completion_tokens), 0)::int8 AS completion_tokens, \
+               COALESCE(SUM(cost_usd), 0.0)::float8 AS cost_usd, \
+               COALESCE(SUM(calls), 0)::int8 AS calls \
              FROM runs WHERE owner = $1 AND created_at >= $2",
         )
         .bind(owner)
         .bind(since)
         .fetch_one(&self.pool)
         .await?;
-        Ok(UsageTotals {
-            prompt_tokens: to_u64(prompt)?,
-            completion_tokens: to_u64(completion)?,
-            cost_usd: cost,
-            calls: to_u64(calls)?,
-        })
+        totals.into_record()
     }
 
     async fn delete_run(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError> {
@@ -814,7 +656,7 @@ impl Store for PgStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
+        let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT seq, type, at, data::text AS data FROM events \
              WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
@@ -823,25 +665,7 @@ impl Store for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                decode_event(
-                    run_id,
-                    row.try_get("seq")?,
-                    row.try_get("type")?,
-                    row.try_get("at")?,
-                    row.try_get("data")?,
-                )
-            })
-            .collect()
-    }
-
-    async fn last_seq(&self, run_id: Uuid) -> Result<u64, StoreError> {
-        let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM runs WHERE id = $1")
-            .bind(run_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        to_u64(seq.ok_or(StoreError::NotFound { what: "run" })?)
+        rows.into_iter().map(|row| row.into_event(run_id)).collect()
     }
 
     async fn resume_state(&self, run_id: Uuid) -> Result<(ResumeState, u64), StoreError> {
@@ -854,8 +678,8 @@ impl Store for PgStore {
             .bind(run_id)
             .fetch_optional(&mut *tx)
             .await?;
-        let seq = to_u64(seq.ok_or(StoreError::NotFound { what: "run" })?)?;
-        let rows = sqlx::query(
+        let seq = rows::last_seq(seq)?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT type, data::text AS data FROM events WHERE run_id = $1 \
              AND type IN ('team', 'message', 'usage') ORDER BY seq",
         )
@@ -864,8 +688,8 @@ impl Store for PgStore {
         .await?;
         tx.commit().await?;
         let mut builder = ResumeBuilder::default();
-        for row in &rows {
-            builder.push(row.try_get("type")?, row.try_get("data")?)?;
+        for (kind, data) in &rows {
+            builder.push(kind, data)?;
         }
         Ok((builder.finish(), seq))
     }
@@ -904,37 +728,6 @@ impl Store for PgStore {
             }
         }
         Ok(claimed)
-    }
-
-    async fn heartbeat(
-        &self,
-        job_id: Uuid,
-        worker_id: &str,
-        lease: Duration,
-    ) -> Result<Heartbeat, StoreError> {
-        let owned = sqlx::query(
-            "UPDATE jobs SET lease_until = now() + $3 * interval '1 microsecond', \
-             updated_at = now() WHERE id = $1 AND worker = $2 AND state = 'running'",
-        )
-        .bind(job_id)
-        .bind(worker_id)
-        .bind(lease_micros(lease)?)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            == 1;
-        let cancel: Option<bool> = sqlx::query_scalar(
-            "SELECT runs.cancel_requested FROM jobs JOIN runs ON runs.id = jobs.run_id \
-             WHERE jobs.id = $1",
-        )
-        .bind(job_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let cancel_requested = cancel.ok_or(StoreError::NotFound { what: "job" })?;
-        Ok(Heartbeat {
-            owned,
-            cancel_requested,
-        })
     }
 
     async fn heartbeat_held(

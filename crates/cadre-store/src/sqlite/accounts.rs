@@ -1,70 +1,49 @@
-//! [`AccountStore`] on SQLite: users, refresh tokens and the audit log, with writes
-//! through the single writer connection.
+//! [`AccountStore`] on SQLite: the SQL for users, refresh tokens, API tokens, provider
+//! credentials and the audit log, with writes through the single writer connection.
 
 use async_trait::async_trait;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
-use super::{SqliteStore, from_micros, micros};
+use super::{SqliteStore, micros};
 use crate::StoreError;
 use crate::accounts::{
     AccountStore, ApiTokenRecord, AuditEntry, AuditRecord, NewApiToken, NewRefreshToken, NewUser,
     RefreshOutcome, StoredCredential, UserRecord,
 };
-use crate::model::{now_micros, page_size};
+use crate::error::found;
+use crate::model::now_micros;
+use crate::page::page_size;
+use crate::rows::{self, IntoRecord, Presented, found_record, into_records, optional_record};
+
+/// Account rows as SQLite stores them (timestamps in microseconds).
+type UserRow = rows::UserRow<i64>;
+type LoginRow = rows::LoginRow<i64>;
+type RefreshRow = rows::RefreshRow<i64>;
+type ApiTokenRow = rows::ApiTokenRow<i64>;
+type CredentialRow = rows::CredentialRow<i64>;
+type AuditRow = rows::AuditRow<i64>;
 
 const USER_COLUMNS: &str = "id, email, is_admin, disabled, created_at";
 
-fn credential_from(row: &SqliteRow) -> Result<StoredCredential, StoreError> {
-    Ok(StoredCredential {
-        user_id: row.try_get("user_id")?,
-        provider: row.try_get("provider")?,
-        key_id: row.try_get("key_id")?,
-        nonce: row.try_get("nonce")?,
-        ciphertext: row.try_get("ciphertext")?,
-        base_url: row.try_get("base_url")?,
-        default_model: row.try_get("default_model")?,
-        hint: row.try_get("hint")?,
-        updated_at: from_micros(row.try_get("updated_at")?)?,
-    })
-}
-
-fn user_from(row: &SqliteRow) -> Result<UserRecord, StoreError> {
-    Ok(UserRecord {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        is_admin: row.try_get("is_admin")?,
-        disabled: row.try_get("disabled")?,
-        created_at: from_micros(row.try_get("created_at")?)?,
-    })
-}
+const CREDENTIAL_COLUMNS: &str = "user_id, provider, key_id, nonce, ciphertext, base_url, \
+    default_model, hint, updated_at";
 
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn create_user(&self, user: NewUser) -> Result<UserRecord, StoreError> {
-        let record = UserRecord {
-            id: Uuid::new_v4(),
-            email: user.email,
-            is_admin: user.is_admin,
-            disabled: false,
-            created_at: now_micros(),
-        };
+        let (record, password_hash) = user.into_record();
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, is_admin, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .bind(record.id)
         .bind(&record.email)
-        .bind(user.password_hash)
+        .bind(password_hash)
         .bind(record.is_admin)
         .bind(micros(record.created_at))
         .execute(&self.writer)
         .await
-        .map_err(|error| match StoreError::from(error) {
-            StoreError::Conflict { .. } => StoreError::conflict("a user with this email exists"),
-            other => other,
-        })?;
+        .map_err(StoreError::email_taken)?;
         Ok(record)
     }
 
@@ -72,32 +51,31 @@ impl AccountStore for SqliteStore {
         &self,
         email: &str,
     ) -> Result<Option<(UserRecord, Option<String>)>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row: Option<LoginRow> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1"
         ))
         .bind(email)
         .fetch_optional(&self.reader)
         .await?;
-        row.map(|row| Ok((user_from(&row)?, row.try_get("password_hash")?)))
-            .transpose()
+        optional_record(row)
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<UserRecord, StoreError> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?
-            .ok_or(StoreError::NotFound { what: "user" })?;
-        user_from(&row)
+        let row: Option<UserRow> =
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await?;
+        found_record(row, "user")
     }
 
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows: Vec<UserRow> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id"
         ))
         .fetch_all(&self.reader)
         .await?;
-        rows.iter().map(user_from).collect()
+        into_records(rows)
     }
 
     async fn count_password_users(&self) -> Result<u64, StoreError> {
@@ -116,9 +94,7 @@ impl AccountStore for SqliteStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound { what: "user" });
-        }
+        found(changed, "user")?;
         revoke_user_tokens(&mut tx, id).await?;
         tx.commit().await?;
         Ok(())
@@ -132,18 +108,17 @@ impl AccountStore for SqliteStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound { what: "user" });
-        }
+        found(changed, "user")?;
         if disabled {
             revoke_user_tokens(&mut tx, id).await?;
         }
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row: UserRow =
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
         tx.commit().await?;
-        user_from(&row)
+        row.into_record()
     }
 
     async fn insert_refresh_token(
@@ -159,9 +134,9 @@ impl AccountStore for SqliteStore {
         token_hash: &str,
         next: NewRefreshToken,
     ) -> Result<RefreshOutcome, StoreError> {
-        let now = micros(now_micros());
+        let now = now_micros();
         let mut tx = self.writer.begin().await?;
-        let row = sqlx::query(
+        let row: Option<RefreshRow> = sqlx::query_as(
             "SELECT t.user_id, t.family, t.expires_at, t.used_at, t.revoked_at, u.disabled \
              FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
         )
@@ -171,39 +146,36 @@ impl AccountStore for SqliteStore {
         let Some(row) = row else {
             return Ok(RefreshOutcome::Invalid);
         };
-        let user_id: Uuid = row.try_get("user_id")?;
-        let family: Uuid = row.try_get("family")?;
-        let used: Option<i64> = row.try_get("used_at")?;
-        let revoked: Option<i64> = row.try_get("revoked_at")?;
-        let expires: i64 = row.try_get("expires_at")?;
-        let disabled: bool = row.try_get("disabled")?;
-        if revoked.is_some() || expires <= now || disabled {
-            return Ok(RefreshOutcome::Invalid);
-        }
-        if used.is_some() {
-            sqlx::query(
-                "UPDATE refresh_tokens SET revoked_at = ?2 WHERE family = ?1 AND revoked_at IS NULL",
-            )
-            .bind(family)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(RefreshOutcome::Reused { user_id });
-        }
+        let (user_id, family) = match row.presented(now)? {
+            Presented::Invalid => return Ok(RefreshOutcome::Invalid),
+            Presented::Reused { user_id, family } => {
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = ?2 \
+                     WHERE family = ?1 AND revoked_at IS NULL",
+                )
+                .bind(family)
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(RefreshOutcome::Reused { user_id });
+            }
+            Presented::Fresh { user_id, family } => (user_id, family),
+        };
         sqlx::query("UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1")
             .bind(token_hash)
-            .bind(now)
+            .bind(micros(now))
             .execute(&mut *tx)
             .await?;
         insert_token(&mut *tx, user_id, family, &next).await?;
-        let user = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let user: UserRow =
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await?;
         tx.commit().await?;
         Ok(RefreshOutcome::Rotated {
-            user: user_from(&user)?,
+            user: user.into_record()?,
         })
     }
 
@@ -233,15 +205,7 @@ impl AccountStore for SqliteStore {
         user_id: Uuid,
         token: NewApiToken,
     ) -> Result<ApiTokenRecord, StoreError> {
-        let record = ApiTokenRecord {
-            id: Uuid::new_v4(),
-            user_id,
-            name: token.name,
-            hint: token.hint,
-            created_at: now_micros(),
-            expires_at: token.expires_at,
-            revoked_at: None,
-        };
+        let (record, token_hash) = token.into_record(user_id);
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, token_hash, hint, created_at, expires_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -249,7 +213,7 @@ impl AccountStore for SqliteStore {
         .bind(record.id)
         .bind(user_id)
         .bind(&record.name)
-        .bind(&token.token_hash)
+        .bind(&token_hash)
         .bind(&record.hint)
         .bind(micros(record.created_at))
         .bind(record.expires_at.map(micros))
@@ -259,31 +223,14 @@ impl AccountStore for SqliteStore {
     }
 
     async fn list_api_tokens(&self, user_id: Uuid) -> Result<Vec<ApiTokenRecord>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<ApiTokenRow> = sqlx::query_as(
             "SELECT id, user_id, name, hint, created_at, expires_at, revoked_at FROM api_tokens \
              WHERE user_id = ?1 ORDER BY created_at, id",
         )
         .bind(user_id)
         .fetch_all(&self.reader)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let optional = |name: &str| -> Result<_, StoreError> {
-                    row.try_get::<Option<i64>, _>(name)?
-                        .map(from_micros)
-                        .transpose()
-                };
-                Ok(ApiTokenRecord {
-                    id: row.try_get("id")?,
-                    user_id: row.try_get("user_id")?,
-                    name: row.try_get("name")?,
-                    hint: row.try_get("hint")?,
-                    created_at: from_micros(row.try_get("created_at")?)?,
-                    expires_at: optional("expires_at")?,
-                    revoked_at: optional("revoked_at")?,
-                })
-            })
-            .collect()
+        into_records(rows)
     }
 
     async fn revoke_api_token(&self, user_id: Uuid, id: Uuid) -> Result<(), StoreError> {
@@ -297,14 +244,11 @@ impl AccountStore for SqliteStore {
         .execute(&self.writer)
         .await?
         .rows_affected();
-        if known == 0 {
-            return Err(StoreError::NotFound { what: "token" });
-        }
-        Ok(())
+        found(known, "token")
     }
 
     async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserRecord>, StoreError> {
-        let row = sqlx::query(
+        let row: Option<UserRow> = sqlx::query_as(
             "SELECT u.id, u.email, u.is_admin, u.disabled, u.created_at FROM api_tokens t \
              JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1 \
              AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2) \
@@ -314,7 +258,7 @@ impl AccountStore for SqliteStore {
         .bind(micros(now_micros()))
         .fetch_optional(&self.reader)
         .await?;
-        row.map(|row| user_from(&row)).transpose()
+        optional_record(row)
     }
 
     async fn put_credential(&self, c: StoredCredential) -> Result<bool, StoreError> {
@@ -353,28 +297,26 @@ impl AccountStore for SqliteStore {
         user_id: Uuid,
         provider: &str,
     ) -> Result<Option<StoredCredential>, StoreError> {
-        let row = sqlx::query(
-            "SELECT user_id, provider, key_id, nonce, ciphertext, base_url, \
-             default_model, hint, updated_at FROM provider_credentials \
-             WHERE user_id = ?1 AND provider = ?2",
-        )
+        let row: Option<CredentialRow> = sqlx::query_as(&format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM provider_credentials \
+             WHERE user_id = ?1 AND provider = ?2"
+        ))
         .bind(user_id)
         .bind(provider)
         .fetch_optional(&self.reader)
         .await?;
-        row.map(|row| credential_from(&row)).transpose()
+        optional_record(row)
     }
 
     async fn list_credentials(&self, user_id: Uuid) -> Result<Vec<StoredCredential>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT user_id, provider, key_id, nonce, ciphertext, base_url, \
-             default_model, hint, updated_at FROM provider_credentials WHERE user_id = ?1 \
-             ORDER BY provider",
-        )
+        let rows: Vec<CredentialRow> = sqlx::query_as(&format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM provider_credentials WHERE user_id = ?1 \
+             ORDER BY provider"
+        ))
         .bind(user_id)
         .fetch_all(&self.reader)
         .await?;
-        rows.iter().map(credential_from).collect()
+        into_records(rows)
     }
 
     async fn delete_credential(&self, user_id: Uuid, provider: &str) -> Result<(), StoreError> {
@@ -385,20 +327,16 @@ impl AccountStore for SqliteStore {
                 .execute(&self.writer)
                 .await?
                 .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound { what: "credential" });
-        }
-        Ok(())
+        found(deleted, "credential")
     }
 
     async fn all_credentials(&self) -> Result<Vec<StoredCredential>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT user_id, provider, key_id, nonce, ciphertext, base_url, \
-             default_model, hint, updated_at FROM provider_credentials ORDER BY user_id, provider",
-        )
+        let rows: Vec<CredentialRow> = sqlx::query_as(&format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM provider_credentials ORDER BY user_id, provider"
+        ))
         .fetch_all(&self.reader)
         .await?;
-        rows.iter().map(credential_from).collect()
+        into_records(rows)
     }
 
     async fn reseal_credentials(&self, credentials: &[StoredCredential]) -> Result<(), StoreError> {
@@ -441,7 +379,7 @@ impl AccountStore for SqliteStore {
         limit: u32,
         before: Option<i64>,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT id, at, user_id, email, event, detail, ip FROM audit_log \
              WHERE ?1 IS NULL OR id < ?1 ORDER BY id DESC LIMIT ?2",
         )
@@ -449,19 +387,7 @@ impl AccountStore for SqliteStore {
         .bind(i64::from(page_size(limit)))
         .fetch_all(&self.reader)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AuditRecord {
-                    id: row.try_get("id")?,
-                    at: from_micros(row.try_get("at")?)?,
-                    user_id: row.try_get("user_id")?,
-                    email: row.try_get("email")?,
-                    event: row.try_get("event")?,
-                    detail: row.try_get("detail")?,
-                    ip: row.try_get("ip")?,
-                })
-            })
-            .collect()
+        into_records(rows)
     }
 }
 

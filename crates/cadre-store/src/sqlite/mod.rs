@@ -1,8 +1,9 @@
-//! Owns the SQLite backend: connection setup (WAL, busy timeout, foreign keys), its SQL
-//! and row types. All writes go through a single-connection writer pool, so SQLite's
-//! one-writer rule never surfaces as `SQLITE_BUSY` inside this process; reads use a
-//! separate pool that WAL lets run beside the writer. Timestamps are stored as
-//! microseconds since the epoch, ids as 16-byte UUID blobs.
+//! Owns the SQLite backend: connection setup (WAL, busy timeout, foreign keys) and its
+//! SQL; its rows are decoded by `crate::rows`. All writes go through a single-connection
+//! writer pool, so SQLite's one-writer rule never surfaces as `SQLITE_BUSY` inside this
+//! process; reads use a separate pool that WAL lets run beside the writer (an in-memory
+//! database has one connection for both). Timestamps are stored as microseconds since
+//! the epoch, ids as 16-byte UUID blobs; leases are measured on this process's clock.
 
 mod accounts;
 
@@ -12,24 +13,31 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
+use crate::accounts::ensured_email;
 use crate::effects::{
-    INSERT_CHUNK, PreparedBatch, ResumeBuilder, cancelled_events, decode_event, input_refusal,
-    parse_status, parse_team, prepare_batch, prepare_batches, seq_mismatch, sum_usage, to_i64,
-    to_u32, to_u64, worker_lost_events,
+    INSERT_CHUNK, PreparedBatch, ResumeBuilder, cancelled_events, input_refusal, prepare_batch,
+    prepare_batches, seq_mismatch, sum_usage, to_i64, to_u64, worker_lost_events,
 };
+use crate::error::found;
 use crate::model::{
-    ClaimedJob, Cursor, EventBatch, Heartbeat, HeldJob, NewRun, RunRecord, TeamRecord, held_job,
-    now_micros, page_size,
+    ClaimedJob, EventBatch, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros, now_micros,
 };
+use crate::page::Page;
+use crate::rows::{self, IntoRecord, RunStateRow, UsageRow, found_record, held_job, into_records};
 use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
+
+/// Rows as SQLite stores them: timestamps in microseconds, counters as `INTEGER`.
+type RunRow = rows::RunRow<i64>;
+type TeamRow = rows::TeamRow<i64>;
+type EventRow = rows::EventRow<i64>;
+type ClaimRow = rows::ClaimRow<i64>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -48,89 +56,6 @@ pub struct SqliteStore {
 
 fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
-}
-
-fn from_micros(value: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_micros(value)
-        .ok_or_else(|| StoreError::internal("timestamp out of range in database"))
-}
-
-fn lease_micros(lease: Duration) -> Result<i64, StoreError> {
-    i64::try_from(lease.as_micros()).map_err(|_| StoreError::Invalid("lease too long".into()))
-}
-
-#[derive(sqlx::FromRow)]
-struct RunRow {
-    id: Uuid,
-    owner: Uuid,
-    task: String,
-    request: String,
-    status: String,
-    team: Option<String>,
-    summary: Option<String>,
-    error_code: Option<String>,
-    error_message: Option<String>,
-    prompt_tokens: i64,
-    completion_tokens: i64,
-    cost_usd: f64,
-    calls: i64,
-    last_seq: i64,
-    cancel_requested: bool,
-    created_at: i64,
-    updated_at: i64,
-    started_at: Option<i64>,
-    finished_at: Option<i64>,
-}
-
-impl RunRow {
-    fn into_record(self) -> Result<RunRecord, StoreError> {
-        Ok(RunRecord {
-            id: self.id,
-            owner: self.owner,
-            task: self.task,
-            request: serde_json::from_str(&self.request)?,
-            status: parse_status(&self.status)?,
-            team: self.team.as_deref().map(parse_team).transpose()?,
-            summary: self.summary,
-            error_code: self.error_code,
-            error_message: self.error_message,
-            usage: UsageTotals {
-                prompt_tokens: to_u64(self.prompt_tokens)?,
-                completion_tokens: to_u64(self.completion_tokens)?,
-                cost_usd: self.cost_usd,
-                calls: to_u64(self.calls)?,
-            },
-            last_seq: to_u64(self.last_seq)?,
-            cancel_requested: self.cancel_requested,
-            created_at: from_micros(self.created_at)?,
-            updated_at: from_micros(self.updated_at)?,
-            started_at: self.started_at.map(from_micros).transpose()?,
-            finished_at: self.finished_at.map(from_micros).transpose()?,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct TeamRow {
-    id: Uuid,
-    owner: Uuid,
-    name: String,
-    spec: String,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl TeamRow {
-    fn into_record(self) -> Result<TeamRecord, StoreError> {
-        Ok(TeamRecord {
-            id: self.id,
-            owner: self.owner,
-            name: self.name,
-            spec: parse_team(&self.spec)?,
-            created_at: from_micros(self.created_at)?,
-            updated_at: from_micros(self.updated_at)?,
-        })
-    }
 }
 
 impl SqliteStore {
@@ -191,7 +116,7 @@ impl SqliteStore {
     ) -> Result<Option<Vec<ClaimedJob>>, StoreError> {
         let now = micros(now_micros());
         let mut tx = self.writer.begin().await?;
-        let row = sqlx::query(
+        let row: Option<ClaimRow> = sqlx::query_as(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?1, \
                lease_until = ?2 + ?3, updated_at = ?2 \
              WHERE id = (SELECT j.id FROM jobs j \
@@ -211,7 +136,7 @@ impl SqliteStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let jobs = keep_or_retire(&mut tx, &[row], now).await?;
+        let jobs = keep_or_retire(&mut tx, vec![row], now).await?;
         tx.commit().await?;
         Ok(Some(jobs))
     }
@@ -226,7 +151,7 @@ impl SqliteStore {
     ) -> Result<Option<Vec<ClaimedJob>>, StoreError> {
         let now = micros(now_micros());
         let mut tx = self.writer.begin().await?;
-        let rows = sqlx::query(
+        let rows: Vec<ClaimRow> = sqlx::query_as(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?1, \
                lease_until = ?2 + ?3, updated_at = ?2 \
              WHERE id IN (SELECT j.id FROM jobs j \
@@ -243,7 +168,7 @@ impl SqliteStore {
         if rows.is_empty() {
             return Ok(None);
         }
-        let jobs = keep_or_retire(&mut tx, &rows, now).await?;
+        let jobs = keep_or_retire(&mut tx, rows, now).await?;
         tx.commit().await?;
         Ok(Some(jobs))
     }
@@ -261,8 +186,7 @@ impl SqliteStore {
         .bind(owner)
         .fetch_optional(&mut *conn)
         .await?;
-        row.ok_or(StoreError::NotFound { what: "run" })?
-            .into_record()
+        found_record(row, "run")
     }
 
     async fn fetch_team(&self, owner: Uuid, id: Uuid) -> Result<TeamRecord, StoreError> {
@@ -273,8 +197,7 @@ impl SqliteStore {
         .bind(owner)
         .fetch_optional(&self.reader)
         .await?;
-        row.ok_or(StoreError::NotFound { what: "team" })?
-            .into_record()
+        found_record(row, "team")
     }
 }
 
@@ -359,28 +282,21 @@ async fn write_prepared(
 /// over.
 async fn keep_or_retire(
     conn: &mut SqliteConnection,
-    rows: &[SqliteRow],
+    rows: Vec<ClaimRow>,
     now: i64,
 ) -> Result<Vec<ClaimedJob>, StoreError> {
     let mut keep = Vec::with_capacity(rows.len());
-    for row in rows {
-        let job = ClaimedJob {
-            job_id: row.try_get("id")?,
-            run_id: row.try_get("run_id")?,
-            owner: row.try_get("owner")?,
-            attempt: to_u32(row.try_get("attempts")?)?,
-        };
-        let max_attempts = to_u32(row.try_get("max_attempts")?)?;
-        let (status, last_seq): (String, i64) =
-            sqlx::query_as("SELECT status, last_seq FROM runs WHERE id = ?1")
-                .bind(job.run_id)
-                .fetch_one(&mut *conn)
-                .await?;
-        let terminal = parse_status(&status)?.is_terminal();
-        if job.attempt <= max_attempts && !terminal {
-            keep.push(job);
+    for claim in into_records(rows)? {
+        let run: RunStateRow = sqlx::query_as("SELECT status, last_seq FROM runs WHERE id = ?1")
+            .bind(claim.job.run_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        let run = run.into_record()?;
+        if claim.runnable(run.terminal) {
+            keep.push(claim.job);
             continue;
         }
+        let job = claim.job;
         sqlx::query(
             "UPDATE jobs SET state = 'done', attempts = attempts - 1, worker = NULL, \
              lease_until = NULL, updated_at = ?2 WHERE id = ?1",
@@ -389,9 +305,9 @@ async fn keep_or_retire(
         .bind(now)
         .execute(&mut *conn)
         .await?;
-        if !terminal {
+        if !run.terminal {
             let usage = usage_of(&mut *conn, job.run_id).await?;
-            let events = worker_lost_events(job.run_id, to_u64(last_seq)?, max_attempts, usage);
+            let events = worker_lost_events(job.run_id, run.last_seq, claim.max_attempts, usage);
             append_in(&mut *conn, job.run_id, &events).await?;
         }
     }
@@ -405,15 +321,6 @@ async fn usage_of(conn: &mut SqliteConnection, run_id: Uuid) -> Result<UsageTota
             .fetch_all(&mut *conn)
             .await?;
     sum_usage(rows.iter().map(String::as_str))
-}
-
-fn next_cursor<T>(items: &mut Vec<T>, limit: u32, key: impl Fn(&T) -> Cursor) -> Option<String> {
-    if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|item| key(item).encode())
-    } else {
-        None
-    }
 }
 
 #[async_trait]
@@ -433,10 +340,7 @@ impl Store for SqliteStore {
     }
 
     async fn ensure_user(&self, email: &str) -> Result<Uuid, StoreError> {
-        let email = email.trim();
-        if email.is_empty() {
-            return Err(StoreError::Invalid("email is empty".into()));
-        }
+        let email = ensured_email(email)?;
         let id: Uuid = sqlx::query_scalar(
             "INSERT INTO users (id, email, created_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (email) DO UPDATE SET email = excluded.email RETURNING id",
@@ -450,15 +354,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_team(&self, owner: Uuid, spec: &TeamSpec) -> Result<TeamRecord, StoreError> {
-        let now = now_micros();
-        let record = TeamRecord {
-            id: Uuid::new_v4(),
-            owner,
-            name: spec.name.clone(),
-            spec: spec.clone(),
-            created_at: now,
-            updated_at: now,
-        };
+        let record = TeamRecord::new(owner, spec);
         sqlx::query(
             "INSERT INTO teams (id, owner, name, spec, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
@@ -467,13 +363,10 @@ impl Store for SqliteStore {
         .bind(owner)
         .bind(&record.name)
         .bind(serde_json::to_string(spec)?)
-        .bind(micros(now))
+        .bind(micros(record.created_at))
         .execute(&self.writer)
         .await
-        .map_err(|error| match StoreError::from(error) {
-            StoreError::NotFound { .. } => StoreError::NotFound { what: "user" },
-            other => other,
-        })?;
+        .map_err(StoreError::missing_user)?;
         Ok(record)
     }
 
@@ -487,28 +380,19 @@ impl Store for SqliteStore {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<(Vec<TeamRecord>, Option<String>), StoreError> {
-        let cursor = Cursor::parse_opt(cursor.as_deref())?;
-        let limit = page_size(limit);
+        let page = Page::new(limit, cursor.as_deref())?;
         let rows: Vec<TeamRow> = sqlx::query_as(&format!(
             "SELECT {TEAM_COLUMNS} FROM teams WHERE owner = ?1 \
              AND (?2 IS NULL OR (created_at, id) < (?2, ?3)) \
              ORDER BY created_at DESC, id DESC LIMIT ?4"
         ))
         .bind(owner)
-        .bind(cursor.map(|c| micros(c.created_at)))
-        .bind(cursor.map(|c| c.id))
-        .bind(i64::from(limit) + 1)
+        .bind(page.after.map(|c| micros(c.created_at)))
+        .bind(page.after.map(|c| c.id))
+        .bind(page.fetch())
         .fetch_all(&self.reader)
         .await?;
-        let mut teams = rows
-            .into_iter()
-            .map(TeamRow::into_record)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = next_cursor(&mut teams, limit, |team| Cursor {
-            created_at: team.created_at,
-            id: team.id,
-        });
-        Ok((teams, next))
+        Ok(page.cut(into_records(rows)?))
     }
 
     async fn update_team(
@@ -528,8 +412,7 @@ impl Store for SqliteStore {
         .bind(micros(now_micros()))
         .fetch_optional(&self.writer)
         .await?;
-        row.ok_or(StoreError::NotFound { what: "team" })?
-            .into_record()
+        found_record(row, "team")
     }
 
     async fn delete_team(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError> {
@@ -538,25 +421,14 @@ impl Store for SqliteStore {
             .bind(owner)
             .execute(&self.writer)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "team" });
-        }
-        Ok(())
+        found(done.rows_affected(), "team")
     }
 
     async fn create_run(&self, run: NewRun) -> Result<RunRecord, StoreError> {
-        if run.max_attempts == 0 {
-            return Err(StoreError::Invalid(
-                "max_attempts must be at least 1".into(),
-            ));
-        }
+        run.check()?;
         let now = now_micros();
         let id = Uuid::new_v4();
         let mut tx = self.writer.begin().await?;
-        let map_owner = |error: sqlx::Error| match StoreError::from(error) {
-            StoreError::NotFound { .. } => StoreError::NotFound { what: "user" },
-            other => other,
-        };
         sqlx::query(
             "INSERT INTO runs (id, owner, task, request, status, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
@@ -568,7 +440,7 @@ impl Store for SqliteStore {
         .bind(micros(now))
         .execute(&mut *tx)
         .await
-        .map_err(map_owner)?;
+        .map_err(StoreError::missing_user)?;
         sqlx::query(
             "INSERT INTO jobs (id, run_id, owner, state, attempts, max_attempts, created_at, \
              updated_at) VALUES (?1, ?2, ?3, 'queued', 0, ?4, ?5, ?5)",
@@ -580,26 +452,9 @@ impl Store for SqliteStore {
         .bind(micros(now))
         .execute(&mut *tx)
         .await
-        .map_err(map_owner)?;
+        .map_err(StoreError::missing_user)?;
         tx.commit().await?;
-        Ok(RunRecord {
-            id,
-            owner: run.owner,
-            task: run.task,
-            request: run.request,
-            status: RunStatus::Queued,
-            team: None,
-            summary: None,
-            error_code: None,
-            error_message: None,
-            usage: UsageTotals::default(),
-            last_seq: 0,
-            cancel_requested: false,
-            created_at: now,
-            updated_at: now,
-            started_at: None,
-            finished_at: None,
-        })
+        Ok(run.into_record(id, now))
     }
 
     async fn get_run(&self, owner: Uuid, id: Uuid) -> Result<RunRecord, StoreError> {
@@ -619,8 +474,7 @@ impl Store for SqliteStore {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<(Vec<RunRecord>, Option<String>), StoreError> {
-        let cursor = Cursor::parse_opt(cursor.as_deref())?;
-        let limit = page_size(limit);
+        let page = Page::new(limit, cursor.as_deref())?;
         let rows: Vec<RunRow> = sqlx::query_as(&format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR owner = ?1) \
              AND (?2 IS NULL OR status = ?2) \
@@ -629,20 +483,12 @@ impl Store for SqliteStore {
         ))
         .bind(owner)
         .bind(status.map(RunStatus::as_str))
-        .bind(cursor.map(|c| micros(c.created_at)))
-        .bind(cursor.map(|c| c.id))
-        .bind(i64::from(limit) + 1)
+        .bind(page.after.map(|c| micros(c.created_at)))
+        .bind(page.after.map(|c| c.id))
+        .bind(page.fetch())
         .fetch_all(&self.reader)
         .await?;
-        let mut runs = rows
-            .into_iter()
-            .map(RunRow::into_record)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = next_cursor(&mut runs, limit, |run| Cursor {
-            created_at: run.created_at,
-            id: run.id,
-        });
-        Ok((runs, next))
+        Ok(page.cut(into_records(rows)?))
     }
 
     async fn owner_usage_since(
@@ -650,21 +496,17 @@ impl Store for SqliteStore {
         owner: Uuid,
         since: DateTime<Utc>,
     ) -> Result<UsageTotals, StoreError> {
-        let (prompt, completion, cost, calls): (i64, i64, f64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), \
-               COALESCE(SUM(cost_usd), 0.0), COALESCE(SUM(calls), 0) \
+        let totals: UsageRow = sqlx::query_as(
+            "SELECT COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens, \
+               COALESCE(SUM(completion_tokens), 0) AS completion_tokens, \
+               COALESCE(SUM(cost_usd), 0.0) AS cost_usd, COALESCE(SUM(calls), 0) AS calls \
              FROM runs WHERE owner = ?1 AND created_at >= ?2",
         )
         .bind(owner)
         .bind(micros(since))
         .fetch_one(&self.reader)
         .await?;
-        Ok(UsageTotals {
-            prompt_tokens: to_u64(prompt)?,
-            completion_tokens: to_u64(completion)?,
-            cost_usd: cost,
-            calls: to_u64(calls)?,
-        })
+        totals.into_record()
     }
 
     async fn delete_run(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError> {
@@ -728,7 +570,7 @@ impl Store for SqliteStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
+        let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT seq, type, at, data FROM events WHERE run_id = ?1 AND seq > ?2 \
              ORDER BY seq LIMIT ?3",
         )
@@ -737,25 +579,7 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?;
-        rows.iter()
-            .map(|row| {
-                decode_event(
-                    run_id,
-                    row.try_get("seq")?,
-                    row.try_get("type")?,
-                    from_micros(row.try_get("at")?)?,
-                    row.try_get("data")?,
-                )
-            })
-            .collect()
-    }
-
-    async fn last_seq(&self, run_id: Uuid) -> Result<u64, StoreError> {
-        let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM runs WHERE id = ?1")
-            .bind(run_id)
-            .fetch_optional(&self.reader)
-            .await?;
-        to_u64(seq.ok_or(StoreError::NotFound { what: "run" })?)
+        rows.into_iter().map(|row| row.into_event(run_id)).collect()
     }
 
     async fn resume_state(&self, run_id: Uuid) -> Result<(ResumeState, u64), StoreError> {
@@ -765,8 +589,8 @@ impl Store for SqliteStore {
             .bind(run_id)
             .fetch_optional(&mut *tx)
             .await?;
-        let seq = to_u64(seq.ok_or(StoreError::NotFound { what: "run" })?)?;
-        let rows = sqlx::query(
+        let seq = rows::last_seq(seq)?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT type, data FROM events WHERE run_id = ?1 \
              AND type IN ('team', 'message', 'usage') ORDER BY seq",
         )
@@ -775,8 +599,8 @@ impl Store for SqliteStore {
         .await?;
         tx.commit().await?;
         let mut builder = ResumeBuilder::default();
-        for row in &rows {
-            builder.push(row.try_get("type")?, row.try_get("data")?)?;
+        for (kind, data) in &rows {
+            builder.push(kind, data)?;
         }
         Ok((builder.finish(), seq))
     }
@@ -810,39 +634,6 @@ impl Store for SqliteStore {
             }
         }
         Ok(claimed)
-    }
-
-    async fn heartbeat(
-        &self,
-        job_id: Uuid,
-        worker_id: &str,
-        lease: Duration,
-    ) -> Result<Heartbeat, StoreError> {
-        let now = micros(now_micros());
-        let owned = sqlx::query(
-            "UPDATE jobs SET lease_until = ?3 + ?4, updated_at = ?3 \
-             WHERE id = ?1 AND worker = ?2 AND state = 'running'",
-        )
-        .bind(job_id)
-        .bind(worker_id)
-        .bind(now)
-        .bind(lease_micros(lease)?)
-        .execute(&self.writer)
-        .await?
-        .rows_affected()
-            == 1;
-        let cancel: Option<bool> = sqlx::query_scalar(
-            "SELECT runs.cancel_requested FROM jobs JOIN runs ON runs.id = jobs.run_id \
-             WHERE jobs.id = ?1",
-        )
-        .bind(job_id)
-        .fetch_optional(&self.writer)
-        .await?;
-        let cancel_requested = cancel.ok_or(StoreError::NotFound { what: "job" })?;
-        Ok(Heartbeat {
-            owned,
-            cancel_requested,
-        })
     }
 
     async fn heartbeat_held(
