@@ -90,7 +90,8 @@ pub async fn queue(
             loop {
                 let jobs = store
                     .claim_jobs(&worker, Duration::from_secs(60), None, CLAIM_BATCH)
-                    .await?;
+                    .await?
+                    .jobs;
                 if jobs.is_empty() {
                     break;
                 }

@@ -710,3 +710,99 @@ async fn request_id_is_echoed() {
     let response = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert!(!response.headers()["x-request-id"].is_empty());
 }
+
+/// The next durable frames until `finished`, each within `within` of the previous one.
+async fn frames_until_finished(sse: &mut SseClient, within: Duration) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    loop {
+        let frame = timeout(within, sse.next())
+            .await
+            .unwrap_or_else(|_| panic!("no frame within {within:?} after {frames:?}"))
+            .expect("the stream ended before `finished`");
+        let done = frame.event == "finished";
+        frames.push(frame);
+        if done {
+            return frames;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_run_the_store_gives_up_reaches_open_streams_within_a_second() {
+    use cadre_server::worker::{FixedModel, Worker, WorkerConfig};
+
+    let app = spawn().await;
+    // A run with one attempt, claimed by a worker that then vanishes (its lease expires).
+    let run = app
+        .store
+        .create_run(cadre_store::NewRun {
+            owner: app.user,
+            task: "t".into(),
+            request: json!({"task": "t", "model": "demo"}),
+            max_attempts: 1,
+        })
+        .await
+        .unwrap();
+    let lease = Duration::from_millis(200);
+    let gone = app.store.claim_job("gone", lease, None).await.unwrap();
+    assert_eq!(gone.map(|job| job.run_id), Some(run.id));
+    let mut sse = SseClient::open(
+        &app,
+        &format!("/api/v1/runs/{}/events/stream", run.id),
+        None,
+    )
+    .await;
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
+
+    // The next worker's claim gives the run up; the store writes its ending, the worker
+    // publishes it: the open stream sees it at once, not at a database poll.
+    let config = WorkerConfig {
+        poll_every: Duration::from_millis(50),
+        ..WorkerConfig::default()
+    };
+    let model = FixedModel(Arc::new(cadre_llm::demo::DemoModel::new()));
+    let worker = Worker::new(
+        app.store.clone(),
+        app.bus.clone(),
+        Arc::new(model),
+        None,
+        config,
+    );
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let started = std::time::Instant::now();
+    let running = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { worker.run(shutdown).await }
+    });
+    let frames = frames_until_finished(&mut sse, Duration::from_secs(1)).await;
+    let elapsed = started.elapsed();
+    shutdown.cancel();
+    running.await.unwrap();
+
+    assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
+    let kinds: Vec<&str> = frames.iter().map(|f| f.event.as_str()).collect();
+    assert_eq!(kinds, ["error", "status", "finished"]);
+    assert_eq!(frames[0].data["data"]["code"], "worker_lost");
+    assert_eq!(frames[2].data["data"]["status"], "failed");
+    assert_eq!(frames[2].id, Some(3));
+}
+
+#[tokio::test]
+async fn cancelling_a_queued_run_reaches_open_streams_within_a_second() {
+    let app = spawn().await;
+    let id = app.create_run_id("never claimed").await;
+    let mut sse = SseClient::open(&app, &format!("/api/v1/runs/{id}/events/stream"), None).await;
+    let started = std::time::Instant::now();
+    let response = app
+        .http
+        .post(app.url(&format!("/api/v1/runs/{id}/cancel")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let frames = frames_until_finished(&mut sse, Duration::from_secs(1)).await;
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let kinds: Vec<&str> = frames.iter().map(|f| f.event.as_str()).collect();
+    assert_eq!(kinds, ["status", "finished"]);
+    assert_eq!(frames[1].data["data"]["status"], "cancelled");
+}

@@ -54,7 +54,9 @@ pub use accounts::{
 };
 pub use effects::WORKER_LOST;
 pub use error::StoreError;
-pub use model::{ClaimedJob, EventBatch, HeldJob, MAX_PAGE, NewRun, RunRecord, TeamRecord};
+pub use model::{
+    Cancellation, ClaimedJob, Claims, EventBatch, HeldJob, MAX_PAGE, NewRun, RunRecord, TeamRecord,
+};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -192,19 +194,22 @@ pub trait Store: AccountStore + Send + Sync {
         Ok(self
             .claim_jobs(worker_id, lease, max_running_per_owner, 1)
             .await?
+            .jobs
             .pop())
     }
 
     /// Claims up to `limit` jobs as [`Store::claim_job`] does, oldest first. Without a
     /// per-owner limit they are claimed together (one statement per batch); with one,
-    /// one at a time, so that the limit stays exact. Empty: nothing to do.
+    /// one at a time, so that the limit stays exact. No jobs: nothing to do. The events
+    /// that failed runs on the way are returned ([`Claims::ended`]) for the caller to
+    /// publish.
     async fn claim_jobs(
         &self,
         worker_id: &str,
         lease: Duration,
         max_running_per_owner: Option<u32>,
         limit: u32,
-    ) -> Result<Vec<ClaimedJob>, StoreError>;
+    ) -> Result<Claims, StoreError>;
 
     /// The worker's heartbeat: renews the lease of every job `worker_id` holds and returns
     /// them, with whether each run's cancellation was requested (one statement on
@@ -231,8 +236,9 @@ pub trait Store: AccountStore + Send + Sync {
     /// Asks to cancel a run: sets `cancel_requested` (seen by [`Store::heartbeat_held`] and
     /// [`Store::cancel_requested`] of the worker holding its job). A run
     /// no worker holds is cancelled at once (`status: cancelled` and `finished` events,
-    /// job done); a terminal run is left as it is. Returns the run.
-    async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<RunRecord, StoreError>;
+    /// job done; the events are returned in [`Cancellation::ended`] for the caller to
+    /// publish); a terminal run is left as it is.
+    async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<Cancellation, StoreError>;
 
     /// Hands a human's answer to a run that waits for one (status `waiting_input`), for
     /// its worker to [`Store::take_input`]. [`StoreError::Conflict`] when the run is not

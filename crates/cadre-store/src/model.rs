@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use cadre_core::{RunStatus, TeamSpec, UsageTotals};
+use cadre_core::{RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 use crate::error::StoreError;
 
@@ -101,7 +101,7 @@ pub struct EventBatch {
     /// The run.
     pub run_id: Uuid,
     /// Its next durable events, in seq order.
-    pub events: Vec<cadre_core::RunEvent>,
+    pub events: Vec<RunEvent>,
 }
 
 /// A run as stored: its summary row, kept current from its events.
@@ -154,6 +154,28 @@ pub struct ClaimedJob {
     /// Which claim this is (1 for the first; > 1 means an earlier worker was lost and the
     /// run should resume from [`crate::Store::resume_state`]).
     pub attempt: u32,
+}
+
+/// What [`crate::Store::claim_jobs`] did: the jobs it claimed, and the closing events it
+/// wrote itself for runs it gave up (out of attempts: `worker_lost`). The store only
+/// stores those events; the caller publishes them live, as it does every other event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Claims {
+    /// The claimed jobs, oldest first.
+    pub jobs: Vec<ClaimedJob>,
+    /// Events stored for runs failed on the way, in seq order per run.
+    pub ended: Vec<RunEvent>,
+}
+
+/// What [`crate::Store::request_cancel`] did: the run as it is now, and the closing
+/// events the store wrote itself when no worker held the run (`status: cancelled`,
+/// `finished`), for the caller to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cancellation {
+    /// The run after the request.
+    pub run: RunRecord,
+    /// Events stored to end a run no worker held; empty otherwise.
+    pub ended: Vec<RunEvent>,
 }
 
 /// A job a worker holds, as its worker-wide heartbeat reports it.

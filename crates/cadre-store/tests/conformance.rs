@@ -947,13 +947,8 @@ async fn batch_claims_take_the_oldest_once_and_retire_exhausted_jobs(h: &Harness
     }
     tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
 
-    let mut batch: Vec<Uuid> = store
-        .claim_jobs("w", LEASE * 50, None, 3)
-        .await
-        .unwrap()
-        .iter()
-        .map(|job| job.run_id)
-        .collect();
+    let claims = store.claim_jobs("w", LEASE * 50, None, 3).await.unwrap();
+    let mut batch: Vec<Uuid> = claims.jobs.iter().map(|job| job.run_id).collect();
     batch.sort();
     let mut oldest = runs[..3].to_vec();
     oldest.sort();
@@ -967,14 +962,28 @@ async fn batch_claims_take_the_oldest_once_and_retire_exhausted_jobs(h: &Harness
         doomed_run.error_code.as_deref(),
         Some(cadre_store::WORKER_LOST)
     );
+    // The events that failed it come back for the caller to publish, as stored.
+    assert_eq!(
+        claims.ended,
+        store.events_after(doomed, 0, 10).await.unwrap(),
+        "the claim returns the worker_lost events it wrote"
+    );
+    assert_eq!(
+        types(&claims.ended),
+        vec![(1, "error"), (2, "status"), (3, "finished")]
+    );
 
     let rest = store.claim_jobs("w", LEASE * 50, None, 100).await.unwrap();
-    let mut rest: Vec<Uuid> = rest.iter().map(|job| job.run_id).collect();
+    assert_eq!(rest.ended, [], "nothing else was failed");
+    let mut rest: Vec<Uuid> = rest.jobs.iter().map(|job| job.run_id).collect();
     rest.sort();
     let mut newest = runs[3..].to_vec();
     newest.sort();
     assert_eq!(rest, newest);
-    assert_eq!(store.claim_jobs("w", LEASE, None, 100).await.unwrap(), []);
+    assert_eq!(
+        store.claim_jobs("w", LEASE, None, 100).await.unwrap(),
+        Default::default()
+    );
 
     // Concurrent batch claimers: every job exactly once.
     let mut more = Vec::new();
@@ -990,7 +999,8 @@ async fn batch_claims_take_the_oldest_once_and_retire_exhausted_jobs(h: &Harness
                 let jobs = store
                     .claim_jobs(&format!("b{worker}"), Duration::from_secs(30), None, 4)
                     .await
-                    .unwrap();
+                    .unwrap()
+                    .jobs;
                 if jobs.is_empty() {
                     return mine;
                 }
@@ -1014,7 +1024,8 @@ async fn batch_claims_take_the_oldest_once_and_retire_exhausted_jobs(h: &Harness
     let jobs = store
         .claim_jobs("w", Duration::from_secs(30), Some(2), 10)
         .await
-        .unwrap();
+        .unwrap()
+        .jobs;
     assert_eq!(jobs.len(), 2);
     assert!(jobs.iter().all(|job| job.owner == limited));
 }
@@ -1322,13 +1333,18 @@ async fn cancel_queued_and_claimed_runs(h: &Harness) {
         store.request_cancel(Uuid::new_v4(), queued).await,
         Err(StoreError::NotFound { .. })
     ));
-    let record = store.request_cancel(owner, queued).await.unwrap();
+    let cancellation = store.request_cancel(owner, queued).await.unwrap();
+    let record = cancellation.run;
     assert_eq!(record.status, RunStatus::Cancelled);
     assert!(record.cancel_requested);
     assert!(record.finished_at.is_some());
     assert_eq!(record.last_seq, 2);
     let events = store.events_after(queued, 0, 10).await.unwrap();
     assert_eq!(types(&events), vec![(1, "status"), (2, "finished")]);
+    assert_eq!(
+        cancellation.ended, events,
+        "the store hands back what it wrote"
+    );
     assert_eq!(events[0].kind, status(RunStatus::Cancelled));
     assert!(matches!(
         events[1].kind,
@@ -1339,7 +1355,9 @@ async fn cancel_queued_and_claimed_runs(h: &Harness) {
     ));
     assert_eq!(store.claim_job("w", LEASE, None).await.unwrap(), None);
     // Cancelling a terminal run is a no-op.
-    assert_eq!(store.request_cancel(owner, queued).await.unwrap(), record);
+    let again = store.request_cancel(owner, queued).await.unwrap();
+    assert_eq!(again.run, record);
+    assert_eq!(again.ended, [], "nothing more is written");
 
     let claimed = new_run(store, owner, "claimed", 3).await;
     let job = store
@@ -1352,7 +1370,9 @@ async fn cancel_queued_and_claimed_runs(h: &Harness) {
         store.heartbeat_held("w", LEASE).await.unwrap(),
         [held_job(&job, false)]
     );
-    let record = store.request_cancel(owner, claimed).await.unwrap();
+    let cancellation = store.request_cancel(owner, claimed).await.unwrap();
+    assert_eq!(cancellation.ended, [], "the worker writes the cancellation");
+    let record = cancellation.run;
     assert!(record.cancel_requested);
     assert_eq!(record.status, RunStatus::Queued, "the worker finishes it");
     assert_eq!(record.last_seq, 0);

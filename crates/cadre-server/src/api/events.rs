@@ -41,9 +41,12 @@ const MAX_PAGE: u32 = 1000;
 const CATCH_UP_PAGE: u32 = 500;
 /// How often the database is polled while the bus cannot be trusted.
 const POLL_EVERY: Duration = Duration::from_millis(500);
-/// While the bus is live the database is still checked this often (in poll ticks): the
-/// store writes some events itself (a lost worker's `failed`) that nobody publishes.
-const SAFETY_POLL_TICKS: u32 = 10;
+/// While the bus is live the database is still read this seldom (in poll ticks, 30 s).
+/// Every stored event is published (the store's own endings too, by whoever asked the
+/// store), so this backstop is not how anything arrives promptly: it only ends a stream
+/// whose publisher died between its commit and its publish, when no later event comes
+/// to reveal the gap.
+const BACKSTOP_POLL_TICKS: u32 = 60;
 /// SSE comment interval that keeps proxies from closing an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Frames buffered per stream before the pump waits for the client.
@@ -293,7 +296,7 @@ impl Pump {
                 }
                 _ = poll.tick() => {
                     ticks = ticks.wrapping_add(1);
-                    if bus_down || db_failing || ticks.is_multiple_of(SAFETY_POLL_TICKS) {
+                    if bus_down || db_failing || ticks.is_multiple_of(BACKSTOP_POLL_TICKS) {
                         Ok(true)
                     } else {
                         Ok(false)

@@ -258,6 +258,16 @@ impl BusSink {
             failing: AtomicBool::new(false),
         }
     }
+
+    /// Publishes, in order, events the store wrote itself (the closing events of a run it
+    /// ended: given up after lost workers, or cancelled while queued), so that open
+    /// streams see them at once, like every event a worker stores.
+    pub async fn publish_stored(&self, events: &[RunEvent]) {
+        for event in events {
+            // Never fails: a lost publish is caught up from the database.
+            let _ = self.publish(event).await;
+        }
+    }
 }
 
 #[async_trait]

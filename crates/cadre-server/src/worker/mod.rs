@@ -41,7 +41,7 @@ pub use sink::{EventWriter, PersistingSink};
 
 use crate::auth::credentials::{self, PreferredError};
 use crate::auth::sealing::SecretBox;
-use crate::bus::EventBus;
+use crate::bus::{BusSink, EventBus};
 use crate::quota::{Allowance, Quotas};
 use crate::run_request::StoredRunRequest;
 use watch::{WatchTiming, Watched, watch_loop};
@@ -101,6 +101,8 @@ impl Default for WorkerConfig {
 /// What the jobs of one [`Worker::run`] share.
 struct Shared {
     writer: EventWriter,
+    /// Publishes what the store wrote itself while claiming (`worker_lost` endings).
+    live: BusSink,
     watched: Arc<Watched>,
 }
 
@@ -201,6 +203,7 @@ impl Worker {
         let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let shared = Arc::new(Shared {
             writer: EventWriter::start(self.store.clone(), self.bus.clone()),
+            live: BusSink::new(self.bus.clone()),
             watched: Arc::new(Watched::default()),
         });
         // Aborted when this future ends or is dropped: a crashed worker's leases expire.
@@ -243,7 +246,10 @@ impl Worker {
                     permits.len() as u32,
                 )
                 .await;
-            match claimed {
+            if let Ok(claimed) = &claimed {
+                shared.live.publish_stored(&claimed.ended).await;
+            }
+            match claimed.map(|claimed| claimed.jobs) {
                 Ok(claimed) if !claimed.is_empty() => {
                     for job in claimed {
                         let Some(permit) = permits.pop() else { break };

@@ -23,7 +23,8 @@ use crate::effects::{
 };
 use crate::error::found;
 use crate::model::{
-    ClaimedJob, EventBatch, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros, now_micros,
+    Cancellation, ClaimedJob, Claims, EventBatch, HeldJob, NewRun, RunRecord, TeamRecord,
+    lease_micros, now_micros,
 };
 use crate::page::Page;
 use crate::rows::{
@@ -262,13 +263,13 @@ async fn write_prepared(
 }
 
 /// Retires a claimed job that must not run (out of attempts, or its run already over),
-/// failing the run with `worker_lost` if it is not over.
+/// failing the run with `worker_lost` if it is not over; returns the events written.
 async fn retire(
     conn: &mut PgConnection,
     claim: &Claim,
     terminal: bool,
     last_seq: u64,
-) -> Result<(), StoreError> {
+) -> Result<Vec<RunEvent>, StoreError> {
     let job = &claim.job;
     sqlx::query(
         "UPDATE jobs SET state = 'done', attempts = attempts - 1, worker = NULL, \
@@ -277,12 +278,13 @@ async fn retire(
     .bind(job.job_id)
     .execute(&mut *conn)
     .await?;
-    if !terminal {
-        let usage = usage_of(&mut *conn, job.run_id).await?;
-        let events = worker_lost_events(job.run_id, last_seq, claim.max_attempts, usage);
-        append_in(&mut *conn, job.run_id, &events).await?;
+    if terminal {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let usage = usage_of(&mut *conn, job.run_id).await?;
+    let events = worker_lost_events(job.run_id, last_seq, claim.max_attempts, usage);
+    append_in(&mut *conn, job.run_id, &events).await?;
+    Ok(events)
 }
 
 async fn usage_of(conn: &mut PgConnection, run_id: Uuid) -> Result<UsageTotals, StoreError> {
@@ -296,12 +298,14 @@ async fn usage_of(conn: &mut PgConnection, run_id: Uuid) -> Result<UsageTotals, 
 
 impl PgStore {
     /// One claim under a per-owner limit, made exact with a transaction-scoped advisory
-    /// lock per owner. `None`: nothing claimable.
+    /// lock per owner. `None`: nothing claimable. The events of runs failed on the way
+    /// go to `ended` once their transaction committed.
     async fn claim_one(
         &self,
         worker_id: &str,
         lease: Duration,
         max_running_per_owner: Option<u32>,
+        ended: &mut Vec<RunEvent>,
     ) -> Result<Option<ClaimedJob>, StoreError> {
         let lease = lease_micros(lease)?;
         let limit = max_running_per_owner.map(i64::from);
@@ -361,8 +365,9 @@ impl PgStore {
                 tx.commit().await?;
                 return Ok(Some(claim.job));
             }
-            retire(&mut tx, &claim, run.status.is_terminal(), run.last_seq).await?;
+            let events = retire(&mut tx, &claim, run.status.is_terminal(), run.last_seq).await?;
             tx.commit().await?;
+            ended.extend(events);
         }
         Ok(None)
     }
@@ -374,7 +379,7 @@ impl PgStore {
         worker_id: &str,
         lease: i64,
         want: usize,
-    ) -> Result<Option<Vec<ClaimedJob>>, StoreError> {
+    ) -> Result<Option<Claims>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let rows: Vec<ClaimedRunRow> = sqlx::query_as(
             "WITH candidate AS ( \
@@ -396,18 +401,22 @@ impl PgStore {
         if rows.is_empty() {
             return Ok(None);
         }
-        let mut keep = Vec::with_capacity(rows.len());
+        let mut claims = Claims {
+            jobs: Vec::with_capacity(rows.len()),
+            ended: Vec::new(),
+        };
         for row in rows {
             let claim = row.claim.into_record()?;
             let run = row.run.into_record()?;
             if claim.runnable(run.terminal) {
-                keep.push(claim.job);
+                claims.jobs.push(claim.job);
             } else {
-                retire(&mut tx, &claim, run.terminal, run.last_seq).await?;
+                let events = retire(&mut tx, &claim, run.terminal, run.last_seq).await?;
+                claims.ended.extend(events);
             }
         }
         tx.commit().await?;
-        Ok(Some(keep))
+        Ok(Some(claims))
     }
 }
 
@@ -700,16 +709,16 @@ impl Store for PgStore {
         lease: Duration,
         max_running_per_owner: Option<u32>,
         limit: u32,
-    ) -> Result<Vec<ClaimedJob>, StoreError> {
+    ) -> Result<Claims, StoreError> {
         let limit = limit.clamp(1, MAX_CLAIM) as usize;
-        let mut claimed = Vec::new();
+        let mut claimed = Claims::default();
         if max_running_per_owner.is_some() {
-            while claimed.len() < limit {
+            while claimed.jobs.len() < limit {
                 match self
-                    .claim_one(worker_id, lease, max_running_per_owner)
+                    .claim_one(worker_id, lease, max_running_per_owner, &mut claimed.ended)
                     .await?
                 {
-                    Some(job) => claimed.push(job),
+                    Some(job) => claimed.jobs.push(job),
                     None => break,
                 }
             }
@@ -718,12 +727,15 @@ impl Store for PgStore {
         let lease = lease_micros(lease)?;
         // Each pass claims or retires at least one job, or finds nothing: bounded.
         for _ in 0..1000 {
-            let want = limit - claimed.len();
+            let want = limit - claimed.jobs.len();
             if want == 0 {
                 break;
             }
             match self.claim_batch(worker_id, lease, want).await? {
-                Some(jobs) => claimed.extend(jobs),
+                Some(claims) => {
+                    claimed.jobs.extend(claims.jobs);
+                    claimed.ended.extend(claims.ended);
+                }
                 None => break,
             }
         }
@@ -783,7 +795,7 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<RunRecord, StoreError> {
+    async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<Cancellation, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE runs SET cancel_requested = true, updated_at = now() \
@@ -795,6 +807,7 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await?;
         let run = fetch_run(&mut tx, run_id, Some(owner)).await?;
+        let mut ended = Vec::new();
         if !run.status.is_terminal() {
             // A queued job is held by no worker (a claimer holding its row lock makes this
             // wait and then match nothing): finish the run here and now.
@@ -809,13 +822,13 @@ impl Store for PgStore {
                 == 1;
             if unheld {
                 let usage = usage_of(&mut tx, run_id).await?;
-                let events = cancelled_events(run_id, run.last_seq, usage);
-                append_in(&mut tx, run_id, &events).await?;
+                ended = cancelled_events(run_id, run.last_seq, usage);
+                append_in(&mut tx, run_id, &ended).await?;
             }
         }
         let run = fetch_run(&mut tx, run_id, Some(owner)).await?;
         tx.commit().await?;
-        Ok(run)
+        Ok(Cancellation { run, ended })
     }
 
     async fn submit_input(

@@ -27,7 +27,8 @@ use crate::effects::{
 };
 use crate::error::found;
 use crate::model::{
-    ClaimedJob, EventBatch, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros, now_micros,
+    Cancellation, Claims, EventBatch, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros,
+    now_micros,
 };
 use crate::page::Page;
 use crate::rows::{self, IntoRecord, RunStateRow, UsageRow, found_record, held_job, into_records};
@@ -107,13 +108,13 @@ impl SqliteStore {
     }
 
     /// One claim under a per-owner limit: the oldest claimable job whose owner is below
-    /// it. `Some(empty)`: a job was retired instead; `None`: nothing claimable.
+    /// it. No job: one was retired instead; `None`: nothing claimable.
     async fn claim_one(
         &self,
         worker_id: &str,
         lease: i64,
         max_running_per_owner: Option<u32>,
-    ) -> Result<Option<Vec<ClaimedJob>>, StoreError> {
+    ) -> Result<Option<Claims>, StoreError> {
         let now = micros(now_micros());
         let mut tx = self.writer.begin().await?;
         let row: Option<ClaimRow> = sqlx::query_as(
@@ -136,9 +137,9 @@ impl SqliteStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let jobs = keep_or_retire(&mut tx, vec![row], now).await?;
+        let claims = keep_or_retire(&mut tx, vec![row], now).await?;
         tx.commit().await?;
-        Ok(Some(jobs))
+        Ok(Some(claims))
     }
 
     /// Claims up to `want` of the oldest claimable jobs in one statement. `None`:
@@ -148,7 +149,7 @@ impl SqliteStore {
         worker_id: &str,
         lease: i64,
         want: usize,
-    ) -> Result<Option<Vec<ClaimedJob>>, StoreError> {
+    ) -> Result<Option<Claims>, StoreError> {
         let now = micros(now_micros());
         let mut tx = self.writer.begin().await?;
         let rows: Vec<ClaimRow> = sqlx::query_as(
@@ -168,9 +169,9 @@ impl SqliteStore {
         if rows.is_empty() {
             return Ok(None);
         }
-        let jobs = keep_or_retire(&mut tx, rows, now).await?;
+        let claims = keep_or_retire(&mut tx, rows, now).await?;
         tx.commit().await?;
-        Ok(Some(jobs))
+        Ok(Some(claims))
     }
 
     async fn fetch_run(
@@ -284,8 +285,11 @@ async fn keep_or_retire(
     conn: &mut SqliteConnection,
     rows: Vec<ClaimRow>,
     now: i64,
-) -> Result<Vec<ClaimedJob>, StoreError> {
-    let mut keep = Vec::with_capacity(rows.len());
+) -> Result<Claims, StoreError> {
+    let mut claims = Claims {
+        jobs: Vec::with_capacity(rows.len()),
+        ended: Vec::new(),
+    };
     for claim in into_records(rows)? {
         let run: RunStateRow = sqlx::query_as("SELECT status, last_seq FROM runs WHERE id = ?1")
             .bind(claim.job.run_id)
@@ -293,7 +297,7 @@ async fn keep_or_retire(
             .await?;
         let run = run.into_record()?;
         if claim.runnable(run.terminal) {
-            keep.push(claim.job);
+            claims.jobs.push(claim.job);
             continue;
         }
         let job = claim.job;
@@ -309,9 +313,10 @@ async fn keep_or_retire(
             let usage = usage_of(&mut *conn, job.run_id).await?;
             let events = worker_lost_events(job.run_id, run.last_seq, claim.max_attempts, usage);
             append_in(&mut *conn, job.run_id, &events).await?;
+            claims.ended.extend(events);
         }
     }
-    Ok(keep)
+    Ok(claims)
 }
 
 async fn usage_of(conn: &mut SqliteConnection, run_id: Uuid) -> Result<UsageTotals, StoreError> {
@@ -611,13 +616,13 @@ impl Store for SqliteStore {
         lease: Duration,
         max_running_per_owner: Option<u32>,
         limit: u32,
-    ) -> Result<Vec<ClaimedJob>, StoreError> {
+    ) -> Result<Claims, StoreError> {
         let lease = lease_micros(lease)?;
         let limit = limit.clamp(1, MAX_CLAIM) as usize;
-        let mut claimed = Vec::new();
+        let mut claimed = Claims::default();
         // Each pass claims or retires at least one job, or finds nothing: bounded.
         for _ in 0..1000 {
-            let want = limit - claimed.len();
+            let want = limit - claimed.jobs.len();
             if want == 0 {
                 break;
             }
@@ -629,7 +634,10 @@ impl Store for SqliteStore {
                 None => self.claim_batch(worker_id, lease, want).await?,
             };
             match found {
-                Some(jobs) => claimed.extend(jobs),
+                Some(claims) => {
+                    claimed.jobs.extend(claims.jobs);
+                    claimed.ended.extend(claims.ended);
+                }
                 None => break,
             }
         }
@@ -701,7 +709,7 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<RunRecord, StoreError> {
+    async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<Cancellation, StoreError> {
         let now = micros(now_micros());
         let mut tx = self.writer.begin().await?;
         sqlx::query(
@@ -714,6 +722,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         let run = self.fetch_run(&mut tx, run_id, Some(owner)).await?;
+        let mut ended = Vec::new();
         if !run.status.is_terminal() {
             // No worker holds a queued job: finish the run here and now.
             let unheld = sqlx::query(
@@ -728,13 +737,13 @@ impl Store for SqliteStore {
                 == 1;
             if unheld {
                 let usage = usage_of(&mut tx, run_id).await?;
-                let events = cancelled_events(run_id, run.last_seq, usage);
-                append_in(&mut tx, run_id, &events).await?;
+                ended = cancelled_events(run_id, run.last_seq, usage);
+                append_in(&mut tx, run_id, &ended).await?;
             }
         }
         let run = self.fetch_run(&mut tx, run_id, Some(owner)).await?;
         tx.commit().await?;
-        Ok(run)
+        Ok(Cancellation { run, ended })
     }
 
     async fn submit_input(

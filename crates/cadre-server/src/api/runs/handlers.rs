@@ -15,6 +15,7 @@ use crate::api::AppState;
 use crate::api::auth::AuthUser;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::bus::BusSink;
 use crate::quota::Allowance;
 
 /// How many times a worker may claim a run's job before the run fails.
@@ -153,14 +154,13 @@ pub async fn cancel_run(
     user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
-    let before = state.store.get_run(user.id, id).await?;
-    let run = state.store.request_cancel(user.id, id).await?;
-    if run.last_seq > before.last_seq {
-        // The store ended a run no worker held, writing its last events itself: nobody
-        // else will publish them, and live streams should not have to wait for a poll.
-        publish_stored(&state, id, before.last_seq).await;
-    }
-    Ok((StatusCode::ACCEPTED, Json(run.into())))
+    let cancellation = state.store.request_cancel(user.id, id).await?;
+    // A run no worker held was ended by the store itself: its closing events go live
+    // here, as a worker's would.
+    BusSink::new(state.bus.clone())
+        .publish_stored(&cancellation.ended)
+        .await;
+    Ok((StatusCode::ACCEPTED, Json(cancellation.run.into())))
 }
 
 /// Answers a run waiting for human input (status `waiting_input`, after an
@@ -185,21 +185,4 @@ pub async fn submit_input(
     validate_input(&body)?;
     let run = state.store.submit_input(user.id, id, &body.content).await?;
     Ok((StatusCode::ACCEPTED, Json(run.into())))
-}
-
-async fn publish_stored(state: &AppState, run_id: Uuid, after: u64) {
-    let events = match state.store.events_after(run_id, after, 100).await {
-        Ok(events) => events,
-        Err(error) => {
-            tracing::warn!(%run_id, %error, "cannot read events to publish");
-            return;
-        }
-    };
-    for event in &events {
-        if let Err(error) = state.bus.publish(event).await {
-            // Streams catch up from the database; the bus only accelerates.
-            tracing::debug!(%run_id, %error, "publish failed");
-            return;
-        }
-    }
 }
