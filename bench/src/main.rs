@@ -1,8 +1,9 @@
 //! # cadre-bench
 //!
-//! End-to-end benchmarks against the targets of DESIGN §9. Prints a Markdown table; the
-//! figures in `BENCHMARKS.md` come from it. CPU time is read from the kernel's per-process
-//! accounting (`/proc/self/stat`), so other load on the machine does not inflate it.
+//! End-to-end benchmarks against the targets of `docs/DESIGN.md` §9. Prints a Markdown
+//! table; the figures in `BENCHMARKS.md` come from it. CPU time is read from the kernel's
+//! per-process accounting (`/proc/self/stat`), so other load on the machine does not
+//! inflate it.
 //!
 //! - [`engine`]: engine overhead per group-chat message, with an instant in-process model
 //!   and no persistence; the same through the real OpenAI-compatible client against a

@@ -1,6 +1,6 @@
-//! Service configuration (DESIGN §8) from `CADRE_*` environment variables, each with a
-//! safe default for the single-machine case: SQLite in the data dir, no Redis, bound to
-//! 127.0.0.1:8080.
+//! Service configuration (`docs/DESIGN.md` §8) from `CADRE_*` environment variables, each
+//! with a safe default for the single-machine case: SQLite in the data dir, no Redis,
+//! bound to 127.0.0.1:8080.
 
 use std::path::PathBuf;
 use std::time::Duration;

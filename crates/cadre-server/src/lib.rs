@@ -1,13 +1,13 @@
 //! # cadre-server
 //!
 //! Owns the service: the axum API (REST, SSE, WebSocket, OpenAPI), accounts and secrets,
-//! the worker loop, and the event bus (in-process or Redis); metrics and the embedded web
-//! UI are still to come. Only this crate knows the public JSON shapes of the HTTP API.
+//! the worker loop, the event bus (in-process or Redis) and the embedded web UI; metrics
+//! are still to come. Only this crate knows the public JSON shapes of the HTTP API.
 //! Dependencies point one way: core, llm, sandbox, store <- server <- cli.
 //!
 //! # Layout
 //!
-//! - [`bus`]: the live event bus (DESIGN §6): [`bus::EventBus`], its in-process
+//! - [`bus`]: the live event bus (`docs/DESIGN.md` §6): [`bus::EventBus`], its in-process
 //!   ([`bus::MemoryBus`]) and Redis pub/sub ([`bus::RedisBus`]) backends, and the
 //!   [`bus::Subscription`] stream that SSE/WebSocket handlers consume.
 //! - [`config`]: [`config::ServiceConfig`], the `CADRE_*` settings with their defaults.

@@ -17,7 +17,7 @@
 //! - [`sqlite`] / [`postgres`]: one backend each, with its own SQL and row types;
 //!   migrations live in `migrations/{sqlite,postgres}/`.
 //!
-//! # Queue semantics (DESIGN §6)
+//! # Queue semantics (`docs/DESIGN.md` §6)
 //! A run and its job are created in one transaction. Workers [`Store::claim_job`] the
 //! oldest claimable job (queued, or running with an expired lease), keep the lease with
 //! [`Store::heartbeat`], and finish with [`Store::complete_job`] or hand the job back
