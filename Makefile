@@ -6,7 +6,7 @@ CARGO ?= cargo
 BIN := target/release/cadre
 DEMO_TASK ?= Compare the first 20 Fibonacci numbers with the first 20 primes
 
-.PHONY: run demo test build web api-types bench deps services lint doc clean e2e
+.PHONY: run demo test build web api-types bench deps services lint doc deny clean e2e
 
 ## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3) and the
 ##       OpenAPI test tool (openapi-spec-validator, via pip)
@@ -48,6 +48,13 @@ doc:
 	@echo "==> cargo doc: the workspace's API docs, warnings are errors"
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --all-features --locked
 
+## deny: the dependency policy in deny.toml (cargo-deny, installed if missing): licenses,
+##       bans, sources, and advisories when the RustSec database is at hand (see
+##       CONTRIBUTING.md)
+deny:
+	@CARGO="$(CARGO)" scripts/ensure-cargo-deny.sh
+	@CARGO="$(CARGO)" scripts/deny.sh
+
 ## api-types: regenerate the web UI's API types from the server's OpenAPI document
 api-types:
 	$(CARGO) build --locked -p cadre-cli
@@ -58,10 +65,11 @@ services:
 	@scripts/ensure-services.sh >/dev/null
 
 ## test: everything CI runs (starts PostgreSQL and Redis if they are not running): the
-##       web UI's build (the debug binary serves web/dist), lints, the API docs, the Rust
-##       suites, the API types' staleness check, the UI's unit tests (Vitest), then the
-##       browser tests (web/e2e, Debian's Chromium) against the debug `cadre` binary
-test: deps web lint doc
+##       web UI's build (the debug binary serves web/dist), lints, the API docs, the
+##       dependency policy, the Rust suites, the API types' staleness check, the UI's unit
+##       tests (Vitest), then the browser tests (web/e2e, Debian's Chromium) against the
+##       debug `cadre` binary
+test: deps web lint doc deny
 	eval "$$(scripts/ensure-services.sh)" && $(CARGO) test --workspace --all-features --locked
 	@scripts/api-types.sh check
 	cd web && npm run --silent test
