@@ -6,7 +6,7 @@ CARGO ?= cargo
 BIN := target/release/cadre
 DEMO_TASK ?= Compare the first 20 Fibonacci numbers with the first 20 primes
 
-.PHONY: run demo test build web api-types bench deps services lint clean e2e
+.PHONY: run demo test build web api-types bench deps services lint doc deny clean e2e
 
 ## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3) and the
 ##       OpenAPI test tool (openapi-spec-validator, via pip)
@@ -36,10 +36,24 @@ demo: build
 
 ## lint: formatting and clippy, warnings are errors; the web app type-checks and lints
 lint:
+	@echo "==> lint: rustfmt check, clippy (warnings are errors), the web app's types and ESLint"
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
 	@scripts/ensure-web.sh
 	cd web && npm run --silent typecheck && npm run --silent lint
+
+## doc: the API docs of every crate (cargo doc, no dependencies), warnings are errors
+##      (broken or private intra-doc links, bad markup)
+doc:
+	@echo "==> cargo doc: the workspace's API docs, warnings are errors"
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --all-features --locked
+
+## deny: the dependency policy in deny.toml (cargo-deny, installed if missing): licenses,
+##       bans, sources, and advisories when the RustSec database is at hand (see
+##       CONTRIBUTING.md)
+deny:
+	@CARGO="$(CARGO)" scripts/ensure-cargo-deny.sh
+	@CARGO="$(CARGO)" scripts/deny.sh
 
 ## api-types: regenerate the web UI's API types from the server's OpenAPI document
 api-types:
@@ -51,10 +65,11 @@ services:
 	@scripts/ensure-services.sh >/dev/null
 
 ## test: everything CI runs (starts PostgreSQL and Redis if they are not running): the
-##       web UI's build (the debug binary serves web/dist), lints, the Rust suites, the
-##       API types' staleness check, the UI's unit tests (Vitest), then the browser tests
-##       (web/e2e, Debian's Chromium) against the debug `cadre` binary
-test: deps web lint
+##       web UI's build (the debug binary serves web/dist), lints, the API docs, the
+##       dependency policy, the Rust suites, the API types' staleness check, the UI's unit
+##       tests (Vitest), then the browser tests (web/e2e, Debian's Chromium) against the
+##       debug `cadre` binary
+test: deps web lint doc deny
 	eval "$$(scripts/ensure-services.sh)" && $(CARGO) test --workspace --all-features --locked
 	@scripts/api-types.sh check
 	cd web && npm run --silent test

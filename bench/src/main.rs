@@ -1,18 +1,22 @@
 //! # cadre-bench
 //!
-//! End-to-end benchmarks against the targets of DESIGN §9. Prints a Markdown table; the
-//! figures in `BENCHMARKS.md` come from it. CPU time is read from the kernel's per-process
-//! accounting (`/proc/self/stat`), so other load on the machine does not inflate it.
+//! End-to-end benchmarks against the targets of `docs/DESIGN.md` §9. Prints a Markdown
+//! table; the figures in `BENCHMARKS.md` come from it. CPU time is read from the kernel's
+//! per-process accounting (`/proc/self/stat`), so other load on the machine does not
+//! inflate it.
 //!
-//! - [`engine`]: engine overhead per group-chat message, with an instant in-process model
+//! - [`engine`](mod@engine): engine overhead per group-chat message, with an instant in-process model
 //!   and no persistence; the same through the real OpenAI-compatible client against a
 //!   local HTTP server (client and server share the process, so both are counted); a
 //!   4-agent team build with 1 s model latency (AutoGen makes 10 sequential calls);
 //!   sandbox start overhead over a plain `python3 -c pass`.
-//! - [`queue`]: the job queue (enqueue, claim + complete, lost / double-claimed jobs) and
-//!   event persistence (`append_events`, single events and batches of 50) on SQLite and
-//!   PostgreSQL.
+//! - [`queue`](mod@queue): the job queue (enqueue, claim + complete, lost / double-claimed
+//!   jobs) and event persistence (`append_events`, single events and batches of 50) on
+//!   SQLite and PostgreSQL.
 //! - [`service`]: 1,000 concurrent runs through one worker with 50 ms model latency.
+//! - [`serve`]: `cadre serve` from spawn to ready, and its idle resident memory.
+//! - [`fanout`]: many SSE subscribers following one run.
+//! - [`history`]: per-request CPU as a run's history grows from 20 to 200 messages.
 //! - [`db`]: the databases they run against (a temporary SQLite file; a throw-away
 //!   PostgreSQL database on `CADRE_BENCH_DATABASE_URL`, dropped afterwards).
 

@@ -1,6 +1,6 @@
-//! The run event vocabulary (DESIGN §4): the one stream that the UI, the CLI, the API and
-//! the database all consume. [`RunEmitter`] numbers durable events per run; [`EventSink`]
-//! is where they go.
+//! The run event vocabulary (`docs/DESIGN.md` §4): the one stream that the UI, the CLI,
+//! the API and the database all consume. [`RunEmitter`] numbers durable events per run;
+//! [`EventSink`] is where they go.
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! # cadre-sandbox
 //!
 //! Implementations of [`cadre_core::executor::CodeExecutor`]: where generated code runs,
-//! and what it cannot reach (DESIGN §7). Code is hostile until proven otherwise.
+//! and what it cannot reach (`docs/DESIGN.md` §7). Code is hostile until proven otherwise.
 //!
 //! # Layout
 //!

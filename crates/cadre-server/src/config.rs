@@ -1,4 +1,4 @@
-//! Service configuration (DESIGN §8) from `CADRE_*` environment variables, each with a
+//! Service configuration (`docs/DESIGN.md` §8) from `CADRE_*` environment variables, each with a
 //! safe default for the single-machine case: SQLite in the data dir, no Redis, bound to
 //! 127.0.0.1:8080. Values are trimmed; a blank one counts as unset. The model settings
 //! (`CADRE_LLM_*`) are read by `cadre_llm::config`, logging (`CADRE_LOG`,

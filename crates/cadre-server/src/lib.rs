@@ -8,7 +8,7 @@
 //!
 //! # Layout
 //!
-//! - [`bus`]: the live event bus (DESIGN §6): [`bus::EventBus`], its in-process
+//! - [`bus`]: the live event bus (`docs/DESIGN.md` §6): [`bus::EventBus`], its in-process
 //!   ([`bus::MemoryBus`]) and Redis pub/sub ([`bus::RedisBus`]) backends, and the
 //!   [`bus::Subscription`] stream that SSE/WebSocket handlers consume.
 //! - [`config`]: [`config::ServiceConfig`], the `CADRE_*` settings with their defaults.

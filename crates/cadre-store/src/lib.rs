@@ -22,7 +22,7 @@
 //! - [`sqlite`] / [`postgres`]: one backend each, with its own SQL; migrations live in
 //!   `migrations/{sqlite,postgres}/`. No SQL text is shared between them.
 //!
-//! # Queue semantics (DESIGN §6)
+//! # Queue semantics (`docs/DESIGN.md` §6)
 //! A run and its job are created in one transaction. Workers [`Store::claim_jobs`] the
 //! oldest claimable jobs (queued, or running with an expired lease), renew the leases
 //! of all the jobs they hold at once with [`Store::heartbeat_held`] (whose answer also

@@ -3,10 +3,10 @@
 //! WebSocket (`super::ws`) adapt to their transport.
 //!
 //! The source delivers every durable event after the resume point exactly once, in seq
-//! order, then live ones (DESIGN §4). It subscribes to the bus *before* reading the
-//! database so nothing published in between is missed, drops bus duplicates, fills gaps
-//! from the database, and falls back to polling the database while the bus is lagging or
-//! down. A slow client only fills its own bounded channel: the bus then reports `Lagged`
+//! order, then live ones (`docs/DESIGN.md` §4). It subscribes to the bus *before* reading
+//! the database so nothing published in between is missed, drops bus duplicates, fills
+//! gaps from the database, and falls back to polling the database while the bus is
+//! lagging or down. A slow client only fills its own bounded channel: the bus then reports `Lagged`
 //! for it and the stream catches up from the database.
 
 use std::convert::Infallible;

@@ -1,7 +1,7 @@
-//! The axum HTTP API (DESIGN §5). This module owns the shared [`AppState`], the assembly
-//! of every module's routes into one [`router`], and the cross-cutting layers: the body
-//! size limit, the `x-request-id` tracing span, and the JSON answers for unknown paths
-//! and methods.
+//! The axum HTTP API (`docs/DESIGN.md` §5). This module owns the shared [`AppState`], the
+//! assembly of every module's routes into one [`router`], and the cross-cutting layers:
+//! the body size limit, the `x-request-id` tracing span, and the JSON answers for unknown
+//! paths and methods.
 //!
 //! # Layout
 //! - [`admin`]: everyone's users, runs and the audit log, for admins.

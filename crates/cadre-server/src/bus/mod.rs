@@ -1,5 +1,5 @@
 //! The live event bus: how events produced by a worker reach every API replica's SSE and
-//! WebSocket subscribers (DESIGN §6).
+//! WebSocket subscribers (`docs/DESIGN.md` §6).
 //!
 //! This module owns the [`EventBus`] contract, the [`Subscription`] stream every backend
 //! hands out, the messages it yields ([`BusMessage`]), the bus errors and health, and

@@ -1,6 +1,6 @@
-//! The worker loop (DESIGN §6): claims jobs from the database queue, runs the engine on
-//! them, persists every durable event before publishing it live, keeps its lease alive,
-//! obeys cancellation, and hands jobs back on shutdown.
+//! The worker loop (`docs/DESIGN.md` §6): claims jobs from the database queue, runs the
+//! engine on them, persists every durable event before publishing it live, keeps its
+//! lease alive, obeys cancellation, and hands jobs back on shutdown.
 //!
 //! Per worker, not per run: one group-commit [`EventWriter`] stores the events of all
 //! its runs (`sink`), and one watcher task renews all their leases and finds their

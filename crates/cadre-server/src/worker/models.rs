@@ -1,8 +1,8 @@
 //! [`ModelFactory`]: which [`ChatModel`] a run uses. [`EnvModels`] is the service's:
 //! `demo` plays the offline demo model; anything else goes to the owner's stored
 //! provider key when they have one, else to the provider configured by the environment
-//! (DESIGN §8) if the server shares its key. [`FixedModel`] gives every run the same
-//! model (tests, benchmarks).
+//! (`docs/DESIGN.md` §8) if the server shares its key. [`FixedModel`] gives every run the
+//! same model (tests, benchmarks).
 
 use std::sync::Arc;
 use std::time::Duration;

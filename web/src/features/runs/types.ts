@@ -1,5 +1,5 @@
-// Real types for the free-form JSON the runs feature reads: each event's `data` (DESIGN
-// §4) and a run's team (the shared team-spec schema). The generated schema only knows
+// Real types for the free-form JSON the runs feature reads: each event's `data`
+// (`docs/DESIGN.md` §4) and a run's team (the shared team-spec schema). The generated schema only knows
 // them as `Record<string, unknown>`; these zod schemas parse them leniently (unknown
 // fields pass through, so a team round-trips unchanged).
 import { z } from 'zod';

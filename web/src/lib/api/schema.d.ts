@@ -777,7 +777,7 @@ export interface components {
              * @description When it happened.
              */
             at: string;
-            /** @description The type's payload (DESIGN §4). */
+            /** @description The type's payload (`docs/DESIGN.md` §4). */
             data: Record<string, unknown>;
             /** @description The run. */
             run_id: string;

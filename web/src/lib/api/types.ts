@@ -20,7 +20,7 @@ export type RunList = Schemas['RunList'];
 export type RunStatus = Schemas['RunStatusView'];
 export type RunUsage = Schemas['UsageView'];
 export type CreateRunBody = Schemas['CreateRunBody'];
-/** One event of a run's log (DESIGN §4); `data` depends on `type`. */
+/** One event of a run's log (`docs/DESIGN.md` §4); `data` depends on `type`. */
 export type RunEvent = Schemas['RunEvent'];
 export type EventPage = Schemas['EventPage'];
 export type Transcript = Schemas['Transcript'];
