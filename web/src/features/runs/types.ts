@@ -87,6 +87,3 @@ export function isStreamEvent(value: unknown): value is StreamEvent {
   const v = value as Partial<StreamEvent>;
   return typeof v.seq === 'number' && typeof v.type === 'string' && typeof v.data === 'object' && v.data !== null;
 }
-
-export const SPEAKER_SELECTIONS = ['auto', 'round_robin', 'random', 'manual'] as const;
-export type SpeakerSelectionMethod = (typeof SPEAKER_SELECTIONS)[number];
