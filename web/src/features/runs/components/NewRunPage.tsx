@@ -5,11 +5,11 @@ import { Link, useNavigate, useSearchParams } from 'react-router';
 import { z } from 'zod';
 import { Button, Card, Checkbox, ErrorMessage, PageHeader, Select, Spinner, TextArea, TextField } from '@/components/ui';
 import { ApiError } from '@/lib/api/errors';
+import { useModels } from '@/lib/api/get-models';
 import type { CreateRunBody, ModelCatalog } from '@/lib/api/types';
 import { validate, type FieldErrors } from '@/lib/form';
 import { SIMPLE_SPEAKER_METHODS, SPEAKER_METHOD_LABELS } from '@/lib/speaker-selection';
 import { useCreateRun } from '../api/create-run';
-import { useModels } from '../api/get-models';
 import { useSavedTeams } from '../api/get-saved-teams';
 
 /** The "other model" choice of the model select. */
