@@ -4,6 +4,7 @@
 // (`autogen_extra`, fields of a newer server) pass through untouched, so an edit never
 // drops them.
 import { z } from 'zod';
+import { DEFAULT_SPEAKER_METHOD, SPEAKER_METHODS } from './speaker-selection';
 
 /** Agent names: what OpenAI's `name` field accepts (team.rs `is_valid_agent_name`). */
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -22,9 +23,7 @@ export const agentSpecSchema = z.looseObject({
   tools: z.array(z.string()).optional(),
 });
 
-export const SPEAKER_METHODS = ['auto', 'round_robin', 'random', 'manual', 'graph'] as const;
-export type SpeakerMethod = (typeof SPEAKER_METHODS)[number];
-
+/** One option per method of SPEAKER_METHODS (speaker-selection.test checks that they match). */
 export const speakerSelectionSchema = z.discriminatedUnion(
   'method',
   [
@@ -302,6 +301,6 @@ export function emptyTeamSpec(name = 'New team'): TeamSpec {
         system_message: 'You are a helpful assistant. Reply TERMINATE when the task is done.',
       },
     ],
-    speaker_selection: { method: 'auto' },
+    speaker_selection: { method: DEFAULT_SPEAKER_METHOD },
   };
 }

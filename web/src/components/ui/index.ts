@@ -1,5 +1,5 @@
 // Shared UI primitives. Import from '@/components/ui'.
-export { Badge, StatusBadge, RUN_STATUS_DISPLAY, type BadgeProps, type BadgeTone, type StatusBadgeProps } from './Badge';
+export { Badge, StatusBadge, type BadgeProps, type BadgeTone, type StatusBadgeProps } from './Badge';
 export { Button, buttonClassName, type ButtonProps, type ButtonSize, type ButtonVariant } from './Button';
 export { Card, type CardProps } from './Card';
 export { ConfirmDialog, type ConfirmDialogProps } from './ConfirmDialog';

@@ -2,7 +2,7 @@ import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError } from '@/lib/api/errors';
-import { RUN_STATUSES } from '@/lib/api/types';
+import { RUN_STATUSES } from '@/lib/run-status';
 import { Button, Checkbox, ConfirmDialog, ErrorMessage, Select, StatusBadge, TextArea, TextField } from '.';
 
 describe('fields', () => {

@@ -4,6 +4,7 @@
 // fields pass through, so a team round-trips unchanged).
 import { z } from 'zod';
 import type { RunStatus } from '@/lib/api/types';
+import { RUN_STATUSES } from '@/lib/run-status';
 import { teamSpecSchema, type TeamSpec } from '@/lib/team-spec';
 
 export type { AgentSpec, TeamSpec } from '@/lib/team-spec';
@@ -15,8 +16,7 @@ export function parseTeam(value: unknown): TeamSpec | null {
   return parsed.success ? parsed.data : null;
 }
 
-export const RUN_STATUS_VALUES = ['queued', 'building', 'executing', 'waiting_input', 'completed', 'failed', 'cancelled'] as const;
-const runStatus = z.enum(RUN_STATUS_VALUES) satisfies z.ZodType<RunStatus>;
+const runStatus = z.enum(RUN_STATUSES) satisfies z.ZodType<RunStatus>;
 
 const usageTotals = z.looseObject({
   prompt_tokens: z.number().default(0),
@@ -87,6 +87,3 @@ export function isStreamEvent(value: unknown): value is StreamEvent {
   const v = value as Partial<StreamEvent>;
   return typeof v.seq === 'number' && typeof v.type === 'string' && typeof v.data === 'object' && v.data !== null;
 }
-
-export const SPEAKER_SELECTIONS = ['auto', 'round_robin', 'random', 'manual'] as const;
-export type SpeakerSelectionMethod = (typeof SPEAKER_SELECTIONS)[number];

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { useSession } from '@/features/auth';
 import { apiError, installFakeServer, json, type FakeServer } from '@/testing/fake-server';
 import { TEST_USER, grant, resetSession } from '@/testing/session';
-import { api, unwrap } from './client';
+import { accessToken, accessTokenExpiry, api, refreshAccessToken, unwrap } from './client';
 import { ApiError } from './errors';
 
 const ME = '/api/v1/me';
@@ -135,5 +135,19 @@ describe('api client', () => {
     server.on('GET', ME, new Response('Bad Gateway', { status: 502 }));
 
     await expect(unwrap(api.GET('/api/v1/me'))).rejects.toMatchObject({ status: 502, code: 'bad_response', message: 'Bad Gateway' });
+  });
+
+  it("gives connections without headers the session's token and its renewal", async () => {
+    signedInAs('token-a');
+    expect(accessToken()).toBe('token-a');
+    expect(accessTokenExpiry()).toBe(useSession.getState().expiresAt);
+
+    server.on('POST', REFRESH, json(grant('token-b')));
+    await expect(refreshAccessToken()).resolves.toBe(true);
+    expect(accessToken()).toBe('token-b');
+
+    resetSession();
+    expect(accessToken()).toBeNull();
+    expect(accessTokenExpiry()).toBeNull();
   });
 });

@@ -8,7 +8,10 @@
 // - turns network failures into an `ApiError` with status 0.
 //
 // lib/ cannot import features/, so the session plugs itself in with `connectSession`
-// (features/auth/stores/session.ts does it when it loads).
+// (features/auth/stores/session.ts does it when it loads). Connections that cannot carry
+// headers (WebSocket, EventSource) read the token through `accessToken`,
+// `accessTokenExpiry` and `refreshAccessToken` instead, so no other feature needs the
+// auth feature.
 import createClient, { type Middleware } from 'openapi-fetch';
 import { apiErrorFromBody, isAbortError, toApiError } from './errors';
 import type { paths } from './schema';
@@ -17,6 +20,8 @@ import type { paths } from './schema';
 export interface SessionBridge {
   /** The current access token, or null when signed out. */
   getAccessToken: () => string | null;
+  /** When the access token expires (epoch ms), or null when signed out. */
+  getAccessTokenExpiry: () => number | null;
   /** Renews the access token silently (refresh cookie); true when a new one is in place.
    *  Concurrent callers must share one request. */
   refresh: () => Promise<boolean>;
@@ -29,6 +34,21 @@ let session: SessionBridge | null = null;
 /** Plugs the session into the client. */
 export function connectSession(bridge: SessionBridge | null): void {
   session = bridge;
+}
+
+/** The current access token, or null when signed out (or no session is connected). */
+export function accessToken(): string | null {
+  return session?.getAccessToken() ?? null;
+}
+
+/** When the access token expires (epoch ms), or null. */
+export function accessTokenExpiry(): number | null {
+  return session?.getAccessTokenExpiry() ?? null;
+}
+
+/** Renews the access token silently; true when a new one is in place. */
+export function refreshAccessToken(): Promise<boolean> {
+  return session?.refresh() ?? Promise.resolve(false);
 }
 
 /** Auth endpoints are never retried after a 401: their 401 is the answer (and retrying a

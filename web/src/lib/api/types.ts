@@ -33,21 +33,3 @@ export type ModelOption = Schemas['ModelOption'];
 export type Provider = Schemas['ProviderView'];
 export type ApiToken = Schemas['TokenView'];
 
-/** Every run status, in lifecycle order. */
-export const RUN_STATUSES = [
-  'queued',
-  'building',
-  'executing',
-  'waiting_input',
-  'completed',
-  'failed',
-  'cancelled',
-] as const satisfies readonly RunStatus[];
-
-/** Statuses a run never leaves. */
-export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
-
-/** Whether a run has ended. */
-export function isTerminalStatus(status: RunStatus): boolean {
-  return TERMINAL_RUN_STATUSES.includes(status);
-}

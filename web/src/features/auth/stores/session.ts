@@ -181,6 +181,7 @@ export function bootstrapSession(): Promise<boolean> {
 // The API client reads the token and asks for refreshes through this bridge.
 connectSession({
   getAccessToken: () => useSession.getState().accessToken,
+  getAccessTokenExpiry: () => useSession.getState().expiresAt,
   refresh: () => useSession.getState().refresh(),
   onUnauthorized: () => useSession.getState().expire(),
 });

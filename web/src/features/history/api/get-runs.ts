@@ -3,7 +3,8 @@
 import { infiniteQueryOptions, useInfiniteQuery } from '@tanstack/react-query';
 import { api, unwrap } from '@/lib/api/client';
 import { queryKeys } from '@/lib/api/query-keys';
-import { isTerminalStatus, type RunList, type RunStatus } from '@/lib/api/types';
+import type { RunList, RunStatus } from '@/lib/api/types';
+import { isTerminalStatus } from '@/lib/run-status';
 
 /** Runs per page. */
 export const RUNS_PAGE_SIZE = 25;

@@ -10,23 +10,23 @@ import {
   ErrorMessage,
   PageHeader,
   PageSpinner,
-  RUN_STATUS_DISPLAY,
   Select,
   StatusBadge,
   buttonClassName,
 } from '@/components/ui';
-import { RUN_STATUSES, type Run, type RunStatus } from '@/lib/api/types';
+import type { Run, RunStatus } from '@/lib/api/types';
 import { formatCost, formatDateTime, formatElapsed, formatRelativeTime, formatTokens } from '@/lib/format';
+import { RUN_STATUSES, isRunStatus, runStatusLabel } from '@/lib/run-status';
 import { useDeleteRun } from '../api/delete-run';
 import { useRuns } from '../api/get-runs';
 
 const STATUS_OPTIONS = [
   { value: '', label: 'All statuses' },
-  ...RUN_STATUSES.map((status) => ({ value: status, label: RUN_STATUS_DISPLAY[status].label })),
+  ...RUN_STATUSES.map((status) => ({ value: status, label: runStatusLabel(status) })),
 ];
 
 function parseStatus(value: string | null): RunStatus | undefined {
-  return (RUN_STATUSES as readonly string[]).includes(value ?? '') ? (value as RunStatus) : undefined;
+  return isRunStatus(value) ? value : undefined;
 }
 
 function RunStarted({ run }: { run: Run }) {
@@ -132,7 +132,7 @@ export function HistoryPage() {
         <ErrorMessage error={runs.error} title="Could not load your runs" onRetry={() => void runs.refetch()} />
       ) : rows.length === 0 ? (
         <EmptyState
-          title={status ? `No ${RUN_STATUS_DISPLAY[status].label.toLowerCase()} runs.` : 'No runs yet.'}
+          title={status ? `No ${runStatusLabel(status).toLowerCase()} runs.` : 'No runs yet.'}
           description={status ? 'Try another status, or start a new run.' : 'Describe a task and let a team of agents work on it.'}
           action={
             <Link to="/runs/new" className={buttonClassName('primary')}>
@@ -145,7 +145,7 @@ export function HistoryPage() {
           <div className="table-wrap">
             <table className="data-table history-table">
               <caption className="visually-hidden">
-                {status ? `Your ${RUN_STATUS_DISPLAY[status].label.toLowerCase()} runs` : 'Your runs'}, newest first
+                {status ? `Your ${runStatusLabel(status).toLowerCase()} runs` : 'Your runs'}, newest first
               </caption>
               <thead>
                 <tr>

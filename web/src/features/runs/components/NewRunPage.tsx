@@ -5,12 +5,12 @@ import { Link, useNavigate, useSearchParams } from 'react-router';
 import { z } from 'zod';
 import { Button, Card, Checkbox, ErrorMessage, PageHeader, Select, Spinner, TextArea, TextField } from '@/components/ui';
 import { ApiError } from '@/lib/api/errors';
+import { useModels } from '@/lib/api/get-models';
 import type { CreateRunBody, ModelCatalog } from '@/lib/api/types';
 import { validate, type FieldErrors } from '@/lib/form';
+import { SIMPLE_SPEAKER_METHODS, SPEAKER_METHOD_LABELS } from '@/lib/speaker-selection';
 import { useCreateRun } from '../api/create-run';
-import { useModels } from '../api/get-models';
 import { useSavedTeams } from '../api/get-saved-teams';
-import { SPEAKER_SELECTIONS } from '../types';
 
 /** The "other model" choice of the model select. */
 export const OTHER_MODEL = '__other__';
@@ -33,7 +33,7 @@ export const newRunSchema = z
       .trim()
       .refine((v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 16, 'Max agents must be a whole number from 1 to 16.'),
     coding: z.boolean(),
-    speakerSelection: z.enum(['', ...SPEAKER_SELECTIONS]),
+    speakerSelection: z.enum(['', ...SIMPLE_SPEAKER_METHODS]),
     maxRound: optionalInt(1, 1000, 'Max rounds'),
     budgetUsd: z
       .string()
@@ -97,13 +97,11 @@ function modelOptions(catalog: ModelCatalog | undefined) {
     .filter((group) => group.models.length > 0);
 }
 
-const SPEAKER_LABELS: Record<string, string> = {
-  '': "Team's default",
-  auto: 'Auto (the model picks)',
-  round_robin: 'Round robin',
-  random: 'Random',
-  manual: 'Manual (you pick each speaker)',
-};
+/** The run's speaker selection: the team's own, or one of the methods without settings. */
+const SPEAKER_OPTIONS = [
+  { value: '', label: "Team's default" },
+  ...SIMPLE_SPEAKER_METHODS.map((method) => ({ value: method, label: SPEAKER_METHOD_LABELS[method] })),
+];
 
 export function NewRunPage() {
   const navigate = useNavigate();
@@ -310,7 +308,7 @@ export function NewRunPage() {
               value={values.speakerSelection}
               error={errors.speakerSelection}
               onChange={(e) => set('speakerSelection', e.target.value as NewRunValues['speakerSelection'])}
-              options={['', ...SPEAKER_SELECTIONS].map((value) => ({ value, label: SPEAKER_LABELS[value]! }))}
+              options={SPEAKER_OPTIONS}
             />
             <TextField
               id="new-run-maxRound"

@@ -1,13 +1,14 @@
 // /runs/:runId — a run, live: status stepper, usage counters, the team, the streamed
 // transcript with code results, cancel, human input, transcript downloads and, for a
-// build-only run, a team editor to save the team or run it.
+// build-only run, the built team's editor to save the team or run it.
 import { useEffect, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useNavigate, useParams } from 'react-router';
 import { Button, Card, ConfirmDialog, ErrorMessage, PageHeader, PageSpinner, StatusBadge } from '@/components/ui';
 import { queryKeys } from '@/lib/api/query-keys';
-import { isTerminalStatus, type Run, type RunStatus } from '@/lib/api/types';
+import type { Run, RunStatus } from '@/lib/api/types';
 import { formatCost, formatElapsed, formatTokens } from '@/lib/format';
+import { isTerminalStatus } from '@/lib/run-status';
 import { useCancelRun } from '../api/cancel-run';
 import { useCreateRun } from '../api/create-run';
 import { useDownloadTranscript } from '../api/download-transcript';
@@ -15,13 +16,13 @@ import { useRun } from '../api/get-run';
 import { useRunStream } from '../hooks/use-run-stream';
 import { isBuildOnly, type RunViewState } from '../stores/run-view';
 import { parseTeam, type TeamSpec } from '../types';
+import { BuiltTeamEditor } from './BuiltTeamEditor';
 import { ConnectionIndicator } from './ConnectionIndicator';
 import { InputBox } from './InputBox';
 import { Markdown } from './Markdown';
 import { SaveTeamButton } from './SaveTeamButton';
 import { StatusStepper } from './StatusStepper';
 import { TeamCards } from './TeamCards';
-import { TeamEditor } from './TeamEditor';
 import { Transcript } from './Transcript';
 
 function shortTask(task: string): string {
@@ -100,7 +101,7 @@ function BuiltTeamReview({ run, team }: { run: Run; team: TeamSpec }) {
   return (
     <Card title="Review the team" className="team-review">
       <p className="muted">The team was built but not run. Adjust the agents, then save the team or run it on this task.</p>
-      <TeamEditor team={draft} onChange={setDraft} />
+      <BuiltTeamEditor team={draft} onChange={setDraft} />
       <div className="team-review__actions">
         <SaveTeamButton team={draft} />
         <Button variant="primary" onClick={() => void runTeam()} loading={createRun.isPending}>

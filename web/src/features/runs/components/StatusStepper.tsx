@@ -1,43 +1,42 @@
 // The run's lifecycle as steps: Queued → Building → Executing → Completed | Failed |
 // Cancelled, with "Waiting for input" while the run waits for a human. The current step
 // has aria-current="step".
-import type { RunStatus } from '@/lib/api/types';
 import { cx } from '@/lib/cx';
 import { formatDateTime } from '@/lib/format';
+import { RUN_STATUS_INFO, type RunStage, type RunStatus, type RunStatusTone } from '@/lib/run-status';
 import type { StatusChange } from '../stores/run-view';
 
 interface Step {
   id: string;
   label: string;
   state: 'done' | 'current' | 'todo' | 'skipped';
-  tone?: 'success' | 'danger' | 'neutral' | 'warning';
+  tone?: RunStatusTone | undefined;
   at?: string | undefined;
 }
 
-const ORDER: Record<RunStatus, number> = { queued: 0, building: 1, executing: 2, waiting_input: 2, completed: 3, failed: 3, cancelled: 3 };
+/** The steps' order: a status's step is the one of its stage. */
+const STAGES: readonly RunStage[] = ['queued', 'building', 'executing', 'end'];
 
 export function buildSteps(status: RunStatus, timeline: readonly StatusChange[], buildOnly = false): Step[] {
   const reached = (s: RunStatus) => timeline.find((change) => change.status === s)?.at;
-  const position = ORDER[status];
+  const info = RUN_STATUS_INFO[status];
+  const position = STAGES.indexOf(info.stage);
   const stateOf = (index: number): Step['state'] => (index < position ? 'done' : index === position ? 'current' : 'todo');
-  const terminalLabels: Partial<Record<RunStatus, [string, Step['tone']]>> = {
-    completed: ['Completed', 'success'],
-    failed: ['Failed', 'danger'],
-    cancelled: ['Cancelled', 'neutral'],
-  };
-  const [endLabel, endTone] = terminalLabels[status] ?? ['Completed', undefined];
-  const executingSkipped = buildOnly || (position === 3 && !reached('executing') && status !== 'completed');
+  const ended = info.stage === 'end';
+  // The last step names the outcome once there is one.
+  const end: Pick<Step, 'label' | 'tone'> = ended ? info : { label: 'Completed', tone: undefined };
+  const executingSkipped = buildOnly || (ended && !reached('executing') && status !== 'completed');
   const steps: Step[] = [
     { id: 'queued', label: 'Queued', state: position === 0 ? 'current' : 'done', at: undefined },
     { id: 'building', label: 'Building', state: stateOf(1), at: reached('building') },
     {
       id: 'executing',
-      label: status === 'waiting_input' ? 'Waiting for input' : 'Executing',
-      state: executingSkipped && position === 3 ? 'skipped' : stateOf(2),
-      tone: status === 'waiting_input' ? 'warning' : undefined,
+      label: status === 'waiting_input' ? info.label : 'Executing',
+      state: executingSkipped && ended ? 'skipped' : stateOf(2),
+      tone: status === 'waiting_input' ? info.tone : undefined,
       at: reached('executing'),
     },
-    { id: 'end', label: endLabel, state: position === 3 ? 'current' : 'todo', tone: endTone, at: position === 3 ? reached(status) : undefined },
+    { id: 'end', label: end.label, state: ended ? 'current' : 'todo', tone: end.tone, at: ended ? reached(status) : undefined },
   ];
   return steps;
 }

@@ -2,7 +2,7 @@
 // replaying from seq 0 so the page shows the whole run. Stops when the page unmounts.
 import { useEffect, useState } from 'react';
 import { useStore } from 'zustand';
-import { useSession } from '@/features/auth';
+import { accessToken, accessTokenExpiry, refreshAccessToken } from '@/lib/api/client';
 import { createRunViewStore, type RunViewStore } from '../stores/run-view';
 import { RunStream, type StreamStatus } from '../stream/run-stream';
 
@@ -25,9 +25,9 @@ export function useRunStream(runId: string, { enabled = true }: RunStreamOptions
       runId,
       onEvent: (event) => store.getState().apply(event),
       onStatus: setConnection,
-      getToken: () => useSession.getState().accessToken,
-      getTokenExpiry: () => useSession.getState().expiresAt,
-      refreshToken: () => useSession.getState().refresh(),
+      getToken: accessToken,
+      getTokenExpiry: accessTokenExpiry,
+      refreshToken: refreshAccessToken,
     });
     stream.start();
     return () => stream.stop();

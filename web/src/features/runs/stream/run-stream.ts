@@ -15,6 +15,7 @@
 // - Stops for good after `finished` (or a close after a terminal status).
 //
 // Time, timers, WebSocket/EventSource constructors, fetch and random are injectable.
+import { isRunStatus, isTerminalStatus } from '@/lib/run-status';
 import { isStreamEvent, type StreamEvent } from '../types';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'closed';
@@ -68,8 +69,6 @@ const SSE_EVENT_TYPES = [
   'status', 'team', 'speaker', 'message_delta', 'message', 'code', 'code_result',
   'usage', 'input_request', 'input', 'log', 'error', 'finished',
 ];
-
-const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 /** Refresh the token when it expires within this margin. */
 const TOKEN_MARGIN_MS = 10_000;
@@ -335,7 +334,8 @@ export class RunStream {
   private apply(event: StreamEvent) {
     this.lastSeq = event.seq;
     this.opts.onEvent(event);
-    if (event.type === 'status' && TERMINAL.has(String(event.data.status))) this.sawTerminalStatus = true;
+    const status = event.data.status;
+    if (event.type === 'status' && isRunStatus(status) && isTerminalStatus(status)) this.sawTerminalStatus = true;
     if (event.type === 'finished') {
       this.finished = true;
       this.teardown();

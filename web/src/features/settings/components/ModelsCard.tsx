@@ -3,7 +3,7 @@
 // plainly and points to the offline demo model.
 import { Link } from 'react-router';
 import { Card, ErrorMessage, Spinner } from '@/components/ui';
-import { useModelCatalog } from '../api/get-models';
+import { useModels } from '@/lib/api/get-models';
 import { PROVIDER_INFO } from './ProviderCard';
 
 function providerName(provider: string | null | undefined): string {
@@ -12,7 +12,7 @@ function providerName(provider: string | null | undefined): string {
 }
 
 export function ModelsCard() {
-  const catalog = useModelCatalog();
+  const catalog = useModels();
 
   return (
     <Card title="Models" className="models-card">

@@ -2,17 +2,8 @@
 // model, and each agent's name, description and system message (add / remove). Works on
 // a draft owned by the editor; `errors` are messages keyed by spec path (`agents[0].name`).
 import { Button, Checkbox, Select, TextArea, TextField } from '@/components/ui';
-import { newAgent, type AgentSpec, type SpeakerSelection, type TeamSpec } from '@/lib/team-spec';
-
-export const SPEAKER_LABELS = {
-  auto: 'Auto (the model picks)',
-  round_robin: 'Round robin',
-  random: 'Random',
-  manual: 'Manual (you pick)',
-  graph: 'Graph (allowed transitions)',
-} as const;
-
-type SimpleMethod = Exclude<keyof typeof SPEAKER_LABELS, 'graph'>;
+import { DEFAULT_SPEAKER_METHOD, SPEAKER_METHODS, SPEAKER_METHOD_LABELS, isSimpleSpeakerMethod } from '@/lib/speaker-selection';
+import { newAgent, type AgentSpec, type TeamSpec } from '@/lib/team-spec';
 
 export interface TeamFormProps {
   draft: TeamSpec;
@@ -93,10 +84,12 @@ function AgentFields({
 }
 
 export function TeamForm({ draft, onChange, errors }: TeamFormProps) {
-  const method = draft.speaker_selection?.method ?? 'auto';
-  const speakerOptions = Object.entries(SPEAKER_LABELS)
-    .filter(([value]) => value !== 'graph' || method === 'graph')
-    .map(([value, label]) => ({ value, label }));
+  const method = draft.speaker_selection?.method ?? DEFAULT_SPEAKER_METHOD;
+  // A graph is kept (and shown) when the team has one, but set up in the JSON tab.
+  const speakerOptions = SPEAKER_METHODS.filter((value) => isSimpleSpeakerMethod(value) || value === method).map((value) => ({
+    value,
+    label: SPEAKER_METHOD_LABELS[value],
+  }));
   const agentsError = errors.agents;
 
   function setAgent(index: number, agent: AgentSpec) {
@@ -104,9 +97,8 @@ export function TeamForm({ draft, onChange, errors }: TeamFormProps) {
   }
 
   function setMethod(value: string) {
-    if (value === method) return;
-    const selection: SpeakerSelection = { method: value as SimpleMethod };
-    onChange({ ...draft, speaker_selection: selection });
+    if (value === method || !isSimpleSpeakerMethod(value)) return;
+    onChange({ ...draft, speaker_selection: { method: value } });
   }
 
   return (

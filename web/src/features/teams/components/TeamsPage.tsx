@@ -4,11 +4,11 @@ import { Link, useNavigate } from 'react-router';
 import { Button, EmptyState, ErrorMessage, PageHeader, PageSpinner } from '@/components/ui';
 import type { Team } from '@/lib/api/types';
 import { formatDateTime, formatRelativeTime } from '@/lib/format';
+import { DEFAULT_SPEAKER_METHOD, SPEAKER_METHOD_LABELS, isSpeakerMethod } from '@/lib/speaker-selection';
 import { useCreateTeam } from '../api/create-team';
 import { useTeams } from '../api/get-teams';
 import { emptyTeamSpec } from '@/lib/team-spec';
 import { ImportTeamCard } from './ImportTeamCard';
-import { SPEAKER_LABELS } from './TeamForm';
 
 function agentCount(team: Team): number {
   const agents = (team.spec as { agents?: unknown }).agents;
@@ -17,7 +17,7 @@ function agentCount(team: Team): number {
 
 function speakerLabel(team: Team): string {
   const method = (team.spec as { speaker_selection?: { method?: unknown } }).speaker_selection?.method;
-  return typeof method === 'string' && method in SPEAKER_LABELS ? SPEAKER_LABELS[method as keyof typeof SPEAKER_LABELS] : SPEAKER_LABELS.auto;
+  return SPEAKER_METHOD_LABELS[isSpeakerMethod(method) ? method : DEFAULT_SPEAKER_METHOD];
 }
 
 function TeamsTable({ teams }: { teams: Team[] }) {

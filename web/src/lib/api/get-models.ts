@@ -1,10 +1,13 @@
 // GET /api/v1/models: the models the caller's runs can use (the offline demo, their
-// provider's presets and the provider's own list) and the default one.
+// provider's presets and the provider's own list), the default one, and which provider
+// (and whose key) runs use. Shared by the new-run model picker and the settings page, so
+// both read one cached answer; changing provider settings invalidates `queryKeys.models`.
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import { api, unwrap } from '@/lib/api/client';
-import { queryKeys } from '@/lib/api/query-keys';
+import { api, unwrap } from './client';
+import { queryKeys } from './query-keys';
+import type { ModelCatalog } from './types';
 
-export function getModels() {
+export function getModels(): Promise<ModelCatalog> {
   return unwrap(api.GET('/api/v1/models'));
 }
 
@@ -16,8 +19,7 @@ export const modelsQueryOptions = queryOptions({
   refetchOnWindowFocus: false,
 });
 
-/** The model catalogue for pickers (new run, team editor). Invalidate `queryKeys.models`
- *  after changing provider settings. */
+/** The model catalogue. */
 export function useModels() {
   return useQuery(modelsQueryOptions);
 }

@@ -1,10 +1,11 @@
-// Editor-lite for a built (not yet executed) team: each agent's name, description and
-// system message, and the team's name; then save it as a team or run it.
+// The built team's editor on a build-only run's page ("Review the team"): the team's
+// name and each agent's name, description and system message, before the team is saved
+// or run. Saved teams have the full editor (teams feature, TeamEditor).
 import { useId } from 'react';
 import { TextArea, TextField } from '@/components/ui';
 import type { AgentSpec, TeamSpec } from '../types';
 
-export interface TeamEditorProps {
+export interface BuiltTeamEditorProps {
   team: TeamSpec;
   onChange: (team: TeamSpec) => void;
 }
@@ -35,11 +36,11 @@ function AgentEditor({ agent, index, onChange }: { agent: AgentSpec; index: numb
   );
 }
 
-export function TeamEditor({ team, onChange }: TeamEditorProps) {
+export function BuiltTeamEditor({ team, onChange }: BuiltTeamEditorProps) {
   return (
-    <div className="team-editor">
+    <div className="built-team-editor">
       <TextField label="Team name" value={team.name} onChange={(e) => onChange({ ...team, name: e.target.value })} />
-      <ol className="team-editor__agents" aria-label="Agents">
+      <ol className="built-team-editor__agents" aria-label="Agents">
         {team.agents.map((agent, index) => (
           <AgentEditor
             key={index}
