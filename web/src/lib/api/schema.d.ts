@@ -542,6 +542,24 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description One expert of a team. */
+        AgentSpec: {
+            /**
+             * @description Fields of an imported AutoGen agent config that Cadre does not interpret, kept so
+             *     that export returns them unchanged.
+             */
+            autogen_extra?: Record<string, unknown>;
+            /** @description One-line description other participants (and speaker selection) see. */
+            description?: string;
+            /** @description Model override for this agent. */
+            model?: string | null;
+            /** @description Unique name within the team (`[A-Za-z0-9_-]`, as OpenAI's `name` field requires). */
+            name: string;
+            /** @description System message that defines the agent's role. */
+            system_message: string;
+            /** @description Names of tools the agent may call. */
+            tools?: string[];
+        };
         /** @description One security event. */
         AuditView: {
             /**
@@ -584,6 +602,25 @@ export interface components {
             /** @description Model for the builder's calls. */
             model?: string | null;
         };
+        /** @description Whether and how the team executes code. */
+        CodeExecution: {
+            /** @description Adds the executor agent to the chat. */
+            enabled?: boolean;
+            /** @description Name of the executor agent. */
+            executor_name?: string;
+            /** @description Languages the executor accepts. */
+            languages?: string[];
+            /**
+             * @description How many recent messages the executor scans for code (AutoGen's `last_n_messages`);
+             *     0 is AutoGen's `"auto"`: every message since the executor last spoke.
+             */
+            last_n_messages?: number;
+            /**
+             * Format: int64
+             * @description Wall-clock limit per code block, seconds.
+             */
+            timeout_secs?: number;
+        };
         /**
          * @description `POST /api/v1/runs` body. Give at most one of `team_id` and `team`; with neither, a
          *     team is built for the task (`build` tunes how).
@@ -604,15 +641,10 @@ export interface components {
             max_round?: number | null;
             /** @description Model for the whole run (`demo` for the offline demo model). */
             model?: string | null;
-            /**
-             * @description Overrides the team's next-speaker strategy: `auto`, `round_robin`, `random` or
-             *     `manual` (a human picks through `POST …/input`).
-             */
-            speaker_selection?: string | null;
+            speaker_selection?: components["schemas"]["SelectionMethod"] | null;
             /** @description The task (non-empty, at most 20,000 characters). */
             task: string;
-            /** @description A team given inline (Cadre team JSON). */
-            team?: Record<string, unknown> | null;
+            team?: components["schemas"]["TeamSpec"] | null;
             /**
              * Format: uuid
              * @description A saved team of the caller's, copied into the run.
@@ -648,14 +680,187 @@ export interface components {
             /** @description The error. */
             error: components["schemas"]["ErrorObject"];
         };
+        /**
+         * @description The stable, machine-readable error codes of the API and their HTTP statuses.
+         * @enum {string}
+         */
+        ErrorCode: "bad_request" | "unauthorized" | "invalid_grant" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "unavailable" | "internal";
         /** @description The error object inside [`ErrorBody`]. */
         ErrorObject: {
             /** @description Stable code (`not_found`, `validation_failed`, …). */
-            code: string;
+            code: components["schemas"]["ErrorCode"];
             /** @description Extra, code-specific information (e.g. `fields` for `validation_failed`). */
             details?: Record<string, unknown> | null;
             /** @description Human-readable message. */
             message: string;
+        };
+        /** @description The payload of an event: `{"type": "...", "data": {...}}` on the wire. */
+        EventKind: {
+            /** @description The run changed status. */
+            data: {
+                /** @description New status. */
+                status: components["schemas"]["RunStatus"];
+            };
+            /** @enum {string} */
+            type: "status";
+        } | {
+            /** @description The team that will run (after building, or as given). */
+            data: {
+                /** @description The team (boxed: it dwarfs every other event). */
+                team: components["schemas"]["TeamSpec"];
+            };
+            /** @enum {string} */
+            type: "team";
+        } | {
+            /** @description The next speaker was chosen. */
+            data: {
+                /** @description Chosen agent. */
+                agent: string;
+                /** @description Why (strategy, fallback, …). */
+                reason: string;
+            };
+            /** @enum {string} */
+            type: "speaker";
+        } | {
+            /** @description A streamed fragment of a message (live only; never stored or replayed). */
+            data: {
+                /** @description Speaking agent. */
+                agent: string;
+                /** @description Text fragment. */
+                delta: string;
+                /** @description Message being streamed. */
+                message_id: string;
+            };
+            /** @enum {string} */
+            type: "message_delta";
+        } | {
+            /** @description A complete chat message. */
+            data: {
+                /** @description Speaking agent. */
+                agent: string;
+                /** @description Full text. */
+                content: string;
+                /** @description Message id. */
+                message_id: string;
+                /**
+                 * Format: int64
+                 * @description Completion tokens of the turn.
+                 */
+                tokens: number;
+            };
+            /** @enum {string} */
+            type: "message";
+        } | {
+            /** @description A code block about to run. */
+            data: {
+                /** @description Source. */
+                code: string;
+                /** @description Language tag. */
+                language: string;
+                /** @description The message the block came from. */
+                message_id: string;
+            };
+            /** @enum {string} */
+            type: "code";
+        } | {
+            /** @description The result of running a code block. */
+            data: {
+                /**
+                 * Format: int64
+                 * @description Wall time.
+                 */
+                duration_ms: number;
+                /**
+                 * Format: int32
+                 * @description Exit code.
+                 */
+                exit_code: number;
+                /** @description The message the block came from. */
+                message_id: string;
+                /** @description Captured stderr (capped). */
+                stderr: string;
+                /** @description Captured stdout (capped). */
+                stdout: string;
+                /** @description Whether the time limit killed it. */
+                timed_out: boolean;
+            };
+            /** @enum {string} */
+            type: "code_result";
+        } | {
+            /** @description One model call's usage. */
+            data: {
+                /**
+                 * Format: int64
+                 * @description Completion tokens.
+                 */
+                completion_tokens: number;
+                /**
+                 * Format: double
+                 * @description Cost, when known.
+                 */
+                cost_usd?: number | null;
+                /** @description Model that answered. */
+                model: string;
+                /**
+                 * Format: int64
+                 * @description Prompt tokens.
+                 */
+                prompt_tokens: number;
+            };
+            /** @enum {string} */
+            type: "usage";
+        } | {
+            /** @description The run needs human input. */
+            data: {
+                /** @description What is asked. */
+                prompt: string;
+            };
+            /** @enum {string} */
+            type: "input_request";
+        } | {
+            /** @description Human input received. */
+            data: {
+                /** @description The answer. */
+                content: string;
+            };
+            /** @enum {string} */
+            type: "input";
+        } | {
+            /** @description A diagnostic for the user. */
+            data: {
+                /** @description Severity. */
+                level: components["schemas"]["LogLevel"];
+                /** @description Text. */
+                message: string;
+            };
+            /** @enum {string} */
+            type: "log";
+        } | {
+            /** @description An error; the run may continue if `retryable` handling succeeds. */
+            data: {
+                /** @description Stable code (`llm_unreachable`, `team_build_failed`, …). */
+                code: components["schemas"]["FailureCode"];
+                /** @description Human-readable message (never contains secrets). */
+                message: string;
+                /** @description Whether retrying the run may help. */
+                retryable: boolean;
+            };
+            /** @enum {string} */
+            type: "error";
+        } | {
+            /** @description The run ended. Always the last event. */
+            data: {
+                /** @description Why it ended (`text_mention`, `max_round`, `cancelled`, …). */
+                reason: components["schemas"]["StopReason"];
+                /** @description Final status. */
+                status: components["schemas"]["RunStatus"];
+                /** @description Last meaningful message, or the failure reason. */
+                summary: string;
+                /** @description Usage totals. */
+                usage: components["schemas"]["UsageTotals"];
+            };
+            /** @enum {string} */
+            type: "finished";
         };
         /** @description A page of durable events, in seq order. */
         EventPage: {
@@ -668,6 +873,11 @@ export interface components {
              */
             next_after: number;
         };
+        /**
+         * @description Why a run failed, as a stable machine-readable code (the `code` of an `error` event).
+         * @enum {string}
+         */
+        FailureCode: "llm_config" | "llm_unreachable" | "llm_provider_error" | "llm_timeout" | "llm_invalid_response" | "team_build_failed" | "invalid_team" | "timeout" | "worker_lost" | "quota_exceeded" | "invalid_request" | "credential_unreadable" | "store_unavailable";
         /** @description One invalid input field, listed in `details.fields` of a `validation_failed` error. */
         FieldError: {
             /** @description The field (dotted path, e.g. `build.max_agents`). */
@@ -680,6 +890,11 @@ export interface components {
             /** @description Always `ok`. */
             status: string;
         };
+        /**
+         * @description Severity of a `log` event.
+         * @enum {string}
+         */
+        LogLevel: "info" | "warn";
         /** @description `POST /api/v1/auth/logout` body. */
         LogoutRequest: {
             /** @description The refresh token of the login to end. */
@@ -770,28 +985,24 @@ export interface components {
             /** @description Human-readable message. */
             message: string;
         };
-        /** @description A run event as sent by the API (schema of `cadre_core::event::RunEvent`). */
-        RunEvent: {
+        /** @description One event of a run's log. */
+        RunEvent: components["schemas"]["EventKind"] & {
             /**
              * Format: date-time
              * @description When it happened.
              */
             at: string;
-            /** @description The type's payload (`docs/DESIGN.md` §4). */
-            data: Record<string, unknown>;
-            /** @description The run. */
+            /**
+             * Format: uuid
+             * @description The run.
+             */
             run_id: string;
             /**
              * Format: int64
-             * @description Position in the run's durable log (1, 2, 3…); a `message_delta` carries the seq of
+             * @description Position in the run's durable log (1, 2, 3…). A `message_delta` carries the seq of
              *     the last durable event before it.
              */
             seq: number;
-            /**
-             * @description `status`, `team`, `speaker`, `message_delta`, `message`, `code`, `code_result`,
-             *     `usage`, `input_request`, `input`, `log`, `error` or `finished`.
-             */
-            type: string;
         };
         /** @description A human's answer to a run's `input_request`. */
         RunInputBody: {
@@ -831,14 +1042,13 @@ export interface components {
             max_round?: number | null;
             /** @description Model of the whole run (`demo` for the offline demo); absent: the default. */
             model?: string | null;
-            /** @description The speaker selection override (`auto`, `round_robin`, `random`, `manual`), if any. */
-            speaker_selection?: string | null;
+            speaker_selection?: components["schemas"]["SelectionMethod"] | null;
         };
         /**
-         * @description Public run status.
+         * @description Lifecycle of a run.
          * @enum {string}
          */
-        RunStatusView: "queued" | "building" | "executing" | "waiting_input" | "completed" | "failed" | "cancelled";
+        RunStatus: "queued" | "building" | "executing" | "waiting_input" | "completed" | "failed" | "cancelled";
         /** @description A run as the API shows it. */
         RunView: {
             /** @description Whether cancellation was requested. */
@@ -872,16 +1082,22 @@ export interface components {
              */
             started_at?: string | null;
             /** @description Current status. */
-            status: components["schemas"]["RunStatusView"];
+            status: components["schemas"]["RunStatus"];
             /** @description Summary of the outcome (once finished). */
             summary?: string | null;
             /** @description The task. */
             task: string;
-            /** @description The team (once given or built). */
-            team?: Record<string, unknown> | null;
+            team?: components["schemas"]["TeamSpec"] | null;
             /** @description Usage totals (final once finished). */
-            usage: components["schemas"]["UsageView"];
+            usage: components["schemas"]["UsageTotals"];
         };
+        /**
+         * @description A speaker selection chosen by name alone (AutoGen's `speaker_selection_method`
+         *     values), as a run request or the CLI overrides a team's: `auto`, `round_robin`,
+         *     `random` (unseeded) or `manual`.
+         * @enum {string}
+         */
+        SelectionMethod: "auto" | "round_robin" | "random" | "manual";
         /** @description Public facts about the server. */
         ServerInfo: {
             /** @description Whether anyone may create an account (`POST /api/v1/auth/register`). */
@@ -910,12 +1126,76 @@ export interface components {
             /** @description Who signed in. */
             user: components["schemas"]["UserView"];
         };
+        /** @description How the next speaker is chosen (AutoGen's `speaker_selection_method`). */
+        SpeakerSelection: {
+            /** @enum {string} */
+            method: "auto";
+        } | {
+            /** @enum {string} */
+            method: "round_robin";
+        } | {
+            /** @enum {string} */
+            method: "random";
+            /**
+             * Format: int64
+             * @description Seed; `None` seeds from the clock.
+             */
+            seed?: number | null;
+        } | {
+            /** @enum {string} */
+            method: "manual";
+        } | {
+            /** @enum {string} */
+            method: "graph";
+            /**
+             * @description Speaker -> allowed next speakers. The admin name may appear as a key for the
+             *     first turn; a speaker with no entry may pass to anyone.
+             */
+            transitions: {
+                [key: string]: string[];
+            };
+        };
+        /**
+         * @description Why a chat ended.
+         * @enum {string}
+         */
+        StopReason: "text_mention" | "max_round" | "token_budget" | "cost_budget" | "timeout" | "cancelled" | "error" | "build_only";
         /** @description A page of teams, newest first. */
         TeamList: {
             /** @description Pass as `cursor` for the next page; `null` when there is none. */
             next_cursor?: string | null;
             /** @description The teams. */
             teams: components["schemas"]["TeamView"][];
+        };
+        /** @description A team: who is in it and how it talks. */
+        TeamSpec: {
+            /** @description Name of the human/admin participant that states the task. */
+            admin_name?: string;
+            /** @description The experts, in speaking order for round robin. */
+            agents: components["schemas"]["AgentSpec"][];
+            /**
+             * @description Top-level fields of an imported AutoGen file that Cadre does not interpret
+             *     (`default_llm_config`, `code_execution_config`, `manager_system_message`, …), kept
+             *     verbatim for a lossless export.
+             */
+            autogen_extra?: Record<string, unknown>;
+            /** @description The task the team was built for, if it was built. */
+            building_task?: string | null;
+            /** @description Code execution. */
+            code_execution?: components["schemas"]["CodeExecution"];
+            /** @description Model for agents without an override. */
+            default_model?: string | null;
+            /** @description Display name. */
+            name?: string;
+            /** @description Next-speaker strategy. */
+            speaker_selection?: components["schemas"]["SpeakerSelection"];
+            /**
+             * Format: float
+             * @description Sampling temperature for agent turns.
+             */
+            temperature?: number | null;
+            /** @description End conditions. */
+            termination?: components["schemas"]["Termination"];
         };
         /** @description A saved team as the API shows it. */
         TeamView: {
@@ -932,12 +1212,37 @@ export interface components {
             /** @description Name (mirrors `spec.name`). */
             name: string;
             /** @description The team (Cadre team JSON). */
-            spec: Record<string, unknown>;
+            spec: components["schemas"]["TeamSpec"];
             /**
              * Format: date-time
              * @description Last update time.
              */
             updated_at: string;
+        };
+        /** @description When the chat ends. Every condition that is set applies; the first one met wins. */
+        Termination: {
+            /**
+             * Format: double
+             * @description Stop when the cost in USD reaches this.
+             */
+            max_cost_usd?: number | null;
+            /**
+             * Format: int32
+             * @description Maximum number of turns, counting the task message (AutoGen's `max_round`).
+             */
+            max_round?: number | null;
+            /**
+             * Format: int64
+             * @description Stop when prompt + completion tokens reach this.
+             */
+            max_tokens?: number | null;
+            /** @description A message containing this text ends the chat (`None` disables). */
+            text_mention?: string | null;
+            /**
+             * Format: int64
+             * @description Stop (as failed) after this many seconds of wall time.
+             */
+            timeout_secs?: number | null;
         };
         /** @description An OAuth2 token request (RFC 6749 §4.3 and §6), form encoded. */
         TokenRequest: {
@@ -1011,8 +1316,7 @@ export interface components {
             outcome?: components["schemas"]["TranscriptOutcome"] | null;
             /** @description The run as `GET /api/v1/runs/{id}` shows it. */
             run: components["schemas"]["RunView"];
-            /** @description The team that ran (last `team` event, else the run's team). */
-            team?: Record<string, unknown> | null;
+            team?: components["schemas"]["TeamSpec"] | null;
         };
         /** @description A code block and, once it ran, its result. */
         TranscriptCode: {
@@ -1051,7 +1355,7 @@ export interface components {
         /** @description An error reported during the run. */
         TranscriptError: {
             /** @description Stable code. */
-            code: string;
+            code: components["schemas"]["FailureCode"];
             /** @description Human-readable message. */
             message: string;
             /**
@@ -1095,16 +1399,16 @@ export interface components {
         /** @description How the run ended, from its `finished` event. */
         TranscriptOutcome: {
             /** @description Why it ended. */
-            reason: string;
+            reason: components["schemas"]["StopReason"];
             /** @description Final status. */
-            status: components["schemas"]["RunStatusView"];
+            status: components["schemas"]["RunStatus"];
             /** @description Last meaningful message, or the failure reason. */
             summary: string;
             /** @description Usage totals. */
-            usage: components["schemas"]["UsageView"];
+            usage: components["schemas"]["UsageTotals"];
         };
-        /** @description Usage totals of a run. */
-        UsageView: {
+        /** @description Usage totals of a run, per run and as reported in `finished`. */
+        UsageTotals: {
             /**
              * Format: int64
              * @description Number of model calls.
@@ -1112,17 +1416,17 @@ export interface components {
             calls: number;
             /**
              * Format: int64
-             * @description Completion tokens over all model calls.
+             * @description Completion tokens over all calls.
              */
             completion_tokens: number;
             /**
              * Format: double
-             * @description Known cost in USD.
+             * @description Cost over all calls whose cost is known.
              */
             cost_usd: number;
             /**
              * Format: int64
-             * @description Prompt tokens over all model calls.
+             * @description Prompt tokens over all calls.
              */
             prompt_tokens: number;
         };
@@ -1201,7 +1505,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only runs with this status. */
-                status?: components["schemas"]["RunStatusView"];
+                status?: components["schemas"]["RunStatus"];
                 /** @description Page size (1..=500, default 50). */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
@@ -1803,7 +2107,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only runs with this status. */
-                status?: components["schemas"]["RunStatusView"];
+                status?: components["schemas"]["RunStatus"];
                 /** @description Page size (1..=500, default 50). */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
@@ -2362,7 +2666,7 @@ export interface operations {
         /** @description A Cadre team (`name`, `agents`, …) */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["TeamSpec"];
             };
         };
         responses: {
@@ -2532,7 +2836,7 @@ export interface operations {
         /** @description A Cadre team (`name`, `agents`, …) */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["TeamSpec"];
             };
         };
         responses: {
