@@ -712,8 +712,7 @@ async fn admins_see_everyone_others_get_403() {
     app.store
         .record_audit(cadre_store::AuditEntry {
             user_id: Some(admin),
-            event: "login_ok".into(),
-            ..Default::default()
+            ..cadre_store::AuditEntry::new(cadre_store::AuditEvent::LoginOk)
         })
         .await
         .unwrap();

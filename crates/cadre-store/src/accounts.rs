@@ -100,19 +100,90 @@ pub enum RefreshOutcome {
     Invalid,
 }
 
+/// What a security event of the audit log was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditEvent {
+    /// An account was created (first admin, `cadre user add`).
+    UserCreated,
+    /// Someone registered through the API.
+    UserRegistered,
+    /// An account was disabled.
+    UserDisabled,
+    /// An account was enabled again.
+    UserEnabled,
+    /// A password was changed.
+    PasswordChanged,
+    /// A login succeeded.
+    LoginOk,
+    /// A login failed (wrong password, unknown or disabled account).
+    LoginFailed,
+    /// A login was refused for too many recent failures.
+    LoginThrottled,
+    /// A refresh token was exchanged for new tokens.
+    TokenRefreshed,
+    /// A rotated-out refresh token came back: its family was revoked.
+    RefreshTokenReused,
+    /// A personal API token was created.
+    TokenIssued,
+    /// A refresh or personal API token was revoked.
+    TokenRevoked,
+    /// A provider key was stored.
+    CredentialCreated,
+    /// A stored provider key was replaced.
+    CredentialChanged,
+    /// A stored provider key was removed.
+    CredentialDeleted,
+}
+
+impl AuditEvent {
+    /// The name stored and shown (`login_ok`, `token_revoked`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditEvent::UserCreated => "user_created",
+            AuditEvent::UserRegistered => "user_registered",
+            AuditEvent::UserDisabled => "user_disabled",
+            AuditEvent::UserEnabled => "user_enabled",
+            AuditEvent::PasswordChanged => "password_changed",
+            AuditEvent::LoginOk => "login_ok",
+            AuditEvent::LoginFailed => "login_failed",
+            AuditEvent::LoginThrottled => "login_throttled",
+            AuditEvent::TokenRefreshed => "token_refreshed",
+            AuditEvent::RefreshTokenReused => "refresh_token_reused",
+            AuditEvent::TokenIssued => "token_issued",
+            AuditEvent::TokenRevoked => "token_revoked",
+            AuditEvent::CredentialCreated => "credential_created",
+            AuditEvent::CredentialChanged => "credential_changed",
+            AuditEvent::CredentialDeleted => "credential_deleted",
+        }
+    }
+}
+
 /// One security event for the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     /// The account concerned, if known.
     pub user_id: Option<Uuid>,
     /// The login name given (kept for failed logins of unknown accounts).
     pub email: Option<String>,
-    /// `login_ok`, `login_failed`, `token_issued`, `token_revoked`, … (see the server).
-    pub event: String,
+    /// What happened.
+    pub event: AuditEvent,
     /// Free-form detail (never a secret).
     pub detail: Option<String>,
     /// The client's address.
     pub ip: Option<String>,
+}
+
+impl AuditEntry {
+    /// An entry for `event` with nothing else known yet.
+    pub fn new(event: AuditEvent) -> Self {
+        Self {
+            user_id: None,
+            email: None,
+            event,
+            detail: None,
+            ip: None,
+        }
+    }
 }
 
 /// A stored audit event.

@@ -49,8 +49,8 @@ mod rows;
 pub mod sqlite;
 
 pub use accounts::{
-    AccountStore, ApiTokenRecord, AuditEntry, AuditRecord, NewApiToken, NewRefreshToken, NewUser,
-    RefreshOutcome, StoredCredential, UserRecord,
+    AccountStore, ApiTokenRecord, AuditEntry, AuditEvent, AuditRecord, NewApiToken,
+    NewRefreshToken, NewUser, RefreshOutcome, StoredCredential, UserRecord,
 };
 pub use effects::WORKER_LOST;
 pub use error::StoreError;

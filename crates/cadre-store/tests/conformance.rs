@@ -11,8 +11,8 @@ use cadre_core::{
     AgentSpec, EventKind, FailureCode, RunEvent, RunStatus, StopReason, TeamSpec, UsageTotals,
 };
 use cadre_store::{
-    AuditEntry, ClaimedJob, EventBatch, HeldJob, NewApiToken, NewRefreshToken, NewRun, NewUser,
-    RefreshOutcome, Store, StoreError, StoredCredential, connect,
+    AuditEntry, AuditEvent, ClaimedJob, EventBatch, HeldJob, NewApiToken, NewRefreshToken, NewRun,
+    NewUser, RefreshOutcome, Store, StoreError, StoredCredential, connect,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Connection;
@@ -1648,12 +1648,19 @@ async fn audit_log_pages_newest_first(h: &Harness) {
         .create_user(new_user("audited@x", Some("h"), false))
         .await
         .unwrap();
-    for n in 0..5 {
+    let kinds = [
+        AuditEvent::LoginFailed,
+        AuditEvent::LoginOk,
+        AuditEvent::TokenIssued,
+        AuditEvent::TokenRevoked,
+        AuditEvent::PasswordChanged,
+    ];
+    for (n, event) in kinds.into_iter().enumerate() {
         store
             .record_audit(AuditEntry {
                 user_id: (n % 2 == 0).then_some(user.id),
                 email: Some("audited@x".into()),
-                event: format!("event_{n}"),
+                event,
                 detail: None,
                 ip: Some("127.0.0.1".into()),
             })
@@ -1662,13 +1669,16 @@ async fn audit_log_pages_newest_first(h: &Harness) {
     }
     let page = store.list_audit(3, None).await.unwrap();
     let events: Vec<&str> = page.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(events, ["event_4", "event_3", "event_2"]);
+    assert_eq!(
+        events,
+        ["password_changed", "token_revoked", "token_issued"]
+    );
     assert_eq!(page[0].user_id, Some(user.id));
     assert_eq!(page[1].user_id, None);
     assert_eq!(page[0].ip.as_deref(), Some("127.0.0.1"));
     let older = store.list_audit(10, Some(page[2].id)).await.unwrap();
     let events: Vec<&str> = older.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(events, ["event_1", "event_0"]);
+    assert_eq!(events, ["login_ok", "login_failed"]);
 }
 
 async fn api_tokens_are_scoped_revocable_and_expire(h: &Harness) {

@@ -11,7 +11,7 @@ use cadre_server::auth::password::hash_password;
 use cadre_server::auth::token::random_secret;
 use cadre_server::config::ServiceConfig;
 use cadre_server::startup::open_store;
-use cadre_store::{AuditEntry, NewUser, Store, UserRecord};
+use cadre_store::{AuditEntry, AuditEvent, NewUser, Store, UserRecord};
 use clap::Subcommand;
 
 /// Account administration.
@@ -74,7 +74,13 @@ pub async fn execute(command: UserCommand) -> anyhow::Result<()> {
                 })
                 .await
                 .with_context(|| format!("cannot create {email}"))?;
-            audit(store, &user, "user_created", "with `cadre user add`").await;
+            audit(
+                store,
+                &user,
+                AuditEvent::UserCreated,
+                "with `cadre user add`",
+            )
+            .await;
             writeln!(
                 out,
                 "created {}{}",
@@ -110,7 +116,13 @@ pub async fn execute(command: UserCommand) -> anyhow::Result<()> {
             let (password, generated) = password(password_stdin)?;
             let hash = hash_password(password.clone()).await?;
             store.set_password(user.id, &hash).await?;
-            audit(store, &user, "password_changed", "with `cadre user passwd`").await;
+            audit(
+                store,
+                &user,
+                AuditEvent::PasswordChanged,
+                "with `cadre user passwd`",
+            )
+            .await;
             writeln!(
                 out,
                 "password changed for {}; its logins are ended",
@@ -123,13 +135,25 @@ pub async fn execute(command: UserCommand) -> anyhow::Result<()> {
         UserCommand::Disable { email } => {
             let user = find(store, &email).await?;
             store.set_disabled(user.id, true).await?;
-            audit(store, &user, "user_disabled", "with `cadre user disable`").await;
+            audit(
+                store,
+                &user,
+                AuditEvent::UserDisabled,
+                "with `cadre user disable`",
+            )
+            .await;
             writeln!(out, "disabled {}", user.email)?;
         }
         UserCommand::Enable { email } => {
             let user = find(store, &email).await?;
             store.set_disabled(user.id, false).await?;
-            audit(store, &user, "user_enabled", "with `cadre user enable`").await;
+            audit(
+                store,
+                &user,
+                AuditEvent::UserEnabled,
+                "with `cadre user enable`",
+            )
+            .await;
             writeln!(out, "enabled {}", user.email)?;
         }
     }
@@ -158,11 +182,11 @@ fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     Ok((password, false))
 }
 
-async fn audit(store: &dyn Store, user: &UserRecord, event: &str, detail: &str) {
+async fn audit(store: &dyn Store, user: &UserRecord, event: AuditEvent, detail: &str) {
     let entry = AuditEntry {
         user_id: Some(user.id),
         email: Some(user.email.clone()),
-        event: event.into(),
+        event,
         detail: Some(detail.into()),
         ip: None,
     };

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use cadre_store::{AuditEntry, StoredCredential};
+use cadre_store::{AuditEntry, AuditEvent, StoredCredential};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -185,14 +185,12 @@ pub async fn put_provider(
         &state,
         AuditEntry {
             user_id: Some(user.id),
-            event: if created {
-                "credential_created"
-            } else {
-                "credential_changed"
-            }
-            .into(),
             detail: Some(provider.clone()),
-            ..AuditEntry::default()
+            ..AuditEntry::new(if created {
+                AuditEvent::CredentialCreated
+            } else {
+                AuditEvent::CredentialChanged
+            })
         },
     )
     .await;
@@ -222,9 +220,8 @@ pub async fn delete_provider(
         &state,
         AuditEntry {
             user_id: Some(user.id),
-            event: "credential_deleted".into(),
             detail: Some(provider),
-            ..AuditEntry::default()
+            ..AuditEntry::new(AuditEvent::CredentialDeleted)
         },
     )
     .await;

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use cadre_store::{ApiTokenRecord, AuditEntry, NewApiToken};
+use cadre_store::{ApiTokenRecord, AuditEntry, AuditEvent, NewApiToken};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -125,9 +125,8 @@ pub async fn create_token(
         &state,
         AuditEntry {
             user_id: Some(user.id),
-            event: "token_issued".into(),
             detail: Some(format!("personal API token {:?}", record.name)),
-            ..AuditEntry::default()
+            ..AuditEntry::new(AuditEvent::TokenIssued)
         },
     )
     .await;
@@ -168,9 +167,8 @@ pub async fn revoke_token(
         &state,
         AuditEntry {
             user_id: Some(user.id),
-            event: "token_revoked".into(),
             detail: Some(format!("personal API token {id}")),
-            ..AuditEntry::default()
+            ..AuditEntry::new(AuditEvent::TokenRevoked)
         },
     )
     .await;

@@ -11,7 +11,7 @@ pub mod token;
 
 use std::time::Duration;
 
-use cadre_store::{AuditEntry, NewUser, Store, StoreError};
+use cadre_store::{AuditEntry, AuditEvent, NewUser, Store, StoreError};
 
 pub use token::JwtKeys;
 
@@ -85,7 +85,7 @@ pub async fn ensure_admin(
     let entry = AuditEntry {
         user_id: Some(user.id),
         email: Some(email.clone()),
-        event: "user_created".into(),
+        event: AuditEvent::UserCreated,
         detail: Some("first admin, created at start-up".into()),
         ip: None,
     };

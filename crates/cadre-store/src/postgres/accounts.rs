@@ -368,7 +368,7 @@ impl AccountStore for PgStore {
         .bind(now_micros())
         .bind(entry.user_id)
         .bind(entry.email)
-        .bind(entry.event)
+        .bind(entry.event.as_str())
         .bind(entry.detail)
         .bind(entry.ip)
         .execute(&self.pool)

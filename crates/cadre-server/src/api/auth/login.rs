@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use cadre_store::{AuditEntry, NewRefreshToken, NewUser, RefreshOutcome, UserRecord};
+use cadre_store::{AuditEntry, AuditEvent, NewRefreshToken, NewUser, RefreshOutcome, UserRecord};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -186,9 +186,8 @@ pub(crate) async fn password_login(
             state,
             AuditEntry {
                 email: Some(email.to_string()),
-                event: "login_throttled".into(),
                 ip: ip_key.clone(),
-                ..AuditEntry::default()
+                ..AuditEntry::new(AuditEvent::LoginThrottled)
             },
         )
         .await;
@@ -211,9 +210,8 @@ pub(crate) async fn password_login(
                 AuditEntry {
                     user_id: Some(user.id),
                     email: Some(user.email.clone()),
-                    event: "login_ok".into(),
                     ip: ip_key,
-                    ..AuditEntry::default()
+                    ..AuditEntry::new(AuditEvent::LoginOk)
                 },
             )
             .await;
@@ -234,7 +232,7 @@ pub(crate) async fn password_login(
                 AuditEntry {
                     user_id: user.as_ref().map(|u| u.id),
                     email: Some(email.to_string()),
-                    event: "login_failed".into(),
+                    event: AuditEvent::LoginFailed,
                     detail: Some(detail.into()),
                     ip: ip_key,
                 },
@@ -269,8 +267,7 @@ pub(crate) async fn rotate_login(
                 state,
                 AuditEntry {
                     user_id: Some(user.id),
-                    event: "token_refreshed".into(),
-                    ..AuditEntry::default()
+                    ..AuditEntry::new(AuditEvent::TokenRefreshed)
                 },
             )
             .await;
@@ -282,9 +279,8 @@ pub(crate) async fn rotate_login(
                 state,
                 AuditEntry {
                     user_id: Some(user_id),
-                    event: "refresh_token_reused".into(),
                     detail: Some("the login's tokens were revoked".into()),
-                    ..AuditEntry::default()
+                    ..AuditEntry::new(AuditEvent::RefreshTokenReused)
                 },
             )
             .await;
@@ -366,9 +362,8 @@ pub(crate) async fn end_login(state: &AppState, refresh_token: &str) -> Result<(
             state,
             AuditEntry {
                 user_id: Some(user_id),
-                event: "token_revoked".into(),
                 detail: Some("logout".into()),
-                ..AuditEntry::default()
+                ..AuditEntry::new(AuditEvent::TokenRevoked)
             },
         )
         .await;
@@ -433,8 +428,7 @@ pub async fn register(
         AuditEntry {
             user_id: Some(user.id),
             email: Some(user.email.clone()),
-            event: "user_registered".into(),
-            ..AuditEntry::default()
+            ..AuditEntry::new(AuditEvent::UserRegistered)
         },
     )
     .await;
