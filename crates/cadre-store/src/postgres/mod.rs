@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::Postgres;
+use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgPoolOptions};
+use sqlx::query::QueryAs;
 use uuid::Uuid;
 
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
@@ -23,12 +25,12 @@ use crate::effects::{
 };
 use crate::error::found;
 use crate::model::{
-    ClaimedJob, EventBatch, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros, now_micros,
+    ClaimedJob, EventBatch, HeldJob, NewRun, RunQuery, RunRecord, TeamRecord, lease_micros,
+    now_micros,
 };
-use crate::page::Page;
+use crate::page::{BindPage, Page, list_page};
 use crate::rows::{
-    self, Claim, IntoRecord, RunStateRow, UsageRow, found_record, held_job, into_records,
-    optional_record,
+    self, Claim, IntoRecord, RunStateRow, UsageRow, found_record, held_job, optional_record,
 };
 use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
 
@@ -48,6 +50,14 @@ struct ClaimedRunRow {
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl<O> BindPage for QueryAs<'_, Postgres, O, PgArguments> {
+    fn bind_page(self, page: &Page) -> Self {
+        self.bind(page.after.map(|c| c.created_at))
+            .bind(page.after.map(|c| c.id))
+            .bind(page.fetch())
+    }
+}
 
 const RUN_COLUMNS: &str = "id, owner, task, request::text AS request, status, \
     team::text AS team, summary, error_code, error_message, prompt_tokens, \
@@ -467,19 +477,13 @@ impl Store for PgStore {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<(Vec<TeamRecord>, Option<String>), StoreError> {
-        let page = Page::new(limit, cursor.as_deref())?;
-        let rows: Vec<TeamRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {TEAM_COLUMNS} FROM teams WHERE owner = $1 \
              AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid)) \
              ORDER BY created_at DESC, id DESC LIMIT $4"
-        ))
-        .bind(owner)
-        .bind(page.after.map(|c| c.created_at))
-        .bind(page.after.map(|c| c.id))
-        .bind(page.fetch())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(page.cut(into_records(rows)?))
+        );
+        let select = sqlx::query_as::<_, TeamRow>(&sql).bind(owner);
+        list_page(select, &self.pool, limit, cursor).await
     }
 
     async fn update_team(
@@ -551,26 +555,18 @@ impl Store for PgStore {
 
     async fn list_runs_of(
         &self,
-        owner: Option<Uuid>,
-        status: Option<RunStatus>,
-        limit: u32,
-        cursor: Option<String>,
+        query: RunQuery,
     ) -> Result<(Vec<RunRecord>, Option<String>), StoreError> {
-        let page = Page::new(limit, cursor.as_deref())?;
-        let rows: Vec<RunRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE ($1::uuid IS NULL OR owner = $1) \
              AND ($2::text IS NULL OR status = $2) \
              AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid)) \
              ORDER BY created_at DESC, id DESC LIMIT $5"
-        ))
-        .bind(owner)
-        .bind(status.map(RunStatus::as_str))
-        .bind(page.after.map(|c| c.created_at))
-        .bind(page.after.map(|c| c.id))
-        .bind(page.fetch())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(page.cut(into_records(rows)?))
+        );
+        let select = sqlx::query_as::<_, RunRow>(&sql)
+            .bind(query.owner)
+            .bind(query.status.map(RunStatus::as_str));
+        list_page(select, &self.pool, query.limit, query.cursor).await
     }
 
     async fn owner_usage_since(

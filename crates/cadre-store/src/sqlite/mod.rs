@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::query::QueryAs;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
@@ -27,9 +29,10 @@ use crate::effects::{
 };
 use crate::error::found;
 use crate::model::{
-    ClaimedJob, EventBatch, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros, now_micros,
+    ClaimedJob, EventBatch, HeldJob, NewRun, RunQuery, RunRecord, TeamRecord, lease_micros,
+    now_micros,
 };
-use crate::page::Page;
+use crate::page::{BindPage, Page, list_page};
 use crate::rows::{self, IntoRecord, RunStateRow, UsageRow, found_record, held_job, into_records};
 use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
 
@@ -56,6 +59,14 @@ pub struct SqliteStore {
 
 fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
+}
+
+impl<'q, O> BindPage for QueryAs<'q, Sqlite, O, SqliteArguments<'q>> {
+    fn bind_page(self, page: &Page) -> Self {
+        self.bind(page.after.map(|c| micros(c.created_at)))
+            .bind(page.after.map(|c| c.id))
+            .bind(page.fetch())
+    }
 }
 
 impl SqliteStore {
@@ -380,19 +391,13 @@ impl Store for SqliteStore {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<(Vec<TeamRecord>, Option<String>), StoreError> {
-        let page = Page::new(limit, cursor.as_deref())?;
-        let rows: Vec<TeamRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {TEAM_COLUMNS} FROM teams WHERE owner = ?1 \
              AND (?2 IS NULL OR (created_at, id) < (?2, ?3)) \
              ORDER BY created_at DESC, id DESC LIMIT ?4"
-        ))
-        .bind(owner)
-        .bind(page.after.map(|c| micros(c.created_at)))
-        .bind(page.after.map(|c| c.id))
-        .bind(page.fetch())
-        .fetch_all(&self.reader)
-        .await?;
-        Ok(page.cut(into_records(rows)?))
+        );
+        let select = sqlx::query_as::<_, TeamRow>(&sql).bind(owner);
+        list_page(select, &self.reader, limit, cursor).await
     }
 
     async fn update_team(
@@ -469,26 +474,18 @@ impl Store for SqliteStore {
 
     async fn list_runs_of(
         &self,
-        owner: Option<Uuid>,
-        status: Option<RunStatus>,
-        limit: u32,
-        cursor: Option<String>,
+        query: RunQuery,
     ) -> Result<(Vec<RunRecord>, Option<String>), StoreError> {
-        let page = Page::new(limit, cursor.as_deref())?;
-        let rows: Vec<RunRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR owner = ?1) \
              AND (?2 IS NULL OR status = ?2) \
              AND (?3 IS NULL OR (created_at, id) < (?3, ?4)) \
              ORDER BY created_at DESC, id DESC LIMIT ?5"
-        ))
-        .bind(owner)
-        .bind(status.map(RunStatus::as_str))
-        .bind(page.after.map(|c| micros(c.created_at)))
-        .bind(page.after.map(|c| c.id))
-        .bind(page.fetch())
-        .fetch_all(&self.reader)
-        .await?;
-        Ok(page.cut(into_records(rows)?))
+        );
+        let select = sqlx::query_as::<_, RunRow>(&sql)
+            .bind(query.owner)
+            .bind(query.status.map(RunStatus::as_str));
+        list_page(select, &self.reader, query.limit, query.cursor).await
     }
 
     async fn owner_usage_since(
