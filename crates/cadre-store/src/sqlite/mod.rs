@@ -210,6 +210,23 @@ impl SqliteStore {
         .await?;
         found_record(row, "team")
     }
+
+    /// Runs `update` (`?1` the job, `?2` the worker, `?3` now) on a job if `worker_id`
+    /// still holds it; whether it did.
+    async fn update_held_job(
+        &self,
+        update: &str,
+        job_id: Uuid,
+        worker_id: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(update)
+            .bind(job_id)
+            .bind(worker_id)
+            .bind(micros(now_micros()))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
 }
 
 /// Appends a validated batch inside the caller's transaction.
@@ -672,30 +689,24 @@ impl Store for SqliteStore {
     }
 
     async fn complete_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        self.update_held_job(
             "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = ?3 \
              WHERE id = ?1 AND worker = ?2 AND state = 'running'",
+            job_id,
+            worker_id,
         )
-        .bind(job_id)
-        .bind(worker_id)
-        .bind(micros(now_micros()))
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .await
     }
 
     async fn release_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        self.update_held_job(
             "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), worker = NULL, \
              lease_until = NULL, updated_at = ?3 \
              WHERE id = ?1 AND worker = ?2 AND state = 'running'",
+            job_id,
+            worker_id,
         )
-        .bind(job_id)
-        .bind(worker_id)
-        .bind(micros(now_micros()))
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .await
     }
 
     async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<RunRecord, StoreError> {
