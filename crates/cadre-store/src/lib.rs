@@ -12,7 +12,7 @@
 //! - [`accounts`]: [`AccountStore`] (users, refresh tokens, API tokens, provider
 //!   credentials, audit log), a supertrait of [`Store`], with its records.
 //! - [`model`]: record types ([`TeamRecord`], [`RunRecord`], [`ClaimedJob`], …) and
-//!   inputs ([`NewRun`], [`EventBatch`]).
+//!   inputs ([`NewRun`], [`EventBatch`], [`RunQuery`]).
 //! - `effects` (private): backend-independent event-log logic (validation, encoding,
 //!   run-row updates, resume state, the events the store writes itself).
 //! - `rows` (private): the rows both backends decode (`sqlx::FromRow`, generic over how
@@ -55,7 +55,8 @@ pub use accounts::{
 pub use effects::WORKER_LOST;
 pub use error::StoreError;
 pub use model::{
-    Cancellation, ClaimedJob, Claims, EventBatch, HeldJob, MAX_PAGE, NewRun, RunRecord, TeamRecord,
+    Cancellation, ClaimedJob, Claims, EventBatch, HeldJob, MAX_PAGE, NewRun, RunQuery, RunRecord,
+    TeamRecord,
 };
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -126,16 +127,19 @@ pub trait Store: AccountStore + Send + Sync {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<(Vec<RunRecord>, Option<String>), StoreError> {
-        self.list_runs_of(Some(owner), status, limit, cursor).await
+        self.list_runs_of(RunQuery {
+            owner: Some(owner),
+            status,
+            limit,
+            cursor,
+        })
+        .await
     }
 
-    /// [`Store::list_runs`] of one owner, or of everyone (`None`: admins).
+    /// [`Store::list_runs`] as `query` asks: of one owner, or of everyone (admins).
     async fn list_runs_of(
         &self,
-        owner: Option<Uuid>,
-        status: Option<RunStatus>,
-        limit: u32,
-        cursor: Option<String>,
+        query: RunQuery,
     ) -> Result<(Vec<RunRecord>, Option<String>), StoreError>;
 
     /// Usage totals of `owner`'s runs created since `since` (as recorded when each run

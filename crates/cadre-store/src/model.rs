@@ -1,6 +1,7 @@
 //! Owns the record types the store hands out ([`TeamRecord`], [`RunRecord`],
-//! [`ClaimedJob`], …), the inputs it takes ([`NewRun`], [`EventBatch`]), the records a
-//! backend writes for new teams and runs, and the time values both backends bind.
+//! [`ClaimedJob`], …), the inputs it takes ([`NewRun`], [`EventBatch`], [`RunQuery`]),
+//! the records a backend writes for new teams and runs, and the time values both
+//! backends bind.
 
 use std::time::Duration;
 
@@ -139,6 +140,19 @@ pub struct RunRecord {
     pub started_at: Option<DateTime<Utc>>,
     /// When the run reached a terminal status.
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Which runs [`crate::Store::list_runs_of`] lists (newest first), and which page of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunQuery {
+    /// Runs of this owner only (`None`: everyone's, for admins).
+    pub owner: Option<Uuid>,
+    /// Runs of this status only (`None`: any).
+    pub status: Option<RunStatus>,
+    /// The cursor the previous page returned (`None`: the first page).
+    pub cursor: Option<String>,
+    /// Page size (clamped to `1..=MAX_PAGE`).
+    pub limit: u32,
 }
 
 /// A job a worker claimed: it holds the lease until it expires (each

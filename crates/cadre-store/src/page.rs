@@ -1,14 +1,17 @@
 //! Owns keyset pagination of the newest-first list methods ([`crate::Store::list_teams`],
 //! [`crate::Store::list_runs_of`]): the opaque cursor (`(created_at, id)` of the last item
 //! returned), clamping page sizes to [`MAX_PAGE`], and cutting the rows a backend fetched
-//! into the page and the next page's cursor. No SQL here: each backend binds
-//! [`Page::after`] and [`Page::fetch`] in its own statement.
+//! into the page and the next page's cursor. No SQL here: each backend implements
+//! [`BindPage`], binding [`Page::after`] and [`Page::fetch`] onto its own statements.
 
 use chrono::{DateTime, Utc};
+use sqlx::query::QueryAs;
+use sqlx::{Database, Executor, FromRow, IntoArguments};
 use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::model::{MAX_PAGE, RunRecord, TeamRecord};
+use crate::rows::{IntoRecord, into_records};
 
 /// Position in a newest-first listing: `(created_at, id)` of the last item returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +104,36 @@ impl Page {
         let next = items.last().map(|item| item.cursor().encode());
         (items, next)
     }
+}
+
+/// A list query that takes a [`Page`]'s parameters after its own: the cursor's
+/// `created_at` and id (both `NULL` on the first page), then [`Page::fetch`]. Each
+/// backend implements it for its queries, binding the time as it stores one.
+pub(crate) trait BindPage: Sized {
+    /// The query with the page's parameters bound.
+    fn bind_page(self, page: &Page) -> Self;
+}
+
+/// One page of a list query whose own parameters are bound: binds the page of `limit`
+/// and `cursor` ([`Page::new`]), fetches its rows with `executor` and cuts them into the
+/// page and the next page's cursor ([`Page::cut`]).
+pub(crate) async fn list_page<'q, 'c, DB, R, E>(
+    query: QueryAs<'q, DB, R, DB::Arguments<'q>>,
+    executor: E,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<(Vec<R::Record>, Option<String>), StoreError>
+where
+    DB: Database,
+    DB::Arguments<'q>: IntoArguments<'q, DB>,
+    QueryAs<'q, DB, R, DB::Arguments<'q>>: BindPage,
+    R: IntoRecord + Send + Unpin + for<'r> FromRow<'r, DB::Row> + 'q,
+    R::Record: Listed,
+    E: Executor<'c, Database = DB> + 'q,
+{
+    let page = Page::new(limit, cursor.as_deref())?;
+    let rows = query.bind_page(&page).fetch_all(executor).await?;
+    Ok(page.cut(into_records(rows)?))
 }
 
 /// Clamps a page size to `1..=MAX_PAGE`.

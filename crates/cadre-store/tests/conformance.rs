@@ -12,7 +12,7 @@ use cadre_core::{
 };
 use cadre_store::{
     AuditEntry, AuditEvent, ClaimedJob, EventBatch, HeldJob, NewApiToken, NewRefreshToken, NewRun,
-    NewUser, RefreshOutcome, Store, StoreError, StoredCredential, connect,
+    NewUser, RefreshOutcome, RunQuery, Store, StoreError, StoredCredential, connect,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Connection;
@@ -1758,7 +1758,13 @@ async fn api_tokens_are_scoped_revocable_and_expire(h: &Harness) {
     // Admins list everyone's runs.
     new_run(store, ada.id, "ada's", 3).await;
     new_run(store, bob.id, "bob's", 3).await;
-    let (all, _) = store.list_runs_of(None, None, 100, None).await.unwrap();
+    let everyone = RunQuery {
+        owner: None,
+        status: None,
+        limit: 100,
+        cursor: None,
+    };
+    let (all, _) = store.list_runs_of(everyone).await.unwrap();
     let mut tasks: Vec<String> = all.into_iter().map(|r| r.task).collect();
     tasks.sort();
     assert_eq!(tasks, ["ada's", "bob's"]);

@@ -4,8 +4,7 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use cadre_core::event::RunStatus;
-use cadre_store::AuditRecord;
+use cadre_store::{AuditRecord, RunQuery};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -52,10 +51,14 @@ pub async fn list_all_runs(
     ApiQuery(query): ApiQuery<ListRunsQuery>,
 ) -> Result<Json<RunList>, ApiError> {
     let limit = super::runs::page_limit(query.limit)?;
-    let status: Option<RunStatus> = query.status;
     let (runs, next_cursor) = state
         .store
-        .list_runs_of(None, status, limit, query.cursor)
+        .list_runs_of(RunQuery {
+            owner: None,
+            status: query.status,
+            limit,
+            cursor: query.cursor,
+        })
         .await?;
     Ok(Json(RunList {
         runs: runs.into_iter().map(RunView::from).collect(),

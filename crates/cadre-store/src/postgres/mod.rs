@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::Postgres;
+use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgPoolOptions};
+use sqlx::query::QueryAs;
 use uuid::Uuid;
 
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
@@ -23,13 +25,12 @@ use crate::effects::{
 };
 use crate::error::found;
 use crate::model::{
-    Cancellation, ClaimedJob, Claims, EventBatch, HeldJob, NewRun, RunRecord, TeamRecord,
+    Cancellation, ClaimedJob, Claims, EventBatch, HeldJob, NewRun, RunQuery, RunRecord, TeamRecord,
     lease_micros, now_micros,
 };
-use crate::page::Page;
+use crate::page::{BindPage, Page, list_page};
 use crate::rows::{
-    self, Claim, IntoRecord, RunStateRow, UsageRow, found_record, held_job, into_records,
-    optional_record,
+    self, Claim, IntoRecord, RunStateRow, UsageRow, found_record, held_job, optional_record,
 };
 use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
 
@@ -49,6 +50,14 @@ struct ClaimedRunRow {
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl<O> BindPage for QueryAs<'_, Postgres, O, PgArguments> {
+    fn bind_page(self, page: &Page) -> Self {
+        self.bind(page.after.map(|c| c.created_at))
+            .bind(page.after.map(|c| c.id))
+            .bind(page.fetch())
+    }
+}
 
 const RUN_COLUMNS: &str = "id, owner, task, request::text AS request, status, \
     team::text AS team, summary, error_code, error_message, prompt_tokens, \
@@ -93,6 +102,22 @@ impl PgStore {
         .fetch_optional(&self.pool)
         .await?;
         found_record(row, "team")
+    }
+
+    /// Runs `update` (`$1` the job, `$2` the worker) on a job if `worker_id`
+    /// still holds it; whether it did.
+    async fn update_held_job(
+        &self,
+        update: &str,
+        job_id: Uuid,
+        worker_id: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(update)
+            .bind(job_id)
+            .bind(worker_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 }
 
@@ -476,19 +501,13 @@ impl Store for PgStore {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<(Vec<TeamRecord>, Option<String>), StoreError> {
-        let page = Page::new(limit, cursor.as_deref())?;
-        let rows: Vec<TeamRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {TEAM_COLUMNS} FROM teams WHERE owner = $1 \
              AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid)) \
              ORDER BY created_at DESC, id DESC LIMIT $4"
-        ))
-        .bind(owner)
-        .bind(page.after.map(|c| c.created_at))
-        .bind(page.after.map(|c| c.id))
-        .bind(page.fetch())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(page.cut(into_records(rows)?))
+        );
+        let select = sqlx::query_as::<_, TeamRow>(&sql).bind(owner);
+        list_page(select, &self.pool, limit, cursor).await
     }
 
     async fn update_team(
@@ -560,26 +579,18 @@ impl Store for PgStore {
 
     async fn list_runs_of(
         &self,
-        owner: Option<Uuid>,
-        status: Option<RunStatus>,
-        limit: u32,
-        cursor: Option<String>,
+        query: RunQuery,
     ) -> Result<(Vec<RunRecord>, Option<String>), StoreError> {
-        let page = Page::new(limit, cursor.as_deref())?;
-        let rows: Vec<RunRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE ($1::uuid IS NULL OR owner = $1) \
              AND ($2::text IS NULL OR status = $2) \
              AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid)) \
              ORDER BY created_at DESC, id DESC LIMIT $5"
-        ))
-        .bind(owner)
-        .bind(status.map(RunStatus::as_str))
-        .bind(page.after.map(|c| c.created_at))
-        .bind(page.after.map(|c| c.id))
-        .bind(page.fetch())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(page.cut(into_records(rows)?))
+        );
+        let select = sqlx::query_as::<_, RunRow>(&sql)
+            .bind(query.owner)
+            .bind(query.status.map(RunStatus::as_str));
+        list_page(select, &self.pool, query.limit, query.cursor).await
     }
 
     async fn owner_usage_since(
@@ -771,28 +782,24 @@ impl Store for PgStore {
     }
 
     async fn complete_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        self.update_held_job(
             "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = now() \
              WHERE id = $1 AND worker = $2 AND state = 'running'",
+            job_id,
+            worker_id,
         )
-        .bind(job_id)
-        .bind(worker_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .await
     }
 
     async fn release_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        self.update_held_job(
             "UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), \
              worker = NULL, lease_until = NULL, updated_at = now() \
              WHERE id = $1 AND worker = $2 AND state = 'running'",
+            job_id,
+            worker_id,
         )
-        .bind(job_id)
-        .bind(worker_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .await
     }
 
     async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<Cancellation, StoreError> {

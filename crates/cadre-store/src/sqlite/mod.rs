@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::query::QueryAs;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
@@ -27,10 +29,10 @@ use crate::effects::{
 };
 use crate::error::found;
 use crate::model::{
-    Cancellation, Claims, EventBatch, HeldJob, NewRun, RunRecord, TeamRecord, lease_micros,
-    now_micros,
+    Cancellation, Claims, EventBatch, HeldJob, NewRun, RunQuery, RunRecord, TeamRecord,
+    lease_micros, now_micros,
 };
-use crate::page::Page;
+use crate::page::{BindPage, Page, list_page};
 use crate::rows::{self, IntoRecord, RunStateRow, UsageRow, found_record, held_job, into_records};
 use crate::{ConnectOptions, MAX_CLAIM, MAX_EVENTS_PAGE, Store, StoreError, redact_url};
 
@@ -57,6 +59,14 @@ pub struct SqliteStore {
 
 fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
+}
+
+impl<'q, O> BindPage for QueryAs<'q, Sqlite, O, SqliteArguments<'q>> {
+    fn bind_page(self, page: &Page) -> Self {
+        self.bind(page.after.map(|c| micros(c.created_at)))
+            .bind(page.after.map(|c| c.id))
+            .bind(page.fetch())
+    }
 }
 
 impl SqliteStore {
@@ -199,6 +209,23 @@ impl SqliteStore {
         .fetch_optional(&self.reader)
         .await?;
         found_record(row, "team")
+    }
+
+    /// Runs `update` (`?1` the job, `?2` the worker, `?3` now) on a job if `worker_id`
+    /// still holds it; whether it did.
+    async fn update_held_job(
+        &self,
+        update: &str,
+        job_id: Uuid,
+        worker_id: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(update)
+            .bind(job_id)
+            .bind(worker_id)
+            .bind(micros(now_micros()))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 }
 
@@ -385,19 +412,13 @@ impl Store for SqliteStore {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<(Vec<TeamRecord>, Option<String>), StoreError> {
-        let page = Page::new(limit, cursor.as_deref())?;
-        let rows: Vec<TeamRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {TEAM_COLUMNS} FROM teams WHERE owner = ?1 \
              AND (?2 IS NULL OR (created_at, id) < (?2, ?3)) \
              ORDER BY created_at DESC, id DESC LIMIT ?4"
-        ))
-        .bind(owner)
-        .bind(page.after.map(|c| micros(c.created_at)))
-        .bind(page.after.map(|c| c.id))
-        .bind(page.fetch())
-        .fetch_all(&self.reader)
-        .await?;
-        Ok(page.cut(into_records(rows)?))
+        );
+        let select = sqlx::query_as::<_, TeamRow>(&sql).bind(owner);
+        list_page(select, &self.reader, limit, cursor).await
     }
 
     async fn update_team(
@@ -474,26 +495,18 @@ impl Store for SqliteStore {
 
     async fn list_runs_of(
         &self,
-        owner: Option<Uuid>,
-        status: Option<RunStatus>,
-        limit: u32,
-        cursor: Option<String>,
+        query: RunQuery,
     ) -> Result<(Vec<RunRecord>, Option<String>), StoreError> {
-        let page = Page::new(limit, cursor.as_deref())?;
-        let rows: Vec<RunRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR owner = ?1) \
              AND (?2 IS NULL OR status = ?2) \
              AND (?3 IS NULL OR (created_at, id) < (?3, ?4)) \
              ORDER BY created_at DESC, id DESC LIMIT ?5"
-        ))
-        .bind(owner)
-        .bind(status.map(RunStatus::as_str))
-        .bind(page.after.map(|c| micros(c.created_at)))
-        .bind(page.after.map(|c| c.id))
-        .bind(page.fetch())
-        .fetch_all(&self.reader)
-        .await?;
-        Ok(page.cut(into_records(rows)?))
+        );
+        let select = sqlx::query_as::<_, RunRow>(&sql)
+            .bind(query.owner)
+            .bind(query.status.map(RunStatus::as_str));
+        list_page(select, &self.reader, query.limit, query.cursor).await
     }
 
     async fn owner_usage_since(
@@ -683,30 +696,24 @@ impl Store for SqliteStore {
     }
 
     async fn complete_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        self.update_held_job(
             "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = ?3 \
              WHERE id = ?1 AND worker = ?2 AND state = 'running'",
+            job_id,
+            worker_id,
         )
-        .bind(job_id)
-        .bind(worker_id)
-        .bind(micros(now_micros()))
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .await
     }
 
     async fn release_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        self.update_held_job(
             "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), worker = NULL, \
              lease_until = NULL, updated_at = ?3 \
              WHERE id = ?1 AND worker = ?2 AND state = 'running'",
+            job_id,
+            worker_id,
         )
-        .bind(job_id)
-        .bind(worker_id)
-        .bind(micros(now_micros()))
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .await
     }
 
     async fn request_cancel(&self, owner: Uuid, run_id: Uuid) -> Result<Cancellation, StoreError> {
