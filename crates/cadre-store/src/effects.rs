@@ -325,9 +325,6 @@ impl ResumeBuilder {
     }
 }
 
-/// Code of the `error` event written when a run's job ran out of attempts.
-pub const WORKER_LOST: &str = FailureCode::WorkerLost.as_str();
-
 /// Events failing a run whose workers kept disappearing: `error`, `status: failed`,
 /// `finished`, numbered from `last_seq + 1`.
 pub(crate) fn worker_lost_events(
@@ -400,6 +397,12 @@ pub(crate) fn input_refusal(run: &crate::RunRecord) -> StoreError {
 pub(crate) fn parse_status(text: &str) -> Result<RunStatus, StoreError> {
     serde_json::from_value(serde_json::Value::String(text.to_string()))
         .map_err(|_| StoreError::Internal(format!("unknown run status {text:?} in database")))
+}
+
+/// Parses a stored failure code (the run row's copy of its last `error` event's code).
+pub(crate) fn parse_failure_code(text: &str) -> Result<FailureCode, StoreError> {
+    serde_json::from_value(serde_json::Value::String(text.to_string()))
+        .map_err(|_| StoreError::Internal(format!("unknown failure code {text:?} in database")))
 }
 
 /// Parses a stored team document.

@@ -52,7 +52,6 @@ pub use accounts::{
     AccountStore, ApiTokenRecord, AuditEntry, AuditEvent, AuditRecord, NewApiToken,
     NewRefreshToken, NewUser, RefreshOutcome, StoredCredential, UserRecord,
 };
-pub use effects::WORKER_LOST;
 pub use error::StoreError;
 pub use model::{
     Cancellation, ClaimedJob, Claims, EventBatch, HeldJob, MAX_PAGE, NewRun, RunQuery, RunRecord,

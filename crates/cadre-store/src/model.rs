@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use cadre_core::{RunEvent, RunStatus, TeamSpec, UsageTotals};
+use cadre_core::{FailureCode, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 use crate::error::StoreError;
 
@@ -123,7 +123,7 @@ pub struct RunRecord {
     /// Summary from the `finished` event.
     pub summary: Option<String>,
     /// Code of the last `error` event.
-    pub error_code: Option<String>,
+    pub error_code: Option<FailureCode>,
     /// Message of the last `error` event.
     pub error_message: Option<String>,
     /// Usage totals from the `finished` event (zero before).

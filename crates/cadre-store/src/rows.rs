@@ -11,7 +11,7 @@ use uuid::Uuid;
 use cadre_core::{RunEvent, UsageTotals};
 
 use crate::accounts::{ApiTokenRecord, AuditRecord, StoredCredential, UserRecord};
-use crate::effects::{decode_event, parse_status, parse_team, to_u32, to_u64};
+use crate::effects::{decode_event, parse_failure_code, parse_status, parse_team, to_u32, to_u64};
 use crate::error::StoreError;
 use crate::model::{ClaimedJob, HeldJob, RunRecord, TeamRecord};
 
@@ -129,7 +129,11 @@ impl<T: StoredTime> IntoRecord for RunRow<T> {
             status: parse_status(&self.status)?,
             team: self.team.as_deref().map(parse_team).transpose()?,
             summary: self.summary,
-            error_code: self.error_code,
+            error_code: self
+                .error_code
+                .as_deref()
+                .map(parse_failure_code)
+                .transpose()?,
             error_message: self.error_message,
             usage: self.usage.into_record()?,
             last_seq: to_u64(self.last_seq)?,

@@ -787,7 +787,7 @@ async fn append_events_updates_the_run_row(h: &Harness) {
         .unwrap();
     let record = store.get_run(owner, run).await.unwrap();
     assert_eq!(record.status, RunStatus::Failed);
-    assert_eq!(record.error_code.as_deref(), Some("llm_unreachable"));
+    assert_eq!(record.error_code, Some(FailureCode::LlmUnreachable));
     assert_eq!(
         record.error_message.as_deref(),
         Some("the model did not answer")
@@ -958,10 +958,7 @@ async fn batch_claims_take_the_oldest_once_and_retire_exhausted_jobs(h: &Harness
     );
     let doomed_run = store.get_run_any(doomed).await.unwrap();
     assert_eq!(doomed_run.status, RunStatus::Failed);
-    assert_eq!(
-        doomed_run.error_code.as_deref(),
-        Some(cadre_store::WORKER_LOST)
-    );
+    assert_eq!(doomed_run.error_code, Some(FailureCode::WorkerLost));
     // The events that failed it come back for the caller to publish, as stored.
     assert_eq!(
         claims.ended,
@@ -1222,7 +1219,7 @@ async fn exhausted_attempts_fail_the_run(h: &Harness) {
     assert_eq!(next.run_id, later);
     let record = store.get_run(owner, run).await.unwrap();
     assert_eq!(record.status, RunStatus::Failed);
-    assert_eq!(record.error_code.as_deref(), Some(cadre_store::WORKER_LOST));
+    assert_eq!(record.error_code, Some(FailureCode::WorkerLost));
     assert!(record.finished_at.is_some());
     let expected_usage = UsageTotals {
         prompt_tokens: 8,

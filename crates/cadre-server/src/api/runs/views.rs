@@ -5,6 +5,7 @@
 //! of `/openapi.json`, and so of the web UI's generated types: renaming one is an API
 //! change.
 
+use cadre_core::FailureCode;
 use cadre_core::event::{RunStatus, UsageTotals};
 use cadre_core::team::{SelectionMethod, SpeakerSelection, TeamSpec};
 use cadre_store::RunRecord;
@@ -57,7 +58,7 @@ pub struct CreateRunBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RunErrorView {
     /// Stable code (`llm_unreachable`, `worker_lost`, …).
-    pub code: String,
+    pub code: FailureCode,
     /// Human-readable message.
     pub message: String,
 }
