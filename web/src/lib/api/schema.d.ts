@@ -981,7 +981,7 @@ export interface components {
         /** @description The last error of a run. */
         RunErrorView: {
             /** @description Stable code (`llm_unreachable`, `worker_lost`, …). */
-            code: string;
+            code: components["schemas"]["FailureCode"];
             /** @description Human-readable message. */
             message: string;
         };
