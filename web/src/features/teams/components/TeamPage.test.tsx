@@ -149,6 +149,14 @@ describe('TeamPage', () => {
     );
     await user.click(screen.getByRole('button', { name: 'Save' }));
     expect(screen.getByRole('alert')).toHaveTextContent('agents[1].name: duplicate name “A”');
+
+    setText(screen.getByRole('textbox', { name: /Team JSON/ }), JSON.stringify({ name: 'T' }));
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    expect(screen.getByRole('alert')).toHaveTextContent('agents: must be a list of agents');
+
+    setText(screen.getByRole('textbox', { name: /Team JSON/ }), JSON.stringify({ name: 'T', agents: [{ name: 'A' }] }));
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    expect(screen.getByRole('alert')).toHaveTextContent('agents[0].system_message: must be a string');
     expect(server.requests('PUT')).toHaveLength(0);
   });
 
