@@ -1,7 +1,7 @@
 // The run statuses, in one place: their lifecycle order, how each one reads and looks,
 // and which ones are final. Every list of statuses in the UI (history filter, stepper,
-// badges, the event schemas) derives from RUN_STATUS_INFO, which is keyed by the
-// generated `RunStatus`: a status the server adds or drops fails the typecheck here.
+// badges, the stream) derives from RUN_STATUS_INFO, which is keyed by the generated
+// `RunStatus`: a status the server adds or drops fails the typecheck here.
 import type { RunStatus } from '@/lib/api/types';
 
 export type { RunStatus };
@@ -32,7 +32,7 @@ export const RUN_STATUS_INFO: Readonly<Record<RunStatus, RunStatusInfo>> = {
   cancelled: { label: 'Cancelled', tone: 'neutral', stage: 'end', terminal: true },
 };
 
-/** Every run status, in lifecycle order (a non-empty tuple, as `z.enum` wants it). */
+/** Every run status, in lifecycle order (a non-empty tuple). */
 export const RUN_STATUSES = Object.keys(RUN_STATUS_INFO) as [RunStatus, ...RunStatus[]];
 
 /** Statuses a run never leaves. */

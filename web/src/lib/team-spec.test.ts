@@ -32,14 +32,37 @@ describe('parseJsonText', () => {
   });
 });
 
-describe('team schema', () => {
+describe('team check', () => {
   const agent = (name: string) => ({ name, system_message: 'x' });
 
-  it('accepts a minimal team and keeps unknown fields', () => {
-    const checked = checkTeamSpec({ name: ' T ', agents: [{ ...agent('A'), autogen_extra: { tags: [1] } }], future_field: 1 });
-    expect(checked).toEqual({
-      ok: true,
-      spec: { name: 'T', agents: [{ name: 'A', system_message: 'x', description: '', autogen_extra: { tags: [1] } }], future_field: 1 },
+  it('accepts a minimal team and keeps unknown fields, unchanged', () => {
+    const value = { name: ' T ', agents: [{ ...agent('A'), autogen_extra: { tags: [1] } }], future_field: 1 };
+    const checked = checkTeamSpec(value);
+    expect(checked).toEqual({ ok: true, spec: value });
+    expect(checked.ok && checked.spec).toBe(value);
+  });
+
+  it('names what is missing or of the wrong type', () => {
+    const fields = (value: unknown) => {
+      const checked = checkTeamSpec(value);
+      return checked.ok ? null : checked.fields;
+    };
+    expect(fields({ name: 'T' })).toEqual({ agents: 'must be a list of agents' });
+    expect(fields({ name: 'T', agents: {} })).toEqual({ agents: 'must be a list of agents' });
+    expect(fields({ agents: [agent('A')] })).toEqual({ name: 'must be a string' });
+    expect(fields({ name: 'T', agents: [{ system_message: 'x' }, { name: 'B' }, 'C'] })).toEqual({
+      'agents[0].name': 'must be a string',
+      'agents[1].system_message': 'must be a string',
+      'agents[2]': 'must be an object with “name” and “system_message”',
+    });
+    expect(fields({ name: 'T', agents: [{ ...agent('A'), description: 3, tools: 'x' }], termination: { max_round: 0 }, code_execution: { enabled: 'yes' } })).toEqual({
+      'agents[0].description': 'must be a string',
+      'agents[0].tools': 'must be a list of strings',
+      'termination.max_round': 'must be a whole number ≥ 1',
+      'code_execution.enabled': 'must be true or false',
+    });
+    expect(fields({ name: 'T', agents: [agent('A')], speaker_selection: { method: 'graph', transitions: { A: 'B' } } })).toEqual({
+      'speaker_selection.transitions': 'must map each agent to a list of agent names',
     });
   });
 

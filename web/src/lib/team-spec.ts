@@ -1,102 +1,25 @@
-// The Cadre team JSON (cadre-core `TeamSpec`) as a zod schema, shared by the runs and
-// teams features. The generated API types leave it free-form (`Record<string, unknown>`);
-// this is its real shape, checked before anything is sent. Unknown fields
-// (`autogen_extra`, fields of a newer server) pass through untouched, so an edit never
-// drops them.
-import { z } from 'zod';
-import { DEFAULT_SPEAKER_METHOD, SPEAKER_METHODS } from './speaker-selection';
+// The Cadre team JSON (the generated `TeamSpec`), checked before anything is sent, and
+// shared by the runs and teams features. The type comes from `schema.d.ts`; what is here
+// is a small hand-written check of what a user types into the team editor (the JSON tab
+// or the form), so that mistakes are named by field (`agents[1].name: …`) and JSON syntax
+// errors by line and column. It is not a full mirror of the server's rules: the server
+// validates every team again and answers 422 with `details.fields`, which the editor
+// shows. The value is never rewritten: unknown fields (`autogen_extra`, fields of a newer
+// server) pass through untouched, so an edit never drops them.
+import type { AgentSpec, TeamSpec } from '@/lib/api/types';
+import { DEFAULT_SPEAKER_METHOD, SPEAKER_METHODS, isSpeakerMethod } from './speaker-selection';
+
+export type { AgentSpec, TeamSpec };
 
 /** Agent names: what OpenAI's `name` field accepts (team.rs `is_valid_agent_name`). */
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const AGENT_NAME_MESSAGE = 'use 1 to 64 letters, digits, “_” or “-” (no spaces)';
 export const MAX_TEAM_NAME_CHARS = 200;
+/** The name of the admin and of the executor when a team names none (team.rs). */
+const DEFAULT_ADMIN_NAME = 'User';
+const DEFAULT_EXECUTOR_NAME = 'Computer_terminal';
 
-const agentName = z.string().regex(AGENT_NAME_PATTERN, AGENT_NAME_MESSAGE);
-const optionalText = z.string().nullish();
-const count = z.number().int().nonnegative();
-
-export const agentSpecSchema = z.looseObject({
-  name: agentName,
-  system_message: z.string({ error: 'must be a string' }),
-  description: z.string().default(''),
-  model: optionalText,
-  tools: z.array(z.string()).optional(),
-});
-
-/** One option per method of SPEAKER_METHODS (speaker-selection.test checks that they match). */
-export const speakerSelectionSchema = z.discriminatedUnion(
-  'method',
-  [
-    z.object({ method: z.literal('auto') }),
-    z.object({ method: z.literal('round_robin') }),
-    z.object({ method: z.literal('random'), seed: count.nullish() }),
-    z.object({ method: z.literal('manual') }),
-    z.object({ method: z.literal('graph'), transitions: z.record(z.string(), z.array(z.string())) }),
-  ],
-  { error: `method must be one of ${SPEAKER_METHODS.join(', ')}` },
-);
-
-export const terminationSchema = z.looseObject({
-  text_mention: optionalText,
-  max_round: count.min(1).nullish(),
-  max_tokens: count.nullish(),
-  max_cost_usd: z.number().nonnegative().nullish(),
-  timeout_secs: count.nullish(),
-});
-
-export const codeExecutionSchema = z.looseObject({
-  enabled: z.boolean().optional(),
-  executor_name: agentName.optional(),
-  languages: z.array(z.string()).optional(),
-  last_n_messages: count.optional(),
-  timeout_secs: count.optional(),
-});
-
-export const teamSpecSchema = z
-  .looseObject({
-    name: z
-      .string({ error: 'must be a string' })
-      .trim()
-      .min(1, 'must not be empty')
-      .max(MAX_TEAM_NAME_CHARS, `must be at most ${MAX_TEAM_NAME_CHARS} characters`),
-    building_task: optionalText,
-    agents: z.array(agentSpecSchema, { error: 'must be a list of agents' }).min(1, 'a team needs at least one agent'),
-    speaker_selection: speakerSelectionSchema.optional(),
-    termination: terminationSchema.optional(),
-    code_execution: codeExecutionSchema.optional(),
-    admin_name: agentName.optional(),
-    default_model: optionalText,
-    temperature: z.number().min(0).max(2).nullish(),
-    autogen_extra: z.record(z.string(), z.unknown()).optional(),
-  })
-  .superRefine((team, ctx) => {
-    // Every participant needs a distinct name (team.rs `validate`).
-    const seen = new Map<string, string>();
-    const claim = (name: string, path: (string | number)[]) => {
-      if (seen.has(name)) {
-        ctx.addIssue({ code: 'custom', path, message: `duplicate name “${name}” (already used by ${seen.get(name)})` });
-      } else {
-        seen.set(name, path.join('.'));
-      }
-    };
-    team.agents.forEach((agent, i) => claim(agent.name, ['agents', i, 'name']));
-    claim(team.admin_name ?? 'User', ['admin_name']);
-    if (team.code_execution?.enabled) claim(team.code_execution.executor_name ?? 'Computer_terminal', ['code_execution', 'executor_name']);
-    const selection = team.speaker_selection;
-    if (selection?.method === 'graph') {
-      for (const [from, tos] of Object.entries(selection.transitions)) {
-        for (const name of [from, ...tos]) {
-          if (!seen.has(name)) {
-            ctx.addIssue({ code: 'custom', path: ['speaker_selection', 'transitions', from], message: `names unknown agent “${name}”` });
-          }
-        }
-      }
-    }
-  });
-
-export type TeamSpec = z.infer<typeof teamSpecSchema>;
-export type AgentSpec = z.infer<typeof agentSpecSchema>;
-export type SpeakerSelection = z.infer<typeof speakerSelectionSchema>;
+type Path = readonly (string | number)[];
 
 /** A path like `agents[1].name` (or `team` for the whole document). */
 export function formatIssuePath(path: readonly PropertyKey[]): string {
@@ -118,15 +41,125 @@ export type SpecCheck =
       fields: Record<string, string>;
     };
 
-/** Validates a parsed value as a team. */
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isCount = (value: unknown) => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+/** Validates a parsed value as a team (its shape, names, and the references between them). */
 export function checkTeamSpec(value: unknown): SpecCheck {
-  const result = teamSpecSchema.safeParse(value);
-  if (result.success) return { ok: true, spec: result.data };
+  const issues: { path: Path; message: string }[] = [];
+  const fail = (path: Path, message: string) => {
+    issues.push({ path, message });
+  };
+  /** Checks an optional field: absent passes, `null` passes when `nullable`. */
+  const optional = (object: Json, key: string, path: Path, test: (v: unknown) => boolean, message: string, nullable = true) => {
+    const v = object[key];
+    if (v === undefined || (nullable && v === null)) return;
+    if (!test(v)) fail([...path, key], message);
+  };
+  const agentName = (v: unknown) => typeof v === 'string' && AGENT_NAME_PATTERN.test(v);
+  const isString = (v: unknown) => typeof v === 'string';
+
+  if (!isObject(value)) return report([{ path: [], message: 'expected a JSON object with “name” and “agents”' }]);
+  const team = value;
+
+  if (typeof team.name !== 'string') fail(['name'], 'must be a string');
+  else if (!team.name.trim()) fail(['name'], 'must not be empty');
+  else if (team.name.trim().length > MAX_TEAM_NAME_CHARS) fail(['name'], `must be at most ${MAX_TEAM_NAME_CHARS} characters`);
+
+  const names: { name: string; path: Path }[] = [];
+  if (!Array.isArray(team.agents)) fail(['agents'], 'must be a list of agents');
+  else if (team.agents.length === 0) fail(['agents'], 'a team needs at least one agent');
+  else {
+    team.agents.forEach((agent: unknown, i) => {
+      const at = ['agents', i];
+      if (!isObject(agent)) return fail(at, 'must be an object with “name” and “system_message”');
+      if (typeof agent.name !== 'string') fail([...at, 'name'], 'must be a string');
+      else if (!agentName(agent.name)) fail([...at, 'name'], AGENT_NAME_MESSAGE);
+      else names.push({ name: agent.name, path: [...at, 'name'] });
+      if (typeof agent.system_message !== 'string') fail([...at, 'system_message'], 'must be a string');
+      optional(agent, 'description', at, isString, 'must be a string', false);
+      optional(agent, 'model', at, isString, 'must be a string');
+      optional(agent, 'tools', at, (v) => Array.isArray(v) && v.every(isString), 'must be a list of strings', false);
+    });
+  }
+
+  optional(team, 'admin_name', [], agentName, AGENT_NAME_MESSAGE, false);
+  optional(team, 'building_task', [], isString, 'must be a string');
+  optional(team, 'default_model', [], isString, 'must be a string');
+  optional(team, 'temperature', [], (v) => typeof v === 'number' && v >= 0 && v <= 2, 'must be a number from 0 to 2');
+  optional(team, 'autogen_extra', [], isObject, 'must be an object', false);
+
+  const selection = team.speaker_selection;
+  let transitions: Record<string, unknown> | null = null;
+  if (selection !== undefined) {
+    if (!isObject(selection)) fail(['speaker_selection'], 'must be an object with a “method”');
+    else if (!isSpeakerMethod(selection.method)) {
+      fail(['speaker_selection', 'method'], `method must be one of ${SPEAKER_METHODS.join(', ')}`);
+    } else if (selection.method === 'random') {
+      optional(selection, 'seed', ['speaker_selection'], isCount, 'must be a whole number ≥ 0');
+    } else if (selection.method === 'graph') {
+      const t = selection.transitions;
+      if (!isObject(t) || !Object.values(t).every((tos) => Array.isArray(tos) && tos.every(isString))) {
+        fail(['speaker_selection', 'transitions'], 'must map each agent to a list of agent names');
+      } else transitions = t;
+    }
+  }
+
+  const termination = team.termination;
+  if (termination !== undefined) {
+    if (!isObject(termination)) fail(['termination'], 'must be an object');
+    else {
+      const at = ['termination'];
+      optional(termination, 'text_mention', at, isString, 'must be a string');
+      optional(termination, 'max_round', at, (v) => isCount(v) && (v as number) >= 1, 'must be a whole number ≥ 1');
+      for (const key of ['max_tokens', 'timeout_secs']) optional(termination, key, at, isCount, 'must be a whole number ≥ 0');
+      optional(termination, 'max_cost_usd', at, (v) => typeof v === 'number' && v >= 0, 'must be a number ≥ 0');
+    }
+  }
+
+  const execution = team.code_execution;
+  let executorName: string | null = null;
+  if (execution !== undefined) {
+    if (!isObject(execution)) fail(['code_execution'], 'must be an object');
+    else {
+      const at = ['code_execution'];
+      optional(execution, 'enabled', at, (v) => typeof v === 'boolean', 'must be true or false', false);
+      optional(execution, 'executor_name', at, agentName, AGENT_NAME_MESSAGE, false);
+      optional(execution, 'languages', at, (v) => Array.isArray(v) && v.every(isString), 'must be a list of strings', false);
+      for (const key of ['last_n_messages', 'timeout_secs']) optional(execution, key, at, isCount, 'must be a whole number ≥ 0', false);
+      if (execution.enabled === true) executorName = typeof execution.executor_name === 'string' ? execution.executor_name : DEFAULT_EXECUTOR_NAME;
+    }
+  }
+
+  // Every participant needs a distinct name (team.rs `validate`).
+  const adminName = typeof team.admin_name === 'string' ? team.admin_name : DEFAULT_ADMIN_NAME;
+  names.push({ name: adminName, path: ['admin_name'] });
+  if (executorName !== null) names.push({ name: executorName, path: ['code_execution', 'executor_name'] });
+  const seen = new Map<string, string>();
+  for (const { name, path } of names) {
+    const first = seen.get(name);
+    if (first !== undefined) fail(path, `duplicate name “${name}” (already used by ${first})`);
+    else seen.set(name, path.join('.'));
+  }
+  if (transitions) {
+    for (const [from, tos] of Object.entries(transitions)) {
+      for (const name of [from, ...(tos as string[])]) {
+        if (!seen.has(name)) fail(['speaker_selection', 'transitions', from], `names unknown agent “${name}”`);
+      }
+    }
+  }
+
+  // The checks above cover every field the generated type requires.
+  return issues.length ? report(issues) : { ok: true, spec: team as TeamSpec };
+}
+
+function report(issues: readonly { path: Path; message: string }[]): SpecCheck {
   const fields: Record<string, string> = {};
-  const errors = result.error.issues.map((issue) => {
-    const path = formatIssuePath(issue.path);
-    fields[path] ??= issue.message;
-    return `${path}: ${issue.message}`;
+  const errors = issues.map(({ path, message }) => {
+    const key = formatIssuePath(path);
+    fields[key] ??= message;
+    return `${key}: ${message}`;
   });
   return { ok: false, errors, fields };
 }
@@ -269,17 +302,7 @@ export function parseJsonText(text: string): { ok: true; value: unknown } | { ok
 export function parseTeamJson(text: string): SpecCheck {
   const parsed = parseJsonText(text);
   if (!parsed.ok) return { ok: false, errors: [parsed.error], fields: {} };
-  if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
-    return { ok: false, errors: ['team: expected a JSON object with “name” and “agents”'], fields: {} };
-  }
   return checkTeamSpec(parsed.value);
-}
-
-/** A team as the editor holds it: whatever the server sent, with the defaults the form
- *  needs. Falls back to the raw value when it does not validate (the JSON tab shows why). */
-export function toDraft(spec: Record<string, unknown>): TeamSpec {
-  const checked = teamSpecSchema.safeParse(spec);
-  return checked.success ? checked.data : (spec as TeamSpec);
 }
 
 /** A new agent with a free name (`Agent_2`, `Agent_3`, …). */

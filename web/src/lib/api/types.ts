@@ -1,9 +1,8 @@
 // Short names for the generated schema types that the UI uses everywhere. Add aliases
-// here rather than spelling `components['schemas'][...]` in feature code.
-//
-// Free-form JSON in the document (a team spec, an event's `data`, error `details`) is
-// generated as `Record<string, never>`: give it a real type (e.g. a zod schema of the
-// team spec) where it is read, rather than reading its properties directly.
+// here rather than spelling `components['schemas'][...]` in feature code. These are the
+// only definitions of the server's types in the UI: a run event (a union on `type`,
+// narrow on it to get its `data`), the team spec, the statuses and codes all come from
+// `schema.d.ts`; do not re-declare them (no zod mirrors).
 import type { components, paths } from './schema';
 
 export type { components, paths };
@@ -17,15 +16,30 @@ export type User = Schemas['UserView'];
 
 export type Run = Schemas['RunView'];
 export type RunList = Schemas['RunList'];
-export type RunStatus = Schemas['RunStatusView'];
-export type RunUsage = Schemas['UsageView'];
+export type RunStatus = Schemas['RunStatus'];
+export type UsageTotals = Schemas['UsageTotals'];
+export type FailureCode = Schemas['FailureCode'];
+export type StopReason = Schemas['StopReason'];
+export type ErrorCode = Schemas['ErrorCode'];
 export type CreateRunBody = Schemas['CreateRunBody'];
-/** One event of a run's log (`docs/DESIGN.md` §4); `data` depends on `type`. */
+/** One event of a run's log (`docs/DESIGN.md` §4): a union on `type`, each with its `data`. */
 export type RunEvent = Schemas['RunEvent'];
+/** The type of an event: `status`, `team`, `message_delta`, … */
+export type RunEventType = RunEvent['type'];
+/** The event of one type, e.g. `RunEventOf<'message'>` (its `data` typed). */
+export type RunEventOf<T extends RunEventType> = Extract<RunEvent, { type: T }>;
 export type EventPage = Schemas['EventPage'];
 export type Transcript = Schemas['Transcript'];
 
 export type Team = Schemas['TeamView'];
+/** The Cadre team JSON (cadre-core `TeamSpec`). */
+export type TeamSpec = Schemas['TeamSpec'];
+export type AgentSpec = Schemas['AgentSpec'];
+export type SpeakerSelection = Schemas['SpeakerSelection'];
+/** The methods of SpeakerSelection that need no settings (a run's override). */
+export type SelectionMethod = Schemas['SelectionMethod'];
+export type Termination = Schemas['Termination'];
+export type CodeExecution = Schemas['CodeExecution'];
 export type TeamList = Schemas['TeamList'];
 
 export type ModelCatalog = Schemas['ModelCatalog'];

@@ -24,7 +24,7 @@ function AgentEditor({ agent, index, onChange }: { agent: AgentSpec; index: numb
           hint="Letters, digits, _ and - (at most 64)."
           onChange={(e) => onChange({ ...agent, name: e.target.value })}
         />
-        <TextField label="Description" value={agent.description} onChange={(e) => onChange({ ...agent, description: e.target.value })} />
+        <TextField label="Description" value={agent.description ?? ''} onChange={(e) => onChange({ ...agent, description: e.target.value })} />
         <TextArea
           label="System message"
           rows={6}
@@ -39,7 +39,7 @@ function AgentEditor({ agent, index, onChange }: { agent: AgentSpec; index: numb
 export function BuiltTeamEditor({ team, onChange }: BuiltTeamEditorProps) {
   return (
     <div className="built-team-editor">
-      <TextField label="Team name" value={team.name} onChange={(e) => onChange({ ...team, name: e.target.value })} />
+      <TextField label="Team name" value={team.name ?? ''} onChange={(e) => onChange({ ...team, name: e.target.value })} />
       <ol className="built-team-editor__agents" aria-label="Agents">
         {team.agents.map((agent, index) => (
           <AgentEditor

@@ -5,7 +5,7 @@ import { renderApp } from '@/testing/render-app';
 import { grant, resetSession } from '@/testing/session';
 import { runView } from '@/testing/runs';
 import { applyEvents, initialRunView } from '../stores/run-view';
-import { ev, RUN_ID, scriptedRun, TEAM } from '../testing/events';
+import { ev, finishedData, RUN_ID, scriptedRun, TEAM } from '../testing/events';
 import { installFakeWebSocket, openedSocket, push } from '../testing/fake-socket';
 import { StatusStepper } from './StatusStepper';
 import { Transcript } from './Transcript';
@@ -135,7 +135,7 @@ describe('RunPage', () => {
     await user.click(within(screen.getByRole('dialog', { name: 'Cancel this run?' })).getByRole('button', { name: 'Cancel run' }));
     await vi.waitFor(() => expect(server.requests('POST', `/api/v1/runs/${RUN_ID}/cancel`)).toHaveLength(1));
     expect(await screen.findByRole('button', { name: 'Cancelling…' })).toBeDisabled();
-    await push(socket, ev(2, 'status', { status: 'cancelled' }), ev(3, 'finished', { status: 'cancelled', summary: 'cancelled by the user', reason: 'cancelled' }));
+    await push(socket, ev(2, 'status', { status: 'cancelled' }), ev(3, 'finished', finishedData('cancelled', { summary: 'cancelled by the user', reason: 'cancelled' })));
     expect(within(screen.getByRole('list', { name: 'Run progress' })).getByText('Cancelled').closest('li')).toHaveAttribute('aria-current', 'step');
   });
 
@@ -150,7 +150,7 @@ describe('RunPage', () => {
       ev(1, 'status', { status: 'building' }),
       ev(2, 'team', { team: TEAM }),
       ev(3, 'status', { status: 'completed' }),
-      ev(4, 'finished', { status: 'completed', summary: 'team built', reason: 'build_only' }),
+      ev(4, 'finished', finishedData('completed', { summary: 'team built', reason: 'build_only' })),
     );
     const review = screen.getByRole('region', { name: 'Review the team' });
     const first = within(review).getAllByRole('group')[0]!;

@@ -15,7 +15,7 @@ import { useDownloadTranscript } from '../api/download-transcript';
 import { useRun } from '../api/get-run';
 import { useRunStream } from '../hooks/use-run-stream';
 import { isBuildOnly, type RunViewState } from '../stores/run-view';
-import { parseTeam, type TeamSpec } from '../types';
+import type { TeamSpec } from '../types';
 import { BuiltTeamEditor } from './BuiltTeamEditor';
 import { ConnectionIndicator } from './ConnectionIndicator';
 import { InputBox } from './InputBox';
@@ -134,7 +134,7 @@ function RunView({ run }: { run: Run }) {
   const cancel = useCancelRun(run.id);
   const status: RunStatus = view.status ?? run.status;
   const terminal = isTerminalStatus(status) || view.finished !== null;
-  const team = view.team ?? parseTeam(run.team);
+  const team = view.team ?? run.team ?? null;
   const buildOnly = isBuildOnly(view) || !run.settings.execute;
   const cancelling = !terminal && (cancel.isSuccess || run.cancel_requested);
   const queryClient = useQueryClient();

@@ -5,9 +5,12 @@
 // once, items are kept sorted by seq whatever order they arrive in, and a streaming
 // message (built from `message_delta`s) is replaced by its final `message`; deltas for a
 // message that is already final are ignored.
+//
+// Events arrive as the generated `RunEvent` union, already checked at the stream boundary
+// (`readIncomingEvent`): the fold narrows on `event.type` and reads `data` as typed.
 import { createStore } from 'zustand/vanilla';
-import type { RunStatus } from '@/lib/api/types';
-import { parseTeam, typeEvent, type StreamEvent, type TeamSpec, type TypedEvent } from '../types';
+import type { RunStatus, StopReason } from '@/lib/api/types';
+import type { RunEvent, RunEventOf, TeamSpec } from '../types';
 
 export interface CodeResultView {
   seq: number;
@@ -99,7 +102,7 @@ export interface FinishedView {
   seq: number;
   status: RunStatus;
   summary: string;
-  reason: string | null;
+  reason: StopReason;
   at: string;
 }
 
@@ -184,7 +187,7 @@ function dropDrafts(items: TranscriptItem[], abandoned: (draft: MessageItem) => 
 }
 
 /** Applies a live `message_delta`. */
-function applyDelta(state: RunViewState, event: Extract<TypedEvent, { type: 'message_delta' }>): RunViewState {
+function applyDelta(state: RunViewState, event: RunEventOf<'message_delta'>): RunViewState {
   const { message_id: messageId, agent, delta } = event.data;
   const index = findMessage(state.items, messageId);
   if (index === -1) {
@@ -209,16 +212,14 @@ function applyDelta(state: RunViewState, event: Extract<TypedEvent, { type: 'mes
   return { ...state, items };
 }
 
-/** Applies one durable event (already typed). */
-function applyDurable(state: RunViewState, event: TypedEvent): RunViewState {
+/** Applies one durable event. */
+function applyDurable(state: RunViewState, event: Exclude<RunEvent, RunEventOf<'message_delta'>>): RunViewState {
   const { seq, at } = event;
   switch (event.type) {
     case 'status':
       return withStatus(state, seq, event.data.status, at);
-    case 'team': {
-      const team = parseTeam(event.data.team);
-      return team ? { ...state, team } : state;
-    }
+    case 'team':
+      return { ...state, team: event.data.team };
     case 'speaker': {
       const item: SpeakerItem = { kind: 'speaker', key: `s-${seq}`, order: seq, seq, agent: event.data.agent, reason: event.data.reason };
       // The chat moved to another turn: a draft from before it was abandoned.
@@ -276,7 +277,7 @@ function applyDurable(state: RunViewState, event: TypedEvent): RunViewState {
         usage: {
           promptTokens: state.usage.promptTokens + event.data.prompt_tokens,
           completionTokens: state.usage.completionTokens + event.data.completion_tokens,
-          costUsd: state.usage.costUsd + event.data.cost_usd,
+          costUsd: state.usage.costUsd + (event.data.cost_usd ?? 0),
           calls: state.usage.calls + 1,
         },
       };
@@ -310,7 +311,7 @@ function applyDurable(state: RunViewState, event: TypedEvent): RunViewState {
       const { status, summary, reason, usage } = event.data;
       let next: RunViewState = {
         ...state,
-        finished: { seq, status, summary: summary ?? '', reason: reason ?? null, at },
+        finished: { seq, status, summary, reason, at },
         pendingInput: null,
       };
       if (seq >= state.statusSeq) next = { ...next, status, statusSeq: seq };
@@ -318,50 +319,40 @@ function applyDurable(state: RunViewState, event: TypedEvent): RunViewState {
         next = { ...next, timeline: [...next.timeline, { seq, status, at }].sort((a, b) => a.seq - b.seq) };
       }
       // The final totals are authoritative (they include calls the events may not show).
-      if (usage) {
-        next = {
-          ...next,
-          usage: {
-            promptTokens: usage.prompt_tokens,
-            completionTokens: usage.completion_tokens,
-            costUsd: usage.cost_usd,
-            calls: usage.calls ?? state.usage.calls,
-          },
-        };
-      }
+      next = {
+        ...next,
+        usage: {
+          promptTokens: usage.prompt_tokens,
+          completionTokens: usage.completion_tokens,
+          costUsd: usage.cost_usd,
+          calls: usage.calls,
+        },
+      };
       // A draft still streaming now never became a message (its worker stopped mid-answer):
       // it is not part of the transcript.
       return { ...next, items: dropDrafts(next.items, () => true) };
     }
-    case 'message_delta':
-      return applyDelta(state, event);
   }
 }
 
-/** Folds one event into the view. Unknown or malformed events change nothing. */
-export function applyEvent(state: RunViewState, event: StreamEvent): RunViewState {
-  const typed = typeEvent(event);
-  if (!typed) {
-    // Still mark the seq as seen so the resume point keeps moving.
-    if (event.type === 'message_delta' || state.seen[event.seq]) return state;
-    return { ...state, seen: { ...state.seen, [event.seq]: true }, lastSeq: Math.max(state.lastSeq, event.seq) };
-  }
-  if (typed.type === 'message_delta') {
+/** Folds one event into the view. */
+export function applyEvent(state: RunViewState, event: RunEvent): RunViewState {
+  if (event.type === 'message_delta') {
     // Deltas after the run finished, or for a message already final, change nothing.
     if (state.finished) return state;
-    return applyDelta(state, typed);
+    return applyDelta(state, event);
   }
-  if (state.seen[typed.seq]) return state;
+  if (state.seen[event.seq]) return state;
   // After `finished`, the final usage totals must not be added to again.
-  if (typed.type === 'usage' && state.finished) {
-    return { ...state, seen: { ...state.seen, [typed.seq]: true }, lastSeq: Math.max(state.lastSeq, typed.seq) };
+  if (event.type === 'usage' && state.finished) {
+    return { ...state, seen: { ...state.seen, [event.seq]: true }, lastSeq: Math.max(state.lastSeq, event.seq) };
   }
-  const next = applyDurable(state, typed);
-  return { ...next, seen: { ...next.seen, [typed.seq]: true }, lastSeq: Math.max(next.lastSeq, typed.seq) };
+  const next = applyDurable(state, event);
+  return { ...next, seen: { ...next.seen, [event.seq]: true }, lastSeq: Math.max(next.lastSeq, event.seq) };
 }
 
 /** Folds many events. */
-export function applyEvents(state: RunViewState, events: readonly StreamEvent[]): RunViewState {
+export function applyEvents(state: RunViewState, events: readonly RunEvent[]): RunViewState {
   return events.reduce(applyEvent, state);
 }
 
@@ -371,8 +362,8 @@ export function isBuildOnly(state: RunViewState): boolean {
 }
 
 export interface RunViewStore extends RunViewState {
-  apply: (event: StreamEvent) => void;
-  applyMany: (events: readonly StreamEvent[]) => void;
+  apply: (event: RunEvent) => void;
+  applyMany: (events: readonly RunEvent[]) => void;
   reset: () => void;
 }
 

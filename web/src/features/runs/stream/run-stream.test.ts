@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ev, RUN_ID } from '../testing/events';
-import type { StreamEvent } from '../types';
+import { ev, finishedData, rawEvent, RUN_ID } from '../testing/events';
+import type { RunEvent } from '../types';
 import { backoffDelay, DEFAULT_BACKOFF, RunStream, type EventSourceLike, type RunStreamOptions, type SocketLike, type StreamStatus } from './run-stream';
 
 class FakeSocket implements SocketLike {
@@ -19,8 +19,12 @@ class FakeSocket implements SocketLike {
   open() {
     this.onopen?.({});
   }
-  send(event: StreamEvent) {
+  /** Sends an event (or anything else, as JSON). */
+  send(event: unknown) {
     this.onmessage?.({ data: JSON.stringify(event) });
+  }
+  sendText(data: unknown) {
+    this.onmessage?.({ data });
   }
   drop(code = 1006) {
     this.onclose?.({ code, reason: '' });
@@ -45,7 +49,7 @@ class FakeEventSource implements EventSourceLike {
     this.listeners.set(type, listener);
   }
   close() {}
-  send(event: StreamEvent) {
+  send(event: RunEvent) {
     this.listeners.get(event.type)?.({ data: JSON.stringify(event) });
   }
 }
@@ -56,7 +60,7 @@ function json(body: unknown, status = 200) {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 }
 
-let received: StreamEvent[];
+let received: RunEvent[];
 let statuses: StreamStatus[];
 let token: string;
 let fetchMock: ReturnType<typeof vi.fn<typeof fetch>>;
@@ -134,7 +138,7 @@ describe('RunStream', () => {
     socket.send(ev(1, 'status', { status: 'executing' }));
     socket.send(ev(1, 'message_delta', { message_id: 'm', agent: 'A', delta: 'hi' }));
     socket.send(ev(1, 'status', { status: 'executing' }));
-    socket.send(ev(2, 'finished', { status: 'completed', summary: '' }));
+    socket.send(ev(2, 'finished', finishedData('completed')));
     await flush();
     expect(received.map((e) => [e.seq, e.type])).toEqual([
       [1, 'status'],
@@ -223,7 +227,7 @@ describe('RunStream', () => {
     await flush();
     latest().open();
     latest().send(ev(1, 'status', { status: 'building' }));
-    latest().send(ev(2, 'usage', { prompt_tokens: 1, completion_tokens: 1, cost_usd: 0 }));
+    latest().send(ev(2, 'usage', { model: 'demo', prompt_tokens: 1, completion_tokens: 1, cost_usd: 0 }));
     await flush();
     latest().drop();
     await flush();
@@ -231,7 +235,7 @@ describe('RunStream', () => {
     await flush();
     const second = latest();
     second.open();
-    second.send(ev(2, 'usage', { prompt_tokens: 1, completion_tokens: 1, cost_usd: 0 }));
+    second.send(ev(2, 'usage', { model: 'demo', prompt_tokens: 1, completion_tokens: 1, cost_usd: 0 }));
     second.send(ev(3, 'status', { status: 'executing' }));
     await flush();
     expect(received.map((e) => e.seq)).toEqual([1, 2, 3]);
@@ -253,6 +257,55 @@ describe('RunStream', () => {
     await vi.waitFor(() => expect(received.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]));
     const [, init] = fetchMock.mock.calls[0]!;
     expect(new Headers(init?.headers).get('Authorization')).toBe('Bearer token-1');
+  });
+
+  it('skips events of a type it does not know, without taking their seq for a gap', async () => {
+    makeStream();
+    await flush();
+    const socket = latest();
+    socket.open();
+    socket.send(ev(1, 'status', { status: 'building' }));
+    socket.send(rawEvent(2, 'something_new', { x: 1 }));
+    socket.send(ev(3, 'status', { status: 'executing' }));
+    await flush();
+    expect(received.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'status'],
+      [3, 'status'],
+    ]);
+    expect(fetchMock).not.toHaveBeenCalled();
+    // The resume point moved past it.
+    socket.drop();
+    await vi.advanceTimersByTimeAsync(DEFAULT_BACKOFF.capMs);
+    await flush();
+    expect(latest().after).toBe(3);
+  });
+
+  it('skips unknown types in a gap-filling page too', async () => {
+    fetchMock.mockImplementation(() =>
+      Promise.resolve(json({ events: [rawEvent(2, 'something_new', {}), ev(3, 'status', { status: 'executing' })], next_after: 3 })),
+    );
+    makeStream();
+    await flush();
+    latest().open();
+    latest().send(ev(1, 'status', { status: 'building' }));
+    latest().send(ev(4, 'speaker', { agent: 'A', reason: 'auto' }));
+    await vi.waitFor(() => expect(received.map((e) => e.seq)).toEqual([1, 3, 4]));
+  });
+
+  it('ignores what is not an event', async () => {
+    makeStream();
+    await flush();
+    const socket = latest();
+    socket.open();
+    socket.sendText('not json');
+    socket.sendText(new ArrayBuffer(2));
+    for (const junk of [null, 3, [], { type: 'status', data: { status: 'failed' } }, { seq: '1', type: 'status', data: {} }, rawEvent(1, 'status', null), rawEvent(1, 'status', [])]) {
+      socket.send(junk);
+    }
+    socket.send(ev(1, 'status', { status: 'executing' }));
+    await flush();
+    expect(received.map((e) => [e.seq, e.type])).toEqual([[1, 'status']]);
+    expect(statuses.at(-1)?.state).toBe('live');
   });
 
   it('refreshes the token before reconnecting when it is about to expire', async () => {
@@ -319,7 +372,7 @@ describe('RunStream', () => {
     source.onopen?.({});
     expect(statuses.at(-1)).toMatchObject({ state: 'live', transport: 'sse' });
     source.send(ev(1, 'status', { status: 'executing' }));
-    source.send(ev(2, 'finished', { status: 'completed' }));
+    source.send(ev(2, 'finished', finishedData('completed')));
     await flush();
     expect(received.map((e) => e.type)).toEqual(['status', 'finished']);
     expect(statuses.at(-1)?.state).toBe('closed');

@@ -13,10 +13,13 @@
 // - Before each reconnect it makes sure the access token is fresh (refreshing when it is
 //   about to expire or the last failure looked like an auth failure).
 // - Stops for good after `finished` (or a close after a terminal status).
+// - Checks what arrives just enough (`readIncomingEvent`) and hands on the generated
+//   `RunEvent`; an event of a type this UI does not know is skipped, but its seq still
+//   counts, so it is never taken for a gap.
 //
 // Time, timers, WebSocket/EventSource constructors, fetch and random are injectable.
 import { isRunStatus, isTerminalStatus } from '@/lib/run-status';
-import { isStreamEvent, type StreamEvent } from '../types';
+import { RUN_EVENT_TYPES, readIncomingEvent, type IncomingEvent, type RunEvent } from '../types';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'closed';
 export type Transport = 'ws' | 'sse';
@@ -64,12 +67,6 @@ export interface BackoffOptions {
 
 export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, capMs: 15_000, healthyMs: 5_000 };
 
-/** Every event type the server may send (SSE frames are named by type). */
-const SSE_EVENT_TYPES = [
-  'status', 'team', 'speaker', 'message_delta', 'message', 'code', 'code_result',
-  'usage', 'input_request', 'input', 'log', 'error', 'finished',
-];
-
 /** Refresh the token when it expires within this margin. */
 const TOKEN_MARGIN_MS = 10_000;
 /** Events per JSON page when filling gaps. */
@@ -82,7 +79,7 @@ export interface RunStreamOptions {
   /** Resume after this seq (default 0: replay everything). */
   after?: number;
   /** Durable events (exactly once, in seq order) and live deltas. */
-  onEvent: (event: StreamEvent) => void;
+  onEvent: (event: RunEvent) => void;
   onStatus?: (status: StreamStatus) => void;
   /** The current access token. */
   getToken: () => string | null;
@@ -266,7 +263,7 @@ export class RunStream {
     source.onopen = () => {
       if (id === this.connection) this.onOpen();
     };
-    for (const type of SSE_EVENT_TYPES) {
+    for (const type of RUN_EVENT_TYPES) {
       source.addEventListener(type, (message) => {
         if (id === this.connection) this.onRaw(message.data);
       });
@@ -300,42 +297,46 @@ export class RunStream {
     } catch {
       return;
     }
-    if (!isStreamEvent(parsed)) return;
-    const event = parsed;
+    const event = readIncomingEvent(parsed);
+    if (!event) return;
     const id = this.connection;
     this.chain = this.chain.then(() => (id === this.connection ? this.process(event) : undefined)).catch(() => undefined);
   }
 
   /** Applies one incoming event: deltas pass through, durable events exactly once, in order. */
-  private async process(event: StreamEvent): Promise<void> {
+  private async process(incoming: IncomingEvent): Promise<void> {
     if (this.stopped || this.finished) return;
-    if (event.type === 'message_delta') {
-      this.opts.onEvent(event);
+    if (incoming.known && incoming.event.type === 'message_delta') {
+      this.opts.onEvent(incoming.event);
       return;
     }
-    if (event.seq <= this.lastSeq) return; // already applied (replay after a reconnect)
-    if (event.seq > this.lastSeq + 1) {
-      const filled = await this.fillGap(event.seq - 1);
+    const { seq } = incoming;
+    if (seq <= this.lastSeq) return; // already applied (replay after a reconnect)
+    if (seq > this.lastSeq + 1) {
+      const filled = await this.fillGap(seq - 1);
       if (this.stopped || this.finished) return;
       if (!filled) {
         // Could not fill: reconnect from what we have; the server replays the rest.
         this.forceReconnect();
         return;
       }
-      if (event.seq <= this.lastSeq) return;
-      if (event.seq > this.lastSeq + 1) {
+      if (seq <= this.lastSeq) return;
+      if (seq > this.lastSeq + 1) {
         this.forceReconnect();
         return;
       }
     }
-    this.apply(event);
+    this.apply(incoming);
   }
 
-  private apply(event: StreamEvent) {
-    this.lastSeq = event.seq;
+  /** Applies the next durable event (or skips one of an unknown type), moving the resume point. */
+  private apply(incoming: IncomingEvent) {
+    this.lastSeq = incoming.seq;
+    if (!incoming.known) return;
+    const { event } = incoming;
     this.opts.onEvent(event);
-    const status = event.data.status;
-    if (event.type === 'status' && isRunStatus(status) && isTerminalStatus(status)) this.sawTerminalStatus = true;
+    // A status newer than this UI is not terminal for it.
+    if (event.type === 'status' && isRunStatus(event.data.status) && isTerminalStatus(event.data.status)) this.sawTerminalStatus = true;
     if (event.type === 'finished') {
       this.finished = true;
       this.teardown();
@@ -348,14 +349,14 @@ export class RunStream {
     while (this.lastSeq < through && !this.stopped && !this.finished) {
       const page = await this.fetchPage(Math.min(PAGE_LIMIT, Math.max(1, through - this.lastSeq)));
       if (page === null || page.length === 0) return false;
-      for (const event of page) {
-        if (event.seq === this.lastSeq + 1 && event.type !== 'message_delta') this.apply(event);
+      for (const incoming of page) {
+        if (incoming.seq === this.lastSeq + 1 && !(incoming.known && incoming.event.type === 'message_delta')) this.apply(incoming);
       }
     }
     return this.lastSeq >= through || this.finished;
   }
 
-  private async fetchPage(limit: number): Promise<StreamEvent[] | null> {
+  private async fetchPage(limit: number): Promise<IncomingEvent[] | null> {
     const token = this.opts.getToken();
     try {
       const response = await this.fetchFn(`${this.base()}${this.path(`/events?after=${this.lastSeq}&limit=${limit}`)}`, {
@@ -365,7 +366,8 @@ export class RunStream {
       if (response.status === 401) this.needsRefresh = true;
       if (!response.ok) return null;
       const body = (await response.json()) as { events?: unknown };
-      return Array.isArray(body.events) ? body.events.filter(isStreamEvent) : null;
+      if (!Array.isArray(body.events)) return null;
+      return body.events.map(readIncomingEvent).filter((incoming) => incoming !== null);
     } catch {
       return null;
     }

@@ -1,14 +1,29 @@
-// Event fixtures for the runs feature's tests: a small scripted run, seq by seq.
-import type { StreamEvent } from '../types';
+// Event fixtures for the runs feature's tests: a small scripted run, seq by seq, typed by
+// the generated event union.
+import type { RunEvent, RunEventOf, RunEventType, TeamSpec } from '../types';
 
 export const RUN_ID = '7d0c6d38-6a55-4a43-b1c7-1a0c2f6c2a11';
 
 let clock = Date.parse('2026-05-01T10:00:00Z');
 
 /** One event; `at` advances a second per call. */
-export function ev(seq: number, type: string, data: Record<string, unknown>): StreamEvent {
+export function ev<T extends RunEventType>(seq: number, type: T, data: RunEventOf<T>['data']): RunEventOf<T> {
+  clock += 1000;
+  return { seq, run_id: RUN_ID, at: new Date(clock).toISOString(), type, data } as RunEventOf<T>;
+}
+
+/** Anything the stream might carry (an event of a newer server, a malformed one). */
+export function rawEvent(seq: number, type: string, data: unknown): unknown {
   clock += 1000;
   return { seq, run_id: RUN_ID, at: new Date(clock).toISOString(), type, data };
+}
+
+/** The `data` of a `finished` event, with the usage and reason a test does not care about. */
+export function finishedData(
+  status: RunEventOf<'finished'>['data']['status'],
+  rest: Partial<RunEventOf<'finished'>['data']> = {},
+): RunEventOf<'finished'>['data'] {
+  return { status, summary: '', reason: 'text_mention', usage: { prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, calls: 0 }, ...rest };
 }
 
 export const TEAM = {
@@ -21,12 +36,12 @@ export const TEAM = {
   speaker_selection: { method: 'auto' },
   code_execution: { enabled: true, executor_name: 'Computer_terminal', languages: ['python', 'sh'] },
   admin_name: 'User',
-};
+} satisfies TeamSpec;
 
 export const CODE = "print('First 20 Fibonacci numbers: [0, 1, 1]')";
 
 /** A whole run: status, team, messages with a code block and its result, usage, finished. */
-export function scriptedRun(): StreamEvent[] {
+export function scriptedRun(): RunEvent[] {
   return [
     ev(1, 'status', { status: 'building' }),
     ev(2, 'usage', { model: 'demo', prompt_tokens: 100, completion_tokens: 20, cost_usd: 0.001 }),

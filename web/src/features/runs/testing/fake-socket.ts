@@ -2,7 +2,7 @@
 // events into the latest socket.
 import { act } from '@testing-library/react';
 import { expect, vi } from 'vitest';
-import type { StreamEvent } from '../types';
+import type { RunEvent } from '../types';
 
 export class FakeWebSocket {
   static sockets: FakeWebSocket[] = [];
@@ -34,7 +34,7 @@ export async function openedSocket(): Promise<FakeWebSocket> {
 }
 
 /** Sends events through the socket and lets the page render them. */
-export async function push(socket: FakeWebSocket, ...events: StreamEvent[]) {
+export async function push(socket: FakeWebSocket, ...events: RunEvent[]) {
   await act(async () => {
     for (const event of events) socket.onmessage?.({ data: JSON.stringify(event) });
     for (let i = 0; i < 20; i += 1) await Promise.resolve();

@@ -1,10 +1,11 @@
 // Edits a team two ways, on tabs: "Form" (TeamForm) and "JSON" (the whole spec as text).
-// Both work on one draft; leaving the JSON tab or saving parses and validates the text
-// with the team schema first, so nothing invalid reaches the server, and problems are
-// listed with their line/column (syntax) or field path (`agents[1].name: …`).
+// Both work on one draft; leaving the JSON tab or saving parses and checks the text first
+// (`checkTeamSpec`), so an obviously broken team never reaches the server, and problems
+// are listed with their line/column (syntax) or field path (`agents[1].name: …`). What
+// the server still refuses (422) is shown below the editor.
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { Button, ErrorMessage, TextArea } from '@/components/ui';
-import { checkTeamSpec, parseTeamJson, toDraft, type TeamSpec } from '@/lib/team-spec';
+import { checkTeamSpec, parseTeamJson, type TeamSpec } from '@/lib/team-spec';
 import { TeamForm } from './TeamForm';
 
 type Tab = 'form' | 'json';
@@ -15,9 +16,9 @@ const TABS: { id: Tab; label: string }[] = [
 
 export interface TeamEditorProps {
   /** The saved spec (as the server sent it). */
-  spec: Record<string, unknown>;
+  spec: TeamSpec;
   /** Saves a valid spec; resolves with the saved spec. */
-  onSave: (spec: TeamSpec) => Promise<Record<string, unknown>>;
+  onSave: (spec: TeamSpec) => Promise<TeamSpec>;
   saving: boolean;
   saveError: unknown;
   /** Told whenever the draft starts or stops differing from the saved team. */
@@ -28,9 +29,9 @@ const pretty = (value: unknown) => JSON.stringify(value, null, 2);
 
 export function TeamEditor({ spec, onSave, saving, saveError, onDirtyChange }: TeamEditorProps) {
   const [tab, setTab] = useState<Tab>('form');
-  const [draft, setDraft] = useState<TeamSpec>(() => toDraft(spec));
-  const [baseline, setBaseline] = useState(() => pretty(toDraft(spec)));
-  const [jsonText, setJsonText] = useState(() => pretty(toDraft(spec)));
+  const [draft, setDraft] = useState<TeamSpec>(spec);
+  const [baseline, setBaseline] = useState(() => pretty(spec));
+  const [jsonText, setJsonText] = useState(() => pretty(spec));
   const [problems, setProblems] = useState<string[]>([]);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [savedNote, setSavedNote] = useState(false);
@@ -86,7 +87,7 @@ export function TeamEditor({ spec, onSave, saving, saveError, onDirtyChange }: T
     }
     clearProblems();
     try {
-      const saved = toDraft(await onSave(checked.spec));
+      const saved = await onSave(checked.spec);
       setDraft(saved);
       setBaseline(pretty(saved));
       setJsonText(pretty(saved));

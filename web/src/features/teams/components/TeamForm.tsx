@@ -51,7 +51,7 @@ function AgentFields({
       <TextField
         label="Description"
         hint="One line the other agents (and speaker selection) see."
-        value={agent.description}
+        value={agent.description ?? ''}
         error={errors[`${at}.description`]}
         onChange={(event) => onChange({ ...agent, description: event.target.value })}
       />
@@ -107,7 +107,7 @@ export function TeamForm({ draft, onChange, errors }: TeamFormProps) {
         <TextField
           label="Team name"
           required
-          value={draft.name}
+          value={draft.name ?? ''}
           error={errors.name}
           onChange={(event) => onChange({ ...draft, name: event.target.value })}
         />

@@ -1,6 +1,6 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Team } from '@/lib/api/types';
+import type { Team, TeamSpec } from '@/lib/api/types';
 import { apiError, json, noContent, type FakeServer } from '@/testing/fake-server';
 import { renderApp } from '@/testing/render-app';
 import { installSignedInServer, resetSession } from '@/testing/session';
@@ -18,10 +18,10 @@ const SPEC = {
   termination: { text_mention: 'TERMINATE', max_round: 20 },
   code_execution: { enabled: false, executor_name: 'Computer_terminal', languages: ['python', 'sh'], last_n_messages: 0, timeout_secs: 30 },
   admin_name: 'User',
-};
+} satisfies TeamSpec;
 
-function team(spec: Record<string, unknown> = SPEC, updated = '2026-05-01T10:00:00Z'): Team {
-  return { id: ID, name: spec.name as string, spec, created_at: '2026-05-01T09:00:00Z', updated_at: updated };
+function team(spec: TeamSpec = SPEC, updated = '2026-05-01T10:00:00Z'): Team {
+  return { id: ID, name: spec.name ?? '', spec, created_at: '2026-05-01T09:00:00Z', updated_at: updated };
 }
 
 let server: FakeServer;
@@ -63,7 +63,7 @@ describe('TeamPage', () => {
 
   it('saves form edits with a PUT of the whole spec, keeping unknown fields', async () => {
     server.on('PUT', TEAM_URL, async (request) => {
-      const body = (await request.json()) as Record<string, unknown>;
+      const body = (await request.json()) as TeamSpec;
       return json(team(body, '2026-05-02T10:00:00Z'));
     });
     const { user } = await openTeam();
@@ -149,11 +149,19 @@ describe('TeamPage', () => {
     );
     await user.click(screen.getByRole('button', { name: 'Save' }));
     expect(screen.getByRole('alert')).toHaveTextContent('agents[1].name: duplicate name “A”');
+
+    setText(screen.getByRole('textbox', { name: /Team JSON/ }), JSON.stringify({ name: 'T' }));
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    expect(screen.getByRole('alert')).toHaveTextContent('agents: must be a list of agents');
+
+    setText(screen.getByRole('textbox', { name: /Team JSON/ }), JSON.stringify({ name: 'T', agents: [{ name: 'A' }] }));
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    expect(screen.getByRole('alert')).toHaveTextContent('agents[0].system_message: must be a string');
     expect(server.requests('PUT')).toHaveLength(0);
   });
 
   it('saves valid JSON as is', async () => {
-    server.on('PUT', TEAM_URL, async (request) => json(team((await request.json()) as Record<string, unknown>)));
+    server.on('PUT', TEAM_URL, async (request) => json(team((await request.json()) as TeamSpec)));
     const { user } = await openTeam();
     await user.click(screen.getByRole('tab', { name: 'JSON' }));
     const next = { ...SPEC, name: 'Renamed crew', temperature: 0.3 };

@@ -52,7 +52,7 @@ export function TeamPage() {
   }
 
   const data = team.data;
-  const agents = (data.spec as { agents?: unknown[] }).agents?.length ?? 0;
+  const agents = data.spec.agents.length;
 
   return (
     <>

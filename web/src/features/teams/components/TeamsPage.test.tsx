@@ -1,13 +1,13 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Team } from '@/lib/api/types';
+import type { SelectionMethod, Team, TeamSpec } from '@/lib/api/types';
 import { apiError, json, type FakeServer } from '@/testing/fake-server';
 import { renderApp } from '@/testing/render-app';
 import { installSignedInServer, resetSession } from '@/testing/session';
 
 const TEAMS = '/api/v1/teams';
 
-function team(id: string, name: string, agents = 2, method = 'round_robin'): Team {
+function team(id: string, name: string, agents = 2, method: SelectionMethod = 'round_robin'): Team {
   return {
     id,
     name,
@@ -48,7 +48,7 @@ describe('TeamsPage', () => {
   });
 
   it('creates a new team with one agent and opens it', async () => {
-    server.on('POST', TEAMS, async (request) => json({ ...team('t3', 'New team', 1), spec: (await request.json()) as Record<string, unknown> }, 201));
+    server.on('POST', TEAMS, async (request) => json({ ...team('t3', 'New team', 1), spec: (await request.json()) as TeamSpec }, 201));
     server.on('GET', `${TEAMS}/t3`, json(team('t3', 'New team', 1)));
     const { user, router } = await openTeams();
 
