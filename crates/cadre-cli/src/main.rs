@@ -6,6 +6,7 @@
 //! # Layout
 //! - `commands::run`: `cadre run "TASK"`, a team built (or loaded) and run in the terminal.
 //! - `commands::team`: `cadre team import|export`, converting team files.
+//! - `commands::sandbox`: `cadre sandbox run|check`, the code sandbox for operators.
 //! - `commands::service`: `cadre serve`, `api`, `worker` and `migrate`.
 //! - `models`: which [`cadre_core::ChatModel`] a run uses (demo, script, replay, provider).
 //! - `render`: the live transcript printer and the `--json` event printer.
@@ -38,6 +39,10 @@ enum Command {
     /// Convert team files between Cadre's format and AutoGen AgentBuilder JSON.
     #[command(subcommand)]
     Team(commands::team::TeamCommand),
+    /// Run code in the sandbox (`run`), or check which one is in force and that it
+    /// isolates (`check`).
+    #[command(subcommand)]
+    Sandbox(commands::sandbox::SandboxCommand),
     /// Manage accounts: add, list, passwd, disable, enable.
     #[command(subcommand)]
     User(commands::user::UserCommand),
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
     telemetry::init(match cli.command {
         Command::Run(_)
         | Command::Team(_)
+        | Command::Sandbox(_)
         | Command::User(_)
         | Command::Secrets(_)
         | Command::Openapi => "error",
@@ -79,6 +85,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => commands::run::execute(*args).await,
             Command::Team(command) => commands::team::execute(command).map(|()| ExitCode::SUCCESS),
+            Command::Sandbox(command) => commands::sandbox::execute(command).await,
             Command::User(command) => commands::user::execute(command)
                 .await
                 .map(|()| ExitCode::SUCCESS),

@@ -1,6 +1,7 @@
 //! One module per `cadre` subcommand.
 
 pub mod run;
+pub mod sandbox;
 pub mod secrets;
 pub mod service;
 pub mod team;
