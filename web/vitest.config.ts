@@ -24,6 +24,9 @@ export default mergeConfig(
       include: ['src/**/*.test.{ts,tsx}'],
       setupFiles: ['./src/testing/setup.ts'],
       restoreMocks: true,
+      // As with the browser tests: in CI a test gets one retry, so a real failure must
+      // fail twice, and a timing hiccup on a loaded 2-core runner does not sink the run.
+      retry: process.env.CI ? 1 : 0,
       unstubGlobals: true,
       css: false,
     },

@@ -113,7 +113,9 @@ describe('NewRunPage', () => {
     await user.type(screen.getByRole('spinbutton', { name: 'Budget (USD)' }), '0.5');
     await user.click(screen.getByRole('button', { name: 'Start run' }));
 
-    await vi.waitFor(() => expect(router.state.location.pathname).toBe(`/runs/${RUN_ID}`));
+    // The run route loads its page lazily; its first import (the markdown and highlight
+    // modules) alone can take more than waitFor's default second on a busy machine.
+    await vi.waitFor(() => expect(router.state.location.pathname).toBe(`/runs/${RUN_ID}`), { timeout: 10_000 });
     expect(lastBody()).toEqual({
       task: 'Compare the first 20 Fibonacci numbers',
       model: 'demo',

@@ -168,7 +168,9 @@ describe('RunPage', () => {
     expect(saved.code_execution).toEqual(TEAM.code_execution);
 
     await user.click(within(review).getByRole('button', { name: 'Run this team' }));
-    await vi.waitFor(() => expect(router.state.location.pathname).toBe('/runs/44444444-4444-4444-8444-444444444444'));
+    await vi.waitFor(() => expect(router.state.location.pathname).toBe('/runs/44444444-4444-4444-8444-444444444444'), {
+      timeout: 10_000,
+    });
     const body = JSON.parse(server.requests('POST', '/api/v1/runs')[0]!.body) as { task: string; team: typeof TEAM; model?: string };
     expect(body.task).toBe(RUN.task);
     // The build's own settings carry over (here its model).
