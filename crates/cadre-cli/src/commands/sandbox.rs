@@ -116,6 +116,16 @@ struct Probe {
     detail: String,
 }
 
+impl Probe {
+    fn new(name: &'static str, contained: bool, detail: String) -> Self {
+        Self {
+            name,
+            contained,
+            detail,
+        }
+    }
+}
+
 /// What `cadre sandbox check` found.
 #[derive(Debug, Serialize)]
 struct CheckReport {
@@ -185,39 +195,35 @@ async fn self_test(executor: Arc<dyn CodeExecutor>) -> anyhow::Result<CheckRepor
     let info = executor.info();
     let mut probes = Vec::new();
 
-    let hello = execute_once(executor.as_ref(), Language::Python, "print('hello')".into()).await?;
-    probes.push(Probe {
-        name: "runs code",
-        contained: hello.exit_code == 0 && hello.stdout.trim() == "hello",
-        detail: format!("exit {}, stdout {:?}", hello.exit_code, hello.stdout.trim()),
-    });
+    let python = |code: String| execute_once(executor.as_ref(), Language::Python, code);
+
+    let hello = python("print('hello')".into()).await?;
+    probes.push(Probe::new(
+        "runs code",
+        hello.exit_code == 0 && hello.stdout.trim() == "hello",
+        format!("exit {}, stdout {:?}", hello.exit_code, hello.stdout.trim()),
+    ));
 
     // A listener on the host's loopback: a sandbox with a network of its own cannot
     // reach it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("cannot listen")?;
     let port = listener.local_addr().context("cannot listen")?.port();
-    let network = execute_once(
-        executor.as_ref(),
-        Language::Python,
-        format!(
-            "import socket\ns = socket.socket()\ns.settimeout(1)\n\
-             try:\n    s.connect(('127.0.0.1', {port}))\n    print('connected')\n\
-             except OSError as error:\n    print('refused', error)\n"
-        ),
-    )
+    let network = python(format!(
+        "import socket\ns = socket.socket()\ns.settimeout(1)\n\
+         try:\n    s.connect(('127.0.0.1', {port}))\n    print('connected')\n\
+         except OSError as error:\n    print('refused', error)\n"
+    ))
     .await?;
     drop(listener);
-    probes.push(Probe {
-        name: "network",
-        contained: !network.stdout.contains("connected"),
-        detail: format!("connect to a host listener: {}", network.stdout.trim()),
-    });
+    probes.push(Probe::new(
+        "network",
+        !network.stdout.contains("connected"),
+        format!("connect to a host listener: {}", network.stdout.trim()),
+    ));
 
     // The host's environment (where secrets live) must not be readable, neither through
     // the sandbox's own environment nor through /proc.
-    let environment = execute_once(
-        executor.as_ref(),
-        Language::Python,
+    let environment = python(
         "import os, glob\n\
          seen = set(f'{k}={v}' for k, v in os.environ.items())\n\
          for path in glob.glob('/proc/*/environ'):\n    \
@@ -233,46 +239,37 @@ async fn self_test(executor: Arc<dyn CodeExecutor>) -> anyhow::Result<CheckRepor
         .filter(|pair| environment.stdout.lines().any(|line| line == pair))
         .map(|pair| pair.split('=').next().unwrap_or_default().to_string())
         .collect();
-    probes.push(Probe {
-        name: "host environment",
-        contained: leaked.is_empty(),
-        detail: if leaked.is_empty() {
+    probes.push(Probe::new(
+        "host environment",
+        leaked.is_empty(),
+        if leaked.is_empty() {
             "none of this process's variables is visible".into()
         } else {
             format!("visible: {}", leaked.join(", "))
         },
-    });
+    ));
 
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    let files = execute_once(
-        executor.as_ref(),
-        Language::Python,
-        format!(
-            "import os\ntry:\n    print(len(os.listdir({home:?})), 'entries')\n\
-             except OSError as error:\n    print('hidden', error)\n"
-        ),
-    )
+    let files = python(format!(
+        "import os\ntry:\n    print(len(os.listdir({home:?})), 'entries')\n\
+         except OSError as error:\n    print('hidden', error)\n"
+    ))
     .await?;
-    probes.push(Probe {
-        name: "host files",
-        contained: !files.stdout.contains("entries"),
-        detail: format!("list {home}: {}", files.stdout.trim()),
-    });
+    probes.push(Probe::new(
+        "host files",
+        !files.stdout.contains("entries"),
+        format!("list {home}: {}", files.stdout.trim()),
+    ));
 
-    let overrun = execute_once(
-        executor.as_ref(),
-        Language::Python,
-        "import time\ntime.sleep(30)\n".into(),
-    )
-    .await?;
-    probes.push(Probe {
-        name: "wall-clock limit",
-        contained: overrun.timed_out,
-        detail: format!(
+    let overrun = python("import time\ntime.sleep(30)\n".into()).await?;
+    probes.push(Probe::new(
+        "wall-clock limit",
+        overrun.timed_out,
+        format!(
             "a 30 s sleep under a 2 s limit stopped after {} ms",
             overrun.duration_ms
         ),
-    });
+    ));
 
     let mut problems: Vec<String> = probes
         .iter()
