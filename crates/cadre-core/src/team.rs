@@ -118,20 +118,6 @@ pub enum SelectionMethod {
 }
 
 impl SelectionMethod {
-    /// Every method, in the order a menu lists them.
-    pub const ALL: [SelectionMethod; 4] =
-        [Self::Auto, Self::RoundRobin, Self::Random, Self::Manual];
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::RoundRobin => "round_robin",
-            Self::Random => "random",
-            Self::Manual => "manual",
-        }
-    }
-
     /// Parses a name leniently (case, `-` for `_`, `roundrobin`).
     pub fn parse(name: &str) -> Option<Self> {
         match name.trim().to_ascii_lowercase().replace('-', "_").as_str() {

@@ -36,6 +36,15 @@ struct Frame {
     data: Value,
 }
 
+/// `POST /api/v1/runs/{id}/cancel` as the app's user.
+async fn cancel(app: &App, id: Uuid) -> reqwest::Response {
+    app.http
+        .post(app.url(&format!("/api/v1/runs/{id}/cancel")))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A minimal SSE reader (frames separated by a blank line; comments skipped).
 struct SseClient {
     stream: futures::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>,
@@ -227,12 +236,7 @@ async fn cancel_and_delete() {
     let app = spawn().await;
     let run = app.create_run("t").await;
     let id = run_id(&run);
-    let response = app
-        .http
-        .post(app.url(&format!("/api/v1/runs/{id}/cancel")))
-        .send()
-        .await
-        .unwrap();
+    let response = cancel(&app, id).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let cancelled: Value = response.json().await.unwrap();
     assert_eq!(cancelled["status"], "cancelled");
@@ -793,12 +797,7 @@ async fn cancelling_a_queued_run_reaches_open_streams_within_a_second() {
     let id = app.create_run_id("never claimed").await;
     let mut sse = SseClient::open(&app, &format!("/api/v1/runs/{id}/events/stream"), None).await;
     let started = std::time::Instant::now();
-    let response = app
-        .http
-        .post(app.url(&format!("/api/v1/runs/{id}/cancel")))
-        .send()
-        .await
-        .unwrap();
+    let response = cancel(&app, id).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let frames = frames_until_finished(&mut sse, Duration::from_secs(1)).await;
     assert!(started.elapsed() < Duration::from_secs(1));

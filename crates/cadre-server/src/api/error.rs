@@ -330,6 +330,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_code_serializes_as_its_wire_name() {
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+        assert_eq!(ErrorCode::ALL.len(), 13);
+    }
+
+    #[test]
     fn store_errors_map_to_statuses() {
         let status = |e: StoreError| ApiError::from(e).code().status().as_u16();
         assert_eq!(status(StoreError::NotFound { what: "run" }), 404);
