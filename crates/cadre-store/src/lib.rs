@@ -187,7 +187,9 @@ pub trait Store: AccountStore + Send + Sync {
     /// Claims the oldest claimable job (queued, or running with an expired lease) whose
     /// owner has fewer than `max_running_per_owner` live leases. Jobs out of attempts
     /// fail their run (`worker_lost`) on the way and are skipped, as are jobs whose run is
-    /// already over (retired without events). `None`: nothing to do.
+    /// already over (retired without events). `None`: nothing to do. The `worker_lost`
+    /// events are stored but not returned: a worker that publishes claims
+    /// [`Store::claim_jobs`].
     async fn claim_job(
         &self,
         worker_id: &str,
