@@ -493,11 +493,22 @@ async fn code_runs_as_an_unprivileged_uid() {
     .await;
     assert_eq!(result.exit_code, 0, "{}", result.stderr);
     let uid = host_uid();
-    let expected = if uid == 0 {
-        "65534 65534 65534 []\n".to_string()
-    } else {
-        format!("{uid} {uid}")
+    let expected = match ws.uid() {
+        Some(run_uid) => {
+            let range = cadre_sandbox::UidRange::default();
+            assert!(
+                (range.first..range.first + range.count).contains(&run_uid),
+                "{run_uid}"
+            );
+            format!("{run_uid} {run_uid} {run_uid} []\n")
+        }
+        None => format!("{uid} {uid}"),
     };
+    assert_eq!(
+        uid == 0,
+        ws.uid().is_some(),
+        "a root server leases a uid per run"
+    );
     assert!(
         result.stdout.starts_with(&expected),
         "{} (host uid {uid})",
@@ -541,8 +552,13 @@ async fn info_lists_what_is_enforced() {
         assert!(all.contains(expected), "missing {expected:?} in\n{all}");
     }
     if host_uid() == 0 {
-        assert!(all.contains("uid: 65534"), "{all}");
+        assert!(all.contains("uid: one per run"), "{all}");
     }
+    assert!(all.contains("seccomp: "), "{all}");
+    assert!(
+        all.contains("for the whole execution") || all.contains("cgroups: not in force"),
+        "the report says whether cgroups are in force:\n{all}"
+    );
 }
 
 const MIB: u64 = 1024 * 1024;
