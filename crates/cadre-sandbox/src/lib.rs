@@ -19,6 +19,7 @@
 //!   cancellation, tree kill).
 //! - `cgroup`: per-execution control groups (v2, or v1 on hybrid hosts).
 //! - `seccomp`: the system-call filter compiled for bubblewrap.
+//! - [`init`]: the sandbox's init, applying Landlock inside the sandbox.
 //! - `uid`: leasing a dedicated uid per run ([`UidRange`]).
 //! - `quota`: measuring a run's workspace against [`SandboxConfig::workspace_quota_bytes`]
 //!   and emptying it when it is over.
@@ -37,6 +38,7 @@ use cadre_core::executor::{CodeExecutor, ExecError, ExecutionLimits};
 mod cgroup;
 pub mod executors;
 mod host;
+pub mod init;
 mod process;
 mod quota;
 mod seccomp;
@@ -77,6 +79,10 @@ pub struct SandboxConfig {
     /// and when it ends; an execution over it is stopped (or refused) with
     /// [`QUOTA_EXIT_CODE`] and the workspace is emptied. 0 turns the quota off.
     pub workspace_quota_bytes: u64,
+    /// The program run inside each bubblewrap sandbox to apply Landlock before the code
+    /// (see [`init`]). `None`: the binary that called [`init::run_if_requested`], if
+    /// any; without one, Landlock is not applied and the limits report says so.
+    pub init_program: Option<PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -88,6 +94,7 @@ impl Default for SandboxConfig {
             cpu_cores: 1.0,
             python: PathBuf::from("/usr/bin/python3"),
             workspace_quota_bytes: 256 * 1024 * 1024,
+            init_program: None,
         }
     }
 }

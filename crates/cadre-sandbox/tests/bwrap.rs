@@ -45,6 +45,7 @@ fn sandbox_with_quota(limits: ExecutionLimits, workspace_quota_bytes: u64) -> Sa
         limits,
         base_dir: root.path().join("workspaces"),
         workspace_quota_bytes,
+        init_program: Some(env!("CARGO_BIN_EXE_cadre-sandbox-init").into()),
         ..SandboxConfig::default()
     };
     let executor = BwrapExecutor::new(config).unwrap_or_else(|error| {
@@ -555,6 +556,11 @@ async fn info_lists_what_is_enforced() {
         assert!(all.contains("uid: one per run"), "{all}");
     }
     assert!(all.contains("seccomp: "), "{all}");
+    assert!(all.contains("landlock: "), "{all}");
+    assert!(
+        !all.contains("landlock: not applied (the init program"),
+        "the test init starts in the sandbox:\n{all}"
+    );
     assert!(
         all.contains("for the whole execution") || all.contains("cgroups: not in force"),
         "the report says whether cgroups are in force:\n{all}"

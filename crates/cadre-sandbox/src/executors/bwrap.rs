@@ -31,12 +31,15 @@ use crate::cgroup::{CgroupLayout, CgroupLimits, ExecCgroup, shell_quote};
 use crate::host::{self, human_bytes, human_duration};
 use crate::process::{self, Spec, push_note};
 use crate::quota::{self, Quota};
-use crate::seccomp;
 use crate::uid::UidLease;
 use crate::workspace::WorkspaceDir;
+use crate::{init, seccomp};
 
 /// Where the run's workspace appears inside the sandbox.
 const SANDBOX_WORKSPACE: &str = "/workspace";
+
+/// Where the init program (see `crate::init`) is bound inside the sandbox.
+const SANDBOX_INIT: &str = "/run/cadre-init";
 
 /// Runs code blocks inside bubblewrap. Cheap to clone-share: one per server.
 #[derive(Debug, Clone)]
@@ -58,6 +61,11 @@ struct Inner {
     cgroups: Result<CgroupLayout, String>,
     /// The compiled seccomp filter, handed to bubblewrap on descriptor 3.
     seccomp_filter: PathBuf,
+    /// The init program run inside the sandbox to apply Landlock, when there is one
+    /// that starts there.
+    init: Option<PathBuf>,
+    /// Landlock's status as the init reported it, or why it is not applied.
+    landlock: Result<String, String>,
     kill: Option<PathBuf>,
     shell: PathBuf,
     system_binds: Vec<OsString>,
@@ -124,6 +132,10 @@ impl BwrapExecutor {
             setpriv,
             cgroups,
             seccomp_filter,
+            landlock: Err("no init program: the embedding binary does not call \
+                 cadre_sandbox::init::run_if_requested"
+                .to_string()),
+            init: config.init_program.clone().or_else(init::registered),
             kill: host::find_program("kill"),
             shell: host::shell(),
             system_binds: host::system_binds(),
@@ -136,9 +148,27 @@ impl BwrapExecutor {
             },
             config,
         };
-        inner.probe(false)?;
+        if inner.init.is_some() {
+            match inner.probe(false, true) {
+                Ok(stderr) => {
+                    inner.landlock = stderr
+                        .lines()
+                        .find_map(|line| line.strip_prefix(init::REPORT_PREFIX))
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("the init did not report: {}", stderr.trim()));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the sandbox init does not start; Landlock not applied");
+                    inner.landlock = Err(format!(
+                        "the init program does not start in the sandbox: {error}"
+                    ));
+                    inner.init = None;
+                }
+            }
+        }
+        inner.probe(false, false)?;
         if inner.cgroups.is_ok()
-            && let Err(ExecError::Unavailable(why)) = inner.probe(true)
+            && let Err(ExecError::Unavailable(why)) = inner.probe(true, false)
         {
             tracing::warn!(reason = %why, "cgroups found but unusable for sandboxes; rlimits only");
             inner.cgroups = Err(format!("a sandbox cannot enter its cgroup: {why}"));
@@ -253,7 +283,28 @@ impl Inner {
         for (key, value) in super::code_env(SANDBOX_WORKSPACE, "/tmp") {
             argv.extend(["--setenv".into(), key.into(), value.into()]);
         }
+        if let Some(init) = &self.init {
+            argv.extend([
+                "--ro-bind".into(),
+                init.as_os_str().to_owned(),
+                SANDBOX_INIT.into(),
+            ]);
+        }
         argv.push("--".into());
+        if self.init.is_some() {
+            argv.extend(
+                [
+                    SANDBOX_INIT,
+                    init::INIT_ARG,
+                    "--rw",
+                    SANDBOX_WORKSPACE,
+                    "--rw",
+                    "/tmp",
+                    "--",
+                ]
+                .map(OsString::from),
+            );
+        }
         argv.push(program.as_os_str().to_owned());
         argv.extend(args.iter().cloned());
         argv
@@ -295,7 +346,8 @@ impl Inner {
     }
 
     /// Runs `sh -c 'exit 0'` in a throwaway workspace, inside a cgroup when `with_cgroup`.
-    fn probe(&self, with_cgroup: bool) -> Result<(), ExecError> {
+    /// Returns the probe's stderr (where the init reports Landlock's status).
+    fn probe(&self, with_cgroup: bool, report: bool) -> Result<String, ExecError> {
         let lease = match &self.setpriv {
             Some(_) => Some(UidLease::acquire(
                 &self.config.base_dir,
@@ -311,13 +363,16 @@ impl Inner {
                 } else {
                     None
                 };
-                let argv = self.argv(
+                let mut argv = self.argv(
                     dir.path(),
                     uid,
                     cgroup.as_ref(),
                     &self.shell,
                     &["-c".into(), "exit 0".into()],
                 );
+                if report && let Some(at) = argv.iter().position(|a| a == init::INIT_ARG) {
+                    argv.insert(at + 1, "--report".into());
+                }
                 let outcome = run_blocking(&argv, Duration::from_secs(10));
                 if let Some(cgroup) = cgroup {
                     cgroup.remove_now();
@@ -330,7 +385,7 @@ impl Inner {
         }
         let outcome = outcome?;
         match outcome {
-            Ok((0, _)) => Ok(()),
+            Ok((0, stderr)) => Ok(stderr),
             Ok((code, stderr)) => Err(ExecError::Unavailable(format!(
                 "bubblewrap cannot start a sandbox on this host (exit {code}: {}). User namespaces may be \
                  disabled (sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu \
@@ -368,6 +423,10 @@ impl Inner {
                     .to_string(),
             },
             seccomp::describe(),
+            match &self.landlock {
+                Ok(status) => init::describe(status),
+                Err(why) => format!("landlock: not applied ({why})"),
+            },
             "environment: cleared (PATH, HOME, LANG, TMPDIR, PYTHON* only)".to_string(),
             format!("wall time: {} (whole process tree killed)", human_duration(limits.wall_time)),
             format!("cpu time: RLIMIT_CPU {} s", limits.cpu_seconds),
