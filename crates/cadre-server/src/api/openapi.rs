@@ -8,7 +8,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
 use super::{
-    admin, auth, error, events, health, info, providers, runs, session, teams, tokens, transcript,
+    admin, auth, error, events, health, info, providers, runs, sandbox_view, session, teams, tokens, transcript,
     ws,
 };
 
@@ -67,6 +67,8 @@ use super::{
         session::SessionRequest,
         session::SessionResponse,
         info::ServerInfo,
+        sandbox_view::SandboxView,
+        sandbox_view::SandboxState,
         info::ModelCatalog,
         info::ModelOption,
         info::ModelSource,
