@@ -121,7 +121,10 @@ async fn serve_runs_a_posted_task_and_streams_it() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert!(enforced.iter().any(|l| l.starts_with("seccomp: ")), "{enforced:?}");
+    assert!(
+        enforced.iter().any(|l| l.starts_with("seccomp: ")),
+        "{enforced:?}"
+    );
     assert!(
         enforced
             .iter()

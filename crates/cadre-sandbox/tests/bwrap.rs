@@ -23,6 +23,8 @@ const ALLOWED_ENV: &[&str] = &[
     "PYTHONDONTWRITEBYTECODE",
     "MPLBACKEND",
     "TMPDIR",
+    "PIP_NO_INDEX",
+    "PIP_DISABLE_PIP_VERSION_CHECK",
     "PWD",
 ];
 
@@ -708,4 +710,24 @@ async fn an_already_full_workspace_is_refused_then_usable_again() {
     let next = run(&ws, python("print('ran')")).await;
     assert_eq!(next.exit_code, 0, "{}", next.stderr);
     assert_eq!(next.stdout, "ran\n");
+}
+
+#[tokio::test]
+async fn pip_install_fails_at_once_with_a_message_agents_can_act_on() {
+    let sb = sandbox();
+    let ws = sb.executor.open("t").await.unwrap();
+    for block in [
+        shell("python3 -m pip install --break-system-packages requests"),
+        python("import requests"),
+    ] {
+        let result = run(&ws, block).await;
+        assert_ne!(result.exit_code, 0, "{result:?}");
+        assert!(
+            result.stderr.contains("runs without network access, so packages cannot be installed"),
+            "{}",
+            result.stderr
+        );
+        // No retries against an unreachable index.
+        assert!(result.duration_ms < 10_000, "{result:?}");
+    }
 }

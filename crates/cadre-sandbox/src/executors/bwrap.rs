@@ -280,7 +280,10 @@ impl Inner {
             SANDBOX_WORKSPACE.into(),
             "--clearenv".into(),
         ]);
-        for (key, value) in super::code_env(SANDBOX_WORKSPACE, "/tmp") {
+        for (key, value) in super::code_env(SANDBOX_WORKSPACE, "/tmp")
+            .into_iter()
+            .chain(super::offline_env())
+        {
             argv.extend(["--setenv".into(), key.into(), value.into()]);
         }
         if let Some(init) = &self.init {
@@ -427,7 +430,7 @@ impl Inner {
                 Ok(status) => init::describe(status),
                 Err(why) => format!("landlock: not applied ({why})"),
             },
-            "environment: cleared (PATH, HOME, LANG, TMPDIR, PYTHON* only)".to_string(),
+            "environment: cleared (PATH, HOME, LANG, TMPDIR, PYTHON*, PIP_* only)".to_string(),
             format!("wall time: {} (whole process tree killed)", human_duration(limits.wall_time)),
             format!("cpu time: RLIMIT_CPU {} s", limits.cpu_seconds),
             format!("memory: RLIMIT_AS {} per process", human_bytes(limits.memory_bytes)),
@@ -539,6 +542,7 @@ impl CodeWorkspace for BwrapWorkspace {
             None => Default::default(),
         };
         let mut result = outcome?;
+        super::note_if_offline_failure(&mut result);
         if report.oom_killed {
             result.killed = true;
             push_note(

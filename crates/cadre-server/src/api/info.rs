@@ -14,9 +14,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::sandbox_view::SandboxView;
 use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody};
+use super::sandbox_view::SandboxView;
 use crate::auth::credentials::{self, PreferredError};
 use crate::worker::provider_config;
 

@@ -8,8 +8,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
 use super::{
-    admin, auth, error, events, health, info, providers, runs, sandbox_view, session, teams, tokens, transcript,
-    ws,
+    admin, auth, error, events, health, info, providers, runs, sandbox_view, session, teams,
+    tokens, transcript, ws,
 };
 
 /// The OpenAPI document.
