@@ -723,7 +723,9 @@ async fn pip_install_fails_at_once_with_a_message_agents_can_act_on() {
         let result = run(&ws, block).await;
         assert_ne!(result.exit_code, 0, "{result:?}");
         assert!(
-            result.stderr.contains("runs without network access, so packages cannot be installed"),
+            result
+                .stderr
+                .contains("runs without network access, so packages cannot be installed"),
             "{}",
             result.stderr
         );

@@ -82,9 +82,14 @@ fn note_if_offline_failure(result: &mut ExecutionResult) {
         return;
     }
     let output = [result.stdout.as_str(), result.stderr.as_str()];
-    if output
-        .iter()
-        .any(|text| SIGNS.iter().any(|sign| text.contains(sign)))
+    // The seccomp filter refuses internet sockets with EPERM, which reads like a
+    // permissions problem unless said otherwise.
+    let socket_refused = result.stderr.contains("socket")
+        && result.stderr.contains("[Errno 1] Operation not permitted");
+    if socket_refused
+        || output
+            .iter()
+            .any(|text| SIGNS.iter().any(|sign| text.contains(sign)))
     {
         crate::process::push_note(&mut result.stderr, OFFLINE_NOTE);
     }
@@ -144,6 +149,12 @@ mod tests {
         let mut import = failed("ModuleNotFoundError: No module named 'requests'\n");
         note_if_offline_failure(&mut import);
         assert!(import.stderr.contains("pip install fails"));
+
+        let mut socket = failed(
+            "  File \"/usr/lib/python3.11/socket.py\", line 232, in __init__\nPermissionError: [Errno 1] Operation not permitted\n",
+        );
+        note_if_offline_failure(&mut socket);
+        assert!(socket.stderr.contains("without network access"));
 
         let mut other = failed("ZeroDivisionError: division by zero\n");
         note_if_offline_failure(&mut other);
