@@ -341,15 +341,20 @@ impl ExecCgroup {
         let report = CgroupReport {
             oom_killed: self.oom_kills() > 0,
         };
-        for attempt in 0..50 {
-            let pids = self.pids();
-            if pids.is_empty() {
-                break;
+        // Processes of a finished execution are usually already leaving (their PID
+        // namespace died with its init): give them a few milliseconds before spawning
+        // `kill`, then insist.
+        let mut pause = Duration::from_millis(1);
+        let mut waited = Duration::ZERO;
+        let mut signalled = false;
+        while !self.pids().is_empty() && waited < Duration::from_secs(2) {
+            if !signalled && waited >= Duration::from_millis(20) {
+                self.kill_all(&self.pids(), kill_program).await;
+                signalled = true;
             }
-            if attempt == 0 || attempt % 10 == 0 {
-                self.kill_all(&pids, kill_program).await;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(pause).await;
+            waited += pause;
+            pause = (pause * 2).min(Duration::from_millis(50));
         }
         for (_, dir) in &self.dirs {
             if let Err(error) = std::fs::remove_dir(dir) {
