@@ -10,14 +10,24 @@
 //! - [`SandboxConfig`]: limits, workspace location, sandbox uid, python path.
 //! - `executors::bwrap` ([`BwrapExecutor`]): the default; a bubblewrap sandbox per
 //!   execution with no network, a read-only system, an unprivileged uid and rlimits.
+//! - `executors::docker` ([`DockerExecutor`]): a Docker Engine (or Podman) container per
+//!   execution or per run, driven through the Engine API: no network, read-only image
+//!   root, no capabilities, non-root uid, cgroup limits; containers killed on timeout and
+//!   leftovers of dead processes removed at start-up.
 //! - `executors::local_unsafe` ([`LocalUnsafeExecutor`]): runs code directly on the host;
 //!   only when named explicitly.
+//! - `engine`: the connection to a Docker-compatible engine (socket, API version, Podman
+//!   or not, which cgroup limits it supports).
+//! - [`image`]: building the docker backend's image locally (`cadre sandbox image
+//!   build`), from the host's own python3 or from a debootstrap root filesystem.
 //! - `process`: child-process supervision shared by the backends (empty environment,
 //!   capped concurrent output reading, wall-clock limit, disk-quota watchdog,
 //!   cancellation, tree kill).
 //! - `quota`: measuring a run's workspace against [`SandboxConfig::workspace_quota_bytes`]
 //!   and emptying it when it is over.
 //! - `workspace`: per-run directories and safe writing of code files into them.
+//! - `test_engine` (feature `test-engine`): a Docker engine for tests, started once per
+//!   test binary and stopped when it exits, with the `--from host` image built in it.
 //! - `host`: read-only facts about the host (root or not, helper programs, `/` layout).
 //!
 //! Invariant: nothing here falls back to unsandboxed execution on its own. When the
@@ -29,13 +39,18 @@ use std::sync::Arc;
 
 use cadre_core::executor::{CodeExecutor, ExecError, ExecutionLimits};
 
+mod engine;
 pub mod executors;
 mod host;
+pub mod image;
 mod process;
 mod quota;
+#[cfg(feature = "test-engine")]
+pub mod test_engine;
 mod workspace;
 
 pub use executors::bwrap::{BwrapExecutor, BwrapWorkspace};
+pub use executors::docker::{ContainerPer, DockerConfig, DockerExecutor, DockerWorkspace};
 pub use executors::local_unsafe::{LocalUnsafeExecutor, LocalUnsafeWorkspace};
 pub use process::{CANCELLED_EXIT_CODE, TIMEOUT_EXIT_CODE};
 pub use quota::QUOTA_EXIT_CODE;
@@ -44,7 +59,7 @@ pub use quota::QUOTA_EXIT_CODE;
 pub const DEFAULT_BACKEND: &str = "bwrap";
 
 /// Backend names [`from_name`] accepts.
-pub const BACKENDS: &[&str] = &["bwrap", "local-unsafe", "none", "off"];
+pub const BACKENDS: &[&str] = &["bwrap", "docker", "podman", "local-unsafe", "none", "off"];
 
 /// How code executors are set up.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +82,9 @@ pub struct SandboxConfig {
     /// and when it ends; an execution over it is stopped (or refused) with
     /// [`QUOTA_EXIT_CODE`] and the workspace is emptied. 0 turns the quota off.
     pub workspace_quota_bytes: u64,
+    /// Settings of the `docker` backend (engine socket, image, runtime, container per
+    /// execution or per run); the other backends ignore them.
+    pub docker: DockerConfig,
 }
 
 impl Default for SandboxConfig {
@@ -78,6 +96,7 @@ impl Default for SandboxConfig {
             sandbox_gid: 65534,
             python: PathBuf::from("/usr/bin/python3"),
             workspace_quota_bytes: 256 * 1024 * 1024,
+            docker: DockerConfig::default(),
         }
     }
 }
@@ -86,22 +105,28 @@ impl Default for SandboxConfig {
 ///
 /// - `bwrap`: [`BwrapExecutor`]; `Err(Unavailable)` with an actionable message when
 ///   bubblewrap is missing or cannot start a sandbox here.
+/// - `docker` / `podman`: [`DockerExecutor`] on the engine of [`SandboxConfig::docker`]
+///   (both names take whichever engine answers there: Podman's service speaks the same
+///   API); `Err(Unavailable)` when the engine is unreachable, the image is missing or a
+///   trivial container fails.
 /// - `local-unsafe`: [`LocalUnsafeExecutor`]; logs a warning, code runs unsandboxed.
 /// - `none` / `off`: `Ok(None)`: code execution is off by choice.
-/// - anything else (including `docker`, not built yet): `Err(Unavailable)`.
+/// - anything else: `Err(Unavailable)`.
 ///
-/// Never substitutes one backend for another.
-pub fn from_name(
+/// Async because the docker backend talks to its engine at start-up; the others check
+/// their host synchronously. Never substitutes one backend for another.
+pub async fn from_name(
     name: &str,
     config: SandboxConfig,
 ) -> Result<Option<Arc<dyn CodeExecutor>>, ExecError> {
     let name = name.trim().to_ascii_lowercase();
     match name.as_str() {
         "" | "bwrap" | "bubblewrap" => Ok(Some(Arc::new(BwrapExecutor::new(config)?))),
+        "docker" | "podman" => Ok(Some(Arc::new(DockerExecutor::new(config).await?))),
         "local-unsafe" | "local_unsafe" => Ok(Some(Arc::new(LocalUnsafeExecutor::new(config)?))),
         "none" | "off" => Ok(None),
         other => Err(ExecError::Unavailable(format!(
-            "unknown sandbox backend `{other}` (expected one of: bwrap, local-unsafe, none)"
+            "unknown sandbox backend `{other}` (expected one of: bwrap, docker, podman, local-unsafe, none)"
         ))),
     }
 }
@@ -110,37 +135,58 @@ pub fn from_name(
 mod tests {
     use super::*;
 
-    #[test]
-    fn none_and_off_turn_code_execution_off() {
+    #[tokio::test]
+    async fn none_and_off_turn_code_execution_off() {
         assert!(
             from_name("none", SandboxConfig::default())
+                .await
                 .unwrap()
                 .is_none()
         );
         assert!(
             from_name(" OFF ", SandboxConfig::default())
+                .await
                 .unwrap()
                 .is_none()
         );
     }
 
-    #[test]
-    fn unknown_backends_are_refused_not_substituted() {
-        let err = from_name("docker", SandboxConfig::default()).err().unwrap();
+    #[tokio::test]
+    async fn unknown_backends_are_refused_not_substituted() {
+        let err = from_name("kubernetes", SandboxConfig::default())
+            .await
+            .err()
+            .unwrap();
         assert!(
-            matches!(&err, ExecError::Unavailable(m) if m.contains("unknown sandbox backend `docker`")),
+            matches!(&err, ExecError::Unavailable(m) if m.contains("unknown sandbox backend `kubernetes`")),
             "{err}"
         );
     }
 
-    #[test]
-    fn local_unsafe_is_chosen_only_by_name_and_says_so() {
+    #[tokio::test]
+    async fn docker_without_an_engine_is_unavailable_not_substituted() {
+        let config = SandboxConfig {
+            docker: DockerConfig {
+                host: Some("unix:///nonexistent/docker.sock".into()),
+                ..DockerConfig::default()
+            },
+            ..SandboxConfig::default()
+        };
+        let err = from_name("docker", config).await.err().unwrap();
+        assert!(
+            matches!(&err, ExecError::Unavailable(m) if m.contains("cannot reach a Docker engine at unix:///nonexistent/docker.sock")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn local_unsafe_is_chosen_only_by_name_and_says_so() {
         let base = tempfile::tempdir().unwrap();
         let config = SandboxConfig {
             base_dir: base.path().join("ws"),
             ..SandboxConfig::default()
         };
-        let executor = from_name("local-unsafe", config).unwrap().unwrap();
+        let executor = from_name("local-unsafe", config).await.unwrap().unwrap();
         let info = executor.info();
         assert_eq!(info.backend, "local-unsafe");
         assert!(

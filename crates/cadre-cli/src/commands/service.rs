@@ -59,7 +59,7 @@ pub async fn worker() -> anyhow::Result<ExitCode> {
     let BuiltWorker {
         worker,
         code_execution_off,
-    } = build_worker(&config, store.clone(), bus);
+    } = build_worker(&config, store.clone(), bus).await;
     if let Some(error) = code_execution_off {
         warn_code_execution_off(&error);
     }
