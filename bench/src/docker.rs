@@ -21,10 +21,7 @@ pub struct DockerFigures {
 
 /// `samples` executions in one workspace with a container per `per`; `Err` with the
 /// reason when no engine or image is available.
-pub async fn docker_overhead(
-    samples: usize,
-    per: ContainerPer,
-) -> Result<DockerFigures, String> {
+pub async fn docker_overhead(samples: usize, per: ContainerPer) -> Result<DockerFigures, String> {
     let docker = DockerConfig {
         container_per: per,
         ..DockerConfig::resolve(|name| std::env::var(name).ok())?

@@ -194,6 +194,14 @@ pub async fn build(
             engine.version,
             engine.socket
         ));
+        // The image the tag named until now, removed once the tag moves (if no container
+        // still uses it), so rebuilds do not pile up untagged images.
+        let previous = engine
+            .docker
+            .inspect_image(tag)
+            .await
+            .ok()
+            .and_then(|i| i.id);
         import(&engine, &archive, tag).await?;
         let id = engine
             .docker
@@ -202,6 +210,16 @@ pub async fn build(
             .map_err(|e| ImageError::Engine(format!("cannot inspect the imported image: {e}")))?
             .id
             .unwrap_or_default();
+        if let Some(previous) = previous.filter(|previous| *previous != id) {
+            let _ = engine
+                .docker
+                .remove_image(
+                    &previous,
+                    None::<bollard::query_parameters::RemoveImageOptions>,
+                    None,
+                )
+                .await;
+        }
         Ok(BuiltImage {
             tag: tag.to_string(),
             id,
@@ -454,6 +472,10 @@ fn debootstrap(options: &DebootstrapOptions) -> Result<PathBuf, ImageError> {
                 }
             }
         }
+    }
+    // Nor is documentation, which no code reads.
+    for docs in ["usr/share/doc", "usr/share/man", "usr/share/info"] {
+        let _ = std::fs::remove_dir_all(rootfs.join(docs));
     }
     let workspace = rootfs.join("workspace");
     std::fs::create_dir_all(&workspace).map_err(io("create", &workspace))?;
