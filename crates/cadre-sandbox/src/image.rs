@@ -245,12 +245,13 @@ async fn import(engine: &engine::Engine, archive: &Path, tag: &str) -> Result<()
         chunk.truncate(n);
         Ok(Some((bytes::Bytes::from(chunk), file)))
     });
+    // The whole `name:tag` as `repo` (the API allows a tag there): Podman's
+    // Docker-compatible import ignores a separate `tag`.
     let (repo, version) = split_tag(tag);
     let mut imported = engine.docker.create_image(
         Some(CreateImageOptions {
             from_src: Some("-".to_string()),
-            repo: Some(repo.to_string()),
-            tag: Some(version.to_string()),
+            repo: Some(format!("{repo}:{version}")),
             ..Default::default()
         }),
         Some(bollard::body_try_stream(body)),

@@ -25,6 +25,12 @@
 //!   and the container's log driver is `none`, so a flood of output never reaches the
 //!   engine's disk.
 //!
+//! Podman (checked with 4.3 rootful, cgroup v1) differs in three ways handled here: it
+//! needs `catatonit` for an init process (without it, a run's container gets a python
+//! reaper as PID 1 instead), it raises `RLIMIT_NPROC` beyond what runc may set once every
+//! capability is dropped (so we set it to our own ceiling), and it does not report OOM
+//! kills (a SIGKILL under a memory limit is then reported as "probably out of memory").
+//!
 //! Nothing is ever pulled: the image must exist in the engine (`cadre sandbox image
 //! build`, see `crate::image`).
 
@@ -82,6 +88,14 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// The probe container's own wall-clock limit: an engine's first container start after
 /// boot can take a few seconds, longer than a short configured limit.
 const PROBE_WALL_TIME: Duration = Duration::from_secs(30);
+
+/// Where Podman looks for its init binary (`catatonit`, a separate Debian package).
+const PODMAN_INIT: &[&str] = &["/usr/libexec/podman/catatonit", "/usr/bin/catatonit"];
+
+/// PID 1 of a run's container when the engine has no init binary: python reaping every
+/// child, so orphans of `exec`'d code do not pile up as zombies (which count against the
+/// pids limit).
+const REAPER: &str = "import os, time\nwhile True:\n    try:\n        os.wait()\n    except ChildProcessError:\n        time.sleep(1)\n";
 
 /// Open files per process, as the other backends.
 const MAX_OPEN_FILES: i64 = super::MAX_OPEN_FILES as i64;
@@ -209,6 +223,9 @@ struct Inner {
     python: Option<String>,
     /// bash when the image has it, else `/bin/sh`.
     shell: String,
+    /// The engine has an init binary to run as PID 1 (dockerd ships docker-init; Podman
+    /// needs catatonit installed).
+    init: bool,
 }
 
 impl DockerExecutor {
@@ -250,6 +267,8 @@ impl DockerExecutor {
             (uid, effective_gid().unwrap_or(uid))
         };
         let owner = Owner::current();
+        // The engine is local (a unix socket), so its init binary would be on this host.
+        let init = !engine.podman || PODMAN_INIT.iter().any(|path| Path::new(path).exists());
         let mut inner = Inner {
             config,
             engine,
@@ -259,6 +278,7 @@ impl DockerExecutor {
             chown_workspace: root,
             python: None,
             shell: "/bin/sh".to_string(),
+            init,
         };
         let reaped = inner.reap_orphans().await;
         if reaped > 0 {
@@ -447,6 +467,10 @@ impl Inner {
         }
         if !supported.pids {
             ulimits.push(ulimit("nproc", clamp(limits.max_processes)));
+        } else if self.engine.podman {
+            // Rootful Podman raises RLIMIT_NPROC to 1048576 by default, which runc cannot
+            // do once every capability is dropped: keep it at what we may set.
+            ulimits.push(ulimit("nproc", host_nproc_ceiling()));
         }
         let memory = supported.memory.then(|| clamp(limits.memory_bytes));
         let host_config = HostConfig {
@@ -473,7 +497,7 @@ impl Inner {
                 ..Default::default()
             }]),
             // A PID 1 that reaps orphans and passes signals on, rather than the code.
-            init: Some(true),
+            init: Some(self.init),
             // Output is read from the attach stream; nothing is logged to the engine's disk.
             log_config: Some(HostConfigLogConfig {
                 typ: Some("none".to_string()),
@@ -631,12 +655,21 @@ impl Inner {
         let (exit_code, killed, timed_out) = match ending {
             Ending::Exited => {
                 let code = exit.code;
+                let memory = human_bytes(self.config.limits.memory_bytes);
                 if exit.oom_killed {
                     crate::process::push_note(
                         &mut stderr,
                         &format!(
-                            "Out of memory: the execution exceeded its {} memory limit and was killed",
-                            human_bytes(self.config.limits.memory_bytes)
+                            "Out of memory: the execution exceeded its {memory} memory limit and was killed"
+                        ),
+                    );
+                } else if code == 128 + 9 && self.engine.limits.memory {
+                    // Some engines (Podman on cgroup v1) do not report OOM kills; nothing
+                    // else of ours sends SIGKILL to a process that then exits on its own.
+                    crate::process::push_note(
+                        &mut stderr,
+                        &format!(
+                            "Killed (SIGKILL): probably out of memory (the memory limit is {memory})"
                         ),
                     );
                 }
@@ -812,7 +845,10 @@ impl DockerWorkspace {
             }
             let _ = container.remove().await;
         }
-        let cmd = vec!["sleep".to_string(), "infinity".to_string()];
+        let cmd = match (&self.inner.python, self.inner.init) {
+            (Some(python), false) => vec![python.clone(), "-c".to_string(), REAPER.to_string()],
+            _ => vec!["sleep".to_string(), "infinity".to_string()],
+        };
         let container = self.inner.create(&self.dir, &self.run_id, cmd).await?;
         docker
             .start_container(&container.id, None)
@@ -1235,6 +1271,22 @@ fn sanitize_name(run_id: &str) -> String {
 fn short_id(id: &str) -> &str {
     let end = id.find(':').map_or(12, |colon| colon + 13);
     id.get(..end).unwrap_or(id)
+}
+
+/// An RLIMIT_NPROC that lowers nothing and raises nothing: our own hard limit, at most
+/// `pid_max`.
+fn host_nproc_ceiling() -> i64 {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let hard = read("/proc/self/limits").and_then(|limits| {
+        let line = limits.lines().find(|l| l.starts_with("Max processes"))?;
+        line.split_whitespace().nth(3)?.parse::<i64>().ok()
+    });
+    let pid_max = read("/proc/sys/kernel/pid_max").and_then(|v| v.trim().parse::<i64>().ok());
+    match (hard, pid_max) {
+        (Some(hard), Some(pid_max)) => hard.min(pid_max),
+        (Some(value), None) | (None, Some(value)) => value,
+        (None, None) => 32768,
+    }
 }
 
 /// The effective gid, from `/proc/self/status` (the libc call would need `unsafe`).
