@@ -8,8 +8,9 @@ DEMO_TASK ?= Compare the first 20 Fibonacci numbers with the first 20 primes
 
 .PHONY: run demo test build web api-types bench deps services lint doc deny clean e2e
 
-## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3) and the
-##       OpenAPI test tool (openapi-spec-validator, via pip)
+## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3; docker.io
+##       and debootstrap for the docker backend) and the OpenAPI test tool
+##       (openapi-spec-validator, via pip)
 deps:
 	@scripts/ensure-deps.sh
 
@@ -68,9 +69,11 @@ services:
 ##       web UI's build (the debug binary serves web/dist), lints, the API docs, the
 ##       dependency policy, the Rust suites, the API types' staleness check, the UI's unit
 ##       tests (Vitest), then the browser tests (web/e2e, Debian's Chromium) against the
-##       debug `cadre` binary
+##       debug `cadre` binary. The docker backend's tests start their own dockerd per test
+##       binary (stopped when it ends); CADRE_REQUIRE_DOCKER=1 makes them fail, not skip,
+##       when it cannot run
 test: deps web lint doc deny
-	eval "$$(scripts/ensure-services.sh)" && $(CARGO) test --workspace --all-features --locked
+	eval "$$(scripts/ensure-services.sh)" && CADRE_REQUIRE_DOCKER=1 $(CARGO) test --workspace --all-features --locked
 	@scripts/api-types.sh check
 	cd web && npm run --silent test
 	@scripts/ensure-web.sh --browser

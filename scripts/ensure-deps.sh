@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs, if missing, the system tools Cadre's code sandbox uses: bubblewrap (bwrap),
-# util-linux (prlimit, setpriv) and python3, and the test tool openapi-spec-validator
-# (pip). Idempotent: does nothing when all are present.
+# util-linux (prlimit, setpriv) and python3, the Docker engine of the docker backend's
+# tests (scripts/ensure-dockerd.sh), and the test tool openapi-spec-validator (pip).
+# Idempotent: does nothing when all are present.
 set -euo pipefail
+
+"$(dirname "$0")/ensure-dockerd.sh"
 
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)

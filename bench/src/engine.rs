@@ -130,6 +130,7 @@ fn median(mut samples: Vec<f64>) -> f64 {
 
 pub async fn sandbox_overhead(samples: usize) -> anyhow::Result<(f64, f64, Vec<String>)> {
     let executor = cadre_sandbox::from_name("bwrap", cadre_sandbox::SandboxConfig::default())
+        .await
         .context("bwrap sandbox")?
         .context("bwrap sandbox disabled")?;
     let enforced = executor.info().enforced;

@@ -9,7 +9,9 @@
 //!   and no persistence; the same through the real OpenAI-compatible client against a
 //!   local HTTP server (client and server share the process, so both are counted); a
 //!   4-agent team build with 1 s model latency (AutoGen makes 10 sequential calls);
-//!   sandbox start overhead over a plain `python3 -c pass` (the `sandbox` section).
+//!   bwrap's start overhead over a plain `python3 -c pass` (the `sandbox` section).
+//! - [`docker`]: start overhead of the docker sandbox backend (a container per execution,
+//!   and an `exec` in a container per run) over a plain `python3 -c pass`.
 //! - [`queue`](mod@queue): the job queue (enqueue, claim + complete, lost / double-claimed
 //!   jobs) and event persistence (`append_events`, single events and batches of 50) on
 //!   SQLite and PostgreSQL.
@@ -21,6 +23,7 @@
 //!   PostgreSQL database on `CADRE_BENCH_DATABASE_URL`, dropped afterwards).
 
 mod db;
+mod docker;
 mod engine;
 mod fanout;
 mod history;
@@ -137,8 +140,8 @@ async fn main() -> anyhow::Result<()> {
     // The sandbox benchmark runs this binary as the sandbox's init (Landlock), as a
     // deployment runs `cadre`.
     cadre_sandbox::init::run_if_requested();
-    // `cadre-bench [runs] [engine] [sandbox] [queue] [events] [serve] [fanout] [history]`:
-    // only those sections (default: all).
+    // `cadre-bench [runs] [engine] [sandbox] [docker] [queue] [events] [serve] [fanout]
+    // [history]`: only those sections (default: all).
     let mut args = std::env::args();
     let _program = args.next();
     let only: Vec<String> = args.collect();
@@ -191,6 +194,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted("sandbox") {
         sandbox_rows(&mut out).await?;
+    }
+    if wanted("docker") {
+        docker_rows(&mut out).await?;
     }
     if wanted("queue") {
         queue_sections(&mut out).await?;
@@ -252,6 +258,41 @@ async fn sandbox_rows(out: &mut impl Write) -> anyhow::Result<()> {
         sandboxed - plain
     )?;
     writeln!(out, "\nSandbox limits in force: {}\n", enforced.join("; "))?;
+    Ok(())
+}
+
+/// The docker sandbox's start overhead, per container mode.
+async fn docker_rows(out: &mut impl Write) -> anyhow::Result<()> {
+    const SAMPLES: usize = 20;
+    for (per, how) in [
+        (
+            cadre_sandbox::ContainerPer::Execution,
+            "a container per execution",
+        ),
+        (
+            cadre_sandbox::ContainerPer::Run,
+            "`exec` in the run's container",
+        ),
+    ] {
+        match docker::docker_overhead(SAMPLES, per).await {
+            Ok(f) => writeln!(
+                out,
+                "| docker sandbox start overhead over `python3 -c pass`, {how} (median of {SAMPLES}; {}) | {:.0} ms ({:.0} ms vs {:.1} ms) | – |",
+                f.engine
+                    .trim_start_matches("isolation: ")
+                    .split(" container")
+                    .next()
+                    .unwrap_or_default(),
+                f.sandboxed_ms - f.plain_ms,
+                f.sandboxed_ms,
+                f.plain_ms
+            )?,
+            Err(reason) => writeln!(
+                out,
+                "| docker sandbox start overhead, {how} | skipped: {reason} | – |"
+            )?,
+        }
+    }
     Ok(())
 }
 

@@ -6,7 +6,8 @@
 //! # Layout
 //! - `commands::run`: `cadre run "TASK"`, a team built (or loaded) and run in the terminal.
 //! - `commands::team`: `cadre team import|export`, converting team files.
-//! - `commands::sandbox`: `cadre sandbox run|check`, the code sandbox for operators.
+//! - `commands::sandbox`: `cadre sandbox run|check|image build`, the code sandbox for
+//!   operators.
 //! - `commands::service`: `cadre serve`, `api`, `worker` and `migrate`.
 //! - `models`: which [`cadre_core::ChatModel`] a run uses (demo, script, replay, provider).
 //! - `render`: the live transcript printer and the `--json` event printer.
@@ -39,8 +40,8 @@ enum Command {
     /// Convert team files between Cadre's format and AutoGen AgentBuilder JSON.
     #[command(subcommand)]
     Team(commands::team::TeamCommand),
-    /// Run code in the sandbox (`run`), or check which one is in force and that it
-    /// isolates (`check`).
+    /// Run code in the sandbox (`run`), check which one is in force and that it
+    /// isolates (`check`), or build the docker backend's image (`image build`).
     #[command(subcommand)]
     Sandbox(commands::sandbox::SandboxCommand),
     /// Manage accounts: add, list, passwd, disable, enable.

@@ -1,8 +1,15 @@
 //! `cadre sandbox run` and `cadre sandbox check` against the real bubblewrap sandbox (the
 //! default backend; `make test` installs bubblewrap), and what they say when the backend
-//! does not isolate or does not exist.
+//! does not isolate or does not exist; `cadre sandbox image build`, `run` and `check`
+//! with `--sandbox docker` against the test engine (`cadre_sandbox::test_engine`), which
+//! skip with the reason printed when no engine can run here.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 mod common;
 
@@ -13,8 +20,13 @@ use common::{assert_clean_failure, assert_success, cadre};
 use serde_json::Value;
 
 fn run_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    run_with_env(args, &[], stdin)
+}
+
+fn run_with_env(args: &[&str], env: &[(&str, &str)], stdin: &str) -> std::process::Output {
     let mut child = cadre()
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -128,4 +140,83 @@ fn an_unknown_backend_is_a_clear_error() {
         .unwrap();
     assert_eq!(check.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&check.stdout).contains("unknown sandbox backend"));
+}
+
+/// The test engine, or `None` (after saying why) when none can run and none is required.
+fn docker_engine() -> Option<&'static cadre_sandbox::test_engine::TestEngine> {
+    match cadre_sandbox::test_engine::shared() {
+        Ok(engine) => Some(engine),
+        Err(reason) if cadre_sandbox::test_engine::required() => {
+            panic!("CADRE_REQUIRE_DOCKER is set and no Docker engine runs here: {reason}")
+        }
+        Err(reason) => {
+            eprintln!("SKIPPED (no Docker engine): {reason}");
+            None
+        }
+    }
+}
+
+#[test]
+fn the_docker_backend_builds_its_image_runs_code_and_passes_check() {
+    let Some(engine) = docker_engine() else {
+        return;
+    };
+    let tag = "cadre-sandbox-cli-test:host";
+    let built = cadre()
+        .args(["sandbox", "image", "build", "--from", "host", "--tag", tag])
+        .env("CADRE_DOCKER_HOST", &engine.host)
+        .output()
+        .unwrap();
+    assert_success(&built);
+    let said = String::from_utf8_lossy(&built.stdout);
+    assert!(said.starts_with(&format!("built {tag} (sha256:")), "{said}");
+
+    let env = [
+        ("CADRE_DOCKER_HOST", engine.host.as_str()),
+        ("CADRE_SANDBOX_IMAGE", tag),
+    ];
+    let output = run_with_env(
+        &["sandbox", "run", "--sandbox", "docker", "-"],
+        &env,
+        "import os\nprint(6 * 7)\nprint(os.getuid() != 0)\n",
+    );
+    assert_success(&output);
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    // `podman` when the test engine is Podman's service.
+    let backend = result["backend"].as_str().unwrap().to_string();
+    assert!(backend == "docker" || backend == "podman", "{result}");
+    assert_eq!(result["stdout"], "42\nTrue\n", "{result}");
+
+    let check = cadre()
+        .args(["sandbox", "check", "--sandbox", "docker", "--json"])
+        .envs(env)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert!(check.status.success(), "{report:#}");
+    assert_eq!(report["backend"], backend);
+    assert_eq!(report["safe"], true, "{report:#}");
+    let probes = report["probes"].as_array().unwrap();
+    assert_eq!(probes.len(), 5, "{report:#}");
+    assert!(probes.iter().all(|p| p["contained"] == true), "{report:#}");
+}
+
+#[test]
+fn the_docker_backend_without_its_image_says_how_to_build_it() {
+    let Some(engine) = docker_engine() else {
+        return;
+    };
+    let output = cadre()
+        .args(["sandbox", "check", "--sandbox", "docker"])
+        .env("CADRE_DOCKER_HOST", &engine.host)
+        .env("CADRE_SANDBOX_IMAGE", "cadre-sandbox-never-built:none")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("`cadre-sandbox-never-built:none` is not in the engine")
+            && text.contains("cadre sandbox image build"),
+        "{text}"
+    );
 }

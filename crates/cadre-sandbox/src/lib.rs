@@ -12,8 +12,16 @@
 //!   execution with no network, a read-only system, a seccomp filter, a cgroup with
 //!   memory, process and CPU limits, rlimits, and (when the server is root) a uid of
 //!   the run's own.
+//! - `executors::docker` ([`DockerExecutor`]): a Docker Engine (or Podman) container per
+//!   execution or per run, driven through the Engine API: no network, read-only image
+//!   root, no capabilities, non-root uid, cgroup limits; containers killed on timeout and
+//!   leftovers of dead processes removed at start-up.
 //! - `executors::local_unsafe` ([`LocalUnsafeExecutor`]): runs code directly on the host;
 //!   only when named explicitly.
+//! - `engine`: the connection to a Docker-compatible engine (socket, API version, Podman
+//!   or not, which cgroup limits it supports).
+//! - [`image`]: building the docker backend's image locally (`cadre sandbox image
+//!   build`), from the host's own python3 or from a debootstrap root filesystem.
 //! - `process`: child-process supervision shared by the backends (empty environment,
 //!   capped concurrent output reading, wall-clock limit, disk-quota watchdog,
 //!   cancellation, tree kill).
@@ -24,6 +32,8 @@
 //! - `quota`: measuring a run's workspace against [`SandboxConfig::workspace_quota_bytes`]
 //!   and emptying it when it is over.
 //! - `workspace`: per-run directories and safe writing of code files into them.
+//! - `test_engine` (feature `test-engine`): a Docker engine for tests, started once per
+//!   test binary and stopped when it exits, with the `--from host` image built in it.
 //! - `host`: read-only facts about the host (root or not, helper programs, `/` layout).
 //!
 //! Invariant: nothing here falls back to unsandboxed execution on its own. When the
@@ -36,16 +46,21 @@ use std::sync::Arc;
 use cadre_core::executor::{CodeExecutor, ExecError, ExecutionLimits};
 
 mod cgroup;
+mod engine;
 pub mod executors;
 mod host;
+pub mod image;
 pub mod init;
 mod process;
 mod quota;
 mod seccomp;
+#[cfg(feature = "test-engine")]
+pub mod test_engine;
 mod uid;
 mod workspace;
 
 pub use executors::bwrap::{BwrapExecutor, BwrapWorkspace};
+pub use executors::docker::{ContainerPer, DockerConfig, DockerExecutor, DockerWorkspace};
 pub use executors::local_unsafe::{LocalUnsafeExecutor, LocalUnsafeWorkspace};
 pub use process::{CANCELLED_EXIT_CODE, TIMEOUT_EXIT_CODE};
 pub use quota::QUOTA_EXIT_CODE;
@@ -55,7 +70,7 @@ pub use uid::UidRange;
 pub const DEFAULT_BACKEND: &str = "bwrap";
 
 /// Backend names [`from_name`] accepts.
-pub const BACKENDS: &[&str] = &["bwrap", "local-unsafe", "none", "off"];
+pub const BACKENDS: &[&str] = &["bwrap", "docker", "podman", "local-unsafe", "none", "off"];
 
 /// How code executors are set up.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,7 +84,9 @@ pub struct SandboxConfig {
     /// of its own (gid = uid) for as long as its workspace is open. Ignored otherwise:
     /// code then runs as the server's own uid in a user namespace.
     pub uid_range: UidRange,
-    /// CPU an execution may use, in cores, where cgroups are available.
+    /// CPU an execution may use, in cores, where cgroups are available (bwrap) or the
+    /// engine supports CPU bandwidth (docker); 0 leaves it unlimited (`RLIMIT_CPU`
+    /// still applies). `CADRE_SANDBOX_CPUS` ([`cpu_cores_from_env`]).
     pub cpu_cores: f64,
     /// Python interpreter. For the bwrap backend it must live under `/usr` (the only
     /// part of the host filesystem visible inside), so not a pyenv or venv shim.
@@ -83,6 +100,9 @@ pub struct SandboxConfig {
     /// (see [`init`]). `None`: the binary that called [`init::run_if_requested`], if
     /// any; without one, Landlock is not applied and the limits report says so.
     pub init_program: Option<PathBuf>,
+    /// Settings of the `docker` backend (engine socket, image, runtime, container per
+    /// execution or per run); the other backends ignore them.
+    pub docker: DockerConfig,
 }
 
 impl Default for SandboxConfig {
@@ -95,7 +115,21 @@ impl Default for SandboxConfig {
             python: PathBuf::from("/usr/bin/python3"),
             workspace_quota_bytes: 256 * 1024 * 1024,
             init_program: None,
+            docker: DockerConfig::default(),
         }
+    }
+}
+
+/// [`SandboxConfig::cpu_cores`] from `CADRE_SANDBOX_CPUS`, read through `env` (blank or
+/// unset: 1 core).
+pub fn cpu_cores_from_env(env: impl Fn(&str) -> Option<String>) -> Result<f64, String> {
+    match env("CADRE_SANDBOX_CPUS").map(|v| v.trim().to_string()) {
+        Some(value) if !value.is_empty() => value
+            .parse::<f64>()
+            .ok()
+            .filter(|cpus| cpus.is_finite() && *cpus >= 0.0)
+            .ok_or_else(|| format!("CADRE_SANDBOX_CPUS must be a number of CPUs, got `{value}`")),
+        _ => Ok(SandboxConfig::default().cpu_cores),
     }
 }
 
@@ -103,22 +137,28 @@ impl Default for SandboxConfig {
 ///
 /// - `bwrap`: [`BwrapExecutor`]; `Err(Unavailable)` with an actionable message when
 ///   bubblewrap is missing or cannot start a sandbox here.
+/// - `docker` / `podman`: [`DockerExecutor`] on the engine of [`SandboxConfig::docker`]
+///   (both names take whichever engine answers there: Podman's service speaks the same
+///   API); `Err(Unavailable)` when the engine is unreachable, the image is missing or a
+///   trivial container fails.
 /// - `local-unsafe`: [`LocalUnsafeExecutor`]; logs a warning, code runs unsandboxed.
 /// - `none` / `off`: `Ok(None)`: code execution is off by choice.
-/// - anything else (including `docker`, not built yet): `Err(Unavailable)`.
+/// - anything else: `Err(Unavailable)`.
 ///
-/// Never substitutes one backend for another.
-pub fn from_name(
+/// Async because the docker backend talks to its engine at start-up; the others check
+/// their host synchronously. Never substitutes one backend for another.
+pub async fn from_name(
     name: &str,
     config: SandboxConfig,
 ) -> Result<Option<Arc<dyn CodeExecutor>>, ExecError> {
     let name = name.trim().to_ascii_lowercase();
     match name.as_str() {
         "" | "bwrap" | "bubblewrap" => Ok(Some(Arc::new(BwrapExecutor::new(config)?))),
+        "docker" | "podman" => Ok(Some(Arc::new(DockerExecutor::new(config).await?))),
         "local-unsafe" | "local_unsafe" => Ok(Some(Arc::new(LocalUnsafeExecutor::new(config)?))),
         "none" | "off" => Ok(None),
         other => Err(ExecError::Unavailable(format!(
-            "unknown sandbox backend `{other}` (expected one of: bwrap, local-unsafe, none)"
+            "unknown sandbox backend `{other}` (expected one of: bwrap, docker, podman, local-unsafe, none)"
         ))),
     }
 }
@@ -127,37 +167,58 @@ pub fn from_name(
 mod tests {
     use super::*;
 
-    #[test]
-    fn none_and_off_turn_code_execution_off() {
+    #[tokio::test]
+    async fn none_and_off_turn_code_execution_off() {
         assert!(
             from_name("none", SandboxConfig::default())
+                .await
                 .unwrap()
                 .is_none()
         );
         assert!(
             from_name(" OFF ", SandboxConfig::default())
+                .await
                 .unwrap()
                 .is_none()
         );
     }
 
-    #[test]
-    fn unknown_backends_are_refused_not_substituted() {
-        let err = from_name("docker", SandboxConfig::default()).err().unwrap();
+    #[tokio::test]
+    async fn unknown_backends_are_refused_not_substituted() {
+        let err = from_name("kubernetes", SandboxConfig::default())
+            .await
+            .err()
+            .unwrap();
         assert!(
-            matches!(&err, ExecError::Unavailable(m) if m.contains("unknown sandbox backend `docker`")),
+            matches!(&err, ExecError::Unavailable(m) if m.contains("unknown sandbox backend `kubernetes`")),
             "{err}"
         );
     }
 
-    #[test]
-    fn local_unsafe_is_chosen_only_by_name_and_says_so() {
+    #[tokio::test]
+    async fn docker_without_an_engine_is_unavailable_not_substituted() {
+        let config = SandboxConfig {
+            docker: DockerConfig {
+                host: Some("unix:///nonexistent/docker.sock".into()),
+                ..DockerConfig::default()
+            },
+            ..SandboxConfig::default()
+        };
+        let err = from_name("docker", config).await.err().unwrap();
+        assert!(
+            matches!(&err, ExecError::Unavailable(m) if m.contains("cannot reach a Docker engine at unix:///nonexistent/docker.sock")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn local_unsafe_is_chosen_only_by_name_and_says_so() {
         let base = tempfile::tempdir().unwrap();
         let config = SandboxConfig {
             base_dir: base.path().join("ws"),
             ..SandboxConfig::default()
         };
-        let executor = from_name("local-unsafe", config).unwrap().unwrap();
+        let executor = from_name("local-unsafe", config).await.unwrap().unwrap();
         let info = executor.info();
         assert_eq!(info.backend, "local-unsafe");
         assert!(

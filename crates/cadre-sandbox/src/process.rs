@@ -27,7 +27,7 @@ pub const CANCELLED_EXIT_CODE: i32 = 137;
 /// How long to wait for stdout/stderr to reach end-of-file once the main process is
 /// gone. Anything still holding the pipes after that is an escaped descendant; its
 /// output is not worth blocking the run for.
-const DRAIN_GRACE: Duration = Duration::from_millis(500);
+pub(crate) const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
 /// What to run and under which supervision limits.
 #[derive(Debug)]
@@ -50,10 +50,11 @@ pub(crate) struct Spec {
     pub quota: Option<Quota>,
 }
 
+/// Output kept from one stream, and how many bytes past the cap were dropped.
 #[derive(Default)]
-struct Capture {
-    bytes: Vec<u8>,
-    dropped: u64,
+pub(crate) struct Capture {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) dropped: u64,
 }
 
 enum Ending {
@@ -261,7 +262,7 @@ async fn read_capped<R: AsyncRead + Unpin>(
 }
 
 /// The captured text, decoded lossily, with a truncation marker when bytes were dropped.
-fn take_text(capture: &Mutex<Capture>) -> (String, bool) {
+pub(crate) fn take_text(capture: &Mutex<Capture>) -> (String, bool) {
     let Ok(mut capture) = capture.lock() else {
         return (String::new(), false);
     };

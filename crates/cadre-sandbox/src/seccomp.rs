@@ -9,6 +9,9 @@
 //! other than local Unix sockets. A denied call fails with `EPERM`, which code and error
 //! messages understand, instead of killing the process.
 //!
+//! The docker backend hands the same lists to the engine as a seccomp profile
+//! ([`docker_profile`]).
+//!
 //! Compiled with `seccompiler` (the rust-vmm crate Firecracker uses); the program's
 //! byte layout is the kernel's `struct sock_filter` array, which is what bubblewrap
 //! reads from the descriptor.
@@ -83,6 +86,34 @@ fn socket_calls() -> [(&'static str, i64); 2] {
         ("socket", libc::SYS_socket),
         ("socketpair", libc::SYS_socketpair),
     ]
+}
+
+/// The same filter as a Docker/Podman seccomp profile (the JSON `--security-opt
+/// seccomp=` takes), replacing the engine's default profile: every other call allowed,
+/// the denied ones failing with `EPERM`, sockets other than `AF_UNIX` refused. libseccomp
+/// resolves the names for each listed architecture, the 32-bit and x32 ABIs included.
+pub(crate) fn docker_profile() -> String {
+    let architectures: &[&str] = if cfg!(target_arch = "aarch64") {
+        &["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]
+    } else {
+        &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+    };
+    let denied: Vec<&str> = denied_calls().into_iter().map(|(name, _)| name).collect();
+    let sockets: Vec<&str> = socket_calls().into_iter().map(|(name, _)| name).collect();
+    serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": architectures,
+        "syscalls": [
+            {"names": denied, "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EPERM},
+            {
+                "names": sockets,
+                "action": "SCMP_ACT_ERRNO",
+                "errnoRet": libc::EPERM,
+                "args": [{"index": 0, "value": libc::AF_UNIX, "op": "SCMP_CMP_NE"}]
+            }
+        ]
+    })
+    .to_string()
 }
 
 /// What the filter denies, for the limits report.
@@ -181,6 +212,16 @@ mod tests {
         assert_eq!(bytes.len() % 8, 0);
         // The kernel refuses programs over 4096 instructions.
         assert!(bytes.len() / 8 < 4096, "{} instructions", bytes.len() / 8);
+    }
+
+    #[test]
+    fn the_docker_profile_denies_the_same_calls() {
+        let profile: serde_json::Value = serde_json::from_str(&docker_profile()).unwrap();
+        assert_eq!(profile["defaultAction"], "SCMP_ACT_ALLOW");
+        let names = profile["syscalls"][0]["names"].as_array().unwrap();
+        assert_eq!(names.len(), denied_calls().len());
+        assert!(names.iter().any(|n| n == "ptrace"));
+        assert_eq!(profile["syscalls"][1]["args"][0]["value"], libc::AF_UNIX);
     }
 
     #[test]

@@ -47,8 +47,17 @@ pub struct ServiceConfig {
     /// `CADRE_MAX_RUNNING_PER_USER`: executing runs per user across workers (unset or 0:
     /// unlimited).
     pub max_running_per_user: Option<u32>,
-    /// `CADRE_SANDBOX`: code executor (`bwrap`, the default; `local-unsafe`; `none`).
+    /// `CADRE_SANDBOX`: code executor (`bwrap`, the default; `docker` or `podman`;
+    /// `local-unsafe`; `none`).
     pub sandbox: String,
+    /// The docker backend's settings: `CADRE_DOCKER_HOST` (else `DOCKER_HOST`; default
+    /// `/var/run/docker.sock`, then Podman's sockets), `CADRE_SANDBOX_IMAGE` (default
+    /// `cadre-sandbox:latest`), `CADRE_SANDBOX_RUNTIME` (e.g. `runsc`),
+    /// `CADRE_SANDBOX_CONTAINER_PER` (`execution`, the default, or `run`).
+    pub docker: cadre_sandbox::DockerConfig,
+    /// `CADRE_SANDBOX_CPUS` (default 1): CPU cores an execution may use (bwrap's cgroup,
+    /// docker's CPU bandwidth).
+    pub sandbox_cpu_cores: f64,
     /// `CADRE_SCRIPTED_DELAY_MS`: time each demo-model answer takes (half of it streaming).
     pub demo_delay: Duration,
     /// `CADRE_SECRET_KEY` (at least 32 characters): keys access tokens and seals users'
@@ -123,6 +132,8 @@ impl ServiceConfig {
             worker_concurrency: number("CADRE_WORKER_CONCURRENCY", 64)?.max(1) as usize,
             max_running_per_user: max_running.filter(|&n| n > 0),
             sandbox: var("CADRE_SANDBOX").unwrap_or_else(|| "bwrap".into()),
+            docker: cadre_sandbox::DockerConfig::resolve(var).map_err(ConfigError)?,
+            sandbox_cpu_cores: cadre_sandbox::cpu_cores_from_env(var).map_err(ConfigError)?,
             demo_delay: Duration::from_millis(number("CADRE_SCRIPTED_DELAY_MS", 0)?),
             secret_key: match var("CADRE_SECRET_KEY") {
                 Some(key) if key.len() < 32 => {

@@ -162,7 +162,7 @@ impl Application {
         let mut application = Self::from_listener(state, listener)?;
         application.notices.admin = Some(admin);
         if role == Role::Serve {
-            let built = build_worker(&config, store, bus);
+            let built = build_worker(&config, store, bus).await;
             application.state.sandbox = Arc::new(built.sandbox.clone());
             application.worker = Some(built.worker);
             application.notices.code_execution_off = built.code_execution_off;
@@ -284,7 +284,7 @@ pub async fn open_bus(config: &ServiceConfig) -> Result<Arc<dyn EventBus>, Start
 /// quotas; models from the environment; the configured sandbox (or none, with the reason);
 /// users' stored provider keys opened with the server secret (without one they are not
 /// used, and a warning says so).
-pub fn build_worker(
+pub async fn build_worker(
     config: &ServiceConfig,
     store: Arc<dyn Store>,
     bus: Arc<dyn EventBus>,
@@ -301,8 +301,13 @@ pub fn build_worker(
         demo_delay: config.demo_delay,
         share_server_key: config.share_server_key,
     });
+    let sandbox = cadre_sandbox::SandboxConfig {
+        docker: config.docker.clone(),
+        cpu_cores: config.sandbox_cpu_cores,
+        ..cadre_sandbox::SandboxConfig::default()
+    };
     let (executor, code_execution_off) =
-        match cadre_sandbox::from_name(&config.sandbox, cadre_sandbox::SandboxConfig::default()) {
+        match cadre_sandbox::from_name(&config.sandbox, sandbox).await {
             Ok(executor) => (executor, None),
             Err(error) => {
                 tracing::error!(%error, "code execution is off");

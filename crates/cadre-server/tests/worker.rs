@@ -361,6 +361,7 @@ async fn cancel_during_sandboxed_code_leaves_no_process_behind() {
         )],
     );
     let executor = cadre_sandbox::from_name("bwrap", cadre_sandbox::SandboxConfig::default())
+        .await
         .expect("bubblewrap is installed by `make test`")
         .unwrap();
     let config = WorkerConfig {

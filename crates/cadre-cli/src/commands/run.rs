@@ -54,7 +54,9 @@ pub struct RunArgs {
     /// Do not execute code.
     #[arg(long)]
     pub no_code: bool,
-    /// Code sandbox: bwrap, local-unsafe (runs code unsandboxed!) or none.
+    /// Code sandbox: bwrap, docker (or podman), local-unsafe (runs code unsandboxed!) or
+    /// none. The docker backend reads CADRE_DOCKER_HOST / DOCKER_HOST, CADRE_SANDBOX_IMAGE,
+    /// CADRE_SANDBOX_RUNTIME and CADRE_SANDBOX_CONTAINER_PER.
     #[arg(long, env = "CADRE_SANDBOX", default_value = "bwrap")]
     pub sandbox: String,
     /// Wall-clock limit per code block, seconds [default: the team's, else 30].
@@ -115,7 +117,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         .or(team.as_ref().map(|t| t.code_execution.timeout_secs))
         .unwrap_or(CodeExecution::default().timeout_secs);
     let executor = if wants_code {
-        sandbox(&args.sandbox, code_timeout)?
+        sandbox(&args.sandbox, code_timeout).await?
     } else {
         None
     };
@@ -195,7 +197,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 /// The code executor, or `None` with a warning when the sandbox is unavailable: code is
 /// then not run at all, never run unsandboxed behind the user's back.
-fn sandbox(name: &str, code_timeout: u64) -> anyhow::Result<Option<Arc<dyn CodeExecutor>>> {
+async fn sandbox(name: &str, code_timeout: u64) -> anyhow::Result<Option<Arc<dyn CodeExecutor>>> {
     let limits = ExecutionLimits {
         wall_time: Duration::from_secs(code_timeout.max(1)),
         cpu_seconds: code_timeout.max(1),
@@ -203,9 +205,13 @@ fn sandbox(name: &str, code_timeout: u64) -> anyhow::Result<Option<Arc<dyn CodeE
     };
     let config = SandboxConfig {
         limits,
+        docker: cadre_sandbox::DockerConfig::resolve(|name| std::env::var(name).ok())
+            .map_err(anyhow::Error::msg)?,
+        cpu_cores: cadre_sandbox::cpu_cores_from_env(|name| std::env::var(name).ok())
+            .map_err(anyhow::Error::msg)?,
         ..SandboxConfig::default()
     };
-    match cadre_sandbox::from_name(name, config) {
+    match cadre_sandbox::from_name(name, config).await {
         Ok(Some(executor)) if executor.info().backend == "local-unsafe" => {
             let _ = writeln!(
                 std::io::stderr(),

@@ -60,7 +60,7 @@ pub async fn worker() -> anyhow::Result<ExitCode> {
         worker,
         code_execution_off,
         sandbox,
-    } = build_worker(&config, store.clone(), bus);
+    } = build_worker(&config, store.clone(), bus).await;
     if let Some(error) = code_execution_off {
         warn_code_execution_off(&error);
     }

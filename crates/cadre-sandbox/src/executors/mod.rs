@@ -2,6 +2,7 @@
 //! language, and the minimal environment code is given.
 
 pub mod bwrap;
+pub mod docker;
 pub mod local_unsafe;
 
 use std::path::{Path, PathBuf};
