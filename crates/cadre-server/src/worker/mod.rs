@@ -450,6 +450,7 @@ impl Worker {
             emitter: log.emitter,
             model,
             executor: self.executor.clone(),
+            artifacts: None,
             input: Arc::new(StoredInput::new(
                 self.store.clone(),
                 job.run_id,
