@@ -151,16 +151,28 @@ export function Transcript({ items, code, emptyText = 'No messages yet.', runId 
     setShowJump(false);
   }, []);
 
-  // After every change (a new item, a delta, a code result): follow the bottom when the
-  // reader is there.
-  useLayoutEffect(() => {
+  const follow = useCallback(() => {
     const el = scroller.current;
     if (el && atBottom.current) el.scrollTop = el.scrollHeight;
-  }, [items, code]);
+  }, []);
+
+  // After every change (a new item, a delta, a code result): follow the bottom when the
+  // reader is there.
+  useLayoutEffect(follow, [items, code, follow]);
 
   return (
     <div className="transcript">
-      <div ref={scroller} className="transcript__scroller" onScroll={onScroll} tabIndex={0} aria-label="Transcript" role="region">
+      <div
+        ref={scroller}
+        className="transcript__scroller"
+        onScroll={onScroll}
+        // An image a code block wrote loads after it is rendered and grows the transcript:
+        // keep following the bottom then too (`load` does not bubble, hence capture).
+        onLoadCapture={follow}
+        tabIndex={0}
+        aria-label="Transcript"
+        role="region"
+      >
         <div className="transcript__log-region" role="log" aria-live="polite" aria-relevant="additions">
           {items.length === 0 ? <EmptyState title={emptyText} /> : items.map((item) => <Item key={item.key} item={item} code={code} runId={runId} />)}
         </div>
