@@ -54,6 +54,10 @@ test.describe('History, Teams and Settings', () => {
     const models = page.getByRole('region', { name: 'Models' });
     await expect(models).toContainText('No LLM provider is configured for you or this server. Runs can use the offline demo model');
     await expect(models.getByRole('link', { name: 'New run' })).toHaveAttribute('href', '/runs/new');
+    // The server's real sandbox, with its limits.
+    const sandbox = page.getByRole('region', { name: 'Code sandbox' });
+    await expect(sandbox).toContainText('Code written by agents runs in a bubblewrap sandbox, one per execution, with:');
+    await expect(sandbox.getByRole('listitem').filter({ hasText: /^seccomp: / })).toHaveCount(1);
 
     const card = page.getByRole('region', { name: 'OpenRouter' });
     const keyField = card.getByLabel('API key');

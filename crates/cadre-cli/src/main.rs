@@ -62,6 +62,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Inside a code sandbox this binary is the init that applies Landlock and becomes
+    // the interpreter; it must run before anything else (no runtime, no logging).
+    cadre_sandbox::init::run_if_requested();
     let cli = Cli::parse();
     telemetry::init(match cli.command {
         Command::Run(_)

@@ -102,6 +102,44 @@ async fn serve_runs_a_posted_task_and_streams_it() {
             "{path}"
         );
     }
+    // The sandbox in use is reported, and the cadre binary itself applies Landlock
+    // inside it.
+    let ready: Value = http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sandbox = &ready["checks"]["sandbox"];
+    assert_eq!(sandbox["backend"], "bwrap", "{ready}");
+    assert_eq!(sandbox["state"], "active", "{ready}");
+    let enforced: Vec<&str> = sandbox["enforced"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        enforced.iter().any(|l| l.starts_with("seccomp: ")),
+        "{enforced:?}"
+    );
+    assert!(
+        enforced
+            .iter()
+            .any(|l| l.starts_with("landlock: ") && !l.contains("no init program")),
+        "{enforced:?}"
+    );
+    let info: Value = http
+        .get(format!("{base}/api/v1/info"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["sandbox"], *sandbox, "/api/v1/info and /readyz agree");
 
     let created = http
         .post(format!("{base}/api/v1/runs"))

@@ -9,12 +9,18 @@
 //!   `--sandbox`), checking that it works on this host.
 //! - [`SandboxConfig`]: limits, workspace location, sandbox uid, python path.
 //! - `executors::bwrap` ([`BwrapExecutor`]): the default; a bubblewrap sandbox per
-//!   execution with no network, a read-only system, an unprivileged uid and rlimits.
+//!   execution with no network, a read-only system, a seccomp filter, a cgroup with
+//!   memory, process and CPU limits, rlimits, and (when the server is root) a uid of
+//!   the run's own.
 //! - `executors::local_unsafe` ([`LocalUnsafeExecutor`]): runs code directly on the host;
 //!   only when named explicitly.
 //! - `process`: child-process supervision shared by the backends (empty environment,
 //!   capped concurrent output reading, wall-clock limit, disk-quota watchdog,
 //!   cancellation, tree kill).
+//! - `cgroup`: per-execution control groups (v2, or v1 on hybrid hosts).
+//! - `seccomp`: the system-call filter compiled for bubblewrap.
+//! - [`init`]: the sandbox's init, applying Landlock inside the sandbox.
+//! - `uid`: leasing a dedicated uid per run ([`UidRange`]).
 //! - `quota`: measuring a run's workspace against [`SandboxConfig::workspace_quota_bytes`]
 //!   and emptying it when it is over.
 //! - `workspace`: per-run directories and safe writing of code files into them.
@@ -29,16 +35,21 @@ use std::sync::Arc;
 
 use cadre_core::executor::{CodeExecutor, ExecError, ExecutionLimits};
 
+mod cgroup;
 pub mod executors;
 mod host;
+pub mod init;
 mod process;
 mod quota;
+mod seccomp;
+mod uid;
 mod workspace;
 
 pub use executors::bwrap::{BwrapExecutor, BwrapWorkspace};
 pub use executors::local_unsafe::{LocalUnsafeExecutor, LocalUnsafeWorkspace};
 pub use process::{CANCELLED_EXIT_CODE, TIMEOUT_EXIT_CODE};
 pub use quota::QUOTA_EXIT_CODE;
+pub use uid::UidRange;
 
 /// The backend used when none is configured.
 pub const DEFAULT_BACKEND: &str = "bwrap";
@@ -54,11 +65,12 @@ pub struct SandboxConfig {
     /// Directory holding the per-run workspaces. Created 0711 when missing, so the
     /// sandbox uid can reach its own workspace without listing the others.
     pub base_dir: PathBuf,
-    /// uid sandboxed code runs as when the server runs as root (`nobody` by default).
-    /// Ignored otherwise: code then runs as the server's own uid in a user namespace.
-    pub sandbox_uid: u32,
-    /// gid paired with [`SandboxConfig::sandbox_uid`].
-    pub sandbox_gid: u32,
+    /// uids sandboxed code runs as when the server runs as root: each run leases one
+    /// of its own (gid = uid) for as long as its workspace is open. Ignored otherwise:
+    /// code then runs as the server's own uid in a user namespace.
+    pub uid_range: UidRange,
+    /// CPU an execution may use, in cores, where cgroups are available.
+    pub cpu_cores: f64,
     /// Python interpreter. For the bwrap backend it must live under `/usr` (the only
     /// part of the host filesystem visible inside), so not a pyenv or venv shim.
     pub python: PathBuf,
@@ -67,6 +79,10 @@ pub struct SandboxConfig {
     /// and when it ends; an execution over it is stopped (or refused) with
     /// [`QUOTA_EXIT_CODE`] and the workspace is emptied. 0 turns the quota off.
     pub workspace_quota_bytes: u64,
+    /// The program run inside each bubblewrap sandbox to apply Landlock before the code
+    /// (see [`init`]). `None`: the binary that called [`init::run_if_requested`], if
+    /// any; without one, Landlock is not applied and the limits report says so.
+    pub init_program: Option<PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -74,10 +90,11 @@ impl Default for SandboxConfig {
         Self {
             limits: ExecutionLimits::default(),
             base_dir: std::env::temp_dir().join("cadre-sandbox"),
-            sandbox_uid: 65534,
-            sandbox_gid: 65534,
+            uid_range: UidRange::default(),
+            cpu_cores: 1.0,
             python: PathBuf::from("/usr/bin/python3"),
             workspace_quota_bytes: 256 * 1024 * 1024,
+            init_program: None,
         }
     }
 }

@@ -284,7 +284,7 @@ fn take_text(capture: &Mutex<Capture>) -> (String, bool) {
     (text, true)
 }
 
-fn push_note(text: &mut String, note: &str) {
+pub(crate) fn push_note(text: &mut String, note: &str) {
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }

@@ -23,6 +23,8 @@ const ALLOWED_ENV: &[&str] = &[
     "PYTHONDONTWRITEBYTECODE",
     "MPLBACKEND",
     "TMPDIR",
+    "PIP_NO_INDEX",
+    "PIP_DISABLE_PIP_VERSION_CHECK",
     "PWD",
 ];
 
@@ -45,6 +47,7 @@ fn sandbox_with_quota(limits: ExecutionLimits, workspace_quota_bytes: u64) -> Sa
         limits,
         base_dir: root.path().join("workspaces"),
         workspace_quota_bytes,
+        init_program: Some(env!("CARGO_BIN_EXE_cadre-sandbox-init").into()),
         ..SandboxConfig::default()
     };
     let executor = BwrapExecutor::new(config).unwrap_or_else(|error| {
@@ -493,11 +496,22 @@ async fn code_runs_as_an_unprivileged_uid() {
     .await;
     assert_eq!(result.exit_code, 0, "{}", result.stderr);
     let uid = host_uid();
-    let expected = if uid == 0 {
-        "65534 65534 65534 []\n".to_string()
-    } else {
-        format!("{uid} {uid}")
+    let expected = match ws.uid() {
+        Some(run_uid) => {
+            let range = cadre_sandbox::UidRange::default();
+            assert!(
+                (range.first..range.first + range.count).contains(&run_uid),
+                "{run_uid}"
+            );
+            format!("{run_uid} {run_uid} {run_uid} []\n")
+        }
+        None => format!("{uid} {uid}"),
     };
+    assert_eq!(
+        uid == 0,
+        ws.uid().is_some(),
+        "a root server leases a uid per run"
+    );
     assert!(
         result.stdout.starts_with(&expected),
         "{} (host uid {uid})",
@@ -541,8 +555,18 @@ async fn info_lists_what_is_enforced() {
         assert!(all.contains(expected), "missing {expected:?} in\n{all}");
     }
     if host_uid() == 0 {
-        assert!(all.contains("uid: 65534"), "{all}");
+        assert!(all.contains("uid: one per run"), "{all}");
     }
+    assert!(all.contains("seccomp: "), "{all}");
+    assert!(all.contains("landlock: "), "{all}");
+    assert!(
+        !all.contains("landlock: not applied (the init program"),
+        "the test init starts in the sandbox:\n{all}"
+    );
+    assert!(
+        all.contains("for the whole execution") || all.contains("cgroups: not in force"),
+        "the report says whether cgroups are in force:\n{all}"
+    );
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -686,4 +710,26 @@ async fn an_already_full_workspace_is_refused_then_usable_again() {
     let next = run(&ws, python("print('ran')")).await;
     assert_eq!(next.exit_code, 0, "{}", next.stderr);
     assert_eq!(next.stdout, "ran\n");
+}
+
+#[tokio::test]
+async fn pip_install_fails_at_once_with_a_message_agents_can_act_on() {
+    let sb = sandbox();
+    let ws = sb.executor.open("t").await.unwrap();
+    for block in [
+        shell("python3 -m pip install --break-system-packages requests"),
+        python("import requests"),
+    ] {
+        let result = run(&ws, block).await;
+        assert_ne!(result.exit_code, 0, "{result:?}");
+        assert!(
+            result
+                .stderr
+                .contains("runs without network access, so packages cannot be installed"),
+            "{}",
+            result.stderr
+        );
+        // No retries against an unreachable index.
+        assert!(result.duration_ms < 10_000, "{result:?}");
+    }
 }

@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::limits::Limits;
+use crate::api::sandbox_view::SandboxView;
 use crate::api::{AppState, router};
 use crate::auth::sealing::SecretBox;
 use crate::auth::{AuthConfig, Bootstrap, BootstrapError, ensure_admin};
@@ -108,6 +109,8 @@ pub struct BuiltWorker {
     pub worker: Worker,
     /// The configured sandbox is unusable (already logged): the worker runs without one.
     pub code_execution_off: Option<ExecError>,
+    /// The sandbox the worker runs code in, as the API reports it.
+    pub sandbox: SandboxView,
 }
 
 impl std::fmt::Debug for BuiltWorker {
@@ -160,6 +163,7 @@ impl Application {
         application.notices.admin = Some(admin);
         if role == Role::Serve {
             let built = build_worker(&config, store, bus);
+            application.state.sandbox = Arc::new(built.sandbox.clone());
             application.worker = Some(built.worker);
             application.notices.code_execution_off = built.code_execution_off;
         }
@@ -248,6 +252,7 @@ impl AppState {
         state.limits = Arc::new(limits);
         state.cors_origins = Arc::new(config.cors_origins.clone());
         state.share_server_key = config.share_server_key;
+        state.sandbox = Arc::new(SandboxView::on_workers(&config.sandbox));
         Ok(state)
     }
 }
@@ -305,6 +310,10 @@ pub fn build_worker(
                 (None, Some(error))
             }
         };
+    let sandbox = match (&executor, &code_execution_off) {
+        (Some(executor), _) => SandboxView::active(executor.info()),
+        (None, error) => SandboxView::off(&config.sandbox, error.as_ref().map(ToString::to_string)),
+    };
     let worker = Worker::new(store, bus, models, executor, worker_config);
     let worker = match server_secret(config) {
         Ok(secret) => worker.with_sealer(SecretBox::from_secret(secret.as_bytes())),
@@ -316,6 +325,7 @@ pub fn build_worker(
     BuiltWorker {
         worker,
         code_execution_off,
+        sandbox,
     }
 }
 

@@ -440,6 +440,9 @@ async fn health_and_readiness() {
     assert_eq!(body["checks"]["database"]["status"], "up");
     assert_eq!(body["checks"]["database"]["backend"], "sqlite");
     assert_eq!(body["checks"]["bus"]["status"], "up");
+    // An API without a worker runs no code: it names the workers' configured sandbox.
+    assert_eq!(body["checks"]["sandbox"]["state"], "on_workers");
+    assert_eq!(body["checks"]["sandbox"]["backend"], "bwrap");
 
     let down = spawn_with_bus(Arc::new(DownBus)).await;
     let (status, body) = down.get_json("/readyz").await;

@@ -21,10 +21,21 @@ export function resetSession(): void {
   useSession.setState({ status: 'unknown' });
 }
 
+/** `/api/v1/info` of a single-process server with the bubblewrap sandbox active. */
+export const SERVER_INFO = {
+  version: '0.1.0',
+  registration: false,
+  sandbox: {
+    backend: 'bwrap',
+    state: 'active',
+    enforced: ['network: none (own network namespace, loopback only)', 'memory: 512 MiB for the whole execution, no swap (cgroup v1; out-of-memory kills are reported)'],
+  },
+};
+
 /** A fake server for a signed-in page load: the silent refresh succeeds and the server
  *  facts answer (registration closed). Add the page's own routes with `.on(…)`. */
 export function installSignedInServer(): FakeServer {
   return installFakeServer()
     .on('POST', '/api/v1/auth/session/refresh', json(grant()))
-    .on('GET', '/api/v1/info', json({ version: '0.1.0', registration: false }));
+    .on('GET', '/api/v1/info', json(SERVER_INFO));
 }

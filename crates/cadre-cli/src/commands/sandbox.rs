@@ -295,6 +295,7 @@ fn sandbox_sets(name: &str) -> bool {
         name,
         "PATH" | "HOME" | "LANG" | "LC_ALL" | "TMPDIR" | "TERM" | "PWD" | "_"
     ) || name.starts_with("PYTHON")
+        || name.starts_with("PIP_")
 }
 
 fn limits(timeout_secs: u64) -> ExecutionLimits {

@@ -59,6 +59,7 @@ pub async fn worker() -> anyhow::Result<ExitCode> {
     let BuiltWorker {
         worker,
         code_execution_off,
+        sandbox,
     } = build_worker(&config, store.clone(), bus);
     if let Some(error) = code_execution_off {
         warn_code_execution_off(&error);
@@ -66,6 +67,9 @@ pub async fn worker() -> anyhow::Result<ExitCode> {
     tracing::info!(
         worker_id = worker.id(),
         database = store.backend(),
+        sandbox = %sandbox.backend,
+        sandbox_state = ?sandbox.state,
+        enforced = ?sandbox.enforced,
         "worker started"
     );
     let shutdown = CancellationToken::new();

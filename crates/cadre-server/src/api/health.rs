@@ -1,5 +1,6 @@
 //! Owns the probes: `/healthz` (the process answers) and `/readyz` (its dependencies do:
-//! the database and the event bus), with a per-dependency report.
+//! the database and the event bus), with a per-dependency report and the code sandbox in
+//! use.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::sandbox_view::SandboxView;
 use crate::bus::BusHealth;
 
 /// How long the database may take to answer the readiness check.
@@ -42,6 +44,9 @@ pub struct ReadinessChecks {
     pub database: DependencyCheck,
     /// The live event bus.
     pub bus: DependencyCheck,
+    /// The code sandbox (informational: code execution being off does not make the
+    /// service unready, since runs without code still work).
+    pub sandbox: SandboxView,
 }
 
 /// `/readyz` answer.
@@ -98,7 +103,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
     };
     let body = Readiness {
         status: word.into(),
-        checks: ReadinessChecks { database, bus },
+        checks: ReadinessChecks {
+            database,
+            bus,
+            sandbox: state.sandbox.as_ref().clone(),
+        },
     };
     (status, Json(body))
 }

@@ -1,5 +1,5 @@
 //! Owns what clients learn about the server before and after signing in: `GET
-//! /api/v1/info` (public: version, whether registration is open) and `GET /api/v1/models`
+//! /api/v1/info` (public: version, whether registration is open, the code sandbox) and `GET /api/v1/models`
 //! (the models the caller's runs can use: the offline demo, the presets of their
 //! provider and the provider's own list).
 
@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody};
+use super::sandbox_view::SandboxView;
 use crate::auth::credentials::{self, PreferredError};
 use crate::worker::provider_config;
 
@@ -37,6 +38,8 @@ pub struct ServerInfo {
     pub version: String,
     /// Whether anyone may create an account (`POST /api/v1/auth/register`).
     pub registration: bool,
+    /// The sandbox generated code runs in.
+    pub sandbox: SandboxView,
 }
 
 /// The server's version and whether registration is open.
@@ -46,6 +49,7 @@ pub async fn info(State(state): State<AppState>) -> Json<ServerInfo> {
     Json(ServerInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         registration: state.auth.allow_registration,
+        sandbox: state.sandbox.as_ref().clone(),
     })
 }
 

@@ -40,6 +40,7 @@ pub mod limits;
 pub mod openapi;
 pub mod providers;
 pub mod runs;
+pub mod sandbox_view;
 pub mod session;
 pub mod teams;
 pub mod tokens;
@@ -86,6 +87,8 @@ pub struct AppState {
     /// Whether runs of users without a key of their own may use the server's
     /// (`CADRE_SHARE_SERVER_KEY`): decides which models they are offered.
     pub share_server_key: bool,
+    /// The sandbox generated code runs in, as `/readyz` and `/api/v1/info` report it.
+    pub sandbox: Arc<sandbox_view::SandboxView>,
     /// Fires when the server shuts down: open event streams end (clients resume with
     /// `Last-Event-ID`/`after`, possibly on another replica) so the server can exit.
     pub shutdown: CancellationToken,
@@ -101,6 +104,9 @@ impl AppState {
             limits: Arc::new(Limits::default()),
             cors_origins: Arc::new(Vec::new()),
             share_server_key: true,
+            sandbox: Arc::new(sandbox_view::SandboxView::on_workers(
+                cadre_sandbox::DEFAULT_BACKEND,
+            )),
             shutdown: CancellationToken::new(),
         }
     }

@@ -8,8 +8,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
 use super::{
-    admin, auth, error, events, files, health, info, providers, runs, session, teams, tokens,
-    transcript, ws,
+    admin, auth, error, events, files, health, info, providers, runs, sandbox_view, session, teams,
+    tokens, transcript, ws,
 };
 
 /// The OpenAPI document.
@@ -69,6 +69,8 @@ use super::{
         session::SessionRequest,
         session::SessionResponse,
         info::ServerInfo,
+        sandbox_view::SandboxView,
+        sandbox_view::SandboxState,
         info::ModelCatalog,
         info::ModelOption,
         info::ModelSource,

@@ -1,5 +1,5 @@
 // The auth feature's public surface.
-export { useInfo, getInfo, infoQueryOptions } from './api/get-info';
+export { useInfo, getInfo, infoQueryOptions } from '@/lib/api/get-info';
 export { GuestOnly, RequireAuth, redirectTarget, type LoginRedirectState } from './components/RequireAuth';
 export { LoginPage } from './components/LoginPage';
 export { RegisterPage } from './components/RegisterPage';

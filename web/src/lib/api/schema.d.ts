@@ -1036,6 +1036,11 @@ export interface components {
             bus: components["schemas"]["DependencyCheck"];
             /** @description The database. */
             database: components["schemas"]["DependencyCheck"];
+            /**
+             * @description The code sandbox (informational: code execution being off does not make the
+             *     service unready, since runs without code still work).
+             */
+            sandbox: components["schemas"]["SandboxView"];
         };
         /** @description `POST /api/v1/auth/register` body. */
         RegisterRequest: {
@@ -1182,6 +1187,22 @@ export interface components {
             usage: components["schemas"]["UsageTotals"];
         };
         /**
+         * @description Whether and where this deployment runs generated code.
+         * @enum {string}
+         */
+        SandboxState: "active" | "off" | "on_workers";
+        /** @description The sandbox generated code runs in. */
+        SandboxView: {
+            /** @description Configured backend (`bwrap`, `docker`, `local-unsafe`, `none`). */
+            backend: string;
+            /** @description The isolation and limits in force, one line each (empty unless `active`). */
+            enforced: string[];
+            /** @description Why code execution is off, when it is off because the sandbox does not work. */
+            reason?: string | null;
+            /** @description Whether code runs, and where. */
+            state: components["schemas"]["SandboxState"];
+        };
+        /**
          * @description A speaker selection chosen by name alone (AutoGen's `speaker_selection_method`
          *     values), as a run request or the CLI overrides a team's: `auto`, `round_robin`,
          *     `random` (unseeded) or `manual`.
@@ -1192,6 +1213,8 @@ export interface components {
         ServerInfo: {
             /** @description Whether anyone may create an account (`POST /api/v1/auth/register`). */
             registration: boolean;
+            /** @description The sandbox generated code runs in. */
+            sandbox: components["schemas"]["SandboxView"];
             /** @description The server's version. */
             version: string;
         };

@@ -11,6 +11,7 @@ export type Schemas = components['schemas'];
 
 export type ErrorBody = Schemas['ErrorBody'];
 export type ServerInfo = Schemas['ServerInfo'];
+export type SandboxView = Schemas['SandboxView'];
 export type SessionResponse = Schemas['SessionResponse'];
 export type User = Schemas['UserView'];
 

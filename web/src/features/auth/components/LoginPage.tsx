@@ -6,7 +6,7 @@ import { Link } from 'react-router';
 import { z } from 'zod';
 import { Button, ErrorMessage, TextField } from '@/components/ui';
 import { formText, validate, type FieldErrors } from '@/lib/form';
-import { useInfo } from '../api/get-info';
+import { useInfo } from '@/lib/api/get-info';
 import { useSession } from '../stores/session';
 import { AuthLayout } from './AuthLayout';
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { Button, ErrorMessage, PageSpinner, TextField } from '@/components/ui';
 import { ApiError } from '@/lib/api/errors';
 import { formText, validate, type FieldErrors } from '@/lib/form';
-import { useInfo } from '../api/get-info';
+import { useInfo } from '@/lib/api/get-info';
 import { useSession } from '../stores/session';
 import { AuthLayout } from './AuthLayout';
 

@@ -2,7 +2,7 @@ import { screen, waitFor, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { apiError, json, noContent, type FakeServer } from '@/testing/fake-server';
 import { renderApp } from '@/testing/render-app';
-import { installSignedInServer, resetSession } from '@/testing/session';
+import { installSignedInServer, resetSession, SERVER_INFO } from '@/testing/session';
 
 const PROVIDERS = '/api/v1/me/providers';
 const KEY = 'sk-or-v1-unit-0123456789abcdef';
@@ -43,6 +43,27 @@ async function openSettings() {
 }
 
 describe('SettingsPage', () => {
+  it('shows the sandbox code runs in and the limits it enforces', async () => {
+    await openSettings();
+    const card = screen.getByRole('region', { name: 'Code sandbox' });
+    expect(await within(card).findByText(/runs in a/)).toHaveTextContent('Code written by agents runs in a bubblewrap sandbox, one per execution, with:');
+    const limits = within(card).getAllByRole('listitem').map((item) => item.textContent);
+    expect(limits).toEqual(SERVER_INFO.sandbox.enforced);
+  });
+
+  it('says when code execution is off, and why', async () => {
+    server.on(
+      'GET',
+      '/api/v1/info',
+      json({ ...SERVER_INFO, sandbox: { backend: 'bwrap', state: 'off', enforced: [], reason: 'bubblewrap not found' } }),
+    );
+    await openSettings();
+    const card = screen.getByRole('region', { name: 'Code sandbox' });
+    expect(await within(card).findByRole('note')).toHaveTextContent(
+      'Code execution is off on this server: agents can write code, but it is not run. The configured sandbox (bwrap) does not work here: bubblewrap not found',
+    );
+  });
+
   it('says plainly when no provider is configured and points to the demo model', async () => {
     await openSettings();
     const models = screen.getByRole('region', { name: 'Models' });

@@ -1,9 +1,11 @@
 // /settings: which models runs use (and the demo fallback when there is no provider), the
-// user's provider keys (write-only; masks only), and personal API tokens.
+// user's provider keys (write-only; masks only), personal API tokens, and the sandbox the
+// server runs generated code in.
 import { ErrorMessage, PageHeader, PageSpinner } from '@/components/ui';
 import { PROVIDER_IDS, useProviders } from '../api/get-providers';
 import { ModelsCard } from './ModelsCard';
 import { ProviderCard } from './ProviderCard';
+import { SandboxCard } from './SandboxCard';
 import { TokensCard } from './TokensCard';
 
 export function SettingsPage() {
@@ -11,7 +13,7 @@ export function SettingsPage() {
 
   return (
     <>
-      <PageHeader title="Settings" description="Your LLM provider keys, the models your runs use, and API tokens." />
+      <PageHeader title="Settings" description="Your LLM provider keys, the models your runs use, API tokens, and where code runs." />
       <div className="settings">
         <ModelsCard />
         <section aria-labelledby="provider-keys-heading" className="settings__section">
@@ -35,6 +37,7 @@ export function SettingsPage() {
           )}
         </section>
         <TokensCard />
+        <SandboxCard />
       </div>
     </>
   );

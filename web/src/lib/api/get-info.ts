@@ -1,4 +1,5 @@
-// GET /api/v1/info (public): server version and whether self-service registration is on.
+// GET /api/v1/info (public): server version, whether self-service registration is on, and
+// the sandbox generated code runs in. Shared: the auth pages and the settings page read it.
 import { queryOptions, useQuery } from '@tanstack/react-query';
 import { api, unwrap } from '@/lib/api/client';
 import { queryKeys } from '@/lib/api/query-keys';
