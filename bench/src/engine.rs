@@ -100,6 +100,7 @@ pub async fn engine(
                     emitter: RunEmitter::new(uuid::Uuid::new_v4(), Arc::new(NullSink), 0),
                     model,
                     executor: None,
+                    artifacts: None,
                     input: Arc::new(NoInput),
                     cancel: CancellationToken::new(),
                 };

@@ -1,6 +1,8 @@
 // The runs feature end to end, against the real `cadre serve` (demo model, real bubblewrap
-// sandbox) in Chromium: start a run and watch it stream to the end, reload mid-run and
-// resume without duplicates, cancel, and build-only → edit → save → run the saved team.
+// sandbox) in Chromium: start a run and watch it stream to the end (with the files its
+// code wrote), reload mid-run and resume without duplicates, cancel, and build-only →
+// edit → save → run the saved team.
+import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
 import { shoot, signInAt } from './pages-helpers';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startServer, type Server } from './server';
@@ -83,6 +85,24 @@ test('a demo run streams live to Completed with its team and a real code result'
   const result = page.getByRole('region', { name: 'Code result' }).first();
   await expect(result).toContainText('exit code 0');
   await expect(result.locator('.code-result__stdout')).toContainText('First 20 Fibonacci numbers');
+  // The files the code wrote: listed with their sizes, the chart shown inline (fetched
+  // with the token, through the page's CSP), the table downloadable byte for byte.
+  const files = result.getByRole('list', { name: 'Files written' });
+  await expect(files).toContainText('fib_vs_primes.csv');
+  const chart = files.getByRole('img', { name: 'fib_vs_primes.png' });
+  await expect(chart).toBeVisible();
+  // The e2e tsconfig has no DOM types: the image is read structurally.
+  const loadedWidth = (img: unknown) => {
+    const { complete, naturalWidth } = img as { complete: boolean; naturalWidth: number };
+    return complete ? naturalWidth : 0;
+  };
+  await expect.poll(() => chart.evaluate(loadedWidth)).toBe(400);
+  const table = page.waitForEvent('download');
+  await files.getByRole('button', { name: 'Download fib_vs_primes.csv' }).click();
+  const saved = await table;
+  expect(saved.suggestedFilename()).toBe('fib_vs_primes.csv');
+  const csv = await readFile(await saved.path(), 'utf8');
+  expect(csv.split('\n').slice(0, 3)).toEqual(['position,fibonacci,prime', '1,0,2', '2,1,3']);
   await expect(page.getByRole('region', { name: 'Summary' })).toContainText('complete');
   await expect(page.locator('.transcript__speaker').filter({ hasText: 'Computer_terminal' }).first()).toContainText('code to execute');
   await expect(page.getByRole('button', { name: 'Cancel run' })).toHaveCount(0);

@@ -162,6 +162,7 @@ impl TranscriptState {
                 exit_code,
                 duration_ms,
                 timed_out,
+                files,
                 ..
             } => {
                 let verdict = if *timed_out {
@@ -171,9 +172,20 @@ impl TranscriptState {
                 } else {
                     style(format!("exit {exit_code}")).red()
                 };
+                // The CLI keeps no artifacts (the workspace goes with the run): name them
+                // so the user knows what the code produced.
+                let wrote = if files.is_empty() {
+                    String::new()
+                } else {
+                    let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+                    format!("; wrote {}", names.join(", "))
+                };
                 format!(
                     "{}\n",
-                    style(format!("   ↳ code ran: {verdict} in {duration_ms} ms")).dim()
+                    style(format!(
+                        "   ↳ code ran: {verdict} in {duration_ms} ms{wrote}"
+                    ))
+                    .dim()
                 )
             }
             EventKind::Usage { .. } => String::new(),

@@ -11,6 +11,7 @@ use tokio::sync::Mutex;
 
 use uuid::Uuid;
 
+use crate::artifact::ArtifactFile;
 use crate::failure::FailureCode;
 use crate::model::Usage;
 use crate::team::TeamSpec;
@@ -165,6 +166,10 @@ pub enum EventKind {
         duration_ms: u64,
         /// Whether the time limit killed it.
         timed_out: bool,
+        /// Files the block wrote or changed in the workspace (absent in events stored
+        /// before artifacts existed).
+        #[serde(default)]
+        files: Vec<ArtifactFile>,
     },
     /// One model call's usage.
     Usage {

@@ -2,7 +2,7 @@
 //! under limits. Implementations live in `cadre-sandbox`.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -132,6 +132,26 @@ pub enum ExecError {
     /// Spawning or supervising the process failed.
     #[error("execution failed: {0}")]
     Spawn(String),
+    /// A workspace file is larger than the caller would read.
+    #[error("`{path}` is larger than {limit} bytes")]
+    FileTooLarge {
+        /// The file, relative to the workspace.
+        path: String,
+        /// The most bytes the caller asked for.
+        limit: u64,
+    },
+}
+
+/// A regular file in a run's workspace, as [`CodeWorkspace::list_files`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceFile {
+    /// Path relative to the workspace, `/`-separated, never starting with `/` and never
+    /// containing `..`.
+    pub path: String,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// Last modification time (with the file system's resolution).
+    pub modified: SystemTime,
 }
 
 /// Runs code blocks for runs. One executor serves many runs.
@@ -154,6 +174,26 @@ pub trait CodeWorkspace: Send + Sync {
         block: &CodeBlock,
         cancel: &CancellationToken,
     ) -> Result<ExecutionResult, ExecError>;
+
+    /// The regular files code left in the workspace, sorted by path: what the engine
+    /// compares before and after a block to find its artifacts. Never follows links;
+    /// leaves out links, devices, pipes, hidden entries and the code files the executor
+    /// wrote itself; bounded in depth and count. The default (a workspace that cannot be
+    /// listed) has none.
+    async fn list_files(&self) -> Result<Vec<WorkspaceFile>, ExecError> {
+        Ok(Vec::new())
+    }
+
+    /// The content of one file [`CodeWorkspace::list_files`] listed, at most
+    /// `max_bytes` of it: a longer file is [`ExecError::FileTooLarge`]. A path that is
+    /// not a regular file inside the workspace (a link, `..`) is an error, never
+    /// followed.
+    async fn read_file(&self, path: &str, max_bytes: u64) -> Result<Vec<u8>, ExecError> {
+        let _ = max_bytes;
+        Err(ExecError::Workspace(format!(
+            "this workspace cannot read `{path}`"
+        )))
+    }
 
     /// Removes the workspace and everything in it.
     async fn close(self: Box<Self>) -> Result<(), ExecError>;

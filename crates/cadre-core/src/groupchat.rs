@@ -10,10 +10,16 @@ use futures::FutureExt;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::artifact::{
+    Artifact, ArtifactFile, ArtifactSink, ArtifactSkip, Kept, MAX_ARTIFACTS_PER_BLOCK,
+    changed_files, content_type_for,
+};
 use crate::builder::complete_system_message;
 use crate::codeblock::runnable_code_blocks;
 use crate::event::{EventKind, LogLevel, RunEmitter, RunStatus, SinkError, UsageTotals};
-use crate::executor::{CodeBlock, CodeExecutor, CodeWorkspace, ExecutionResult, Language};
+use crate::executor::{
+    CodeBlock, CodeExecutor, CodeWorkspace, ExecError, ExecutionResult, Language, WorkspaceFile,
+};
 use crate::failure::RunFailure;
 use crate::input::InputSource;
 use crate::message::{ChatMessage, TranscriptMessage};
@@ -31,6 +37,9 @@ pub struct RunContext {
     pub model: Arc<dyn ChatModel>,
     /// Runs code; `None` turns code execution off.
     pub executor: Option<Arc<dyn CodeExecutor>>,
+    /// Keeps the files code blocks write; `None`: they are listed in `code_result` events
+    /// as not kept and go with the workspace.
+    pub artifacts: Option<Arc<dyn ArtifactSink>>,
     /// Human answers (manual selection).
     pub input: Arc<dyn InputSource>,
     /// Cancels the run.
@@ -356,7 +365,9 @@ impl GroupChat {
                     code: block.code.clone(),
                 })
                 .await?;
+            let before = self.workspace_files().await?;
             let result = self.execute(block).await?;
+            let files = self.artifacts_since(before).await?;
             self.ctx
                 .emitter
                 .emit(EventKind::CodeResult {
@@ -366,6 +377,7 @@ impl GroupChat {
                     stderr: result.stderr.clone(),
                     duration_ms: result.duration_ms,
                     timed_out: result.timed_out,
+                    files,
                 })
                 .await?;
             outputs.push_str(&result.stdout);
@@ -422,16 +434,124 @@ impl GroupChat {
         }
     }
 
-    /// A sandbox that cannot run a block is reported to the agents (and the user) as a
-    /// failed execution; the chat goes on.
-    async fn sandbox_failure(&self, message: String) -> Result<ExecutionResult, StepStop> {
+    /// The workspace's files before a block: empty when the workspace is not open yet
+    /// (it opens with the first block), `None` when it cannot be listed (that block's
+    /// artifacts are then not looked for, rather than every file counting as new).
+    async fn workspace_files(&self) -> Result<Option<Vec<WorkspaceFile>>, SinkError> {
+        let Some(workspace) = self.workspace.as_ref() else {
+            return Ok(Some(Vec::new()));
+        };
+        match workspace.list_files().await {
+            Ok(files) => Ok(Some(files)),
+            Err(error) => {
+                self.warn(format!("cannot list the workspace's files: {error}"))
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The files the block just run wrote or changed, each handed to the artifact sink
+    /// (when there is one and the file is within its limit) and listed with what became
+    /// of it. Failing to keep a file never fails the run.
+    async fn artifacts_since(
+        &self,
+        before: Option<Vec<WorkspaceFile>>,
+    ) -> Result<Vec<ArtifactFile>, SinkError> {
+        let (Some(before), Some(workspace)) = (before, self.workspace.as_ref()) else {
+            return Ok(Vec::new());
+        };
+        let after = match workspace.list_files().await {
+            Ok(files) => files,
+            Err(error) => {
+                self.warn(format!("cannot list the workspace's files: {error}"))
+                    .await?;
+                return Ok(Vec::new());
+            }
+        };
+        let changed = changed_files(&before, &after);
+        if changed.len() > MAX_ARTIFACTS_PER_BLOCK {
+            self.warn(format!(
+                "the code wrote {} files; only the first {MAX_ARTIFACTS_PER_BLOCK} are listed",
+                changed.len()
+            ))
+            .await?;
+        }
+        let mut files = Vec::new();
+        for file in changed.into_iter().take(MAX_ARTIFACTS_PER_BLOCK) {
+            let content_type = content_type_for(&file.path).to_string();
+            let (size_bytes, skipped) = match &self.ctx.artifacts {
+                None => (file.size_bytes, Some(ArtifactSkip::NotKept)),
+                Some(sink) => {
+                    self.keep_artifact(workspace.as_ref(), sink.as_ref(), file, &content_type)
+                        .await
+                }
+            };
+            files.push(ArtifactFile {
+                path: file.path.clone(),
+                size_bytes,
+                content_type,
+                stored: skipped.is_none(),
+                skipped,
+            });
+        }
+        Ok(files)
+    }
+
+    /// Reads one artifact (never more than the sink keeps) and hands it to the sink:
+    /// its size as read, and why it was not kept, if it was not.
+    async fn keep_artifact(
+        &self,
+        workspace: &dyn CodeWorkspace,
+        sink: &dyn ArtifactSink,
+        file: &WorkspaceFile,
+        content_type: &str,
+    ) -> (u64, Option<ArtifactSkip>) {
+        let limit = sink.max_file_bytes();
+        if file.size_bytes > limit {
+            return (file.size_bytes, Some(ArtifactSkip::TooLarge));
+        }
+        let content = match workspace.read_file(&file.path, limit).await {
+            Ok(content) => content,
+            Err(ExecError::FileTooLarge { .. }) => {
+                return (file.size_bytes, Some(ArtifactSkip::TooLarge));
+            }
+            Err(error) => {
+                tracing::debug!(%error, path = %file.path, "artifact unreadable");
+                return (file.size_bytes, Some(ArtifactSkip::Unreadable));
+            }
+        };
+        let size = content.len() as u64;
+        let artifact = Artifact {
+            path: file.path.clone(),
+            content_type: content_type.to_string(),
+            content,
+        };
+        match sink.keep(self.ctx.emitter.run_id(), artifact).await {
+            Ok(Kept::Stored) => (size, None),
+            Ok(Kept::RunQuotaExceeded) => (size, Some(ArtifactSkip::RunQuotaExceeded)),
+            Err(error) => {
+                tracing::warn!(%error, path = %file.path, "artifact not kept");
+                (size, Some(ArtifactSkip::StorageFailed))
+            }
+        }
+    }
+
+    async fn warn(&self, message: String) -> Result<(), SinkError> {
         self.ctx
             .emitter
             .emit(EventKind::Log {
                 level: LogLevel::Warn,
-                message: message.clone(),
+                message,
             })
-            .await?;
+            .await
+            .map(|_| ())
+    }
+
+    /// A sandbox that cannot run a block is reported to the agents (and the user) as a
+    /// failed execution; the chat goes on.
+    async fn sandbox_failure(&self, message: String) -> Result<ExecutionResult, StepStop> {
+        self.warn(message.clone()).await?;
         Ok(refusal(message))
     }
 

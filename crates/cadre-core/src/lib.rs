@@ -8,7 +8,10 @@
 //! # Layout
 //! - [`message`]: chat messages and persisted transcript turns.
 //! - [`model`]: the [`ChatModel`] trait, requests, responses, usage, model errors.
-//! - [`executor`]: the [`CodeExecutor`] trait, code blocks, limits, results.
+//! - [`executor`]: the [`CodeExecutor`] trait, code blocks, limits, results, workspace
+//!   files.
+//! - [`artifact`]: files code blocks write ([`ArtifactFile`] in `code_result` events) and
+//!   the [`ArtifactSink`] that keeps them.
 //! - [`input`]: the [`InputSource`] trait for human answers.
 //! - [`event`]: [`RunEvent`] / [`EventKind`], run status, [`RunEmitter`], [`EventSink`].
 //! - [`failure`]: [`FailureCode`], [`RunFailure`] and [`RunEnd`], the events that close a
@@ -27,6 +30,7 @@
 //! - `schema`: OpenAPI schemas (utoipa) for the events and the team spec, for the
 //!   server's generated document; without it the crate has no web dependency.
 
+pub mod artifact;
 pub mod autogen;
 pub mod builder;
 pub mod codeblock;
@@ -43,6 +47,7 @@ pub mod speaker;
 pub mod team;
 pub mod termination;
 
+pub use artifact::{Artifact, ArtifactError, ArtifactFile, ArtifactSink, ArtifactSkip, Kept};
 pub use builder::{BuildError, BuildOptions, TeamBuilder};
 pub use event::{
     EventKind, EventSink, MemorySink, NullSink, RunEmitter, RunEvent, RunStatus, SinkError,
@@ -50,6 +55,7 @@ pub use event::{
 };
 pub use executor::{
     CodeBlock, CodeExecutor, CodeWorkspace, ExecError, ExecutionLimits, ExecutionResult, Language,
+    WorkspaceFile,
 };
 pub use failure::{FailureCode, RunEnd, RunFailure};
 pub use groupchat::{ChatOutcome, GroupChat, RunContext};

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cadre_core::FailureCode;
+use cadre_core::artifact::{ArtifactFile, ArtifactSkip, MemoryArtifacts};
 use cadre_core::event::{EventKind, MemorySink, RunEmitter, RunEvent, RunStatus};
 use cadre_core::executor::{
-    CodeBlock, CodeExecutor, CodeWorkspace, ExecError, ExecutionResult, ExecutorInfo,
+    CodeBlock, CodeExecutor, CodeWorkspace, ExecError, ExecutionResult, ExecutorInfo, WorkspaceFile,
 };
 use cadre_core::groupchat::RunContext;
 use cadre_core::input::{InputError, InputSource, NoInput};
@@ -97,18 +98,24 @@ impl ChatModel for FakeModel {
     }
 }
 
+/// A workspace's files: path → (content, the write that last changed it).
+type FakeFiles = Arc<Mutex<std::collections::BTreeMap<String, (Vec<u8>, u64)>>>;
+
 /// Runs nothing; answers every block with "ran: <code>" and remembers blocks and closes.
+/// A line `write <path> <content>` of a block writes a file into the workspace.
 #[derive(Default)]
 struct FakeExecutor {
     blocks: Arc<Mutex<Vec<CodeBlock>>>,
     closed: Arc<Mutex<u32>>,
     fail_with: Option<ExecError>,
+    files: FakeFiles,
 }
 
 struct FakeWorkspace {
     blocks: Arc<Mutex<Vec<CodeBlock>>>,
     closed: Arc<Mutex<u32>>,
     fail_with: Option<ExecError>,
+    files: FakeFiles,
 }
 
 #[async_trait]
@@ -124,6 +131,7 @@ impl CodeExecutor for FakeExecutor {
             blocks: self.blocks.clone(),
             closed: self.closed.clone(),
             fail_with: self.fail_with.clone(),
+            files: self.files.clone(),
         }))
     }
 }
@@ -139,6 +147,18 @@ impl CodeWorkspace for FakeWorkspace {
         if let Some(error) = &self.fail_with {
             return Err(error.clone());
         }
+        {
+            let mut files = self.files.lock().unwrap();
+            for line in block.code.lines() {
+                if let Some((path, content)) =
+                    line.strip_prefix("write ").and_then(|l| l.split_once(' '))
+                {
+                    let version =
+                        files.len() as u64 + 1_000 * self.blocks.lock().unwrap().len() as u64;
+                    files.insert(path.into(), (content.as_bytes().to_vec(), version));
+                }
+            }
+        }
         let failed = block.code.contains("raise");
         Ok(ExecutionResult {
             exit_code: i32::from(failed),
@@ -153,6 +173,32 @@ impl CodeWorkspace for FakeWorkspace {
             killed: false,
             truncated: false,
         })
+    }
+    async fn list_files(&self) -> Result<Vec<WorkspaceFile>, ExecError> {
+        Ok(self
+            .files
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(path, (content, version))| WorkspaceFile {
+                path: path.clone(),
+                size_bytes: content.len() as u64,
+                modified: std::time::UNIX_EPOCH + Duration::from_secs(*version),
+            })
+            .collect())
+    }
+    async fn read_file(&self, path: &str, max_bytes: u64) -> Result<Vec<u8>, ExecError> {
+        let files = self.files.lock().unwrap();
+        let (content, _) = files
+            .get(path)
+            .ok_or_else(|| ExecError::Workspace(format!("no {path}")))?;
+        if content.len() as u64 > max_bytes {
+            return Err(ExecError::FileTooLarge {
+                path: path.into(),
+                limit: max_bytes,
+            });
+        }
+        Ok(content.clone())
     }
     async fn close(self: Box<Self>) -> Result<(), ExecError> {
         *self.closed.lock().unwrap() += 1;
@@ -183,6 +229,7 @@ fn context(
         emitter: RunEmitter::new(RUN_ID, Arc::new(sink.clone()), 0),
         model,
         executor,
+        artifacts: None,
         input: Arc::new(NoInput),
         cancel: CancellationToken::new(),
     }
@@ -861,4 +908,121 @@ async fn executor_finds_code_written_before_the_last_turn() {
     .await
     .unwrap();
     assert!(executor.blocks.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn files_a_block_writes_are_kept_and_listed_in_its_result() {
+    let model = FakeModel::new(|req, _| {
+        let seen = req
+            .messages
+            .iter()
+            .any(|m| m.content.starts_with("exitcode: 0"));
+        Ok(if seen {
+            "Files written. TERMINATE".into()
+        } else {
+            "```python\nwrite data.csv 1,2\nwrite big.bin 0123456789abcdefXYZ\n```\n\
+             ```python\nwrite plot.png PNG!\nwrite extra.txt 0123456789\n```"
+                .into()
+        })
+    });
+    let executor = Arc::new(FakeExecutor::default());
+    let mut team = team(&["Coder", "Critic"], SpeakerSelection::RoundRobin);
+    team.code_execution.enabled = true;
+    let sink = MemorySink::new();
+    let artifacts = MemoryArtifacts::new(16, 12);
+    let mut ctx = context(model, Some(executor.clone()), &sink);
+    ctx.artifacts = Some(Arc::new(artifacts.clone()));
+    let outcome = execute_run(given(team), ctx, None).await.unwrap();
+    let events = sink.events();
+    assert_well_formed(&events);
+    assert_eq!(outcome.status, RunStatus::Completed, "{outcome:?}");
+    let results: Vec<Vec<ArtifactFile>> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::CodeResult { files, .. } => Some(files.clone()),
+            _ => None,
+        })
+        .collect();
+    let file =
+        |path: &str, size: u64, content_type: &str, skipped: Option<ArtifactSkip>| ArtifactFile {
+            path: path.into(),
+            size_bytes: size,
+            content_type: content_type.into(),
+            stored: skipped.is_none(),
+            skipped,
+        };
+    assert_eq!(
+        results,
+        vec![
+            vec![
+                file(
+                    "big.bin",
+                    19,
+                    "application/octet-stream",
+                    Some(ArtifactSkip::TooLarge)
+                ),
+                file("data.csv", 3, "text/csv", None),
+            ],
+            // data.csv did not change in the second block, so it is not listed again.
+            vec![
+                // Within the file limit, but over what the run may keep in all.
+                file(
+                    "extra.txt",
+                    10,
+                    "text/plain",
+                    Some(ArtifactSkip::RunQuotaExceeded)
+                ),
+                file("plot.png", 4, "image/png", None),
+            ],
+        ]
+    );
+    assert_eq!(artifacts.paths(RUN_ID), ["data.csv", "plot.png"]);
+    assert_eq!(artifacts.get(RUN_ID, "plot.png").unwrap().content, b"PNG!");
+}
+
+#[tokio::test]
+async fn without_an_artifact_sink_files_are_listed_as_not_kept() {
+    let model = FakeModel::new(|req, _| {
+        let seen = req
+            .messages
+            .iter()
+            .any(|m| m.content.starts_with("exitcode: 0"));
+        Ok(if seen {
+            "TERMINATE".into()
+        } else {
+            "```sh\nwrite out.txt hello\n```".into()
+        })
+    });
+    let executor = Arc::new(FakeExecutor::default());
+    let mut team = team(&["Coder", "Critic"], SpeakerSelection::RoundRobin);
+    team.code_execution.enabled = true;
+    let sink = MemorySink::new();
+    execute_run(given(team), context(model, Some(executor), &sink), None)
+        .await
+        .unwrap();
+    let files = sink.events().into_iter().find_map(|e| match e.kind {
+        EventKind::CodeResult { files, .. } => Some(files),
+        _ => None,
+    });
+    assert_eq!(
+        files.unwrap(),
+        vec![ArtifactFile {
+            path: "out.txt".into(),
+            size_bytes: 5,
+            content_type: "text/plain".into(),
+            stored: false,
+            skipped: Some(ArtifactSkip::NotKept),
+        }]
+    );
+}
+
+#[test]
+fn code_results_stored_before_artifacts_still_decode() {
+    let old = serde_json::json!({
+        "type": "code_result",
+        "data": {"message_id": "m", "exit_code": 0, "stdout": "", "stderr": "",
+                 "duration_ms": 1, "timed_out": false}
+    });
+    let kind: EventKind = serde_json::from_value(old).unwrap();
+    assert!(matches!(kind, EventKind::CodeResult { files, .. } if files.is_empty()));
 }

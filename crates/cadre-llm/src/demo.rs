@@ -5,7 +5,8 @@
 //! It is stateless: every answer is derived from the request alone (its purpose and the
 //! conversation it carries), which keeps it deterministic under concurrent builder calls
 //! and lets a resumed run continue exactly where it stopped. The conversation goes: a plan,
-//! a Python program for the task, the executor's real output, a review quoting that
+//! a Python program for the task (for Fibonacci/prime tasks it also writes a CSV table and
+//! a PNG chart, the run's artifacts), the executor's real output, a review quoting that
 //! output, and a closing summary with TERMINATE.
 
 use std::time::Duration;
@@ -305,7 +306,23 @@ fn program_for(task: &str) -> String {
              print(\"Sum of Fibonacci numbers:\", sum(fib))\n\
              print(\"Sum of primes:\", sum(pri))\n\
              larger = sum(1 for f, p in zip(fib, pri) if f > p)\n\
-             print(f\"Fibonacci number is larger at {{larger}} of {n} positions\")"
+             print(f\"Fibonacci number is larger at {{larger}} of {n} positions\")\n\n\
+             # The table and a chart (log scale), as files: the run keeps them as artifacts.\n\
+             with open(\"fib_vs_primes.csv\", \"w\") as out:\n    out.write(\"position,fibonacci,prime\\n\")\n    for i, (f, p) in enumerate(zip(fib, pri), 1):\n        out.write(f\"{{i}},{{f}},{{p}}\\n\")\n\n\
+             import math, struct, zlib\n\
+             W, H, M = 400, 240, 20\n\
+             img = [[(255, 255, 255)] * W for _ in range(H)]\n\
+             top = math.log(max(fib + pri) + 1) or 1\n\
+             def plot(values, color):\n    step = (W - 2 * M) / max(len(values) - 1, 1)\n    pts = [(M + round(i * step), H - M - round(math.log(v + 1) / top * (H - 2 * M))) for i, v in enumerate(values)]\n    for (x0, y0), (x1, y1) in zip(pts, pts[1:] or pts):\n        n = max(abs(x1 - x0), abs(y1 - y0), 1)\n        for s in range(n + 1):\n            x, y = x0 + (x1 - x0) * s // n, y0 + (y1 - y0) * s // n\n            for dx in (-1, 0, 1):\n                for dy in (-1, 0, 1):\n                    img[y + dy][x + dx] = color\n\
+             for x in range(M, W - M + 1):\n    img[H - M][x] = (0, 0, 0)\n\
+             for y in range(M, H - M + 1):\n    img[y][M] = (0, 0, 0)\n\
+             plot(fib, (31, 119, 180))\n\
+             plot(pri, (255, 127, 14))\n\
+             def chunk(kind, data):\n    return struct.pack(\">I\", len(data)) + kind + data + struct.pack(\">I\", zlib.crc32(kind + data))\n\
+             raw = b\"\".join(b\"\\x00\" + bytes(c for px in row for c in px) for row in img)\n\
+             png = b\"\\x89PNG\\r\\n\\x1a\\n\" + chunk(b\"IHDR\", struct.pack(\">IIBBBBB\", W, H, 8, 2, 0, 0, 0)) + chunk(b\"IDAT\", zlib.compress(raw, 9)) + chunk(b\"IEND\", b\"\")\n\
+             with open(\"fib_vs_primes.png\", \"wb\") as out:\n    out.write(png)\n\
+             print(\"Wrote fib_vs_primes.csv and fib_vs_primes.png (Fibonacci in blue, primes in orange, log scale)\")"
         )
     } else {
         // The task text goes in as a JSON string literal, which Python reads unchanged.
@@ -383,7 +400,9 @@ mod tests {
         )
         .await;
         assert!(
-            code.contains("```python") && code.contains("fibonacci(20)"),
+            code.contains("```python")
+                && code.contains("fibonacci(20)")
+                && code.contains("fib_vs_primes.png"),
             "{code}"
         );
         let output = ChatMessage::user(

@@ -1,22 +1,37 @@
 //! Per-run workspace directories: creating them with the right owner and mode, writing
-//! code files into them without following links planted by earlier code, and removing
-//! them.
+//! code files into them without following links planted by earlier code, listing and
+//! reading the files code left there (the run's artifacts) without ever following a
+//! link out of the directory, and removing them.
 
+use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use cadre_core::executor::{CodeBlock, ExecError};
+use cadre_core::executor::{CodeBlock, ExecError, WorkspaceFile};
 
-/// A directory private to one run. The host side only ever writes code files into it
-/// and removes it; everything else happens inside the sandbox.
+/// How many directory levels below the workspace [`WorkspaceDir::list_files`] descends.
+const MAX_DEPTH: usize = 8;
+/// Most files [`WorkspaceDir::list_files`] returns.
+const MAX_FILES: usize = 1_000;
+/// Most directory entries [`WorkspaceDir::list_files`] looks at, so that code creating a
+/// million empty directories or hidden files cannot make listing slow.
+const MAX_ENTRIES: usize = 20_000;
+
+/// A directory private to one run. The host side writes code files into it, lists and
+/// reads what code left there, and removes it; everything else happens inside the
+/// sandbox.
 #[derive(Debug)]
 pub(crate) struct WorkspaceDir {
     path: PathBuf,
     /// uid/gid that sandboxed code runs as when the server is root, so the directory and
     /// the code files are writable from inside without being root-owned.
     owner: Option<(u32, u32)>,
+    /// The code files written by [`WorkspaceDir::write_code`]: the executor's own files,
+    /// never reported as artifacts.
+    code_files: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 impl WorkspaceDir {
@@ -41,7 +56,11 @@ impl WorkspaceDir {
             std::os::unix::fs::chown(&path, Some(uid), Some(gid))
                 .map_err(|e| ws_err("chown", &path, e))?;
         }
-        Ok(Self { path, owner })
+        Ok(Self {
+            path,
+            owner,
+            code_files: Arc::default(),
+        })
     }
 
     /// The directory on the host.
@@ -113,7 +132,37 @@ impl WorkspaceDir {
             std::os::unix::fs::fchown(&file, Some(uid), Some(gid))
                 .map_err(|e| ws_err("chown", &target, e))?;
         }
+        lock(&self.code_files).insert(relative.clone());
         Ok(relative)
+    }
+
+    /// The regular files in the workspace, sorted by path (see
+    /// [`cadre_core::executor::CodeWorkspace::list_files`]). Entries are inspected with
+    /// `lstat` and links are never followed, so a link planted by code cannot make the
+    /// host list (or later read) anything outside. Hidden entries (`.cache`, `.config`:
+    /// what tools write into `HOME`), `__pycache__`, links, devices, pipes and sockets
+    /// are left out, as are the executor's own code files. The walk is bounded by
+    /// [`MAX_DEPTH`], [`MAX_FILES`] and [`MAX_ENTRIES`].
+    pub(crate) async fn list_files(&self) -> Result<Vec<WorkspaceFile>, ExecError> {
+        let root = self.path.clone();
+        let code_files = lock(&self.code_files).clone();
+        tokio::task::spawn_blocking(move || walk(&root, &code_files))
+            .await
+            .map_err(|e| ExecError::Workspace(format!("workspace listing task failed: {e}")))?
+    }
+
+    /// At most `max_bytes` of one regular file in the workspace; a longer file is
+    /// [`ExecError::FileTooLarge`]. `path` must be a plain relative path (no `..`, not
+    /// absolute); every directory on the way must be a real directory and the file a
+    /// regular file, checked with `lstat`, and the file is opened with `O_NOFOLLOW` (and
+    /// `O_NONBLOCK`, so a pipe swapped in cannot block the host), then checked again on
+    /// the open descriptor to be the file that was inspected.
+    pub(crate) async fn read_file(&self, path: &str, max_bytes: u64) -> Result<Vec<u8>, ExecError> {
+        let root = self.path.clone();
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || read_inside(&root, &path, max_bytes))
+            .await
+            .map_err(|e| ExecError::Workspace(format!("workspace read task failed: {e}")))?
     }
 
     /// Removes the directory and everything in it (links inside are removed, not
@@ -127,6 +176,140 @@ impl WorkspaceDir {
         })
         .await
         .map_err(|e| ExecError::Workspace(format!("workspace removal task failed: {e}")))?
+    }
+}
+
+/// [`WorkspaceDir::list_files`]'s walk, on a blocking thread.
+fn walk(root: &Path, code_files: &HashSet<PathBuf>) -> Result<Vec<WorkspaceFile>, ExecError> {
+    let mut files = Vec::new();
+    let mut seen = 0usize;
+    // (directory on the host, its path relative to the workspace, depth)
+    let mut pending = vec![(root.to_path_buf(), PathBuf::new(), 0usize)];
+    'walk: while let Some((dir, relative_dir, depth)) = pending.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            // The workspace itself must be listable; a subdirectory code made unreadable
+            // (chmod 000) is skipped rather than failing the whole listing.
+            Err(e) if depth == 0 => return Err(ws_err("list", &dir, e)),
+            Err(_) => continue,
+        };
+        for entry in entries {
+            seen += 1;
+            if seen > MAX_ENTRIES || files.len() >= MAX_FILES {
+                break 'walk;
+            }
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name();
+            let Some(name_str) = name.to_str() else {
+                // Not UTF-8: it could not be named in an event or a URL.
+                continue;
+            };
+            if name_str.starts_with('.') || name_str == "__pycache__" {
+                continue;
+            }
+            let relative = relative_dir.join(&name);
+            // `DirEntry::metadata` does not follow links (lstat semantics).
+            let Ok(meta) = entry.metadata() else { continue };
+            let kind = meta.file_type();
+            if kind.is_dir() {
+                if depth < MAX_DEPTH {
+                    pending.push((entry.path(), relative, depth + 1));
+                }
+            } else if kind.is_file() && !code_files.contains(&relative) {
+                let Some(path) = relative.to_str() else {
+                    continue;
+                };
+                files.push(WorkspaceFile {
+                    path: path.to_string(),
+                    size_bytes: meta.len(),
+                    modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+                });
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// [`WorkspaceDir::read_file`], on a blocking thread.
+fn read_inside(root: &Path, path: &str, max_bytes: u64) -> Result<Vec<u8>, ExecError> {
+    let relative = artifact_path(path)
+        .ok_or_else(|| ExecError::Workspace(format!("`{path}` is not a path in the workspace")))?;
+    let mut host = root.to_path_buf();
+    let components: Vec<_> = relative.components().collect();
+    let (file_name, parents) = components
+        .split_last()
+        .ok_or_else(|| ExecError::Workspace("empty path".to_string()))?;
+    for part in parents {
+        host.push(part);
+        let meta = std::fs::symlink_metadata(&host).map_err(|e| ws_err("inspect", &host, e))?;
+        if !meta.is_dir() {
+            return Err(ExecError::Workspace(format!(
+                "`{path}`: a parent is not a directory"
+            )));
+        }
+    }
+    host.push(file_name);
+    let inspected = std::fs::symlink_metadata(&host).map_err(|e| ws_err("inspect", &host, e))?;
+    if !inspected.is_file() {
+        return Err(ExecError::Workspace(format!(
+            "`{path}` is not a regular file"
+        )));
+    }
+    if inspected.len() > max_bytes {
+        return Err(too_large(path, max_bytes));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&host)
+        .map_err(|e| ws_err("open", &host, e))?;
+    let opened = file.metadata().map_err(|e| ws_err("inspect", &host, e))?;
+    if !opened.is_file() || opened.dev() != inspected.dev() || opened.ino() != inspected.ino() {
+        return Err(ExecError::Workspace(format!(
+            "`{path}` changed while it was being read"
+        )));
+    }
+    // One byte more than allowed tells "exactly at the limit" from "over it", even if
+    // the file grew since it was inspected.
+    let mut content = Vec::new();
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut content)
+        .map_err(|e| ws_err("read", &host, e))?;
+    if content.len() as u64 > max_bytes {
+        return Err(too_large(path, max_bytes));
+    }
+    Ok(content)
+}
+
+fn too_large(path: &str, limit: u64) -> ExecError {
+    ExecError::FileTooLarge {
+        path: path.to_string(),
+        limit,
+    }
+}
+
+/// A listed artifact's path as a relative path of normal components only: stricter
+/// than [`safe_relative_name`] (no `.` either, no empty components), since it names a
+/// file that [`walk`] produced.
+fn artifact_path(path: &str) -> Option<PathBuf> {
+    if path.is_empty() || path.contains('\0') || path.starts_with('/') {
+        return None;
+    }
+    let mut out = PathBuf::new();
+    for part in path.split('/') {
+        if part.is_empty() || part == "." || part == ".." {
+            return None;
+        }
+        out.push(part);
+    }
+    Some(out)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
     }
 }
 
@@ -274,6 +457,92 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, ExecError::Workspace(_)), "{err:?}");
         assert!(!base.path().join("evil.py").exists());
+    }
+
+    fn paths(files: &[WorkspaceFile]) -> Vec<&str> {
+        files.iter().map(|f| f.path.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn listing_shows_what_code_left_but_not_links_hidden_files_or_code_files() {
+        let base = tempfile::tempdir().unwrap();
+        let outside = base.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("secret.txt"), "host secret").unwrap();
+        let ws = WorkspaceDir::create(&base.path().join("ws"), "r", None).unwrap();
+        ws.write_code(&block("print(1)", Some("make_plot.py")), "py")
+            .unwrap();
+        let generated = ws.write_code(&block("print(2)", None), "py").unwrap();
+        let root = ws.path();
+        std::fs::write(root.join("data.csv"), "a,b\n1,2\n").unwrap();
+        std::fs::create_dir_all(root.join("plots/deep")).unwrap();
+        std::fs::write(root.join("plots/deep/fib.png"), [137u8, 80, 78, 71]).unwrap();
+        std::fs::create_dir_all(root.join(".cache/matplotlib")).unwrap();
+        std::fs::write(root.join(".cache/matplotlib/font.json"), "{}").unwrap();
+        std::fs::write(root.join(".hidden"), "x").unwrap();
+        std::fs::create_dir(root.join("__pycache__")).unwrap();
+        std::fs::write(root.join("__pycache__/m.pyc"), "x").unwrap();
+        std::os::unix::fs::symlink(outside.join("secret.txt"), root.join("link.txt")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("linked_dir")).unwrap();
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(root.join("pipe"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+
+        let files = ws.list_files().await.unwrap();
+        assert_eq!(paths(&files), ["data.csv", "plots/deep/fib.png"]);
+        assert_eq!(files[0].size_bytes, 8);
+        assert!(!paths(&files).contains(&generated.to_str().unwrap()));
+
+        assert_eq!(ws.read_file("data.csv", 100).await.unwrap(), b"a,b\n1,2\n");
+        assert_eq!(
+            ws.read_file("plots/deep/fib.png", 4).await.unwrap(),
+            [137u8, 80, 78, 71]
+        );
+        assert!(matches!(
+            ws.read_file("data.csv", 7).await,
+            Err(ExecError::FileTooLarge { limit: 7, .. })
+        ));
+        for refused in [
+            "link.txt",
+            "linked_dir/secret.txt",
+            "pipe",
+            "plots",
+            "../outside/secret.txt",
+            "/etc/passwd",
+            "plots/../data.csv",
+            "./data.csv",
+            "missing.csv",
+            "",
+        ] {
+            let result = ws.read_file(refused, 1_000).await;
+            assert!(
+                matches!(result, Err(ExecError::Workspace(_))),
+                "{refused}: {result:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn listing_is_bounded_in_depth_and_count() {
+        let base = tempfile::tempdir().unwrap();
+        let ws = WorkspaceDir::create(base.path(), "r", None).unwrap();
+        let mut deep = ws.path().to_path_buf();
+        for level in 0..MAX_DEPTH + 2 {
+            deep.push(format!("d{level}"));
+            std::fs::create_dir(&deep).unwrap();
+            std::fs::write(deep.join("f.txt"), "x").unwrap();
+        }
+        let files = ws.list_files().await.unwrap();
+        assert_eq!(files.len(), MAX_DEPTH, "{:?}", paths(&files));
+
+        let many = ws.path().join("many");
+        std::fs::create_dir(&many).unwrap();
+        for i in 0..MAX_FILES + 10 {
+            std::fs::write(many.join(format!("{i}.txt")), "x").unwrap();
+        }
+        assert_eq!(ws.list_files().await.unwrap().len(), MAX_FILES);
     }
 
     #[tokio::test]

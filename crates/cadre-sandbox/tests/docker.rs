@@ -235,6 +235,19 @@ async fn files_persist_between_executions_of_a_run_and_are_gone_after_close() {
         std::fs::read_to_string(path.join("data.txt")).unwrap(),
         "carried over"
     );
+    // What the engine lists as the run's artifacts, read back through the workspace.
+    let listed: Vec<String> = ws
+        .list_files()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert_eq!(listed, vec!["data.txt".to_string()]);
+    assert_eq!(
+        ws.read_file("data.txt", 1024).await.unwrap(),
+        b"carried over"
+    );
     assert!(
         containers_labelled(&sb.docker, LABEL_RUN, &run)
             .await

@@ -148,3 +148,28 @@ async fn the_workspace_quota_applies_here_too() {
     assert!(result.stderr.contains("was emptied"), "{}", result.stderr);
     assert_eq!(std::fs::read_dir(ws.path()).unwrap().count(), 0);
 }
+
+#[tokio::test]
+async fn files_code_writes_are_listed_and_readable_but_its_own_code_file_is_not() {
+    let (_root, executor) = executor(ExecutionLimits::default());
+    let ws: Box<dyn CodeWorkspace> = executor.open_workspace("t").await.unwrap();
+    assert_eq!(ws.list_files().await.unwrap(), vec![]);
+    let code = "import os\nos.makedirs('out', exist_ok=True)\n\
+                open('out/table.csv', 'w').write('n,sq\\n2,4\\n')\n\
+                os.symlink('/etc/passwd', 'passwd')";
+    let result = ws
+        .execute(&block(Language::Python, code), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(result.exit_code, 0, "{}", result.stderr);
+    let files = ws.list_files().await.unwrap();
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["out/table.csv"]);
+    assert_eq!(files[0].size_bytes, 9);
+    assert_eq!(
+        ws.read_file("out/table.csv", 1024).await.unwrap(),
+        b"n,sq\n2,4\n"
+    );
+    assert!(ws.read_file("passwd", 1 << 20).await.is_err());
+    ws.close().await.unwrap();
+}

@@ -83,6 +83,10 @@ pub struct ServiceConfig {
     /// `CADRE_SHARE_SERVER_KEY`: runs of users without a provider key of their own use
     /// the server's (`CADRE_LLM_*`, `OPENROUTER_API_KEY`, …); default true.
     pub share_server_key: bool,
+    /// `CADRE_ARTIFACT_MAX_FILE_BYTES` (default 10 MiB) and `CADRE_ARTIFACT_MAX_RUN_BYTES`
+    /// (default 50 MiB): how much of the files code writes is kept with its run, per file
+    /// and per run; 0 keeps none (they are still listed).
+    pub artifacts: crate::worker::ArtifactLimits,
 }
 
 impl ServiceConfig {
@@ -182,6 +186,16 @@ impl ServiceConfig {
             },
             runs_per_minute: u32::try_from(number("CADRE_RUNS_PER_MINUTE", 120)?)
                 .map_err(|_| ConfigError("CADRE_RUNS_PER_MINUTE is too large".into()))?,
+            artifacts: crate::worker::ArtifactLimits {
+                max_file_bytes: number(
+                    "CADRE_ARTIFACT_MAX_FILE_BYTES",
+                    crate::worker::ArtifactLimits::DEFAULT.max_file_bytes,
+                )?,
+                max_run_bytes: number(
+                    "CADRE_ARTIFACT_MAX_RUN_BYTES",
+                    crate::worker::ArtifactLimits::DEFAULT.max_run_bytes,
+                )?,
+            },
         })
     }
 }
@@ -247,6 +261,25 @@ mod tests {
         assert!(!config.allow_registration);
         assert!(config.cors_origins.is_empty());
         assert_eq!(config.runs_per_minute, 120);
+        assert_eq!(config.artifacts.max_file_bytes, 10 * 1024 * 1024);
+        assert_eq!(config.artifacts.max_run_bytes, 50 * 1024 * 1024);
+    }
+
+    #[test]
+    fn artifact_limits_are_configurable() {
+        let config = ServiceConfig::resolve(env(&[
+            ("HOME", "/h"),
+            ("CADRE_ARTIFACT_MAX_FILE_BYTES", "1024"),
+            ("CADRE_ARTIFACT_MAX_RUN_BYTES", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(config.artifacts.max_file_bytes, 1024);
+        assert!(!config.artifacts.enabled());
+        let bad = ServiceConfig::resolve(env(&[
+            ("HOME", "/h"),
+            ("CADRE_ARTIFACT_MAX_FILE_BYTES", "10MB"),
+        ]));
+        assert!(bad.unwrap_err().0.contains("CADRE_ARTIFACT_MAX_FILE_BYTES"));
     }
 
     #[test]

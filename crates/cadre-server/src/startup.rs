@@ -295,6 +295,7 @@ pub async fn build_worker(
         concurrency: config.worker_concurrency,
         max_running_per_owner: config.max_running_per_user,
         quotas: config.quotas,
+        artifacts: config.artifacts,
         ..WorkerConfig::default()
     };
     let models = Arc::new(EnvModels {

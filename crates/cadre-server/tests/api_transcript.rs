@@ -5,6 +5,7 @@
 
 mod common;
 
+use cadre_core::artifact::{ArtifactFile, ArtifactSkip};
 use cadre_core::event::{EventKind, RunEvent, RunStatus, UsageTotals};
 use cadre_core::team::{AgentSpec, TeamSpec};
 use cadre_core::termination::StopReason;
@@ -68,6 +69,22 @@ fn demo_events() -> Vec<EventKind> {
             stderr: String::new(),
             duration_ms: 31,
             timed_out: false,
+            files: vec![
+                ArtifactFile {
+                    path: "sums.csv".into(),
+                    size_bytes: 12,
+                    content_type: "text/csv".into(),
+                    stored: true,
+                    skipped: None,
+                },
+                ArtifactFile {
+                    path: "huge.bin".into(),
+                    size_bytes: 99_999_999,
+                    content_type: "application/octet-stream".into(),
+                    stored: false,
+                    skipped: Some(ArtifactSkip::TooLarge),
+                },
+            ],
         },
         EventKind::Finished {
             status: RunStatus::Completed,
@@ -113,6 +130,8 @@ async fn markdown_transcript_is_a_readable_download() {
             "### Coder\n\n```python\nprint(sum(range(11)))\n```",
             "```python\nprint(sum(range(11)))\n```\n\nExit code 0 (31 ms)",
             "```text\n55\n```",
+            "Files written:\n\n- ` sums.csv ` (12 bytes, text/csv)",
+            "- ` huge.bin ` (99999999 bytes, application/octet-stream, not kept: too_large)",
             "- Status: completed (text_mention)",
             "100 prompt + 19 completion tokens in 2 calls",
             "The sum is 55.",
@@ -174,6 +193,9 @@ async fn json_transcript_has_run_team_messages_and_code() {
     assert_eq!(doc["code"][0]["language"], "python");
     assert_eq!(doc["code"][0]["result"]["exit_code"], 0);
     assert_eq!(doc["code"][0]["result"]["stdout"], "55\n");
+    assert_eq!(doc["code"][0]["result"]["files"][0]["path"], "sums.csv");
+    assert_eq!(doc["code"][0]["result"]["files"][0]["stored"], true);
+    assert_eq!(doc["code"][0]["result"]["files"][1]["skipped"], "too_large");
     assert_eq!(doc["outcome"]["status"], "completed");
     assert_eq!(doc["outcome"]["usage"]["prompt_tokens"], 100);
 }

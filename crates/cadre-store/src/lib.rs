@@ -11,6 +11,8 @@
 //! - [`error`]: [`StoreError`] and the mapping from driver errors.
 //! - [`accounts`]: [`AccountStore`] (users, refresh tokens, API tokens, provider
 //!   credentials, audit log), a supertrait of [`Store`], with its records.
+//! - [`files`]: [`FileStore`] (the files code blocks write, with their bytes), a
+//!   supertrait of [`Store`], with its records.
 //! - [`model`]: record types ([`TeamRecord`], [`RunRecord`], [`ClaimedJob`], …) and
 //!   inputs ([`NewRun`], [`EventBatch`], [`RunQuery`]).
 //! - `effects` (private): backend-independent event-log logic (validation, encoding,
@@ -42,6 +44,7 @@ use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 pub mod accounts;
 mod effects;
 pub mod error;
+pub mod files;
 pub mod model;
 mod page;
 pub mod postgres;
@@ -53,6 +56,7 @@ pub use accounts::{
     NewRefreshToken, NewUser, RefreshOutcome, StoredCredential, UserRecord,
 };
 pub use error::StoreError;
+pub use files::{FileStore, MAX_FILE_PATH, NewRunFile, PutFile, RunFileRecord, valid_file_path};
 pub use model::{
     Cancellation, ClaimedJob, Claims, EventBatch, HeldJob, MAX_PAGE, NewRun, RunQuery, RunRecord,
     TeamRecord,
@@ -69,7 +73,7 @@ pub const MAX_EVENTS_PAGE: u32 = 10_000;
 /// Persistence for teams, runs, events and jobs. Reads are owner-scoped: a record of
 /// another owner answers [`StoreError::NotFound`].
 #[async_trait]
-pub trait Store: AccountStore + Send + Sync {
+pub trait Store: AccountStore + FileStore + Send + Sync {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 
@@ -149,7 +153,7 @@ pub trait Store: AccountStore + Send + Sync {
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<UsageTotals, StoreError>;
 
-    /// Deletes a run with its events and job. Allowed when the run is terminal or no
+    /// Deletes a run with its events, files and job. Allowed when the run is terminal or no
     /// worker holds its job (queued); a run a worker is executing is a
     /// [`StoreError::Conflict`]: cancel it first.
     async fn delete_run(&self, owner: Uuid, id: Uuid) -> Result<(), StoreError>;

@@ -13,6 +13,7 @@ use cadre_core::{RunEvent, UsageTotals};
 use crate::accounts::{ApiTokenRecord, AuditRecord, StoredCredential, UserRecord};
 use crate::effects::{decode_event, parse_failure_code, parse_status, parse_team, to_u32, to_u64};
 use crate::error::StoreError;
+use crate::files::RunFileRecord;
 use crate::model::{ClaimedJob, HeldJob, RunRecord, TeamRecord};
 
 /// A timestamp as a backend stores it.
@@ -516,5 +517,47 @@ mod tests {
             negative.into_record().is_err(),
             "a corrupt counter is an error"
         );
+    }
+}
+
+/// A `run_files` row without its content.
+#[derive(sqlx::FromRow)]
+pub(crate) struct RunFileRow<T> {
+    pub run_id: Uuid,
+    pub path: String,
+    pub size_bytes: i64,
+    pub content_type: String,
+    pub sha256: String,
+    pub created_at: T,
+}
+
+impl<T: StoredTime> IntoRecord for RunFileRow<T> {
+    type Record = RunFileRecord;
+
+    fn into_record(self) -> Result<RunFileRecord, StoreError> {
+        Ok(RunFileRecord {
+            run_id: self.run_id,
+            path: self.path,
+            size_bytes: to_u64(self.size_bytes)?,
+            content_type: self.content_type,
+            sha256: self.sha256,
+            created_at: self.created_at.into_utc()?,
+        })
+    }
+}
+
+/// A `run_files` row with its content.
+#[derive(sqlx::FromRow)]
+pub(crate) struct RunFileContentRow<T> {
+    #[sqlx(flatten)]
+    pub file: RunFileRow<T>,
+    pub content: Vec<u8>,
+}
+
+impl<T: StoredTime> IntoRecord for RunFileContentRow<T> {
+    type Record = (RunFileRecord, Vec<u8>);
+
+    fn into_record(self) -> Result<(RunFileRecord, Vec<u8>), StoreError> {
+        Ok((self.file.into_record()?, self.content))
     }
 }

@@ -12,7 +12,8 @@ use cadre_core::{
 };
 use cadre_store::{
     AuditEntry, AuditEvent, ClaimedJob, EventBatch, HeldJob, NewApiToken, NewRefreshToken, NewRun,
-    NewUser, RefreshOutcome, RunQuery, Store, StoreError, StoredCredential, connect,
+    NewRunFile, NewUser, PutFile, RefreshOutcome, RunQuery, Store, StoreError, StoredCredential,
+    connect,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Connection;
@@ -135,6 +136,29 @@ impl Harness {
         };
         count > 0
     }
+
+    /// How many `run_files` rows the run has, read past the store (whose reads are
+    /// owner-scoped and answer `NotFound` for a deleted run).
+    async fn file_rows(&self, run_id: Uuid) -> i64 {
+        match self.store.backend() {
+            "sqlite" => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar("SELECT COUNT(*) FROM run_files WHERE run_id = ?1")
+                    .bind(run_id)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+            }
+            _ => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar("SELECT count(*) FROM run_files WHERE run_id = $1")
+                    .bind(run_id)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+            }
+        }
+    }
 }
 
 macro_rules! conformance {
@@ -186,6 +210,8 @@ conformance!(
     api_tokens_are_scoped_revocable_and_expire,
     credentials_are_per_user_and_reseal_atomically,
     owner_usage_since_sums_recorded_runs,
+    run_files_last_write_wins_within_the_run_limit,
+    run_files_are_owner_scoped_and_go_with_their_run,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -1891,5 +1917,133 @@ async fn owner_usage_since_sums_recorded_runs(h: &Harness) {
     assert_eq!(
         store.owner_usage_since(owner, later).await.unwrap(),
         UsageTotals::default()
+    );
+}
+
+fn run_file(run_id: Uuid, path: &str, content: &[u8]) -> NewRunFile {
+    NewRunFile {
+        run_id,
+        path: path.into(),
+        content_type: cadre_core::artifact::content_type_for(path).into(),
+        content: content.to_vec(),
+    }
+}
+
+async fn run_files_last_write_wins_within_the_run_limit(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "files").await;
+    let run = new_run(store, owner, "plot", 3).await;
+    assert_eq!(store.list_run_files(owner, run).await.unwrap(), vec![]);
+
+    let png: Vec<u8> = (0..=255u8).cycle().take(600).collect();
+    let PutFile::Stored(first) = store
+        .put_run_file(run_file(run, "plots/fib.png", &png), 1000)
+        .await
+        .unwrap()
+    else {
+        panic!("not stored");
+    };
+    assert_eq!(first.size_bytes, 600);
+    assert_eq!(first.content_type, "image/png");
+    assert_eq!(first.sha256.len(), 64);
+    store
+        .put_run_file(run_file(run, "data.csv", b"a,b\n"), 1000)
+        .await
+        .unwrap();
+    // 600 + 4 stored: 500 more would be over 1000…
+    assert_eq!(
+        store
+            .put_run_file(run_file(run, "more.txt", &[b'x'; 500]), 1000)
+            .await
+            .unwrap(),
+        PutFile::OverRunLimit { used: 604 }
+    );
+    // …but replacing the PNG with 900 bytes is not: its old size no longer counts.
+    let bigger = vec![7u8; 900];
+    let PutFile::Stored(second) = store
+        .put_run_file(run_file(run, "plots/fib.png", &bigger), 1000)
+        .await
+        .unwrap()
+    else {
+        panic!("replacement not stored");
+    };
+    assert_ne!(second.sha256, first.sha256);
+    assert!(second.created_at >= first.created_at);
+
+    let listed = store.list_run_files(owner, run).await.unwrap();
+    let paths: Vec<(&str, u64)> = listed
+        .iter()
+        .map(|f| (f.path.as_str(), f.size_bytes))
+        .collect();
+    assert_eq!(paths, [("data.csv", 4), ("plots/fib.png", 900)]);
+    let (record, content) = store
+        .get_run_file(owner, run, "plots/fib.png")
+        .await
+        .unwrap();
+    assert_eq!(record, second);
+    assert_eq!(content, bigger);
+    // An empty file is a file.
+    store
+        .put_run_file(run_file(run, "empty.txt", b""), 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_run_file(owner, run, "empty.txt").await.unwrap().1,
+        Vec::<u8>::new()
+    );
+
+    for bad in ["../x", "/abs", "a\\b", "a/./b", ""] {
+        assert!(
+            matches!(
+                store.put_run_file(run_file(run, bad, b"x"), 1000).await,
+                Err(StoreError::Invalid(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .put_run_file(run_file(Uuid::new_v4(), "a.txt", b"x"), 1000)
+            .await,
+        Err(StoreError::NotFound { what: "run" })
+    );
+}
+
+async fn run_files_are_owner_scoped_and_go_with_their_run(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "files-owner").await;
+    let other = user(store, "files-other").await;
+    let run = new_run(store, owner, "plot", 3).await;
+    store
+        .put_run_file(run_file(run, "out.txt", b"mine"), 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_run_files(other, run).await,
+        Err(StoreError::NotFound { what: "run" })
+    );
+    assert_eq!(
+        store.get_run_file(other, run, "out.txt").await,
+        Err(StoreError::NotFound { what: "run" })
+    );
+    assert_eq!(
+        store.get_run_file(owner, run, "missing.txt").await,
+        Err(StoreError::NotFound { what: "file" })
+    );
+    assert_eq!(
+        store.list_run_files(owner, Uuid::new_v4()).await,
+        Err(StoreError::NotFound { what: "run" })
+    );
+
+    assert_eq!(h.file_rows(run).await, 1);
+    store.delete_run(owner, run).await.unwrap();
+    assert_eq!(
+        h.file_rows(run).await,
+        0,
+        "deleting a run deletes its files"
+    );
+    assert_eq!(
+        store.get_run_file(owner, run, "out.txt").await,
+        Err(StoreError::NotFound { what: "run" })
     );
 }

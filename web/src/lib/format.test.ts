@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCost, formatDateTime, formatDuration, formatElapsed, formatRelativeTime, formatTokens } from './format';
+import { formatBytes, formatCost, formatDateTime, formatDuration, formatElapsed, formatRelativeTime, formatTokens } from './format';
 
 describe('formatDuration', () => {
   it.each([
@@ -68,5 +68,19 @@ describe('formatTokens', () => {
     [4_500_000, '4.5M'],
   ])('%d → %s', (count, text) => {
     expect(formatTokens(count)).toBe(text);
+  });
+});
+
+describe('formatBytes', () => {
+  it.each([
+    [0, '0 B'],
+    [512, '512 B'],
+    [1023, '1023 B'],
+    [1536, '1.5 KiB'],
+    [10 * 1024 * 1024, '10 MiB'],
+    [52_428_800, '50 MiB'],
+    [-1, '—'],
+  ])('%d → %s', (bytes, text) => {
+    expect(formatBytes(bytes)).toBe(text);
   });
 });

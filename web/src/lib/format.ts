@@ -82,3 +82,22 @@ export function formatTokens(count: number, locale?: string): string {
     .replace('m', 'M')
     .replace('b', 'B');
 }
+
+const BYTE_UNITS = ['KiB', 'MiB', 'GiB', 'TiB'];
+
+/** A size in bytes, binary units: "0 B", "512 B", "1.5 KiB", "12 MiB" (one decimal below
+ *  10 of a unit). */
+export function formatBytes(bytes: number, locale?: string): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '—';
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
+  let value = bytes;
+  let unit = '';
+  for (const next of BYTE_UNITS) {
+    value /= 1024;
+    unit = next;
+    if (value < 1024) break;
+  }
+  const digits = value < 10 ? 1 : 0;
+  const number = new Intl.NumberFormat(locale ?? 'en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+  return `${number} ${unit}`;
+}

@@ -159,6 +159,8 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         emitter: RunEmitter::new(run_id, sink, 0),
         model,
         executor,
+        // The workspace goes with the run: the files it wrote are listed, not kept.
+        artifacts: None,
         input: Arc::new(TerminalInput),
         cancel: cancel.clone(),
     };

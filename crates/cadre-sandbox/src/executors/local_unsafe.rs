@@ -186,6 +186,14 @@ impl CodeWorkspace for LocalUnsafeWorkspace {
         process::run(spec, cancel).await
     }
 
+    async fn list_files(&self) -> Result<Vec<cadre_core::executor::WorkspaceFile>, ExecError> {
+        self.dir.list_files().await
+    }
+
+    async fn read_file(&self, path: &str, max_bytes: u64) -> Result<Vec<u8>, ExecError> {
+        self.dir.read_file(path, max_bytes).await
+    }
+
     async fn close(self: Box<Self>) -> Result<(), ExecError> {
         self.dir.remove().await
     }

@@ -9,9 +9,11 @@ use axum::response::Response;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// The Content Security Policy of every response: only this origin's scripts, no
-/// framing, no plugins. The inline-style allowance is for Swagger UI's stylesheet.
+/// framing, no plugins. The inline-style allowance is for Swagger UI's stylesheet;
+/// `blob:` images are the run files the UI fetched with its token and shows inline
+/// (raster images only; an image cannot run script).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-    style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Adds the security headers to every response (keeping any a handler set itself).

@@ -18,6 +18,8 @@
 //! - [`events`]: the JSON event page, the SSE stream, and the one event source (DB
 //!   catch-up + live bus) behind every streaming transport.
 //! - [`ws`]: the same events over a WebSocket.
+//! - [`files`]: the files a run's code wrote (list and download, served so they cannot
+//!   run script in this origin).
 //! - [`teams`]: saved teams, AutoGen import/export.
 //! - [`transcript`]: a run's transcript as Markdown or JSON.
 //! - [`openapi`]: the OpenAPI 3.1 document (`/openapi.json`) and Swagger UI (`/docs`).
@@ -31,6 +33,7 @@ pub mod edge;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod files;
 pub mod health;
 pub mod info;
 pub mod limits;
@@ -134,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ws::router())
         .merge(teams::router())
         .merge(transcript::router())
+        .merge(files::router())
         .merge(openapi::router())
         .fallback(ui::fallback)
         .method_not_allowed_fallback(method_not_allowed)

@@ -8,7 +8,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
 use super::{
-    admin, auth, error, events, health, info, providers, runs, sandbox_view, session, teams,
+    admin, auth, error, events, files, health, info, providers, runs, sandbox_view, session, teams,
     tokens, transcript, ws,
 };
 
@@ -50,6 +50,8 @@ use super::{
         events::stream_events,
         ws::run_socket,
         transcript::get_transcript,
+        files::list_files,
+        files::download_file,
         teams::list_teams,
         teams::create_team,
         teams::import_team,
@@ -99,6 +101,8 @@ use super::{
         cadre_core::FailureCode,
         cadre_core::UsageTotals,
         cadre_core::event::LogLevel,
+        cadre_core::ArtifactFile,
+        cadre_core::ArtifactSkip,
         cadre_core::TeamSpec,
         cadre_core::AgentSpec,
         cadre_core::SpeakerSelection,
@@ -115,6 +119,8 @@ use super::{
         transcript::TranscriptCodeResult,
         transcript::TranscriptError,
         transcript::TranscriptOutcome,
+        files::RunFileView,
+        files::RunFileList,
     )),
     tags(
         (name = "health", description = "Probes"),

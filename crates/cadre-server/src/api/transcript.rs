@@ -9,6 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use cadre_core::artifact::ArtifactFile;
 use cadre_core::event::{EventKind, RunEvent};
 use cadre_core::team::TeamSpec;
 use cadre_core::{FailureCode, RunStatus, StopReason, UsageTotals};
@@ -78,6 +79,9 @@ pub struct TranscriptCodeResult {
     pub duration_ms: u64,
     /// Whether the time limit killed it.
     pub timed_out: bool,
+    /// Files the block wrote (downloadable from `GET /api/v1/runs/{id}/files/{path}`
+    /// when `stored`).
+    pub files: Vec<ArtifactFile>,
 }
 
 /// A code block and, once it ran, its result.
@@ -260,6 +264,7 @@ fn build(run: RunView, events: &[RunEvent]) -> Transcript {
                 stderr,
                 duration_ms,
                 timed_out,
+                files,
             } => {
                 let result = TranscriptCodeResult {
                     exit_code: *exit_code,
@@ -267,6 +272,7 @@ fn build(run: RunView, events: &[RunEvent]) -> Transcript {
                     stderr: stderr.clone(),
                     duration_ms: *duration_ms,
                     timed_out: *timed_out,
+                    files: files.clone(),
                 };
                 // A message may hold several blocks: the result belongs to the first one
                 // of that message still waiting for its result.
@@ -412,7 +418,39 @@ fn write_code(out: &mut String, code: Option<&TranscriptCode>) {
             output.push_str(&result.stderr);
         }
         let _ = writeln!(out, "{}", fenced("text", &output));
+        if !result.files.is_empty() {
+            let _ = writeln!(out, "\nFiles written:\n");
+            for file in &result.files {
+                let kept = match file.skipped {
+                    Some(skipped) if !file.stored => format!(", not kept: {}", skipped.as_str()),
+                    _ => String::new(),
+                };
+                let _ = writeln!(
+                    out,
+                    "- {} ({} bytes, {}{kept})",
+                    inline_code(&file.path),
+                    file.size_bytes,
+                    file.content_type
+                );
+            }
+        }
     }
+}
+
+/// `text` as Markdown inline code, delimited by more backticks than any run inside it.
+fn inline_code(text: &str) -> String {
+    let mut longest = 0;
+    let mut current = 0;
+    for c in text.chars() {
+        if c == '`' {
+            current += 1;
+            longest = longest.max(current);
+        } else {
+            current = 0;
+        }
+    }
+    let ticks = "`".repeat(longest + 1);
+    format!("{ticks} {text} {ticks}")
 }
 
 fn write_usage(out: &mut String, usage: &UsageTotals) {

@@ -12,6 +12,7 @@
 //!   sink is *halted* (it refuses every further event) before the engine is cancelled, so
 //!   nothing is written and the next worker resumes from the persisted events.
 
+mod artifacts;
 mod input;
 mod models;
 mod sink;
@@ -35,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
+pub use artifacts::ArtifactLimits;
 pub use input::StoredInput;
 pub use models::{EnvModels, FixedModel, ModelFactory, NO_USER_KEY, provider_config};
 pub use sink::{EventWriter, PersistingSink};
@@ -44,6 +46,7 @@ use crate::auth::sealing::SecretBox;
 use crate::bus::{BusSink, EventBus};
 use crate::quota::{Allowance, Quotas};
 use crate::run_request::StoredRunRequest;
+use artifacts::StoredArtifacts;
 use watch::{WatchTiming, Watched, watch_loop};
 
 /// Most jobs claimed in one go (bounded by the worker's free slots).
@@ -74,6 +77,8 @@ pub struct WorkerConfig {
     /// Daily token and spend quotas per owner: each run's budgets are capped at what its
     /// owner has left today.
     pub quotas: Quotas,
+    /// How much of the files code writes is kept with each run.
+    pub artifacts: ArtifactLimits,
 }
 
 impl Default for WorkerConfig {
@@ -94,6 +99,7 @@ impl Default for WorkerConfig {
             concurrency: 64,
             max_running_per_owner: None,
             quotas: Quotas::default(),
+            artifacts: ArtifactLimits::default(),
         }
     }
 }
@@ -450,6 +456,11 @@ impl Worker {
             emitter: log.emitter,
             model,
             executor: self.executor.clone(),
+            artifacts: StoredArtifacts::for_run(
+                self.store.clone(),
+                self.config.artifacts,
+                log.halted.clone(),
+            ),
             input: Arc::new(StoredInput::new(
                 self.store.clone(),
                 job.run_id,

@@ -6,6 +6,7 @@
 //! lock per owner.
 
 mod accounts;
+mod files;
 
 use std::time::Duration;
 

@@ -375,6 +375,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The files a run's code wrote and that were kept (see each `code_result` event's
+         *     `files` for those that were not).
+         */
+        get: operations["list_files"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/files/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One kept file's bytes. Raster images (PNG, JPEG, GIF, WebP) are `inline`; everything
+         *     else, SVG and HTML included, is an `attachment`; every file is served `nosniff` under
+         *     a `sandbox` Content Security Policy.
+         */
+        get: operations["download_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{id}/input": {
         parameters: {
             query?: never;
@@ -560,6 +601,26 @@ export interface components {
             /** @description Names of tools the agent may call. */
             tools?: string[];
         };
+        /** @description A file a code block wrote, as listed in its `code_result` event. */
+        ArtifactFile: {
+            /** @description Media type guessed from the extension (`image/png`, `text/csv`, …). */
+            content_type: string;
+            /** @description Path relative to the workspace, `/`-separated (`plots/fib.png`). */
+            path: string;
+            /**
+             * Format: int64
+             * @description Size when the block ended.
+             */
+            size_bytes: number;
+            skipped?: components["schemas"]["ArtifactSkip"] | null;
+            /** @description Whether the bytes were kept with the run (downloadable); see `skipped` if not. */
+            stored: boolean;
+        };
+        /**
+         * @description Why an artifact's bytes were not kept.
+         * @enum {string}
+         */
+        ArtifactSkip: "too_large" | "run_quota_exceeded" | "unreadable" | "not_kept" | "storage_failed";
         /** @description One security event. */
         AuditView: {
             /**
@@ -775,6 +836,11 @@ export interface components {
                  * @description Exit code.
                  */
                 exit_code: number;
+                /**
+                 * @description Files the block wrote or changed in the workspace (absent in events stored
+                 *     before artifacts existed).
+                 */
+                files?: components["schemas"]["ArtifactFile"][];
                 /** @description The message the block came from. */
                 message_id: string;
                 /** @description Captured stderr (capped). */
@@ -1008,6 +1074,30 @@ export interface components {
              *     the last durable event before it.
              */
             seq: number;
+        };
+        /** @description The kept files of a run, by path. */
+        RunFileList: {
+            /** @description The files. */
+            files: components["schemas"]["RunFileView"][];
+        };
+        /** @description One kept file of a run. */
+        RunFileView: {
+            /** @description Media type, guessed from the extension. */
+            content_type: string;
+            /**
+             * Format: date-time
+             * @description When this version was written (a later block writing the same path replaces it).
+             */
+            created_at: string;
+            /** @description Path relative to the run's workspace (`plots/fib.png`). */
+            path: string;
+            /** @description SHA-256 of the content, lower-case hex (also the download's `ETag`). */
+            sha256: string;
+            /**
+             * Format: int64
+             * @description Size in bytes.
+             */
+            size_bytes: number;
         };
         /** @description A human's answer to a run's `input_request`. */
         RunInputBody: {
@@ -1368,6 +1458,11 @@ export interface components {
              * @description Exit code.
              */
             exit_code: number;
+            /**
+             * @description Files the block wrote (downloadable from `GET /api/v1/runs/{id}/files/{path}`
+             *     when `stored`).
+             */
+            files: components["schemas"]["ArtifactFile"][];
             /** @description Captured stderr. */
             stderr: string;
             /** @description Captured stdout. */
@@ -2452,6 +2547,103 @@ export interface operations {
             };
             /** @description Invalid parameters */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_files: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Run id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run's kept files, by path */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunFileList"];
+                };
+            };
+            /** @description Malformed id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    download_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Run id */
+                id: string;
+                /** @description The file's path in the run's workspace; may contain `/` */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, with its stored media type */
+            200: {
+                headers: {
+                    /** @description `inline` for raster images, else `attachment`, with the file's name */
+                    "Content-Disposition"?: string;
+                    /** @description `sandbox; default-src 'none'` */
+                    "Content-Security-Policy"?: string;
+                    /** @description The content's SHA-256 */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": number[];
+                };
+            };
+            /** @description Not modified (`If-None-Match` matched the `ETag`) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed id or path (absolute, `..`, backslash, NUL) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such run or file */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -31,6 +31,12 @@ export type RunEventType = RunEvent['type'];
 export type RunEventOf<T extends RunEventType> = Extract<RunEvent, { type: T }>;
 export type EventPage = Schemas['EventPage'];
 export type Transcript = Schemas['Transcript'];
+/** A file a code block wrote, as its `code_result` event lists it. */
+export type ArtifactFile = Schemas['ArtifactFile'];
+/** Why an artifact's bytes were not kept. */
+export type ArtifactSkip = Schemas['ArtifactSkip'];
+/** A run's kept files (`GET /api/v1/runs/{id}/files`). */
+export type RunFileList = Schemas['RunFileList'];
 
 export type Team = Schemas['TeamView'];
 /** The Cadre team JSON (cadre-core `TeamSpec`). */

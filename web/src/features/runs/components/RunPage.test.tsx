@@ -98,6 +98,37 @@ describe('RunPage', () => {
     expect(final[0]).toHaveTextContent('Hello world');
   });
 
+  it('lists the files a code block wrote under its result, with the image shown', async () => {
+    const png = `/api/v1/runs/${RUN_ID}/files/${encodeURIComponent('fib_vs_primes.png')}`;
+    server.on('GET', png, new Response('PNG', { headers: { 'Content-Type': 'image/png' } }));
+    vi.stubGlobal('URL', Object.assign(URL, { createObjectURL: vi.fn(() => 'blob:chart'), revokeObjectURL: vi.fn() }));
+    const { socket } = await openRun();
+    await push(
+      socket,
+      ev(1, 'message', { message_id: 'c', agent: 'Coder', content: '```python\nplot()\n```', tokens: 3 }),
+      ev(2, 'code', { message_id: 'c', language: 'python', code: 'plot()' }),
+      ev(3, 'code_result', {
+        message_id: 'c',
+        exit_code: 0,
+        stdout: '',
+        stderr: '',
+        duration_ms: 40,
+        timed_out: false,
+        files: [
+          { path: 'fib_vs_primes.csv', size_bytes: 324, content_type: 'text/csv', stored: true },
+          { path: 'fib_vs_primes.png', size_bytes: 1305, content_type: 'image/png', stored: true },
+        ],
+      }),
+    );
+    const result = within(screen.getByRole('article', { name: 'Coder says' })).getByRole('region', { name: 'Code result' });
+    const files = within(result).getByRole('list', { name: 'Files written' });
+    expect(files).toHaveTextContent('fib_vs_primes.csv');
+    expect(files).toHaveTextContent('324 B');
+    expect(within(files).getByRole('button', { name: 'Download fib_vs_primes.csv' })).toBeInTheDocument();
+    expect(await within(files).findByRole('img', { name: 'fib_vs_primes.png' })).toHaveAttribute('src', 'blob:chart');
+    expect(server.requests('GET', png)[0]?.headers.get('Authorization')).toBe('Bearer access-1');
+  });
+
   it('never renders raw HTML from a message', async () => {
     const { socket } = await openRun();
     await push(socket, ev(1, 'message', { message_id: 'h', agent: 'Evil', content: 'hi <img src="x" onerror="alert(1)"> <script>alert(2)</script>', tokens: 1 }));

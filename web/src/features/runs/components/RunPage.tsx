@@ -194,7 +194,7 @@ function RunView({ run }: { run: Run }) {
 
         {!buildOnly && (
           <Card title="Transcript" actions={<Downloads runId={run.id} />}>
-            <Transcript items={view.items} code={view.code} emptyText={terminal ? 'No messages.' : 'Waiting for the first message…'} />
+            <Transcript items={view.items} code={view.code} runId={run.id} emptyText={terminal ? 'No messages.' : 'Waiting for the first message…'} />
           </Card>
         )}
         {buildOnly && (

@@ -8,12 +8,14 @@ import { Badge, Button, EmptyState } from '@/components/ui';
 import { cx } from '@/lib/cx';
 import { formatDuration, formatTokens } from '@/lib/format';
 import type { CodeBlockView, MessageItem, TranscriptItem } from '../stores/run-view';
+import { CodeFiles } from './CodeFiles';
 import { Markdown } from './Markdown';
 
 /** Distance from the bottom (px) that still counts as "at the bottom". */
 const STICK_THRESHOLD = 48;
 
-export function CodeResult({ block }: { block: CodeBlockView }) {
+/** A block's result; with `runId`, the files it wrote can be downloaded (and images seen). */
+export function CodeResult({ block, runId }: { block: CodeBlockView; runId?: string }) {
   const result = block.result;
   if (!result) {
     return (
@@ -44,11 +46,12 @@ export function CodeResult({ block }: { block: CodeBlockView }) {
         </>
       )}
       {!result.stdout && !result.stderr && <p className="muted">No output.</p>}
+      {runId && <CodeFiles runId={runId} files={result.files} />}
     </section>
   );
 }
 
-function MessageArticle({ item, code }: { item: MessageItem; code: readonly CodeBlockView[] }) {
+function MessageArticle({ item, code, runId }: { item: MessageItem; code: readonly CodeBlockView[]; runId?: string }) {
   return (
     <article
       className={cx('message', item.streaming && 'message--streaming')}
@@ -67,16 +70,16 @@ function MessageArticle({ item, code }: { item: MessageItem; code: readonly Code
         {item.streaming && <span className="typing-cursor" aria-hidden="true" />}
       </div>
       {code.map((block) => (
-        <CodeResult key={block.seq} block={block} />
+        <CodeResult key={block.seq} block={block} runId={runId} />
       ))}
     </article>
   );
 }
 
-function Item({ item, code }: { item: TranscriptItem; code: Record<string, CodeBlockView[]> }) {
+function Item({ item, code, runId }: { item: TranscriptItem; code: Record<string, CodeBlockView[]>; runId?: string }) {
   switch (item.kind) {
     case 'message':
-      return <MessageArticle item={item} code={code[item.messageId] ?? []} />;
+      return <MessageArticle item={item} code={code[item.messageId] ?? []} runId={runId} />;
     case 'speaker':
       return (
         <p className="transcript__speaker muted">
@@ -123,9 +126,11 @@ export interface TranscriptProps {
   code: Record<string, CodeBlockView[]>;
   /** Shown when there are no items yet. */
   emptyText?: string;
+  /** The run, so that the files code wrote can be fetched. */
+  runId?: string;
 }
 
-export function Transcript({ items, code, emptyText = 'No messages yet.' }: TranscriptProps) {
+export function Transcript({ items, code, emptyText = 'No messages yet.', runId }: TranscriptProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const [showJump, setShowJump] = useState(false);
@@ -146,18 +151,30 @@ export function Transcript({ items, code, emptyText = 'No messages yet.' }: Tran
     setShowJump(false);
   }, []);
 
-  // After every change (a new item, a delta, a code result): follow the bottom when the
-  // reader is there.
-  useLayoutEffect(() => {
+  const follow = useCallback(() => {
     const el = scroller.current;
     if (el && atBottom.current) el.scrollTop = el.scrollHeight;
-  }, [items, code]);
+  }, []);
+
+  // After every change (a new item, a delta, a code result): follow the bottom when the
+  // reader is there.
+  useLayoutEffect(follow, [items, code, follow]);
 
   return (
     <div className="transcript">
-      <div ref={scroller} className="transcript__scroller" onScroll={onScroll} tabIndex={0} aria-label="Transcript" role="region">
+      <div
+        ref={scroller}
+        className="transcript__scroller"
+        onScroll={onScroll}
+        // An image a code block wrote loads after it is rendered and grows the transcript:
+        // keep following the bottom then too (`load` does not bubble, hence capture).
+        onLoadCapture={follow}
+        tabIndex={0}
+        aria-label="Transcript"
+        role="region"
+      >
         <div className="transcript__log-region" role="log" aria-live="polite" aria-relevant="additions">
-          {items.length === 0 ? <EmptyState title={emptyText} /> : items.map((item) => <Item key={item.key} item={item} code={code} />)}
+          {items.length === 0 ? <EmptyState title={emptyText} /> : items.map((item) => <Item key={item.key} item={item} code={code} runId={runId} />)}
         </div>
       </div>
       {showJump && (

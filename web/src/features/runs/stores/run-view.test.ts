@@ -20,6 +20,17 @@ describe('run view reducer', () => {
     expect(state.lastSeq).toBe(14);
   });
 
+  it('keeps the files a code result lists (none for events stored before files were listed)', () => {
+    const file = { path: 'a.csv', size_bytes: 3, content_type: 'text/csv', stored: true };
+    const state = applyEvents(initialRunView, [
+      ev(1, 'code', { message_id: 'm', language: 'python', code: 'a()' }),
+      ev(2, 'code_result', { message_id: 'm', exit_code: 0, stdout: '', stderr: '', duration_ms: 1, timed_out: false, files: [file] }),
+      ev(3, 'code', { message_id: 'm', language: 'python', code: 'b()' }),
+      ev(4, 'code_result', { message_id: 'm', exit_code: 0, stdout: '', stderr: '', duration_ms: 1, timed_out: false }),
+    ]);
+    expect(state.code.m!.map((block) => block.result?.files)).toEqual([[file], []]);
+  });
+
   it('sums usage events while running', () => {
     const state = applyEvents(initialRunView, scriptedRun().slice(0, 7));
     expect(state.usage.promptTokens).toBe(300);

@@ -9,7 +9,7 @@
 // Events arrive as the generated `RunEvent` union, already checked at the stream boundary
 // (`readIncomingEvent`): the fold narrows on `event.type` and reads `data` as typed.
 import { createStore } from 'zustand/vanilla';
-import type { RunStatus, StopReason } from '@/lib/api/types';
+import type { ArtifactFile, RunStatus, StopReason } from '@/lib/api/types';
 import type { RunEvent, RunEventOf, TeamSpec } from '../types';
 
 export interface CodeResultView {
@@ -19,6 +19,8 @@ export interface CodeResultView {
   stderr: string;
   durationMs: number;
   timedOut: boolean;
+  /** Files the block wrote (none in events stored before the server listed them). */
+  files: ArtifactFile[];
 }
 
 export interface CodeBlockView {
@@ -260,6 +262,7 @@ function applyDurable(state: RunViewState, event: Exclude<RunEvent, RunEventOf<'
         stderr: event.data.stderr,
         durationMs: event.data.duration_ms,
         timedOut: event.data.timed_out,
+        files: event.data.files ?? [],
       };
       // The earliest block (of its message, if named) before it that has no result yet.
       const candidates = Object.values(state.code)
