@@ -135,11 +135,19 @@ fn skipped(out: &mut impl Write, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     // The sandbox benchmark runs this binary as the sandbox's init (Landlock), as a
-    // deployment runs `cadre`.
+    // deployment runs `cadre`: first, while the process has one thread, since a Landlock
+    // domain binds only the thread that asks for it and the init then `exec`s.
     cadre_sandbox::init::run_if_requested();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(benchmarks())
+}
+
+async fn benchmarks() -> anyhow::Result<()> {
     // `cadre-bench [runs] [engine] [sandbox] [docker] [queue] [events] [serve] [fanout]
     // [history]`: only those sections (default: all).
     let mut args = std::env::args();

@@ -46,7 +46,8 @@ const SYSTEM_DIRS: &[&str] = &[
 
 static REGISTERED: OnceLock<PathBuf> = OnceLock::new();
 
-/// Call first thing in `main`. When the process was started as the sandbox's init
+/// Call first thing in `main`, before any runtime or thread starts (a Landlock domain
+/// binds only the calling thread; the init `exec`s right after). When the process was started as the sandbox's init
 /// (`<binary> __cadre-sandbox-init …`), restricts it and `exec`s the program, never
 /// returning. Otherwise records the running binary as able to act as the init and
 /// returns at once.
