@@ -4,9 +4,9 @@
 //! removing it afterwards.
 //!
 //! The sandboxed process enters its cgroup itself, before it `exec`s the launcher chain
-//! (see [`ExecCgroup::enter_script`]), so every process of the execution is inside from
-//! its first instruction; moving a pid in from the outside after `spawn` would race the
-//! code's first `fork`.
+//! (see [`ExecCgroup::enter_script`], which also says why v1 uses `tasks`), so every
+//! process of the execution is inside from its first instruction; moving a pid in from
+//! the outside after `spawn` would race the code's first `fork`.
 //!
 //! Unlike rlimits, a cgroup's limits hold for the execution as a whole: the process
 //! count is not shared with other executions of the same uid, memory counts every
@@ -320,14 +320,25 @@ pub(crate) struct CgroupReport {
 
 impl ExecCgroup {
     /// A POSIX shell fragment that moves the shell running it into every directory of
-    /// this cgroup (`$$` is the shell, which then `exec`s the launcher in place).
+    /// this cgroup (the shell then `exec`s the launcher in place).
+    ///
+    /// On v1 it writes `0` (itself) to `tasks`: the kernel moves a single thread that is
+    /// the writer without taking the global threadgroup lock, whereas a write to
+    /// `cgroup.procs` takes it for writing and waits for an RCU grace period, several
+    /// milliseconds per controller on every execution. The shell has one thread, so
+    /// moving it moves the process. v2 has no such file for domain cgroups and keeps
+    /// `cgroup.procs`.
     pub(crate) fn enter_script(&self) -> String {
         self.dirs
             .iter()
-            .map(|(_, dir)| {
+            .map(|(controller, dir)| {
+                let (value, file) = match controller {
+                    Some(_) => ("0", "tasks"),
+                    None => ("$$", "cgroup.procs"),
+                };
                 format!(
-                    "echo $$ > {} || exit 125",
-                    shell_quote(&dir.join("cgroup.procs").to_string_lossy())
+                    "echo {value} > {} || exit 125",
+                    shell_quote(&dir.join(file).to_string_lossy())
                 )
             })
             .collect::<Vec<_>>()
@@ -572,7 +583,7 @@ mod tests {
         };
         assert_eq!(
             cgroup.enter_script(),
-            r"echo $$ > '/sys/fs/cgroup/memory/it'\''s/cgroup.procs' || exit 125"
+            r"echo 0 > '/sys/fs/cgroup/memory/it'\''s/tasks' || exit 125"
         );
     }
 }

@@ -733,3 +733,43 @@ async fn pip_install_fails_at_once_with_a_message_agents_can_act_on() {
         assert!(result.duration_ms < 10_000, "{result:?}");
     }
 }
+
+#[tokio::test]
+async fn processes_together_over_the_memory_limit_are_stopped_by_the_cgroup() {
+    let sb = sandbox();
+    if !sb
+        .executor
+        .info()
+        .enforced
+        .iter()
+        .any(|l| l.contains("for the whole execution"))
+    {
+        // rlimits only on this host (the report says so); each process alone stays
+        // under RLIMIT_AS, which is exactly what a cgroup is for.
+        return;
+    }
+    let ws = sb.executor.open("t").await.unwrap();
+    // Four processes of 200 MiB each: every one under the 512 MiB RLIMIT_AS, together
+    // over the execution's 512 MiB.
+    let result = run(
+        &ws,
+        python(
+            "import os, time\n\
+             for _ in range(3):\n    if os.fork() == 0:\n        break\n\
+             block = bytearray(200 * 2**20)\n\
+             block[::4096] = b'x' * len(range(0, 200 * 2**20, 4096))\n\
+             time.sleep(2)\nprint('survived', flush=True)\n",
+        ),
+    )
+    .await;
+    assert!(result.killed, "{result:?}");
+    assert!(
+        result
+            .stderr
+            .contains("Memory limit: the execution used more than 512 MiB"),
+        "{}",
+        result.stderr
+    );
+    // The cgroup is entered before the code starts: its limit held for every process.
+    assert!(result.stdout.matches("survived").count() < 4, "{result:?}");
+}
