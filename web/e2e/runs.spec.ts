@@ -14,7 +14,10 @@ let server: Server;
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
-  server = await startServer({ CADRE_SCRIPTED_DELAY_MS: '300' });
+  // 600 ms an answer (a demo run takes ~8 s): long enough that the checks made while a
+  // run is still going (the "Executing" step, cancelling mid-way) do not race its end on
+  // a loaded machine.
+  server = await startServer({ CADRE_SCRIPTED_DELAY_MS: '600' });
 });
 
 test.afterAll(() => {
@@ -54,7 +57,7 @@ test('a demo run streams live to Completed with its team and a real code result'
   await page.getByRole('textbox', { name: /^Task/ }).fill(TASK);
   await shoot(page, 'new-run');
   // Tokens stream in: some agent message must show while still being written. Each
-  // answer streams for ~150 ms here, too briefly to poll for, so a DOM observer (the app
+  // answer streams for ~300 ms here, too briefly to poll for, so a DOM observer (the app
   // navigates client-side, so it lives on) records whether one ever appears.
   await page.evaluate(`(() => {
     const seen = () => document.querySelector('article.message[aria-busy="true"] .typing-cursor');
