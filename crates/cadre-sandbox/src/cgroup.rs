@@ -230,15 +230,23 @@ impl CgroupLayout {
         lines
     }
 
-    /// Removes leftover execution cgroups of an earlier process (a crash leaves them
-    /// behind). Non-empty ones are left alone: they still hold processes.
+    /// Removes leftover execution cgroups of processes that are gone (a crash leaves
+    /// them behind). Cgroups are named [`exec_cgroup_name`]`(pid, …)`: those of a live
+    /// process (another worker on this host, or this one) are never touched, since one
+    /// may be created and not yet entered. Non-empty ones are left alone as well.
     pub(crate) fn remove_leftovers(&self) {
         for parent in self.parents() {
             let Ok(entries) = std::fs::read_dir(parent) else {
                 continue;
             };
             for entry in entries.flatten() {
-                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                let owner_gone = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|name| name.split_once('-'))
+                    .and_then(|(pid, _)| pid.parse::<u32>().ok())
+                    .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+                if owner_gone && entry.file_type().is_ok_and(|t| t.is_dir()) {
                     let _ = std::fs::remove_dir(entry.path());
                 }
             }
@@ -299,6 +307,12 @@ impl CgroupLayout {
         }
         Ok(cgroup)
     }
+}
+
+/// A fresh execution cgroup's name: `<pid>-<random>`, so that leftovers can be told
+/// from the live cgroups of other processes on this host.
+pub(crate) fn exec_cgroup_name() -> String {
+    format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())
 }
 
 /// The cgroup(s) of one running execution. [`ExecCgroup::finish`] must be called when
@@ -563,6 +577,25 @@ mod tests {
             join_hierarchy(point, "/docker/abc", "/docker/abc/inner"),
             point.join("inner")
         );
+    }
+
+    #[test]
+    fn only_leftovers_of_dead_processes_are_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let layout = CgroupLayout::V1 {
+            parents: vec![(Controller::Pids, root.path().to_path_buf())],
+        };
+        let live = root.path().join(exec_cgroup_name());
+        // pid_max is at most 2^22: this pid cannot exist.
+        let dead = root.path().join("4194999-0123456789abcdef");
+        let unknown = root.path().join("not-ours");
+        for dir in [&live, &dead, &unknown] {
+            std::fs::create_dir(dir).unwrap();
+        }
+        layout.remove_leftovers();
+        assert!(live.exists(), "a live process's cgroup must stay");
+        assert!(!dead.exists());
+        assert!(unknown.exists());
     }
 
     #[test]

@@ -341,7 +341,7 @@ impl Inner {
         let Ok(layout) = &self.cgroups else {
             return Ok(None);
         };
-        let name = uuid::Uuid::new_v4().simple().to_string();
+        let name = crate::cgroup::exec_cgroup_name();
         layout
             .create(&name, &self.cgroup_limits())
             .map(Some)
