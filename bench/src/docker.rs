@@ -5,12 +5,8 @@
 //! settings as the server's (`CADRE_DOCKER_HOST` / `DOCKER_HOST`, `CADRE_SANDBOX_IMAGE`);
 //! without them the rows say "skipped".
 
-use std::time::Instant;
-
-use anyhow::Context;
-use cadre_core::executor::{CodeBlock, CodeExecutor, Language};
+use cadre_core::executor::CodeExecutor;
 use cadre_sandbox::{ContainerPer, DockerConfig, DockerExecutor, SandboxConfig};
-use tokio_util::sync::CancellationToken;
 
 /// Medians of one mode, milliseconds.
 pub struct DockerFigures {
@@ -38,7 +34,7 @@ pub async fn docker_overhead(samples: usize, per: ContainerPer) -> Result<Docker
         .first()
         .cloned()
         .unwrap_or_default();
-    measure(&executor, samples)
+    crate::engine::start_overhead(&executor, "bench-docker", samples)
         .await
         .map(|(sandboxed_ms, plain_ms)| DockerFigures {
             sandboxed_ms,
@@ -46,39 +42,4 @@ pub async fn docker_overhead(samples: usize, per: ContainerPer) -> Result<Docker
             engine,
         })
         .map_err(|e| format!("{e:#}"))
-}
-
-async fn measure(executor: &DockerExecutor, samples: usize) -> anyhow::Result<(f64, f64)> {
-    let workspace = executor.open_workspace("bench-docker").await?;
-    let block = CodeBlock {
-        language: Language::Python,
-        code: "pass".into(),
-        filename: None,
-    };
-    let cancel = CancellationToken::new();
-    // Warm-up: the first container after the image import, or the run's container start.
-    let warm = workspace.execute(&block, &cancel).await?;
-    anyhow::ensure!(warm.exit_code == 0, "the warm-up block failed: {warm:?}");
-    let mut sandboxed = Vec::with_capacity(samples);
-    let mut plain = Vec::with_capacity(samples);
-    for _ in 0..samples {
-        let started = Instant::now();
-        workspace.execute(&block, &cancel).await?;
-        sandboxed.push(started.elapsed().as_secs_f64() * 1e3);
-        let started = Instant::now();
-        tokio::process::Command::new("/usr/bin/python3")
-            .args(["-c", "pass"])
-            .env_clear()
-            .status()
-            .await
-            .context("python3 -c pass")?;
-        plain.push(started.elapsed().as_secs_f64() * 1e3);
-    }
-    workspace.close().await?;
-    Ok((median(sandboxed), median(plain)))
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples.get(samples.len() / 2).copied().unwrap_or(0.0)
 }

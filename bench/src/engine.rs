@@ -135,15 +135,29 @@ pub async fn sandbox_overhead(samples: usize) -> anyhow::Result<(f64, f64, Vec<S
         .context("bwrap sandbox")?
         .context("bwrap sandbox disabled")?;
     let enforced = executor.info().enforced;
-    let workspace = executor.open_workspace("bench").await?;
+    let (sandboxed, plain) = start_overhead(executor.as_ref(), "bench", samples).await?;
+    Ok((sandboxed, plain, enforced))
+}
+
+/// Median milliseconds of a `pass` block through `executor` (one workspace, after one
+/// warm-up block) and of a plain `python3 -c pass` with an empty environment, sampled
+/// alternately so that drifting load affects both alike.
+pub async fn start_overhead(
+    executor: &dyn cadre_core::executor::CodeExecutor,
+    run_id: &str,
+    samples: usize,
+) -> anyhow::Result<(f64, f64)> {
+    let workspace = executor.open_workspace(run_id).await?;
     let block = CodeBlock {
         language: Language::Python,
         code: "pass".into(),
         filename: None,
     };
     let cancel = CancellationToken::new();
-    let mut sandboxed = Vec::new();
-    let mut plain = Vec::new();
+    let warm = workspace.execute(&block, &cancel).await?;
+    anyhow::ensure!(warm.exit_code == 0, "the warm-up block failed: {warm:?}");
+    let mut sandboxed = Vec::with_capacity(samples);
+    let mut plain = Vec::with_capacity(samples);
     for _ in 0..samples {
         let started = Instant::now();
         workspace.execute(&block, &cancel).await?;
@@ -153,11 +167,12 @@ pub async fn sandbox_overhead(samples: usize) -> anyhow::Result<(f64, f64, Vec<S
             .args(["-c", "pass"])
             .env_clear()
             .status()
-            .await?;
+            .await
+            .context("python3 -c pass")?;
         plain.push(started.elapsed().as_secs_f64() * 1e3);
     }
     workspace.close().await?;
-    Ok((median(sandboxed), median(plain), enforced))
+    Ok((median(sandboxed), median(plain)))
 }
 
 /// Builds a 4-agent team through the real client against a server answering each call

@@ -142,23 +142,9 @@ fn an_unknown_backend_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&check.stdout).contains("unknown sandbox backend"));
 }
 
-/// The test engine, or `None` (after saying why) when none can run and none is required.
-fn docker_engine() -> Option<&'static cadre_sandbox::test_engine::TestEngine> {
-    match cadre_sandbox::test_engine::shared() {
-        Ok(engine) => Some(engine),
-        Err(reason) if cadre_sandbox::test_engine::required() => {
-            panic!("CADRE_REQUIRE_DOCKER is set and no Docker engine runs here: {reason}")
-        }
-        Err(reason) => {
-            eprintln!("SKIPPED (no Docker engine): {reason}");
-            None
-        }
-    }
-}
-
 #[test]
 fn the_docker_backend_builds_its_image_runs_code_and_passes_check() {
-    let Some(engine) = docker_engine() else {
+    let Some(engine) = cadre_sandbox::test_engine::for_test() else {
         return;
     };
     let tag = "cadre-sandbox-cli-test:host";
@@ -203,7 +189,7 @@ fn the_docker_backend_builds_its_image_runs_code_and_passes_check() {
 
 #[test]
 fn the_docker_backend_without_its_image_says_how_to_build_it() {
-    let Some(engine) = docker_engine() else {
+    let Some(engine) = cadre_sandbox::test_engine::for_test() else {
         return;
     };
     let output = cadre()

@@ -51,6 +51,11 @@ fn start_with_delay(delay_ms: u64) -> Server {
 }
 
 /// Reads an SSE response until the `finished` event; returns (id, event, data) frames.
+/// `GET url` as JSON, failing the test on any error.
+async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 async fn read_sse(response: reqwest::Response) -> Vec<(Option<u64>, String, Value)> {
     let mut frames = Vec::new();
     let mut buffer = String::new();
@@ -104,14 +109,7 @@ async fn serve_runs_a_posted_task_and_streams_it() {
     }
     // The sandbox in use is reported, and the cadre binary itself applies Landlock
     // inside it.
-    let ready: Value = http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = get_json(&http, format!("{base}/readyz")).await;
     let sandbox = &ready["checks"]["sandbox"];
     assert_eq!(sandbox["backend"], "bwrap", "{ready}");
     assert_eq!(sandbox["state"], "active", "{ready}");
@@ -131,14 +129,7 @@ async fn serve_runs_a_posted_task_and_streams_it() {
             .any(|l| l.starts_with("landlock: ") && !l.contains("no init program")),
         "{enforced:?}"
     );
-    let info: Value = http
-        .get(format!("{base}/api/v1/info"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: Value = get_json(&http, format!("{base}/api/v1/info")).await;
     assert_eq!(info["sandbox"], *sandbox, "/api/v1/info and /readyz agree");
 
     let created = http
@@ -183,14 +174,11 @@ async fn serve_runs_a_posted_task_and_streams_it() {
         "code ran in the sandbox"
     );
 
-    let page: Value = http
-        .get(format!("{base}/api/v1/runs/{id}/events?after=3&limit=1000"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get_json(
+        &http,
+        format!("{base}/api/v1/runs/{id}/events?after=3&limit=1000"),
+    )
+    .await;
     let seqs: Vec<u64> = page["events"]
         .as_array()
         .unwrap()
@@ -199,24 +187,10 @@ async fn serve_runs_a_posted_task_and_streams_it() {
         .collect();
     assert_eq!(seqs, (4..=*durable.last().unwrap()).collect::<Vec<_>>());
 
-    let record: Value = http
-        .get(format!("{base}/api/v1/runs/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let record: Value = get_json(&http, format!("{base}/api/v1/runs/{id}")).await;
     assert_eq!(record["status"], "completed");
 
-    let openapi: Value = http
-        .get(format!("{base}/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openapi: Value = get_json(&http, format!("{base}/openapi.json")).await;
     assert!(openapi["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(openapi["paths"]["/api/v1/runs/{id}/events/stream"].is_object());
     let docs = http.get(format!("{base}/docs/")).send().await.unwrap();

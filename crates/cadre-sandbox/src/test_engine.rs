@@ -83,6 +83,22 @@ pub fn required() -> bool {
     )
 }
 
+/// The engine for a test: [`shared`], or `None` after printing why the test skips.
+/// Panics instead when [`required`] (`make test`), so a missing engine fails the run.
+#[allow(clippy::panic, clippy::print_stderr)] // a test helper: fail loudly, say why it skips
+pub fn for_test() -> Option<&'static TestEngine> {
+    match shared() {
+        Ok(engine) => Some(engine),
+        Err(reason) if required() => {
+            panic!("CADRE_REQUIRE_DOCKER is set and no Docker engine runs here: {reason}")
+        }
+        Err(reason) => {
+            eprintln!("SKIPPED (no Docker engine): {reason}");
+            None
+        }
+    }
+}
+
 /// The engine of this test binary, started (and its image built) on first use; the
 /// reason when there is none.
 pub fn shared() -> Result<&'static TestEngine, &'static str> {

@@ -744,8 +744,13 @@ async fn processes_together_over_the_memory_limit_are_stopped_by_the_cgroup() {
         .iter()
         .any(|l| l.contains("for the whole execution"))
     {
-        // rlimits only on this host (the report says so); each process alone stays
-        // under RLIMIT_AS, which is exactly what a cgroup is for.
+        // No writable cgroup here (the limits report says so and why): each process
+        // alone stays under RLIMIT_AS, and nothing caps them together. On the project's
+        // machine kind (root, cgroup v1 hybrid) this test runs.
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("SKIPPED (cgroups not in force on this host)");
+        }
         return;
     }
     let ws = sb.executor.open("t").await.unwrap();

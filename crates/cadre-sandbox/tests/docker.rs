@@ -24,20 +24,6 @@ use cadre_sandbox::{
 };
 use tokio_util::sync::CancellationToken;
 
-/// The engine, or `None` (after saying why) when there is none and none is required.
-fn engine() -> Option<&'static TestEngine> {
-    match test_engine::shared() {
-        Ok(engine) => Some(engine),
-        Err(reason) if test_engine::required() => {
-            panic!("CADRE_REQUIRE_DOCKER is set and no Docker engine runs here: {reason}")
-        }
-        Err(reason) => {
-            eprintln!("SKIPPED (no Docker engine): {reason}");
-            None
-        }
-    }
-}
-
 struct Sandbox {
     _root: tempfile::TempDir,
     executor: DockerExecutor,
@@ -141,7 +127,9 @@ fn run_id(name: &str) -> String {
 
 #[tokio::test]
 async fn python_and_shell_report_output_and_exit_codes() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox(engine).await;
     let backend = sb.executor.info().backend;
     assert!(backend == "docker" || backend == "podman", "{backend}");
@@ -169,7 +157,9 @@ async fn python_and_shell_report_output_and_exit_codes() {
 
 #[tokio::test]
 async fn code_sees_only_the_minimal_environment_as_a_non_root_uid_without_capabilities() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox(engine).await;
     let ws = sb.executor.open(&run_id("whoami")).await.unwrap();
     let result = run(
@@ -222,7 +212,9 @@ async fn code_sees_only_the_minimal_environment_as_a_non_root_uid_without_capabi
 
 #[tokio::test]
 async fn files_persist_between_executions_of_a_run_and_are_gone_after_close() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox(engine).await;
     let run = run_id("files");
     let ws = sb.executor.open(&run).await.unwrap();
@@ -260,7 +252,9 @@ async fn files_persist_between_executions_of_a_run_and_are_gone_after_close() {
 
 #[tokio::test]
 async fn the_image_root_is_read_only_and_tmp_is_a_bounded_tmpfs() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox_with(
         engine,
         ExecutionLimits {
@@ -304,7 +298,9 @@ async fn the_image_root_is_read_only_and_tmp_is_a_bounded_tmpfs() {
 
 #[tokio::test]
 async fn there_is_no_network_not_even_to_the_hosts_loopback() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox(engine).await;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -328,7 +324,9 @@ async fn there_is_no_network_not_even_to_the_hosts_loopback() {
 
 #[tokio::test]
 async fn a_timeout_kills_the_container_itself_promptly() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox_with(
         engine,
         limits(2),
@@ -373,7 +371,9 @@ async fn a_timeout_kills_the_container_itself_promptly() {
 
 #[tokio::test]
 async fn cancellation_kills_the_container_promptly() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox(engine).await;
     let run = run_id("cancel");
     let ws = sb.executor.open(&run).await.unwrap();
@@ -405,7 +405,9 @@ async fn cancellation_kills_the_container_promptly() {
 
 #[tokio::test]
 async fn the_memory_limit_kills_and_says_out_of_memory() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox_with(
         engine,
         ExecutionLimits {
@@ -447,7 +449,9 @@ async fn the_memory_limit_kills_and_says_out_of_memory() {
 
 #[tokio::test]
 async fn the_process_limit_holds_against_a_fork_bomb() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox_with(
         engine,
         ExecutionLimits {
@@ -493,7 +497,9 @@ async fn the_process_limit_holds_against_a_fork_bomb() {
 
 #[tokio::test]
 async fn output_past_the_cap_is_truncated_and_marked() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox_with(
         engine,
         ExecutionLimits {
@@ -521,7 +527,9 @@ async fn output_past_the_cap_is_truncated_and_marked() {
 
 #[tokio::test]
 async fn the_workspace_quota_stops_a_disk_filler_and_empties_the_workspace() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox_with(engine, limits(20), ContainerPer::Execution, 4 * 1024 * 1024).await;
     let ws = sb.executor.open(&run_id("quota")).await.unwrap();
     let result = run(
@@ -543,7 +551,9 @@ async fn the_workspace_quota_stops_a_disk_filler_and_empties_the_workspace() {
 
 #[tokio::test]
 async fn two_runs_cannot_see_each_others_workspace() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox(engine).await;
     let a = sb.executor.open(&run_id("a")).await.unwrap();
     let b = sb.executor.open(&run_id("b")).await.unwrap();
@@ -572,7 +582,9 @@ async fn two_runs_cannot_see_each_others_workspace() {
 
 #[tokio::test]
 async fn the_reaper_removes_containers_of_dead_processes_only() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let docker = client(engine).await;
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
@@ -647,7 +659,9 @@ async fn the_reaper_removes_containers_of_dead_processes_only() {
 
 #[tokio::test]
 async fn one_container_per_run_keeps_state_and_is_replaced_after_a_timeout() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox_with(
         engine,
         limits(2),
@@ -695,7 +709,9 @@ async fn one_container_per_run_keeps_state_and_is_replaced_after_a_timeout() {
 
 #[tokio::test]
 async fn info_lists_the_limits_in_force() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let sb = sandbox(engine).await;
     let info = sb.executor.info();
     let text = info.enforced.join("\n");

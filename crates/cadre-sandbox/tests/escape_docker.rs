@@ -13,19 +13,6 @@ use std::sync::Arc;
 use cadre_sandbox::test_engine::{self, TestEngine};
 use cadre_sandbox::{ContainerPer, DockerExecutor, SandboxConfig};
 
-fn engine() -> Option<&'static TestEngine> {
-    match test_engine::shared() {
-        Ok(engine) => Some(engine),
-        Err(reason) if test_engine::required() => {
-            panic!("CADRE_REQUIRE_DOCKER is set and no Docker engine runs here: {reason}")
-        }
-        Err(reason) => {
-            eprintln!("SKIPPED (no Docker engine): {reason}");
-            None
-        }
-    }
-}
-
 async fn target(
     engine: &TestEngine,
     root: &tempfile::TempDir,
@@ -58,21 +45,27 @@ async fn target(
 
 #[tokio::test]
 async fn every_attack_is_contained_in_a_container_per_execution() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let root = tempfile::tempdir().unwrap();
     escape::assert_contained(&target(engine, &root, ContainerPer::Execution).await).await;
 }
 
 #[tokio::test]
 async fn every_attack_is_contained_in_a_container_per_run() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let root = tempfile::tempdir().unwrap();
     escape::assert_contained(&target(engine, &root, ContainerPer::Run).await).await;
 }
 
 #[tokio::test]
 async fn two_runs_at_once_cannot_reach_each_other() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = test_engine::for_test() else {
+        return;
+    };
     let root = tempfile::tempdir().unwrap();
     escape::assert_concurrent_runs_isolated(&target(engine, &root, ContainerPer::Execution).await)
         .await;
