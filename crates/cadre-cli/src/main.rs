@@ -60,6 +60,9 @@ enum Command {
     Worker,
     /// Print the API's OpenAPI 3.1 document (what `/openapi.json` serves) on stdout.
     Openapi,
+    /// Exit 0 if URL answers 2xx within a few seconds, else 1: a container health check
+    /// for images without curl (`cadre healthcheck http://127.0.0.1:8080/readyz`).
+    Healthcheck(commands::service::HealthcheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,15 +70,19 @@ fn main() -> ExitCode {
     // the interpreter; it must run before anything else (no runtime, no logging).
     cadre_sandbox::init::run_if_requested();
     let cli = Cli::parse();
-    telemetry::init(match cli.command {
-        Command::Run(_)
-        | Command::Team(_)
+    let (default_filter, service) = match &cli.command {
+        Command::Run(_) => ("error", "cadre-run"),
+        Command::Team(_)
         | Command::Sandbox(_)
         | Command::User(_)
         | Command::Secrets(_)
-        | Command::Openapi => "error",
-        Command::Serve | Command::Api | Command::Migrate | Command::Worker => "info",
-    });
+        | Command::Openapi
+        | Command::Healthcheck(_) => ("error", "cadre"),
+        Command::Serve => ("info", "cadre-serve"),
+        Command::Api => ("info", "cadre-api"),
+        Command::Worker => ("info", "cadre-worker"),
+        Command::Migrate => ("info", "cadre"),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -84,6 +91,11 @@ fn main() -> ExitCode {
         Err(error) => {
             return fail(&anyhow::Error::new(error).context("cannot start the async runtime"));
         }
+    };
+    let telemetry = {
+        // The trace exporter sends on this runtime.
+        let _runtime = runtime.enter();
+        telemetry::init(default_filter, service)
     };
     let result = runtime.block_on(async {
         match cli.command {
@@ -101,8 +113,10 @@ fn main() -> ExitCode {
             Command::Migrate => commands::service::migrate().await,
             Command::Worker => commands::service::worker().await,
             Command::Openapi => commands::service::print_openapi().map(|()| ExitCode::SUCCESS),
+            Command::Healthcheck(args) => Ok(commands::service::healthcheck(args).await),
         }
     });
+    telemetry.shutdown();
     match result {
         Ok(code) => code,
         Err(error) => fail(&error),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::artifact::{
     Artifact, ArtifactFile, ArtifactSink, ArtifactSkip, Kept, MAX_ARTIFACTS_PER_BLOCK,
@@ -236,11 +237,25 @@ impl GroupChat {
             })
             .await?;
 
-        let turn = if coding && selection.agent == executor_name {
-            self.executor_turn(&executor_name).await?
-        } else {
-            self.agent_turn(&selection.agent).await?
-        };
+        // The turn's span, in OpenTelemetry's GenAI vocabulary: the model call and the
+        // code executions of the turn are its children.
+        let span = tracing::info_span!(
+            "invoke_agent",
+            otel.name = %format_args!("invoke_agent {}", selection.agent),
+            otel.kind = "internal",
+            gen_ai.operation.name = "invoke_agent",
+            gen_ai.agent.name = %selection.agent,
+            cadre.turn = self.transcript.len(),
+        );
+        let turn = async {
+            if coding && selection.agent == executor_name {
+                self.executor_turn(&executor_name).await
+            } else {
+                self.agent_turn(&selection.agent).await
+            }
+        }
+        .instrument(span)
+        .await?;
         let terminates = turn.agent != executor_name
             && mentions_termination(&self.team.termination, &turn.content);
         self.transcript.push(turn);

@@ -219,6 +219,13 @@ pub trait ChatModel: Send + Sync {
     /// The default model name, used for usage accounting and logs.
     fn model_name(&self) -> &str;
 
+    /// Who serves the model, as OpenTelemetry's `gen_ai.provider.name` names it
+    /// (`openai`, `openrouter`, …; `demo` and `scripted` for the offline models): labels
+    /// metrics and traces.
+    fn provider_name(&self) -> &str {
+        "unknown"
+    }
+
     /// Runs one chat completion.
     async fn chat(
         &self,

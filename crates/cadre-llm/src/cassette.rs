@@ -65,6 +65,10 @@ impl ChatModel for RecordingModel {
         self.inner.model_name()
     }
 
+    fn provider_name(&self) -> &str {
+        self.inner.provider_name()
+    }
+
     async fn chat(
         &self,
         request: ChatRequest,

@@ -51,6 +51,10 @@ impl ChatModel for DemoModel {
         DEMO_MODEL
     }
 
+    fn provider_name(&self) -> &str {
+        "demo"
+    }
+
     async fn chat(
         &self,
         request: ChatRequest,

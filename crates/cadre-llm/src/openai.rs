@@ -386,6 +386,10 @@ impl ChatModel for OpenAiClient {
         &self.config.model
     }
 
+    fn provider_name(&self) -> &str {
+        self.config.provider.name()
+    }
+
     async fn chat(
         &self,
         request: ChatRequest,

@@ -145,6 +145,10 @@ impl ChatModel for ScriptedModel {
         &self.name
     }
 
+    fn provider_name(&self) -> &str {
+        "scripted"
+    }
+
     async fn chat(
         &self,
         request: ChatRequest,

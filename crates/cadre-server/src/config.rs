@@ -2,7 +2,7 @@
 //! safe default for the single-machine case: SQLite in the data dir, no Redis, bound to
 //! 127.0.0.1:8080. Values are trimmed; a blank one counts as unset. The model settings
 //! (`CADRE_LLM_*`) are read by `cadre_llm::config`, logging (`CADRE_LOG`,
-//! `CADRE_LOG_FORMAT`) by the binary. `startup` turns a [`ServiceConfig`] into the
+//! `CADRE_LOG_FORMAT`) and trace export (`OTEL_EXPORTER_OTLP_*`) by the binary. `startup` turns a [`ServiceConfig`] into the
 //! running service.
 
 use std::path::PathBuf;
@@ -87,6 +87,16 @@ pub struct ServiceConfig {
     /// (default 50 MiB): how much of the files code writes is kept with its run, per file
     /// and per run; 0 keeps none (they are still listed).
     pub artifacts: crate::worker::ArtifactLimits,
+    /// `CADRE_METRICS_TOKEN`: when set, `/metrics` answers only requests bearing it
+    /// (`Authorization: Bearer …`); unset, `/metrics` is open like `/healthz`.
+    pub metrics_token: Option<Secret>,
+    /// `CADRE_METRICS_BIND`: where `cadre worker` serves `/metrics`, `/healthz` and
+    /// `/readyz` (unset: no listener; the API serves them on `CADRE_BIND`).
+    pub metrics_bind: Option<String>,
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`: trace spans carry prompts,
+    /// replies, code and its output (default false: content is user data). Exporting is
+    /// the binary's (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub trace_content: bool,
 }
 
 impl ServiceConfig {
@@ -196,6 +206,12 @@ impl ServiceConfig {
                     crate::worker::ArtifactLimits::DEFAULT.max_run_bytes,
                 )?,
             },
+            metrics_token: var("CADRE_METRICS_TOKEN").map(Secret),
+            metrics_bind: var("CADRE_METRICS_BIND"),
+            trace_content: flag(
+                var("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"),
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+            )?,
         })
     }
 }

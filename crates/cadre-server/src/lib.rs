@@ -2,7 +2,7 @@
 //!
 //! Owns the service: the axum API (REST, SSE, WebSocket, OpenAPI) with the embedded web
 //! UI, accounts and secrets, the worker loop, the event bus (in-process or Redis), and
-//! start-up (settings to a running service). There are no metrics yet. Only this crate
+//! start-up (settings to a running service), and its telemetry (metrics, spans). Only this crate
 //! knows the public JSON shapes of the HTTP API. Dependencies point one way: core, llm,
 //! sandbox, store <- server <- cli.
 //!
@@ -24,6 +24,8 @@
 //!   resource (runs, events over SSE and WebSocket, teams, tokens, admin…), auth
 //!   extractors and login, errors, OpenAPI, and the web UI as the fallback route.
 //! - [`quota`]: per-user daily token and spend quotas.
+//! - [`telemetry`]: Prometheus metrics (`/metrics`), the request span, and the GenAI
+//!   spans and metrics around models and sandboxes.
 //! - [`auth`]: password hashing (argon2id), access tokens (HS256 JWT), refresh and
 //!   personal tokens, sealed provider keys, the first admin.
 
@@ -34,4 +36,5 @@ pub mod config;
 pub mod quota;
 pub mod run_request;
 pub mod startup;
+pub mod telemetry;
 pub mod worker;

@@ -7,8 +7,10 @@
 //!   worker. [`Application::from_listener`] serves a ready-made state instead.
 //! - [`Application::run_until_stopped`] serves until the shutdown token fires, finishes
 //!   in-flight requests, then waits for its worker to hand its runs back.
-//! - [`build_worker`] is `cadre worker`'s start-up; [`open_store`] and [`server_secret`]
-//!   serve the administrative commands too.
+//! - [`build_worker`] is `cadre worker`'s start-up, and [`serve_probes`] its optional
+//!   `/metrics`, `/healthz`, `/readyz` listener (`CADRE_METRICS_BIND`); [`open_store`]
+//!   and [`server_secret`] serve the administrative commands too.
+//! - One [`Metrics`] registry per process: `cadre serve`'s API and worker share it.
 //!
 //! Signals, terminal output and exit codes belong to the binary: what it should tell the
 //! operator comes back as [`Notices`].
@@ -24,13 +26,15 @@ use cadre_store::{Store, StoreError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::health::{self, Probes};
 use crate::api::limits::Limits;
 use crate::api::sandbox_view::SandboxView;
 use crate::api::{AppState, router};
 use crate::auth::sealing::SecretBox;
 use crate::auth::{AuthConfig, Bootstrap, BootstrapError, ensure_admin};
-use crate::bus::{BusError, EventBus, MemoryBus, RedisBus};
+use crate::bus::{BusError, EventBus, MemoryBus, RedisBus, RedisBusConfig};
 use crate::config::ServiceConfig;
+use crate::telemetry::{self, Metrics};
 use crate::worker::{EnvModels, Worker, WorkerConfig};
 
 pub use server_secret::{KeyFileError, create_private_dir, server_secret};
@@ -92,6 +96,15 @@ pub enum Role {
     Api,
 }
 
+impl From<Role> for telemetry::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Serve => telemetry::Role::Serve,
+            Role::Api => telemetry::Role::Api,
+        }
+    }
+}
+
 /// What start-up did that the operator should be told (on the terminal, not in logs).
 #[derive(Debug, Default)]
 pub struct Notices {
@@ -146,9 +159,11 @@ impl Application {
     /// Opens everything `config` names and binds `config.bind`; for [`Role::Serve`] also
     /// builds the worker. Nothing is served until [`Application::run_until_stopped`].
     pub async fn build(config: ServiceConfig, role: Role) -> Result<Self, StartupError> {
+        let metrics = Metrics::new(role.into());
         let store = open_store(&config).await?;
-        let bus = open_bus(&config).await?;
-        let state = AppState::from_config(&config, store.clone(), bus.clone())?;
+        let bus = open_bus(&config, &metrics).await?;
+        let mut state = AppState::from_config(&config, store.clone(), bus.clone())?;
+        state.metrics = metrics.clone();
         let listener = bind(&config.bind).await?;
         // After binding: a start that fails to bind creates no admin whose generated
         // password nobody would see.
@@ -162,7 +177,7 @@ impl Application {
         let mut application = Self::from_listener(state, listener)?;
         application.notices.admin = Some(admin);
         if role == Role::Serve {
-            let built = build_worker(&config, store, bus).await;
+            let built = build_worker(&config, store, bus, metrics).await;
             application.state.sandbox = Arc::new(built.sandbox.clone());
             application.worker = Some(built.worker);
             application.notices.code_execution_off = built.code_execution_off;
@@ -253,6 +268,7 @@ impl AppState {
         state.cors_origins = Arc::new(config.cors_origins.clone());
         state.share_server_key = config.share_server_key;
         state.sandbox = Arc::new(SandboxView::on_workers(&config.sandbox));
+        state.metrics_token = config.metrics_token.clone();
         Ok(state)
     }
 }
@@ -268,26 +284,39 @@ pub async fn open_store(config: &ServiceConfig) -> Result<Arc<dyn Store>, Startu
         .map_err(StartupError::Store)
 }
 
-/// Redis pub/sub when `CADRE_REDIS_URL` is set, else the in-process bus.
-pub async fn open_bus(config: &ServiceConfig) -> Result<Arc<dyn EventBus>, StartupError> {
-    Ok(match &config.redis_url {
+/// Redis pub/sub when `CADRE_REDIS_URL` is set, else the in-process bus; its
+/// reconnections count in `metrics`.
+pub async fn open_bus(
+    config: &ServiceConfig,
+    metrics: &Metrics,
+) -> Result<Arc<dyn EventBus>, StartupError> {
+    let bus: Arc<dyn EventBus> = match &config.redis_url {
         Some(url) => Arc::new(
-            RedisBus::connect(url, "cadre:")
-                .await
-                .map_err(StartupError::Bus)?,
+            RedisBus::connect_with(
+                url,
+                RedisBusConfig {
+                    reconnects: metrics.bus_reconnects_of("redis"),
+                    ..RedisBusConfig::new("cadre:")
+                },
+            )
+            .await
+            .map_err(StartupError::Bus)?,
         ),
         None => Arc::new(MemoryBus::new()),
-    })
+    };
+    metrics.bus_opened(bus.backend());
+    Ok(bus)
 }
 
 /// A worker as `config` describes it: lease, concurrency, per-user running limit and
 /// quotas; models from the environment; the configured sandbox (or none, with the reason);
 /// users' stored provider keys opened with the server secret (without one they are not
-/// used, and a warning says so).
+/// used, and a warning says so). It records into `metrics`.
 pub async fn build_worker(
     config: &ServiceConfig,
     store: Arc<dyn Store>,
     bus: Arc<dyn EventBus>,
+    metrics: Arc<Metrics>,
 ) -> BuiltWorker {
     let worker_config = WorkerConfig {
         lease: config.worker_lease,
@@ -319,7 +348,8 @@ pub async fn build_worker(
         (Some(executor), _) => SandboxView::active(executor.info()),
         (None, error) => SandboxView::off(&config.sandbox, error.as_ref().map(ToString::to_string)),
     };
-    let worker = Worker::new(store, bus, models, executor, worker_config);
+    let worker = Worker::new(store, bus, models, executor, worker_config)
+        .with_telemetry(metrics, config.trace_content);
     let worker = match server_secret(config) {
         Ok(secret) => worker.with_sealer(SecretBox::from_secret(secret.as_bytes())),
         Err(error) => {
@@ -332,6 +362,31 @@ pub async fn build_worker(
         code_execution_off,
         sandbox,
     }
+}
+
+/// `cadre worker`'s probe listener: `/metrics`, `/healthz` and `/readyz` on
+/// `CADRE_METRICS_BIND` until `shutdown` fires. `Ok(None)` when no address is set; the
+/// bound address otherwise (port 0 takes a free port), with the server running.
+pub async fn serve_probes(
+    config: &ServiceConfig,
+    probes: Probes,
+    shutdown: CancellationToken,
+) -> Result<Option<SocketAddr>, StartupError> {
+    let Some(address) = &config.metrics_bind else {
+        return Ok(None);
+    };
+    let listener = bind(address).await?;
+    let bound = listener.local_addr().map_err(StartupError::Address)?;
+    let app = health::router().with_state(probes);
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "the probe listener failed");
+        }
+    });
+    Ok(Some(bound))
 }
 
 async fn bind(address: &str) -> Result<TcpListener, StartupError> {

@@ -58,8 +58,8 @@ pub use accounts::{
 pub use error::StoreError;
 pub use files::{FileStore, MAX_FILE_PATH, NewRunFile, PutFile, RunFileRecord, valid_file_path};
 pub use model::{
-    Cancellation, ClaimedJob, Claims, EventBatch, HeldJob, MAX_PAGE, NewRun, RunQuery, RunRecord,
-    TeamRecord,
+    Cancellation, ClaimedJob, Claims, EventBatch, HeldJob, MAX_PAGE, NewRun, PoolStats, QueueStats,
+    RunQuery, RunRecord, TeamRecord,
 };
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -82,6 +82,12 @@ pub trait Store: AccountStore + FileStore + Send + Sync {
 
     /// Checks that the database answers (`SELECT 1`).
     async fn health(&self) -> Result<(), StoreError>;
+
+    /// The queue's backlog (one query over the jobs not done).
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
+
+    /// How the connection pools are used now (no query).
+    fn pool_stats(&self) -> PoolStats;
 
     /// The id of the user with this email, creating the user if needed (idempotent).
     async fn ensure_user(&self, email: &str) -> Result<Uuid, StoreError>;

@@ -170,6 +170,28 @@ pub struct ClaimedJob {
     pub attempt: u32,
 }
 
+/// The queue as [`crate::Store::queue_stats`] reads it, for metrics and autoscaling.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Jobs waiting to be claimed (never claimed, released, or out of their lease).
+    pub queued: u64,
+    /// Jobs a worker holds now.
+    pub running: u64,
+    /// When the oldest waiting job was created (`None`: nothing waits).
+    pub oldest_queued_at: Option<DateTime<Utc>>,
+}
+
+/// How a store's connection pools are used now (summed over its pools).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections.
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most the pools may open.
+    pub max: u32,
+}
+
 /// What [`crate::Store::claim_jobs`] did: the jobs it claimed, and the closing events it
 /// wrote itself for runs it gave up (out of attempts: `worker_lost`). The store only
 /// stores those events; the caller publishes them live, as it does every other event.

@@ -196,6 +196,7 @@ conformance!(
     resume_state_rebuilds_team_transcript_usage,
     concurrent_claimers_never_share_a_job,
     expired_lease_is_reclaimed,
+    queue_stats_count_waiting_and_held_jobs,
     batch_claims_take_the_oldest_once_and_retire_exhausted_jobs,
     worker_wide_heartbeat_and_cancel_poll,
     exhausted_attempts_fail_the_run,
@@ -1088,6 +1089,43 @@ async fn expired_lease_is_reclaimed(h: &Harness) {
     // Done: neither worker holds it, and a worker that never claimed holds nothing.
     assert_eq!(store.heartbeat_held("new", LEASE).await.unwrap(), []);
     assert_eq!(store.heartbeat_held("unknown", LEASE).await.unwrap(), []);
+}
+
+async fn queue_stats_count_waiting_and_held_jobs(h: &Harness) {
+    let store = h.store.as_ref();
+    let idle = store.queue_stats().await.unwrap();
+    assert_eq!(
+        (idle.queued, idle.running, idle.oldest_queued_at),
+        (0, 0, None)
+    );
+    let pool = store.pool_stats();
+    assert!(
+        pool.max >= 1 && pool.idle <= pool.open && pool.open <= pool.max,
+        "{pool:?}"
+    );
+
+    let owner = user(store, "queued").await;
+    let before = now();
+    new_run(store, owner, "first", 3).await;
+    new_run(store, owner, "second", 3).await;
+    let waiting = store.queue_stats().await.unwrap();
+    assert_eq!((waiting.queued, waiting.running), (2, 0));
+    let oldest = waiting.oldest_queued_at.unwrap();
+    assert!(
+        oldest >= before - chrono::Duration::seconds(1) && oldest <= now(),
+        "{oldest}"
+    );
+
+    let held = store.claim_job("w", LEASE, None).await.unwrap().unwrap();
+    let claimed = store.queue_stats().await.unwrap();
+    assert_eq!((claimed.queued, claimed.running), (1, 1));
+    // A lease that runs out makes its job claimable again: waiting, not running.
+    tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
+    let expired = store.queue_stats().await.unwrap();
+    assert_eq!((expired.queued, expired.running), (2, 0));
+    assert!(store.complete_job(held.job_id, "w").await.unwrap());
+    let done = store.queue_stats().await.unwrap();
+    assert_eq!((done.queued, done.running), (1, 0));
 }
 
 async fn worker_wide_heartbeat_and_cancel_poll(h: &Harness) {

@@ -1,7 +1,8 @@
 //! The service commands: `cadre serve` (API + worker + in-process bus in one process,
 //! SQLite by default), `cadre api` (the HTTP API alone, for replicas), `cadre worker` (a
-//! queue consumer) and `cadre migrate`. SIGTERM or Ctrl-C stops accepting work, hands
-//! running runs back to the queue and exits.
+//! queue consumer, with `/metrics` and probes on `CADRE_METRICS_BIND` if set),
+//! `cadre migrate`, and `cadre healthcheck` (a container health check). SIGTERM or
+//! Ctrl-C stops accepting work, hands running runs back to the queue and exits.
 //!
 //! A thin shim over `cadre_server::startup`, which builds the service; this module reads
 //! the settings, tells the operator what start-up did and hooks the signals.
@@ -11,9 +12,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use cadre_core::executor::ExecError;
+use cadre_server::api::health::Probes;
 use cadre_server::auth::Bootstrap;
 use cadre_server::config::ServiceConfig;
-use cadre_server::startup::{Application, BuiltWorker, Role, build_worker, open_bus, open_store};
+use cadre_server::startup::{
+    Application, BuiltWorker, Role, build_worker, open_bus, open_store, serve_probes,
+};
+use cadre_server::telemetry::{self, Metrics};
 use tokio_util::sync::CancellationToken;
 
 /// `cadre migrate`.
@@ -54,15 +59,31 @@ pub async fn serve(with_worker: bool) -> anyhow::Result<ExitCode> {
 /// `cadre worker`.
 pub async fn worker() -> anyhow::Result<ExitCode> {
     let config = ServiceConfig::from_env()?;
+    let metrics = Metrics::new(telemetry::Role::Worker);
     let store = open_store(&config).await?;
-    let bus = open_bus(&config).await?;
+    let bus = open_bus(&config, &metrics).await?;
     let BuiltWorker {
         worker,
         code_execution_off,
         sandbox,
-    } = build_worker(&config, store.clone(), bus).await;
+    } = build_worker(&config, store.clone(), bus.clone(), metrics.clone()).await;
     if let Some(error) = code_execution_off {
         warn_code_execution_off(&error);
+    }
+    let shutdown = CancellationToken::new();
+    let probes = Probes {
+        store: store.clone(),
+        bus,
+        sandbox: std::sync::Arc::new(sandbox.clone()),
+        metrics,
+        metrics_token: config.metrics_token.clone(),
+    };
+    if let Some(address) = serve_probes(&config, probes, shutdown.clone()).await? {
+        // Like `cadre listening on …`: scripts and tests started with port 0 read it.
+        let _ = writeln!(
+            std::io::stdout(),
+            "cadre worker metrics on http://{address}/metrics"
+        );
     }
     tracing::info!(
         worker_id = worker.id(),
@@ -72,7 +93,6 @@ pub async fn worker() -> anyhow::Result<ExitCode> {
         enforced = ?sandbox.enforced,
         "worker started"
     );
-    let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     worker.run(shutdown).await;
     tracing::info!("worker stopped");
@@ -128,4 +148,45 @@ pub fn print_openapi() -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{document}").context("cannot write the OpenAPI document")?;
     Ok(())
+}
+
+/// `cadre healthcheck` arguments.
+#[derive(Debug, clap::Args)]
+pub struct HealthcheckArgs {
+    /// The URL to GET (`http://127.0.0.1:8080/readyz`, `http://127.0.0.1:9464/healthz`).
+    pub url: String,
+    /// Seconds to wait for the answer.
+    #[arg(long, default_value_t = 5)]
+    pub timeout: u64,
+}
+
+/// `cadre healthcheck`: 0 when the URL answers 2xx in time, else 1 with the reason on
+/// stderr (what a container runtime shows in `docker inspect`).
+pub async fn healthcheck(args: HealthcheckArgs) -> ExitCode {
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(args.timeout.max(1)))
+        .build()
+    {
+        Ok(client) => client,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "unhealthy: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match client.get(&args.url).send().await {
+        Ok(response) if response.status().is_success() => ExitCode::SUCCESS,
+        Ok(response) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "unhealthy: {} answered {}",
+                args.url,
+                response.status()
+            );
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "unhealthy: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }

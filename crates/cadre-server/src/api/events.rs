@@ -32,6 +32,7 @@ use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody, ErrorCode, FieldError};
 use super::extract::{ApiPath, ApiQuery};
 use crate::bus::{BusMessage, Subscription};
+use crate::telemetry::metrics::GaugeGuard;
 
 /// Page size of `GET …/events` when none is given.
 const DEFAULT_PAGE: u32 = 100;
@@ -156,7 +157,7 @@ pub async fn stream_events(
             })?,
         None => query.after.unwrap_or(0),
     };
-    let events = open_event_source(state, &user, id, after).await?;
+    let events = open_event_source(state, &user, id, after, Transport::Sse).await?;
     let stream = futures::stream::unfold(events, |mut events| async move {
         events.next().await.map(|event| (sse_frame(&event), events))
     })
@@ -186,17 +187,38 @@ pub(crate) fn encode_event(event: &RunEvent) -> Option<String> {
     }
 }
 
+/// Which transport a stream goes out on (`cadre_streams_open{transport}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Server-sent events.
+    Sse,
+    /// A WebSocket.
+    Ws,
+}
+
+impl Transport {
+    fn as_str(self) -> &'static str {
+        match self {
+            Transport::Sse => "sse",
+            Transport::Ws => "ws",
+        }
+    }
+}
+
 /// The one event source behind every streaming transport (SSE, WebSocket): checks that the
 /// caller owns the run, then yields every durable event after `after` exactly once, in seq
 /// order, followed by live ones, and ends after `finished`. Dropping the source stops the
-/// background task that feeds it.
+/// background task that feeds it. The source counts as an open stream of `transport`
+/// while it lives.
 pub async fn open_event_source(
     state: AppState,
     user: &AuthUser,
     run_id: Uuid,
     after: u64,
+    transport: Transport,
 ) -> Result<EventSource, ApiError> {
     let run = state.store.get_run(user.id, run_id).await?;
+    let open = state.metrics.stream_opened(transport.as_str());
     // Subscribe before the first database read: anything published from now on reaches
     // us, and anything before it is in the database.
     let subscription = match state.bus.subscribe(run_id).await {
@@ -216,7 +238,11 @@ pub async fn open_event_source(
         complete: complete.clone(),
     };
     tokio::spawn(pump.run(subscription, run.status.is_terminal()));
-    Ok(EventSource { rx, complete })
+    Ok(EventSource {
+        rx,
+        complete,
+        _open: open,
+    })
 }
 
 /// A run's ordered events, from [`open_event_source`].
@@ -224,6 +250,7 @@ pub async fn open_event_source(
 pub struct EventSource {
     rx: mpsc::Receiver<RunEvent>,
     complete: Arc<AtomicBool>,
+    _open: GaugeGuard,
 }
 
 impl EventSource {
@@ -348,12 +375,18 @@ impl Pump {
                 }
                 self.send(&event).await?;
                 self.last = event.seq;
+                self.state
+                    .metrics
+                    .event_delivered((chrono::Utc::now() - event.at).to_std().unwrap_or_default());
                 if matches!(event.kind, EventKind::Finished { .. }) {
                     return Err(Stop::Finished);
                 }
                 Ok(false)
             }
-            BusMessage::Lagged { .. } => Ok(true),
+            BusMessage::Lagged { .. } => {
+                self.state.metrics.bus_lagged(self.state.bus.backend());
+                Ok(true)
+            }
             BusMessage::Disconnected => {
                 *bus_down = true;
                 Ok(true)

@@ -1,7 +1,7 @@
 //! The axum HTTP API (`docs/DESIGN.md` §5). This module owns the shared [`AppState`], the
 //! assembly of every module's routes into one [`router`], and the cross-cutting layers:
-//! the body size limit, the `x-request-id` tracing span, and the JSON answers for unknown
-//! paths and methods.
+//! the body size limit, the request span and HTTP metrics
+//! ([`crate::telemetry::http`]), and the JSON answers for unknown paths and methods.
 //!
 //! # Layout
 //! - [`admin`]: everyone's users, runs and the audit log, for admins.
@@ -13,7 +13,8 @@
 //! - [`limits`]: failed-login and run-creation rate limits.
 //! - [`error`]: [`ApiError`], the code → status registry, rejection mapping.
 //! - [`extract`]: `Json`/`Query`/`Path` wrappers that reject in our error shape.
-//! - [`health`]: `/healthz`, `/readyz`.
+//! - [`health`]: `/healthz`, `/readyz`, and `/metrics` (optionally behind
+//!   `CADRE_METRICS_TOKEN`).
 //! - [`runs`]: create, list, get, delete, cancel runs; the public run view.
 //! - [`events`]: the JSON event page, the SSE stream, and the one event source (DB
 //!   catch-up + live bus) behind every streaming transport.
@@ -52,24 +53,20 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use cadre_store::Store;
-use tracing::Instrument;
-use uuid::Uuid;
 
 use crate::auth::AuthConfig;
 use crate::bus::EventBus;
+use crate::config::Secret;
+use crate::telemetry::{Metrics, Role};
 use limits::Limits;
 
 pub use error::{ApiError, ErrorCode};
 
 /// Largest request body accepted (larger: `413 payload_too_large`).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -92,6 +89,10 @@ pub struct AppState {
     /// Fires when the server shuts down: open event streams end (clients resume with
     /// `Last-Event-ID`/`after`, possibly on another replica) so the server can exit.
     pub shutdown: CancellationToken,
+    /// This process's metrics (`/metrics`), shared with its worker under `cadre serve`.
+    pub metrics: Arc<Metrics>,
+    /// `CADRE_METRICS_TOKEN`: the bearer token `/metrics` requires, if any.
+    pub metrics_token: Option<Secret>,
 }
 
 impl AppState {
@@ -108,6 +109,8 @@ impl AppState {
                 cadre_sandbox::DEFAULT_BACKEND,
             )),
             shutdown: CancellationToken::new(),
+            metrics: Metrics::new(Role::Api),
+            metrics_token: None,
         }
     }
 }
@@ -143,7 +146,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(edge::security_headers))
-        .layer(middleware::from_fn(request_span))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::telemetry::http::observe_request,
+        ))
         .with_state(state);
     match cors {
         Some(cors) => router.layer(cors),
@@ -156,28 +162,4 @@ async fn method_not_allowed() -> ApiError {
         ErrorCode::MethodNotAllowed,
         "method not allowed on this endpoint",
     )
-}
-
-/// Runs the request inside a span carrying its request id (the client's `x-request-id`
-/// when it is sane, else a new one) and echoes the id back, so logs and client reports
-/// can be matched.
-async fn request_span(request: Request, next: Next) -> Response {
-    let request_id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= 128)
-        .map(str::to_owned)
-        .unwrap_or_else(|| Uuid::new_v4().to_string());
-    let span = tracing::info_span!(
-        "request",
-        request_id = %request_id,
-        method = %request.method(),
-        path = %request.uri().path(),
-    );
-    let mut response = next.run(request).instrument(span).await;
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
-    response
 }

@@ -21,6 +21,7 @@ use super::{
     paths(
         health::healthz,
         health::readyz,
+        health::metrics,
         auth::token,
         auth::logout,
         auth::register,

@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody, ErrorCode};
-use super::events::{EventSource, encode_event, open_event_source};
+use super::events::{EventSource, Transport, encode_event, open_event_source};
 use super::extract::{ApiPath, ApiQuery};
 
 /// How often the server pings an idle client (keeps proxies from closing the socket).
@@ -75,7 +75,8 @@ pub async fn run_socket(
         )
         .with_details(serde_json::json!({ "reason": rejection.body_text() }))
     })?;
-    let events = open_event_source(state, &user, id, query.after.unwrap_or(0)).await?;
+    let events =
+        open_event_source(state, &user, id, query.after.unwrap_or(0), Transport::Ws).await?;
     Ok(upgrade.on_upgrade(move |socket| session(socket, events)))
 }
 

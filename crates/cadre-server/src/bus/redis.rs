@@ -9,6 +9,7 @@
 //! runs, and announces [`BusMessage::Reconnected`](super::BusMessage::Reconnected).
 //! Publishing uses a separate connection and fails fast while Redis is down.
 
+use prometheus_client::metrics::counter::Counter;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -46,6 +47,9 @@ pub struct RedisBusConfig {
     pub backoff_min: Duration,
     /// Cap of the reconnect delay.
     pub backoff_max: Duration,
+    /// Counts each reconnection of the subscriber connection (the service passes its
+    /// `cadre_bus_reconnects_total{backend="redis"}`).
+    pub reconnects: Counter,
 }
 
 impl RedisBusConfig {
@@ -59,6 +63,7 @@ impl RedisBusConfig {
             ping_interval: Duration::from_secs(5),
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
+            reconnects: Counter::default(),
         }
     }
 }
@@ -325,6 +330,7 @@ impl SubscriberTask {
                         .filter_map(|run_id| Uuid::parse_str(run_id).ok())
                         .collect();
                     self.hub.set_link(BusHealth::Up);
+                    self.config.reconnects.inc();
                     tracing::info!(url = %self.redacted_url, runs = channels.len(), "event bus reconnected to Redis");
                     connection = Some(pair);
                 }

@@ -27,9 +27,9 @@ use cadre_core::executor::CodeExecutor;
 use cadre_core::groupchat::RunContext;
 use cadre_core::model::ChatModel;
 use cadre_core::run::{ResumeState, RunOutcome, RunRequest, execute_run};
-use cadre_core::{FailureCode, RunEnd, RunFailure, UsageTotals};
+use cadre_core::{EventKind, FailureCode, RunEnd, RunFailure, RunStatus, UsageTotals};
 use cadre_llm::demo::DEMO_MODEL;
-use cadre_store::{ClaimedJob, RunRecord, Store, StoreError};
+use cadre_store::{ClaimedJob, Claims, RunRecord, Store, StoreError};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +46,8 @@ use crate::auth::sealing::SecretBox;
 use crate::bus::{BusSink, EventBus};
 use crate::quota::{Allowance, Quotas};
 use crate::run_request::StoredRunRequest;
+use crate::telemetry::metrics::GaugeGuard;
+use crate::telemetry::{Metrics, ObservedExecutor, ObservedModel, Role};
 use artifacts::StoredArtifacts;
 use watch::{WatchTiming, Watched, watch_loop};
 
@@ -168,6 +170,9 @@ pub struct Worker {
     models: Arc<dyn ModelFactory>,
     executor: Option<Arc<dyn CodeExecutor>>,
     config: WorkerConfig,
+    metrics: Arc<Metrics>,
+    /// Whether trace spans carry prompts, replies and code.
+    trace_content: bool,
 }
 
 impl Worker {
@@ -187,7 +192,23 @@ impl Worker {
             models,
             executor,
             config,
+            metrics: Metrics::new(Role::Worker),
+            trace_content: false,
         }
+    }
+
+    /// Records into `metrics` (the process's, shared with its API under `cadre serve`)
+    /// instead of a registry of its own; trace spans carry message content only if
+    /// `trace_content`.
+    pub fn with_telemetry(mut self, metrics: Arc<Metrics>, trace_content: bool) -> Self {
+        self.metrics = metrics;
+        self.trace_content = trace_content;
+        self
+    }
+
+    /// The metrics this worker records into.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Lets runs use their owners' stored provider keys, opened with `sealer`.
@@ -254,6 +275,7 @@ impl Worker {
                 .await;
             if let Ok(claimed) = &claimed {
                 shared.live.publish_stored(&claimed.ended).await;
+                self.count_claims(claimed);
             }
             match claimed.map(|claimed| claimed.jobs) {
                 Ok(claimed) if !claimed.is_empty() => {
@@ -262,7 +284,20 @@ impl Worker {
                         let worker = self.clone();
                         let shared = shared.clone();
                         let halt = halt_all.child_token();
-                        let span = tracing::info_span!("job", run_id = %job.run_id, job_id = %job.job_id, attempt = job.attempt);
+                        // The run's root span (OpenTelemetry's GenAI `invoke_workflow`);
+                        // its ids label every log line of the run.
+                        let span = tracing::info_span!(
+                            "invoke_workflow",
+                            otel.name = "invoke_workflow",
+                            otel.kind = "internal",
+                            gen_ai.operation.name = "invoke_workflow",
+                            gen_ai.conversation.id = %job.run_id,
+                            run_id = %job.run_id,
+                            user_id = %job.owner,
+                            job_id = %job.job_id,
+                            attempt = job.attempt,
+                            otel.status_code = tracing::field::Empty,
+                        );
                         jobs.spawn(
                             async move {
                                 worker.execute(&shared, job, halt).await;
@@ -297,6 +332,28 @@ impl Worker {
         while jobs.join_next().await.is_some() {}
         if let Ok(shared) = Arc::try_unwrap(shared) {
             shared.writer.close().await;
+        }
+    }
+
+    /// Counts a claim's attempts, reclaimed leases and the runs it gave up.
+    fn count_claims(&self, claims: &Claims) {
+        for job in &claims.jobs {
+            self.metrics.job_attempts.inc();
+            if job.attempt > 1 {
+                self.metrics.job_leases_reclaimed.inc();
+            }
+        }
+        let abandoned = claims
+            .ended
+            .iter()
+            .filter(|event| matches!(event.kind, EventKind::Finished { .. }))
+            .count();
+        for _ in 0..abandoned {
+            self.metrics.jobs_abandoned.inc();
+            self.metrics.run_finished(
+                RunStatus::Failed.as_str(),
+                Some(FailureCode::WorkerLost.as_str()),
+            );
         }
     }
 
@@ -339,6 +396,12 @@ impl Worker {
             .map_err(NotRunnable::unavailable("the claimed job's run"))?;
         if run.status.is_terminal() {
             return Err(NotRunnable::Ended);
+        }
+        if job.attempt == 1 {
+            let waited = (chrono::Utc::now() - run.created_at)
+                .to_std()
+                .unwrap_or_default();
+            self.metrics.queue_wait.observe(waited.as_secs_f64());
         }
         // A run that never started has nothing to resume: skip the read.
         let (resume, last_seq) = if run.last_seq == 0 {
@@ -410,6 +473,11 @@ impl Worker {
                         RunFailure::new(FailureCode::LlmConfig, error.to_string())
                     }))
                 })?;
+        let model: Arc<dyn ChatModel> = Arc::new(ObservedModel::new(
+            model,
+            self.metrics.clone(),
+            self.trace_content,
+        ));
         let mut engine_request = request.to_engine();
         match self
             .config
@@ -455,7 +523,13 @@ impl Worker {
         let ctx = RunContext {
             emitter: log.emitter,
             model,
-            executor: self.executor.clone(),
+            executor: self.executor.clone().map(|executor| {
+                Arc::new(ObservedExecutor::new(
+                    executor,
+                    self.metrics.clone(),
+                    self.trace_content,
+                )) as Arc<dyn CodeExecutor>
+            }),
             artifacts: StoredArtifacts::for_run(
                 self.store.clone(),
                 self.config.artifacts,
@@ -489,6 +563,7 @@ impl Worker {
             }
         };
         let engine = async {
+            let _active = GaugeGuard::hold(&self.metrics.runs_active);
             let outcome = execute_run(request, ctx, resume).await;
             done.cancel();
             outcome
@@ -512,6 +587,13 @@ impl Worker {
                     reason = outcome.reason.as_str(),
                     "run ended"
                 );
+                self.metrics.run_finished(
+                    outcome.status.as_str(),
+                    outcome.error.as_ref().map(|failure| failure.code.as_str()),
+                );
+                if outcome.status == RunStatus::Failed {
+                    tracing::Span::current().record("otel.status_code", "ERROR");
+                }
                 self.complete(job).await;
             }
             Err(_) if halted => {
@@ -533,6 +615,7 @@ impl Worker {
     /// Ends a run that cannot start (unreadable request, unusable model, quota used up)
     /// as failed, with the same closing events as any failed run.
     async fn fail(&self, job: &ClaimedJob, log: &RunLog, failure: RunFailure, usage: UsageTotals) {
+        let code = failure.code;
         for kind in RunEnd::failed(failure, usage).events() {
             if let Err(error) = log.emitter.emit(kind).await {
                 tracing::warn!(%error, "cannot record the run's failure; leaving it to the lease");
@@ -543,6 +626,9 @@ impl Worker {
             tracing::warn!(%error, "cannot record the run's failure; leaving it to the lease");
             return;
         }
+        self.metrics
+            .run_finished(RunStatus::Failed.as_str(), Some(code.as_str()));
+        tracing::Span::current().record("otel.status_code", "ERROR");
         self.complete(job).await;
     }
 

@@ -26,8 +26,8 @@ use crate::effects::{
 };
 use crate::error::found;
 use crate::model::{
-    Cancellation, ClaimedJob, Claims, EventBatch, HeldJob, NewRun, RunQuery, RunRecord, TeamRecord,
-    lease_micros, now_micros,
+    Cancellation, ClaimedJob, Claims, EventBatch, HeldJob, NewRun, PoolStats, QueueStats, RunQuery,
+    RunRecord, TeamRecord, lease_micros, now_micros,
 };
 use crate::page::{BindPage, Page, list_page};
 use crate::rows::{
@@ -460,6 +460,33 @@ impl Store for PgStore {
     async fn health(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
+        // A running job out of its lease is claimable again: it counts as waiting, since
+        // its created_at.
+        let (queued, running, oldest): (i64, i64, Option<DateTime<Utc>>) = sqlx::query_as(
+            "SELECT \
+               count(*) FILTER (WHERE state = 'queued' OR lease_until < now()), \
+               count(*) FILTER (WHERE state = 'running' AND lease_until >= now()), \
+               min(created_at) FILTER (WHERE state = 'queued' OR lease_until < now()) \
+             FROM jobs WHERE state <> 'done'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(QueueStats {
+            queued: to_u64(queued)?,
+            running: to_u64(running)?,
+            oldest_queued_at: oldest,
+        })
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            open: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+            max: self.pool.options().get_max_connections(),
+        }
     }
 
     async fn ensure_user(&self, email: &str) -> Result<Uuid, StoreError> {

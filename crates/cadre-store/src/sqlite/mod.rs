@@ -30,8 +30,8 @@ use crate::effects::{
 };
 use crate::error::found;
 use crate::model::{
-    Cancellation, Claims, EventBatch, HeldJob, NewRun, RunQuery, RunRecord, TeamRecord,
-    lease_micros, now_micros,
+    Cancellation, Claims, EventBatch, HeldJob, NewRun, PoolStats, QueueStats, RunQuery, RunRecord,
+    TeamRecord, lease_micros, now_micros,
 };
 use crate::page::{BindPage, Page, list_page};
 use crate::rows::{self, IntoRecord, RunStateRow, UsageRow, found_record, held_job, into_records};
@@ -370,6 +370,36 @@ impl Store for SqliteStore {
     async fn health(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
+    }
+
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
+        // A running job out of its lease is claimable again: it counts as waiting, since
+        // its created_at.
+        let (queued, running, oldest): (i64, i64, Option<i64>) = sqlx::query_as(
+            "SELECT \
+               count(*) FILTER (WHERE state = 'queued' OR lease_until < ?1), \
+               count(*) FILTER (WHERE state = 'running' AND lease_until >= ?1), \
+               min(created_at) FILTER (WHERE state = 'queued' OR lease_until < ?1) \
+             FROM jobs WHERE state <> 'done'",
+        )
+        .bind(now_micros())
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(QueueStats {
+            queued: to_u64(queued)?,
+            running: to_u64(running)?,
+            oldest_queued_at: oldest.and_then(DateTime::from_timestamp_micros),
+        })
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        [&self.writer, &self.reader]
+            .into_iter()
+            .fold(PoolStats::default(), |total, pool| PoolStats {
+                open: total.open + pool.size(),
+                idle: total.idle + pool.num_idle() as u32,
+                max: total.max + pool.options().get_max_connections(),
+            })
     }
 
     async fn ensure_user(&self, email: &str) -> Result<Uuid, StoreError> {

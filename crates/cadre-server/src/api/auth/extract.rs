@@ -73,6 +73,7 @@ impl FromRequestParts<AppState> for AuthUser {
                 .api_token_user(&hash_token(&token))
                 .await?
                 .ok_or_else(|| unauthorized("the API token is invalid, expired or revoked"))?;
+            crate::telemetry::http::record_user(user.id);
             return Ok(AuthUser {
                 id: user.id,
                 email: user.email,
@@ -93,6 +94,7 @@ impl FromRequestParts<AppState> for AuthUser {
         if user.disabled {
             return Err(unauthorized("the account is disabled"));
         }
+        crate::telemetry::http::record_user(user.id);
         Ok(AuthUser {
             id: user.id,
             email: user.email,

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use cadre_core::RunStatus;
 use cadre_store::NewRun;
 use uuid::Uuid;
 
@@ -75,6 +76,7 @@ pub async fn create_run(
             max_attempts: MAX_ATTEMPTS,
         })
         .await?;
+    state.metrics.runs_created.inc();
     tracing::info!(run_id = %run.id, "run queued");
     let location = format!("/api/v1/runs/{}", run.id);
     Ok((
@@ -160,6 +162,11 @@ pub async fn cancel_run(
     BusSink::new(state.bus.clone())
         .publish_stored(&cancellation.ended)
         .await;
+    if !cancellation.ended.is_empty() {
+        state
+            .metrics
+            .run_finished(RunStatus::Cancelled.as_str(), None);
+    }
     Ok((StatusCode::ACCEPTED, Json(cancellation.run.into())))
 }
 
