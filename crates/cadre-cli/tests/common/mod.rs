@@ -8,6 +8,8 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
+pub mod deployment;
+
 /// A `cadre` command with no LLM configuration inherited from the developer's shell.
 pub fn cadre() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cadre"));

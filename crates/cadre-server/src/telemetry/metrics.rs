@@ -384,7 +384,7 @@ impl Metrics {
             .set(1);
         registry.register("cadre_build_info", "The running build (always 1)", build);
         for transport in ["sse", "ws"] {
-            m.streams_open.get_or_create(&StreamLabels {
+            let _ = m.streams_open.get_or_create(&StreamLabels {
                 transport: transport.to_string(),
             });
         }
@@ -423,8 +423,8 @@ impl Metrics {
         let labels = BusLabels {
             backend: backend.to_string(),
         };
-        self.bus_lagged.get_or_create(&labels);
-        self.bus_reconnects.get_or_create(&labels);
+        let _ = self.bus_lagged.get_or_create(&labels);
+        let _ = self.bus_reconnects.get_or_create(&labels);
     }
 
     /// The reconnection counter of a bus `backend`, for the bus to increment.
