@@ -94,10 +94,11 @@ impl ChatModel for ObservedModel {
         {
             span.record("gen_ai.input.messages", messages);
         }
+        let model_label = self.metrics.model_label(&model);
         let labels = ModelLabels {
             gen_ai_operation_name: CHAT.to_owned(),
             gen_ai_provider_name: provider.clone(),
-            gen_ai_request_model: model.clone(),
+            gen_ai_request_model: model_label.clone(),
         };
         let started = Instant::now();
         let mut first_chunk = None;
@@ -148,7 +149,7 @@ impl ChatModel for ObservedModel {
                         .llm_cost
                         .get_or_create(&CostLabels {
                             gen_ai_provider_name: provider,
-                            gen_ai_request_model: model,
+                            gen_ai_request_model: model_label,
                         })
                         .inc_by(cost);
                 }

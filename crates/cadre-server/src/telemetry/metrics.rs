@@ -8,8 +8,9 @@
 //! `deploy/` (the Grafana dashboard, the alert rules) uses only these names; a test
 //! checks that.
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cadre_store::Store;
@@ -22,6 +23,10 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use super::process;
+
+/// The most distinct model names the GenAI metrics label (then `other`).
+pub const MAX_MODEL_LABELS: usize = 64;
+const OTHER_MODEL: &str = "other";
 
 /// The content type of [`render`]'s text (OpenMetrics, which Prometheus scrapes).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -229,6 +234,9 @@ pub struct Metrics {
     pub bus_lagged: Family<BusLabels, Counter>,
     /// Reconnections of the bus to its server.
     pub bus_reconnects: Family<BusLabels, Counter>,
+    /// The model names labels have used: runs choose their model, so the label set is
+    /// bounded here, not by the clients.
+    models_seen: Mutex<HashSet<String>>,
     queue_depth: Gauge,
     queue_oldest_age: FloatGauge,
     pool_connections: Family<PoolLabels, Gauge>,
@@ -263,6 +271,7 @@ impl Metrics {
             event_delivery_lag: lag_buckets(),
             bus_lagged: Family::default(),
             bus_reconnects: Family::default(),
+            models_seen: Mutex::new(HashSet::new()),
             queue_depth: Gauge::default(),
             queue_oldest_age: FloatGauge::default(),
             pool_connections: Family::default(),
@@ -395,6 +404,22 @@ impl Metrics {
         })
     }
 
+    /// The `gen_ai_request_model` label of `model`: itself while fewer than
+    /// [`MAX_MODEL_LABELS`] names have been seen, else `other`.
+    pub fn model_label(&self, model: &str) -> String {
+        let Ok(mut seen) = self.models_seen.lock() else {
+            return OTHER_MODEL.to_string();
+        };
+        if seen.contains(model) {
+            return model.to_string();
+        }
+        if seen.len() < MAX_MODEL_LABELS {
+            seen.insert(model.to_string());
+            return model.to_string();
+        }
+        OTHER_MODEL.to_string()
+    }
+
     /// Counts a run that ended with `status` (and `failure_code` when it failed).
     pub fn run_finished(&self, status: &str, failure_code: Option<&str>) {
         self.runs_finished
@@ -500,4 +525,19 @@ pub async fn render(metrics: &Metrics, store: &dyn Store) -> String {
     // Writing to a String cannot fail.
     let _ = encode(&mut text, &metrics.registry);
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_labels_are_bounded() {
+        let metrics = Metrics::new(Role::Worker);
+        for n in 0..MAX_MODEL_LABELS {
+            assert_eq!(metrics.model_label(&format!("m{n}")), format!("m{n}"));
+        }
+        assert_eq!(metrics.model_label("one too many"), "other");
+        assert_eq!(metrics.model_label("m3"), "m3", "seen names keep their label");
+    }
 }
