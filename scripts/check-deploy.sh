@@ -44,8 +44,10 @@ if command -v shellcheck >/dev/null 2>&1; then
   run "shellcheck" shellcheck -S warning deploy/smoke.sh scripts/check-deploy.sh scripts/ensure-deploy-tools.sh \
     deploy/docker/entrypoint.sh deploy/secrets/generate.sh deploy/smoke/postgres-standin.sh
 fi
-run "python3 -m py_compile (smoke client, metric check, dashboard generator)" \
-  python3 -m py_compile deploy/smoke/stream_client.py deploy/check_metrics.py deploy/grafana/dashboard.py
+run "python3 syntax (smoke client, metric check, dashboard generator)" python3 -c '
+import ast, sys
+for f in sys.argv[1:]: ast.parse(open(f).read(), f)
+' deploy/smoke/stream_client.py deploy/check_metrics.py deploy/grafana/dashboard.py
 
 step "compose"
 # The smoke override's variables, so that its file validates here too.
