@@ -92,3 +92,20 @@ bench: deps
 
 clean:
 	$(CARGO) clean
+
+.PHONY: deploy-check deploy-smoke
+
+## deploy-check: validates deploy/ and .github/workflows offline (compose config, promtool
+##               config/rules/unit tests, dashboard and alert metrics against the contract,
+##               kubernetes-validate, the workflow schema, yamllint); installs its tools
+##               (scripts/ensure-deploy-tools.sh)
+deploy-check:
+	@scripts/check-deploy.sh
+
+## deploy-smoke: the offline end-to-end test of the compose stack (root; deploy/smoke.sh):
+##               own dockerd, locally built images, api x2 + worker x2 behind nginx, a demo
+##               run streamed across api restarts, Prometheus targets and rules; torn down
+##               after. CADRE_BINARY=path picks the binary (default target/release/cadre,
+##               else target/debug/cadre)
+deploy-smoke:
+	@deploy/smoke.sh
