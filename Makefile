@@ -69,11 +69,15 @@ services:
 ##       web UI's build (the debug binary serves web/dist), lints, the API docs, the
 ##       dependency policy, the Rust suites, the API types' staleness check, the UI's unit
 ##       tests (Vitest), then the browser tests (web/e2e, Debian's Chromium) against the
-##       debug `cadre` binary. The docker backend's tests start their own dockerd per test
+##       debug `cadre` binary. deploy/ is validated first (deploy-check) and its compose
+##       stack smoke-tested after the Rust suites (deploy-smoke, on the debug binary; it
+##       needs root: CADRE_DEPLOY_SMOKE=skip leaves it to a job that has it).
+##       The docker backend's tests start their own dockerd per test
 ##       binary (stopped when it ends); CADRE_REQUIRE_DOCKER=1 makes them fail, not skip,
 ##       when it cannot run
-test: deps web lint doc deny
+test: deps web lint doc deny deploy-check
 	eval "$$(scripts/ensure-services.sh)" && CADRE_REQUIRE_DOCKER=1 $(CARGO) test --workspace --all-features --locked
+	@if [ "$${CADRE_DEPLOY_SMOKE:-run}" = skip ]; then echo "==> deploy smoke test skipped (CADRE_DEPLOY_SMOKE=skip)"; else CADRE_BINARY=target/debug/cadre deploy/smoke.sh; fi
 	@scripts/api-types.sh check
 	cd web && npm run --silent test
 	@scripts/ensure-web.sh --browser

@@ -417,6 +417,18 @@ async fn serve_reports_a_real_run_in_metrics_traces_and_json_logs() {
         value(s, "gen_ai_client_token_usage_count", &input),
         of_type("usage")
     );
+    assert_eq!(
+        value(
+            s,
+            "cadre_llm_cost_usd_total",
+            &[
+                ("gen_ai_provider_name", "demo"),
+                ("gen_ai_request_model", "demo")
+            ]
+        ),
+        view["usage"]["cost_usd"].as_f64().unwrap_or(0.0),
+        "spend as the run accounts it"
+    );
     assert!(
         value(
             s,

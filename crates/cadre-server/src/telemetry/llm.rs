@@ -141,18 +141,19 @@ impl ChatModel for ObservedModel {
                         })
                         .observe(tokens as f64);
                 }
-                if let Some(cost) = usage
+                // A call without a known cost still starts its model's series (at 0),
+                // so spend panels show the model rather than no data.
+                let cost = usage
                     .cost_usd
                     .filter(|cost| cost.is_finite() && *cost > 0.0)
-                {
-                    self.metrics
-                        .llm_cost
-                        .get_or_create(&CostLabels {
-                            gen_ai_provider_name: provider,
-                            gen_ai_request_model: model_label,
-                        })
-                        .inc_by(cost);
-                }
+                    .unwrap_or_default();
+                self.metrics
+                    .llm_cost
+                    .get_or_create(&CostLabels {
+                        gen_ai_provider_name: provider,
+                        gen_ai_request_model: model_label,
+                    })
+                    .inc_by(cost);
                 span.record("gen_ai.response.model", response.model.as_str());
                 span.record("gen_ai.usage.input_tokens", usage.prompt_tokens);
                 span.record("gen_ai.usage.output_tokens", usage.completion_tokens);
@@ -177,5 +178,101 @@ impl ChatModel for ObservedModel {
             }
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::Role;
+    use cadre_core::message::ChatMessage;
+    use cadre_core::model::Usage;
+
+    /// Streams two chunks then answers, or fails with `error`.
+    struct Canned {
+        error: Option<ModelError>,
+    }
+
+    #[async_trait]
+    impl ChatModel for Canned {
+        fn model_name(&self) -> &str {
+            "canned-1"
+        }
+
+        fn provider_name(&self) -> &str {
+            "openai"
+        }
+
+        async fn chat(
+            &self,
+            _request: ChatRequest,
+            on_delta: DeltaSink<'_>,
+            _cancel: &CancellationToken,
+        ) -> Result<ChatResponse, ModelError> {
+            if let Some(error) = &self.error {
+                return Err(error.clone());
+            }
+            on_delta("Hel");
+            on_delta("lo");
+            Ok(ChatResponse {
+                model: "canned-1-2026".into(),
+                content: "Hello".into(),
+                tool_calls: Vec::new(),
+                usage: Usage {
+                    prompt_tokens: 12,
+                    completion_tokens: 2,
+                    cost_usd: Some(0.25),
+                },
+                finish_reason: Some("stop".into()),
+            })
+        }
+    }
+
+    async fn call(model: &ObservedModel) -> Result<ChatResponse, ModelError> {
+        let mut deltas = String::new();
+        let result = model
+            .chat(
+                ChatRequest::new(Purpose::Other, vec![ChatMessage::user("hi")]),
+                &mut |delta: &str| deltas.push_str(delta),
+                &CancellationToken::new(),
+            )
+            .await;
+        if result.is_ok() {
+            assert_eq!(deltas, "Hello", "deltas pass through unchanged");
+        }
+        result
+    }
+
+    #[tokio::test]
+    async fn calls_count_by_outcome_with_tokens_cost_and_first_chunk() {
+        let metrics = Metrics::new(Role::Worker);
+        let ok = ObservedModel::new(Arc::new(Canned { error: None }), metrics.clone(), false);
+        let failing = ObservedModel::new(
+            Arc::new(Canned {
+                error: Some(ModelError::Timeout("no answer in 60 s".into())),
+            }),
+            metrics.clone(),
+            false,
+        );
+        call(&ok).await.unwrap();
+        call(&ok).await.unwrap();
+        assert_eq!(
+            call(&failing).await.unwrap_err(),
+            ModelError::Timeout("no answer in 60 s".into())
+        );
+        let text = metrics.encode_for_tests();
+        let model = r#"gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="canned-1""#;
+        for line in [
+            format!("gen_ai_client_operation_duration_seconds_count{{{model},error_type=\"\"}} 2"),
+            format!(
+                "gen_ai_client_operation_duration_seconds_count{{{model},error_type=\"llm_timeout\"}} 1"
+            ),
+            format!("gen_ai_client_token_usage_sum{{{model},gen_ai_token_type=\"input\"}} 24.0"),
+            format!("gen_ai_client_token_usage_sum{{{model},gen_ai_token_type=\"output\"}} 4.0"),
+            format!("gen_ai_client_operation_time_to_first_chunk_seconds_count{{{model}}} 2"),
+            r#"cadre_llm_cost_usd_total{gen_ai_provider_name="openai",gen_ai_request_model="canned-1"} 0.5"#.to_string(),
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing `{line}` in:\n{text}");
+        }
     }
 }

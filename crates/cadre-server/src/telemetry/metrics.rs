@@ -471,6 +471,16 @@ impl Metrics {
     }
 }
 
+impl Metrics {
+    /// The registry's text without the scrape-time reads (unit tests).
+    #[cfg(test)]
+    pub(crate) fn encode_for_tests(&self) -> String {
+        let mut text = String::new();
+        let _ = encode(&mut text, &self.registry);
+        text
+    }
+}
+
 /// One of what a gauge counts (an open stream, an active run), counted while the guard
 /// lives: a stream or run whose future is dropped midway still leaves the count.
 #[derive(Debug)]
@@ -538,6 +548,10 @@ mod tests {
             assert_eq!(metrics.model_label(&format!("m{n}")), format!("m{n}"));
         }
         assert_eq!(metrics.model_label("one too many"), "other");
-        assert_eq!(metrics.model_label("m3"), "m3", "seen names keep their label");
+        assert_eq!(
+            metrics.model_label("m3"),
+            "m3",
+            "seen names keep their label"
+        );
     }
 }
