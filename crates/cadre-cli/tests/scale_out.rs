@@ -120,29 +120,8 @@ async fn killing_redis_mid_stream_does_not_stop_the_stream() {
         .local_addr()
         .unwrap()
         .port();
-    let redis_server = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("redis-server is needed (make test installs it): {e}"));
+    let redis_server = start_redis(port);
     let redis_pid = redis_server.id();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "private redis did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
     let redis = format!("redis://127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
     let db = Database::create();
@@ -167,4 +146,60 @@ async fn killing_redis_mid_stream_does_not_stop_the_stream() {
     assert_eq!(statuses.last().map(String::as_str), Some("completed"));
     let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 503, "readiness reports the lost bus");
+
+    // Redis back on its port: the API reconnects, is ready again, and counts it.
+    processes.0.push(start_redis(port));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("{base}/readyz"))
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the API did not reconnect to Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let reconnects: f64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("cadre_bus_reconnects_total{backend=\"redis\"} "))
+        .unwrap_or_else(|| panic!("no Redis reconnect counter in:\n{metrics}"))
+        .parse()
+        .unwrap();
+    assert!(reconnects >= 1.0, "reconnections counted: {reconnects}");
+}
+
+/// A private redis-server on `port`, answering when this returns.
+fn start_redis(port: u16) -> Child {
+    let server = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("redis-server is needed (make test installs it): {e}"));
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "private redis did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server
 }

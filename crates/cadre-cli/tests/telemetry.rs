@@ -182,9 +182,9 @@ fn parse_metrics(text: &str) -> Vec<Sample> {
     samples
 }
 
-/// The one sample named `name` whose labels include `labels`; panics if there is none.
-fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
-    let matching: Vec<&Sample> = samples
+/// The samples named `name` whose labels include `labels`.
+fn matching<'a>(samples: &'a [Sample], name: &str, labels: &[(&str, &str)]) -> Vec<&'a Sample> {
+    samples
         .iter()
         .filter(|sample| {
             sample.name == name
@@ -192,8 +192,12 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
                     .iter()
                     .all(|(key, value)| sample.labels.get(*key).map(String::as_str) == Some(value))
         })
-        .collect();
-    match matching.as_slice() {
+        .collect()
+}
+
+/// The one sample named `name` whose labels include `labels`; panics if there is none.
+fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    match matching(samples, name, labels).as_slice() {
         [one] => one.value,
         [] => panic!(
             "no sample {name}{labels:?}; samples named so: {:?}",
@@ -209,14 +213,8 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
 
 /// The sum of every sample named `name` whose labels include `labels`.
 fn total(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
-    samples
+    matching(samples, name, labels)
         .iter()
-        .filter(|sample| {
-            sample.name == name
-                && labels
-                    .iter()
-                    .all(|(key, value)| sample.labels.get(*key).map(String::as_str) == Some(value))
-        })
         .map(|sample| sample.value)
         .sum()
 }
