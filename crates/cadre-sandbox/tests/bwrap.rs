@@ -716,9 +716,11 @@ async fn an_already_full_workspace_is_refused_then_usable_again() {
 async fn pip_install_fails_at_once_with_a_message_agents_can_act_on() {
     let sb = sandbox();
     let ws = sb.executor.open("t").await.unwrap();
+    // A package Debian does not ship, so no host has it system-wide (`requests` came
+    // with Debian's docker-compose, and pip then had nothing to install).
     for block in [
-        shell("python3 -m pip install --break-system-packages requests"),
-        python("import requests"),
+        shell("python3 -m pip install --break-system-packages polars"),
+        python("import polars"),
     ] {
         let result = run(&ws, block).await;
         assert_ne!(result.exit_code, 0, "{result:?}");
