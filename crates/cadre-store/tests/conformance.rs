@@ -1116,11 +1116,13 @@ async fn queue_stats_count_waiting_and_held_jobs(h: &Harness) {
         "{oldest}"
     );
 
-    let held = store.claim_job("w", LEASE, None).await.unwrap().unwrap();
+    // Long enough that a loaded machine reads the stats within it.
+    let lease = LEASE * 10;
+    let held = store.claim_job("w", lease, None).await.unwrap().unwrap();
     let claimed = store.queue_stats().await.unwrap();
     assert_eq!((claimed.queued, claimed.running), (1, 1));
     // A lease that runs out makes its job claimable again: waiting, not running.
-    tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
     let expired = store.queue_stats().await.unwrap();
     assert_eq!((expired.queued, expired.running), (2, 0));
     assert!(store.complete_job(held.job_id, "w").await.unwrap());

@@ -382,7 +382,7 @@ impl Store for SqliteStore {
                min(created_at) FILTER (WHERE state = 'queued' OR lease_until < ?1) \
              FROM jobs WHERE state <> 'done'",
         )
-        .bind(now_micros())
+        .bind(micros(now_micros()))
         .fetch_one(&self.reader)
         .await?;
         Ok(QueueStats {
