@@ -10,9 +10,8 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,7 +20,7 @@ use axum::routing::post;
 use common::deployment::{
     Database, Processes, assert_gapless, post_demo_run, redis_url, stream_until_finished,
 };
-use common::{ADMIN_PASSWORD, admin_client, cadre, start_listening};
+use common::{ADMIN_PASSWORD, admin_client, cadre, start_announcing, start_listening};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value;
 use prost::Message;
@@ -629,22 +628,13 @@ async fn serve_reports_a_real_run_in_metrics_traces_and_json_logs() {
 
 /// A worker started with `CADRE_METRICS_BIND=127.0.0.1:0`: the process and the base URL
 /// of its probe listener (the line it prints on stdout).
-fn start_worker(mut command: Command) -> (Child, String) {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("cadre worker");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line
-        .trim()
-        .strip_prefix("cadre worker metrics on ")
-        .and_then(|url| url.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+fn start_worker(command: Command) -> (Child, String) {
+    let (child, metrics) = start_announcing(command, "cadre worker metrics on ");
+    let base = metrics
+        .strip_suffix("/metrics")
+        .unwrap_or_else(|| panic!("not a metrics URL: {metrics}"))
         .to_string();
-    (child, url)
+    (child, base)
 }
 
 /// The metric names a PromQL expression reads (functions, keywords, label names, label

@@ -12,6 +12,7 @@
 mod json;
 mod otlp;
 
+use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::filter::{EnvFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -32,6 +33,22 @@ impl Telemetry {
     }
 }
 
+/// The human format's fields: tracing's `name=value` pairs without the exporter's
+/// `otel.*` hints, which only repeat what the span already says.
+fn human_fields() -> impl for<'writer> fmt::FormatFields<'writer> + 'static {
+    fmt::format::debug_fn(|writer, field, value| {
+        let name = field.name();
+        if name.starts_with("otel.") {
+            Ok(())
+        } else if name == "message" {
+            write!(writer, "{value:?}")
+        } else {
+            write!(writer, "{name}={value:?}")
+        }
+    })
+    .delimited(" ")
+}
+
 /// Installs the global subscriber. Must run inside the Tokio runtime (the OTLP exporter
 /// sends on it). `service` names the process in traces (`cadre-serve`, …) unless
 /// `OTEL_SERVICE_NAME` does.
@@ -49,6 +66,7 @@ pub fn init(default_filter: &str, service: &str) -> Telemetry {
     } else {
         fmt::layer()
             .with_writer(std::io::stderr)
+            .fmt_fields(human_fields())
             .with_filter(filter)
             .boxed()
     };

@@ -69,7 +69,13 @@ pub async fn admin_client(base: &str) -> reqwest::Client {
 
 /// Spawns a `cadre serve` / `cadre api` command (arguments and environment already set)
 /// with its stdout piped, and reads the base URL from its first line.
-pub fn start_listening(mut command: Command) -> (Child, String) {
+pub fn start_listening(command: Command) -> (Child, String) {
+    start_announcing(command, "cadre listening on ")
+}
+
+/// Spawns a service command with its stdout piped and returns what its first line says
+/// after `prefix` (the address it bound; port 0 takes a free one).
+pub fn start_announcing(mut command: Command, prefix: &str) -> (Child, String) {
     let mut child = command
         .stdout(Stdio::piped())
         .spawn()
@@ -78,12 +84,12 @@ pub fn start_listening(mut command: Command) -> (Child, String) {
     BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("first line");
-    let base = line
+    let announced = line
         .trim()
-        .strip_prefix("cadre listening on ")
+        .strip_prefix(prefix)
         .unwrap_or_else(|| panic!("unexpected first line: {line}"))
         .to_string();
-    (child, base)
+    (child, announced)
 }
 
 /// Runs a command to completion (in a blocking thread, so async tests keep serving).
