@@ -59,7 +59,11 @@ run "docker-compose config -q with deploy/smoke/docker-compose.local.yml" \
 if docker compose version >/dev/null 2>&1; then
   run "docker compose (v2) config -q" docker compose -f deploy/docker-compose.yml config -q
 else
-  echo "    skip  docker compose (v2) config: no Compose v2 plugin here"
+  # Compose v2 is a Go plugin from GitHub releases: not in Debian bookworm, and not
+  # reachable from machines that only see the package registries. The file is still
+  # validated by docker-compose 1.29 above and the Compose Specification schema below;
+  # this runs wherever the plugin exists (GitHub's runners have it).
+  echo "    skip  docker compose (v2) config: the Compose v2 plugin is not installed (not packaged for Debian bookworm); validated above by docker-compose 1.29 and below by the Compose Specification schema"
 fi
 run "Compose Specification schema" "$bin/check-jsonschema" --builtin-schema vendor.compose-spec \
   deploy/docker-compose.yml deploy/smoke/docker-compose.local.yml
