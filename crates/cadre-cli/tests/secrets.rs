@@ -12,7 +12,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use cadre_llm::fake_server::{FakeOpenAi, FakeReply};
-use common::{admin_client, cadre, start_listening};
+use common::{admin_client, cadre, get_json, start_listening};
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-rotation-test-key-SECRET-0123456789wxyz";
@@ -48,14 +48,7 @@ async fn run_once(base: &str) -> Value {
     let id = run["id"].as_str().unwrap();
     let started = Instant::now();
     loop {
-        let page: Value = http
-            .get(format!("{base}/api/v1/runs/{id}/events?after=0"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = get_json(&http, format!("{base}/api/v1/runs/{id}/events?after=0")).await;
         if let Some(finished) = page["events"]
             .as_array()
             .unwrap()

@@ -10,7 +10,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{admin_client, cadre, start_listening};
+use common::{admin_client, cadre, get_json, start_listening};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -51,11 +51,6 @@ fn start_with_delay(delay_ms: u64) -> Server {
 }
 
 /// Reads an SSE response until the `finished` event; returns (id, event, data) frames.
-/// `GET url` as JSON, failing the test on any error.
-async fn get_json(http: &reqwest::Client, url: String) -> Value {
-    http.get(url).send().await.unwrap().json().await.unwrap()
-}
-
 async fn read_sse(response: reqwest::Response) -> Vec<(Option<u64>, String, Value)> {
     let mut frames = Vec::new();
     let mut buffer = String::new();

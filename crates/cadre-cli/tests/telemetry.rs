@@ -20,7 +20,7 @@ use axum::routing::post;
 use common::deployment::{
     Database, Processes, assert_gapless, post_demo_run, redis_url, stream_until_finished,
 };
-use common::{ADMIN_PASSWORD, admin_client, cadre, start_announcing, start_listening};
+use common::{ADMIN_PASSWORD, admin_client, cadre, get_json, start_announcing, start_listening};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value;
 use prost::Message;
@@ -278,28 +278,17 @@ fn line_with<'a>(
 
 /// The run's stored events (the JSON page).
 async fn run_events(base: &str, run: &str) -> Vec<Value> {
-    let page: Value = admin_client(base)
-        .await
-        .get(format!("{base}/api/v1/runs/{run}/events?limit=1000"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let url = format!("{base}/api/v1/runs/{run}/events?limit=1000");
+    let page = get_json(&admin_client(base).await, url).await;
     page["events"].as_array().expect("events").clone()
 }
 
 async fn run_view(base: &str, run: &str) -> Value {
-    admin_client(base)
-        .await
-        .get(format!("{base}/api/v1/runs/{run}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    get_json(
+        &admin_client(base).await,
+        format!("{base}/api/v1/runs/{run}"),
+    )
+    .await
 }
 
 fn with_telemetry(command: &mut Command, otlp: &str, stderr: &Path) {

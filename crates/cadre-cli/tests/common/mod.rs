@@ -67,6 +67,17 @@ pub async fn admin_client(base: &str) -> reqwest::Client {
         .expect("client")
 }
 
+/// `GET url` as JSON, failing the test on any error.
+pub async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    http.get(url)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON body")
+}
+
 /// Spawns a `cadre serve` / `cadre api` command (arguments and environment already set)
 /// with its stdout piped, and reads the base URL from its first line.
 pub fn start_listening(command: Command) -> (Child, String) {
