@@ -63,6 +63,12 @@ enum Command {
     /// Exit 0 if URL answers 2xx within a few seconds, else 1: a container health check
     /// for images without curl (`cadre healthcheck http://127.0.0.1:8080/readyz`).
     Healthcheck(commands::service::HealthcheckArgs),
+    /// Write a consistent copy of the SQLite database to FILE while the server runs
+    /// (with PostgreSQL: use pg_dump / pg_basebackup).
+    Backup(commands::backup::BackupArgs),
+    /// Replace the SQLite database with a backup FILE (the server must be stopped; the
+    /// current database is kept as `<name>.before-restore`).
+    Restore(commands::backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,7 +83,9 @@ fn main() -> ExitCode {
         | Command::User(_)
         | Command::Secrets(_)
         | Command::Openapi
-        | Command::Healthcheck(_) => ("error", "cadre"),
+        | Command::Healthcheck(_)
+        | Command::Backup(_)
+        | Command::Restore(_) => ("error", "cadre"),
         Command::Serve => ("info", "cadre-serve"),
         Command::Api => ("info", "cadre-api"),
         Command::Worker => ("info", "cadre-worker"),
@@ -114,6 +122,12 @@ fn main() -> ExitCode {
             Command::Worker => commands::service::worker().await,
             Command::Openapi => commands::service::print_openapi().map(|()| ExitCode::SUCCESS),
             Command::Healthcheck(args) => Ok(commands::service::healthcheck(args).await),
+            Command::Backup(args) => commands::backup::backup(args)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Restore(args) => commands::backup::restore(args)
+                .await
+                .map(|()| ExitCode::SUCCESS),
         }
     });
     telemetry.shutdown();

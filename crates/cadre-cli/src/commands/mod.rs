@@ -1,5 +1,6 @@
 //! One module per `cadre` subcommand.
 
+pub mod backup;
 pub mod run;
 pub mod sandbox;
 pub mod secrets;

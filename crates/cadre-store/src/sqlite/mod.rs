@@ -6,6 +6,7 @@
 //! the epoch, ids as 16-byte UUID blobs; leases are measured on this process's clock.
 
 mod accounts;
+pub mod backup;
 mod files;
 
 use std::str::FromStr;
