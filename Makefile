@@ -6,7 +6,7 @@ CARGO ?= cargo
 BIN := target/release/cadre
 DEMO_TASK ?= Compare the first 20 Fibonacci numbers with the first 20 primes
 
-.PHONY: run demo test build web api-types bench deps services lint doc deny clean e2e
+.PHONY: run demo test build web api-types bench deps services lint doc deny clean e2e schemathesis faults
 
 ## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3; docker.io
 ##       and debootstrap for the docker backend) and the OpenAPI test tool
@@ -67,7 +67,8 @@ services:
 
 ## test: everything CI runs (starts PostgreSQL and Redis if they are not running): the
 ##       web UI's build (the debug binary serves web/dist), lints, the API docs, the
-##       dependency policy, the Rust suites, the API types' staleness check, the UI's unit
+##       dependency policy, the Rust suites, Schemathesis against the API's own OpenAPI
+##       document (scripts/schemathesis.sh), the API types' staleness check, the UI's unit
 ##       tests (Vitest), then the browser tests (web/e2e, Debian's Chromium) against the
 ##       debug `cadre` binary. deploy/ is validated first (deploy-check) and its compose
 ##       stack smoke-tested after the Rust suites (deploy-smoke, on the debug binary; it
@@ -78,10 +79,17 @@ services:
 test: deps web lint doc deny deploy-check
 	eval "$$(scripts/ensure-services.sh)" && CADRE_REQUIRE_DOCKER=1 $(CARGO) test --workspace --all-features --locked
 	@if [ "$${CADRE_DEPLOY_SMOKE:-run}" = skip ]; then echo "==> deploy smoke test skipped (CADRE_DEPLOY_SMOKE=skip)"; else CADRE_BINARY=target/debug/cadre deploy/smoke.sh; fi
+	@scripts/schemathesis.sh
 	@scripts/api-types.sh check
 	cd web && npm run --silent test
 	@scripts/ensure-web.sh --browser
 	cd web && CADRE_BIN=../target/debug/cadre npx playwright test
+
+## schemathesis: property-based API test from /openapi.json against a fresh `cadre serve`
+##               (the debug binary): no 5xx, every response as documented
+schemathesis:
+	$(CARGO) build --locked -p cadre-cli
+	@scripts/schemathesis.sh
 
 ## e2e: only the browser tests (needs target/debug/cadre: `cargo build -p cadre-cli`)
 e2e:

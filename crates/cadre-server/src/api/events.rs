@@ -122,6 +122,44 @@ pub async fn list_events(
     Ok(Json(EventPage { events, next_after }))
 }
 
+/// One event of the SSE stream, as OpenAPI 3.1 tools read an event stream's schema (each
+/// event an object of its fields; 3.2 would call this the `itemSchema`). Documentation
+/// only: the stream is written by axum's SSE encoder.
+pub struct RunEventFrame;
+
+impl utoipa::PartialSchema for RunEventFrame {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{Ref, RefOr};
+        let text = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+        };
+        RefOr::T(
+            ObjectBuilder::new()
+                .description(Some(
+                    "One server-sent event: `event:` is the event's type, `data:` the event \
+                     as JSON, `id:` its seq (durable events only, so a reconnecting client \
+                     resumes with `Last-Event-ID`)",
+                ))
+                .property("event", text("The event's type (`message`, `status`, …)"))
+                .property("id", text("The event's seq; absent on `message_delta`"))
+                .property(
+                    "data",
+                    text("The event as JSON")
+                        .content_media_type("application/json")
+                        .content_schema(Some(Ref::from_schema_name("RunEvent"))),
+                )
+                .required("event")
+                .required("data")
+                .into(),
+        )
+    }
+}
+
+impl ToSchema for RunEventFrame {}
+
 /// Server-sent events of a run: durable events after the resume point, then live ones;
 /// ends after `finished`.
 #[utoipa::path(get, path = "/api/v1/runs/{id}/events/stream", tag = "events",
@@ -131,8 +169,8 @@ pub async fn list_events(
         StreamQuery,
     ),
     responses(
-        (status = 200, content_type = "text/event-stream", body = RunEvent,
-            description = "`id:` = seq (durable events only), `event:` = type, `data:` = the event JSON"),
+        (status = 200, content_type = "text/event-stream", body = RunEventFrame,
+            description = "A server-sent event stream; the schema describes each event"),
         (status = 400, description = "Malformed Last-Event-ID", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
         (status = 422, description = "Invalid parameters", body = ErrorBody),

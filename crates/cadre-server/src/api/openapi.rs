@@ -16,7 +16,7 @@ use super::{
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Cadre API", description = "Multi-agent LLM runs as a service."),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     security(("oauth2" = [])),
     paths(
         health::healthz,
@@ -111,6 +111,7 @@ use super::{
         cadre_core::team::CodeExecution,
         error::ErrorCode,
         events::EventPage,
+        events::RunEventFrame,
         teams::TeamView,
         teams::TeamList,
         transcript::TranscriptFormat,
@@ -153,6 +154,74 @@ impl Modify for BearerAuth {
                 "Email and password; the access token is a short-lived JWT",
             )),
         );
+    }
+}
+
+/// The answers every operation of a kind can give, whether or not its annotation lists
+/// them, because they come from the shared extractors and layers rather than from the
+/// handler: 400 for a path or query parameter that does not parse or a body that is not
+/// valid JSON (`ApiPath`, `ApiQuery`, `ApiJson`), 413 and 415 for any body (the body
+/// limit, the content-type check, 422 for a body that is JSON but not of the schema), 401 for every authenticated operation. Added here in
+/// one place so the document cannot forget one (Schemathesis checks every status).
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let has_body = operation.request_body.is_some();
+                let has_parameters = operation
+                    .parameters
+                    .as_ref()
+                    .is_some_and(|parameters| !parameters.is_empty());
+                // `security: [{}]` marks the public operations; `None` inherits the
+                // document's bearer requirement.
+                let authenticated = operation.security.is_none();
+                let responses = &mut operation.responses.responses;
+                let mut add = |status: &str, description: &str| {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error(description).into());
+                };
+                if has_body || has_parameters {
+                    add(
+                        "400",
+                        "Malformed request: a path or query parameter that does not parse, \
+                         or a body that is not valid JSON",
+                    );
+                }
+                if has_body {
+                    add("413", "The body is larger than the server accepts");
+                    add("415", "The body is not of the documented content type");
+                    add(
+                        "422",
+                        "The body does not match its schema, or a value is invalid",
+                    );
+                }
+                if authenticated {
+                    add("401", "Missing, expired or revoked access token");
+                }
+            }
+        }
     }
 }
 
