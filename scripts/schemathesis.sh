@@ -74,12 +74,14 @@ token=$(curl -fsS "$base/api/v1/auth/token" \
 echo "==> schemathesis against $base/openapi.json ($examples examples per operation)"
 started=$(date +%s)
 status=0
-"$venv/bin/st" --no-color run "$base/openapi.json" \
+# From the temporary directory: Schemathesis keeps its example database in the working
+# directory.
+(cd "$work" && "$venv/bin/st" --no-color run "$base/openapi.json" \
   --header "Authorization: Bearer $token" \
   --max-examples "$examples" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --exclude-path /api/v1/auth/logout --exclude-name 'DELETE /api/v1/auth/session' \
-  --seed "${SCHEMATHESIS_SEED:-1}" --report-dir "$work/report" || status=$?
+  --seed "${SCHEMATHESIS_SEED:-1}" --report-dir "$work/report") || status=$?
 echo "==> schemathesis finished in $(($(date +%s) - started)) s (exit $status)"
 if [ "$status" -ne 0 ]; then
   echo "schemathesis: the server's log:" >&2

@@ -337,7 +337,7 @@ pub(crate) fn worker_lost_events(
         FailureCode::WorkerLost,
         format!(
             "the run's worker stopped (crashed or lost its lease) and the run was given up \
-             after {attempts} attempts"
+             after {attempts} attempts in a row that made no progress"
         ),
     );
     framed(run_id, last_seq, &RunEnd::failed(failure, usage))

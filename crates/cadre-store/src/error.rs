@@ -80,6 +80,21 @@ pub(crate) fn found(rows_affected: u64, what: &'static str) -> Result<(), StoreE
     Ok(())
 }
 
+// SQLite's primary result codes (<https://sqlite.org/rescode.html>) that mean "not now"
+// rather than "wrong".
+const SQLITE_BUSY: i64 = 5;
+const SQLITE_LOCKED: i64 = 6;
+const SQLITE_IOERR: i64 = 10;
+const SQLITE_FULL: i64 = 13;
+const SQLITE_CANTOPEN: i64 = 14;
+
+/// The primary code of a SQLite (extended) result code, as sqlx reports it: a decimal
+/// number whose low byte is the primary code.
+fn sqlite_primary_code(code: &str) -> Option<i64> {
+    let code: i64 = code.parse().ok()?;
+    Some(code & 0xff)
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         use sqlx::error::ErrorKind;
@@ -111,9 +126,26 @@ impl From<sqlx::Error> for StoreError {
                     _ => match db.code().as_deref() {
                         // Serialization failure / deadlock (PostgreSQL): retryable conflict.
                         Some("40001") | Some("40P01") => StoreError::conflict(message),
-                        // Too many connections, cannot connect now, admin shutdown.
-                        Some("53300") | Some("57P03") | Some("57P01") => {
+                        // Disk full (PostgreSQL), out of memory, too many connections,
+                        // shutting down or starting up, connection failures: the database
+                        // cannot take the write now; nothing is wrong with the request.
+                        Some("53100") => StoreError::Unavailable(format!("disk full: {message}")),
+                        Some("53200" | "53300" | "57P01" | "57P02" | "57P03") => {
                             StoreError::Unavailable(message)
+                        }
+                        Some(code) if code.starts_with("08") => StoreError::Unavailable(message),
+                        Some(code)
+                            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() =>
+                        {
+                            match sqlite_primary_code(code) {
+                                Some(SQLITE_FULL) => {
+                                    StoreError::Unavailable(format!("disk full: {message}"))
+                                }
+                                Some(
+                                    SQLITE_BUSY | SQLITE_LOCKED | SQLITE_IOERR | SQLITE_CANTOPEN,
+                                ) => StoreError::Unavailable(message),
+                                _ => StoreError::Internal(message),
+                            }
                         }
                         _ => StoreError::Internal(message),
                     },

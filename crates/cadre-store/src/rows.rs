@@ -203,21 +203,26 @@ pub(crate) struct ClaimRow<N> {
     pub run_id: Uuid,
     pub owner: Uuid,
     pub attempts: N,
+    pub idle_attempts: N,
     pub max_attempts: N,
 }
 
-/// A claimed job with the limit its attempt is checked against.
+/// A claimed job with the limit its attempts without progress are checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Claim {
     pub job: ClaimedJob,
+    /// Claims in a row since the run last stored an event, this one included.
+    pub idle_attempts: u32,
     pub max_attempts: u32,
 }
 
 impl Claim {
-    /// Whether the job may run: within its attempts, and its run not over (a worker can
-    /// finish a run and die before completing its job). Otherwise the claimer retires it.
+    /// Whether the job may run: within its attempts without progress (a run that keeps
+    /// losing its worker at the same point is given up; one that moves on between crashes
+    /// is not), and its run not over (a worker can finish a run and die before completing
+    /// its job). Otherwise the claimer retires it.
     pub fn runnable(&self, run_terminal: bool) -> bool {
-        self.job.attempt <= self.max_attempts && !run_terminal
+        self.idle_attempts <= self.max_attempts && !run_terminal
     }
 }
 
@@ -232,6 +237,7 @@ impl<N: Into<i64>> IntoRecord for ClaimRow<N> {
                 owner: self.owner,
                 attempt: to_u32(self.attempts.into())?,
             },
+            idle_attempts: to_u32(self.idle_attempts.into())?,
             max_attempts: to_u32(self.max_attempts.into())?,
         })
     }
@@ -491,26 +497,30 @@ mod tests {
     }
 
     #[test]
-    fn a_claim_runs_within_its_attempts_while_its_run_is_not_over() {
-        let claim = |attempts: i64| {
+    fn a_claim_runs_within_its_attempts_without_progress_while_its_run_is_not_over() {
+        let claim = |attempts: i64, idle_attempts: i64| {
             ClaimRow {
                 id: Uuid::new_v4(),
                 run_id: Uuid::new_v4(),
                 owner: Uuid::new_v4(),
                 attempts,
+                idle_attempts,
                 max_attempts: 2,
             }
             .into_record()
             .unwrap()
         };
-        assert!(claim(2).runnable(false));
-        assert!(!claim(3).runnable(false));
-        assert!(!claim(1).runnable(true));
+        assert!(claim(2, 2).runnable(false));
+        assert!(!claim(3, 3).runnable(false));
+        // Many attempts, but the run moved on since the last one.
+        assert!(claim(7, 1).runnable(false));
+        assert!(!claim(1, 1).runnable(true));
         let negative = ClaimRow {
             id: Uuid::nil(),
             run_id: Uuid::nil(),
             owner: Uuid::nil(),
             attempts: -1_i64,
+            idle_attempts: 0,
             max_attempts: 1,
         };
         assert!(

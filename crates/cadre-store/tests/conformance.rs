@@ -1276,12 +1276,20 @@ async fn exhausted_attempts_fail_the_run(h: &Harness) {
         .append_events(run, &[event(run, 3, usage(1, 1, None))])
         .await
         .unwrap();
+    // The run moved on in each attempt so far: it is not given up. From here on its
+    // workers keep dying without storing anything: two more attempts (the limit), and
+    // then it is.
+    for (worker, attempt) in [("w3", 3), ("w4", 4)] {
+        tokio::time::sleep(short + Duration::from_millis(60)).await;
+        let again = store.claim_job(worker, short, None).await.unwrap().unwrap();
+        assert_eq!((again.job_id, again.attempt), (first.job_id, attempt));
+    }
     tokio::time::sleep(short + Duration::from_millis(60)).await;
 
     // A later job of the same owner is what the next claim gets; the exhausted one is
     // retired on the way.
     let later = new_run(store, owner, "later", 2).await;
-    let next = store.claim_job("w3", short, None).await.unwrap().unwrap();
+    let next = store.claim_job("w5", short, None).await.unwrap().unwrap();
     assert_eq!(next.run_id, later);
     let record = store.get_run(owner, run).await.unwrap();
     assert_eq!(record.status, RunStatus::Failed);
@@ -1302,7 +1310,10 @@ async fn exhausted_attempts_fail_the_run(h: &Harness) {
     match &events[0].kind {
         EventKind::Error { code, message, .. } => {
             assert_eq!(*code, FailureCode::WorkerLost);
-            assert!(message.contains("2 attempts"), "{message}");
+            assert!(
+                message.contains("2 attempts in a row that made no progress"),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -1316,12 +1327,12 @@ async fn exhausted_attempts_fail_the_run(h: &Harness) {
     }
     // Never claimed again, even after the other lease expires.
     tokio::time::sleep(short + Duration::from_millis(60)).await;
-    let again = store.claim_job("w4", short, None).await.unwrap().unwrap();
+    let again = store.claim_job("w6", short, None).await.unwrap().unwrap();
     assert_eq!(again.run_id, later);
-    assert!(store.complete_job(again.job_id, "w4").await.unwrap());
-    assert_eq!(store.claim_job("w5", short, None).await.unwrap(), None);
+    assert!(store.complete_job(again.job_id, "w6").await.unwrap());
+    assert_eq!(store.claim_job("w7", short, None).await.unwrap(), None);
     // The retired job is no longer its last claimer's.
-    assert_eq!(store.heartbeat_held("w2", short).await.unwrap(), []);
+    assert_eq!(store.heartbeat_held("w4", short).await.unwrap(), []);
 }
 
 async fn per_owner_limit_at_claim_time(h: &Harness) {

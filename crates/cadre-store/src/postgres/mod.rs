@@ -345,15 +345,21 @@ impl PgStore {
                    SELECT j.id FROM jobs j \
                    WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until < now())) \
                      AND j.owner <> ALL($4::uuid[]) \
-                     AND ($3::int8 IS NULL OR j.attempts >= j.max_attempts \
+                     AND ($3::int8 IS NULL OR (j.idle_attempts >= j.max_attempts \
+                          AND (SELECT r.last_seq FROM runs r WHERE r.id = j.run_id) \
+                              <= j.progress_seq) \
                           OR (SELECT count(*) FROM jobs r WHERE r.owner = j.owner \
                               AND r.state = 'running' AND r.lease_until >= now()) < $3) \
                    ORDER BY j.created_at, j.id LIMIT 1 \
                    FOR UPDATE SKIP LOCKED) \
-                 UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, worker = $1, \
+                 UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, \
+                   idle_attempts = CASE WHEN runs.last_seq > jobs.progress_seq THEN 1 \
+                     ELSE jobs.idle_attempts + 1 END, \
+                   progress_seq = runs.last_seq, worker = $1, \
                    lease_until = now() + $2 * interval '1 microsecond', updated_at = now() \
-                 FROM candidate WHERE jobs.id = candidate.id \
-                 RETURNING jobs.id, jobs.run_id, jobs.owner, jobs.attempts, jobs.max_attempts",
+                 FROM candidate, runs WHERE jobs.id = candidate.id AND runs.id = jobs.run_id \
+                 RETURNING jobs.id, jobs.run_id, jobs.owner, jobs.attempts, \
+                   jobs.idle_attempts, jobs.max_attempts",
             )
             .bind(worker_id)
             .bind(lease)
@@ -413,10 +419,14 @@ impl PgStore {
                WHERE j.state = 'queued' OR (j.state = 'running' AND j.lease_until < now()) \
                ORDER BY j.created_at, j.id LIMIT $3 \
                FOR UPDATE SKIP LOCKED) \
-             UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, worker = $1, \
+             UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, \
+               idle_attempts = CASE WHEN runs.last_seq > jobs.progress_seq THEN 1 \
+                 ELSE jobs.idle_attempts + 1 END, \
+               progress_seq = runs.last_seq, worker = $1, \
                lease_until = now() + $2 * interval '1 microsecond', updated_at = now() \
              FROM candidate, runs WHERE jobs.id = candidate.id AND runs.id = jobs.run_id \
-             RETURNING jobs.id, jobs.run_id, jobs.owner, jobs.attempts, jobs.max_attempts, \
+             RETURNING jobs.id, jobs.run_id, jobs.owner, jobs.attempts, jobs.idle_attempts, \
+               jobs.max_attempts, \
                runs.status, runs.last_seq",
         )
         .bind(worker_id)
@@ -810,9 +820,18 @@ impl Store for PgStore {
     }
 
     async fn complete_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
+        // Committed asynchronously (not waiting for the WAL flush): the run's outcome is
+        // already durable in its events, written before this. If a server crash loses
+        // this commit, the job is `running` again with its lease; once the lease expires a
+        // claim finds the run terminal and retires the job without running it again. So
+        // a lost completion costs a lease, never a repeat, and the flush wait (most of
+        // this statement's time) leaves the queue's critical path. One statement, so one
+        // round trip: `set_config(…, true)` lasts until this implicit transaction's
+        // commit, which is when PostgreSQL reads the setting.
         self.update_held_job(
-            "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = now() \
-             WHERE id = $1 AND worker = $2 AND state = 'running'",
+            "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)) \
+             UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = now() \
+             FROM async_commit WHERE id = $1 AND worker = $2 AND state = 'running'",
             job_id,
             worker_id,
         )
@@ -822,6 +841,7 @@ impl Store for PgStore {
     async fn release_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
         self.update_held_job(
             "UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), \
+             idle_attempts = GREATEST(idle_attempts - 1, 0), \
              worker = NULL, lease_until = NULL, updated_at = now() \
              WHERE id = $1 AND worker = $2 AND state = 'running'",
             job_id,

@@ -130,15 +130,19 @@ impl SqliteStore {
         let now = micros(now_micros());
         let mut tx = self.writer.begin().await?;
         let row: Option<ClaimRow> = sqlx::query_as(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?1, \
-               lease_until = ?2 + ?3, updated_at = ?2 \
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, \
+               idle_attempts = CASE WHEN (SELECT r.last_seq FROM runs r WHERE r.id = jobs.run_id) \
+                 > progress_seq THEN 1 ELSE idle_attempts + 1 END, \
+               progress_seq = (SELECT r.last_seq FROM runs r WHERE r.id = jobs.run_id), \
+               worker = ?1, lease_until = ?2 + ?3, updated_at = ?2 \
              WHERE id = (SELECT j.id FROM jobs j \
                WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until < ?2)) \
-                 AND (?4 IS NULL OR j.attempts >= j.max_attempts \
+                 AND (?4 IS NULL OR (j.idle_attempts >= j.max_attempts \
+                      AND (SELECT r.last_seq FROM runs r WHERE r.id = j.run_id) <= j.progress_seq) \
                       OR (SELECT COUNT(*) FROM jobs r WHERE r.owner = j.owner \
                           AND r.state = 'running' AND r.lease_until >= ?2) < ?4) \
                ORDER BY j.created_at, j.id LIMIT 1) \
-             RETURNING id, run_id, owner, attempts, max_attempts",
+             RETURNING id, run_id, owner, attempts, idle_attempts, max_attempts",
         )
         .bind(worker_id)
         .bind(now)
@@ -165,12 +169,15 @@ impl SqliteStore {
         let now = micros(now_micros());
         let mut tx = self.writer.begin().await?;
         let rows: Vec<ClaimRow> = sqlx::query_as(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?1, \
-               lease_until = ?2 + ?3, updated_at = ?2 \
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, \
+               idle_attempts = CASE WHEN (SELECT r.last_seq FROM runs r WHERE r.id = jobs.run_id) \
+                 > progress_seq THEN 1 ELSE idle_attempts + 1 END, \
+               progress_seq = (SELECT r.last_seq FROM runs r WHERE r.id = jobs.run_id), \
+               worker = ?1, lease_until = ?2 + ?3, updated_at = ?2 \
              WHERE id IN (SELECT j.id FROM jobs j \
                WHERE j.state = 'queued' OR (j.state = 'running' AND j.lease_until < ?2) \
                ORDER BY j.created_at, j.id LIMIT ?4) \
-             RETURNING id, run_id, owner, attempts, max_attempts",
+             RETURNING id, run_id, owner, attempts, idle_attempts, max_attempts",
         )
         .bind(worker_id)
         .bind(now)
@@ -739,7 +746,8 @@ impl Store for SqliteStore {
 
     async fn release_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
         self.update_held_job(
-            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), worker = NULL, \
+            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), \
+             idle_attempts = MAX(idle_attempts - 1, 0), worker = NULL, \
              lease_until = NULL, updated_at = ?3 \
              WHERE id = ?1 AND worker = ?2 AND state = 'running'",
             job_id,
