@@ -71,6 +71,25 @@ impl<'q, O> BindPage for QueryAs<'q, Sqlite, O, SqliteArguments<'q>> {
     }
 }
 
+/// Whether a connection going back to the pool may be used again: only if sqlx believes
+/// it is outside any transaction, as it must be between uses.
+///
+/// Why this is needed: on some errors (`SQLITE_FULL`, `SQLITE_IOERR`, `SQLITE_NOMEM`)
+/// SQLite rolls the whole transaction back by itself. sqlx does not notice: the
+/// `ROLLBACK` it then sends fails ("no transaction is active"), so its nesting count stays
+/// at 1, its next `begin` sends `SAVEPOINT` instead of `BEGIN`, and a later rollback to
+/// that savepoint leaves a transaction open that nothing ever commits. Every write after
+/// that "succeeds" inside it, invisible to readers and lost when the process stops (seen
+/// with a full disk). A connection whose count is off is closed instead (which rolls back
+/// nothing that was reported as stored) and the pool opens a fresh one.
+async fn still_in_step(connection: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection as _;
+    // The rollback of a dropped transaction is queued to the connection's thread; a
+    // round trip through it makes sure it has run before the count is read.
+    connection.ping().await?;
+    Ok(!connection.is_in_transaction())
+}
+
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path` or
     /// `sqlite::memory:`). Does not migrate: call [`Store::migrate`] or use
@@ -98,6 +117,7 @@ impl SqliteStore {
         };
         // An in-memory database exists per connection: one connection, kept forever.
         let writer = SqlitePoolOptions::new()
+            .after_release(|connection, _| Box::pin(still_in_step(connection)))
             .max_connections(1)
             .min_connections(if memory { 1 } else { 0 })
             .idle_timeout(None)
@@ -110,6 +130,7 @@ impl SqliteStore {
             writer.clone()
         } else {
             SqlitePoolOptions::new()
+                .after_release(|connection, _| Box::pin(still_in_step(connection)))
                 .max_connections(options.max_connections.clamp(1, 8))
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect.read_only(true))
