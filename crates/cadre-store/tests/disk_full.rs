@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use cadre_core::{EventKind, RunEvent};
-use cadre_store::{EventBatch, NewRun, Store, StoreError, connect};
+use cadre_store::{EventBatch, NewRun, StoreError, connect};
 use chrono::Utc;
 use uuid::Uuid;
 
