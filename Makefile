@@ -97,6 +97,14 @@ e2e:
 	cd web && npm run --silent build
 	cd web && CADRE_BIN=../target/debug/cadre npx playwright test
 
+## faults: the fault-injection scenarios (bench/src/faults: kill -9 of workers, API
+##         restarts under 100 streams, Redis and PostgreSQL crashes, a full disk) on a
+##         deployment of their own; fails if a run was lost, repeated or left hanging.
+##         Minutes, and root (the disk scenario mounts a tmpfs): not part of `make test`
+faults: deps
+	$(CARGO) build --release --locked -p cadre-bench -p cadre-cli
+	target/release/cadre-bench faults
+
 ## bench: end-to-end benchmarks; results go to bench/BENCHMARKS.md by hand
 bench: deps
 	$(CARGO) build --release --locked -p cadre-bench -p cadre-cli

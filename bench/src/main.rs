@@ -26,6 +26,7 @@ mod db;
 mod docker;
 mod engine;
 mod fanout;
+mod faults;
 mod history;
 mod queue;
 mod serve;
@@ -40,11 +41,13 @@ use cadre_llm::fake_server::{FakeOpenAi, FakeReply};
 use cadre_llm::openai::OpenAiClient;
 
 use crate::engine::{InstantModel, engine, local_config, sandbox_overhead, team_build};
-use crate::queue::{EventFigures, QueueFigures, append_events, queue};
+use crate::queue::{EventFigures, QueueFigures, append_events, pipeline, queue};
 use crate::service::{LoadFigures, concurrent_runs};
 
 /// Jobs per queue benchmark.
 const QUEUE_JOBS: usize = 3_000;
+/// Jobs of the queue pipeline benchmark (producers and claimers at once).
+const PIPELINE_JOBS: usize = 10_000;
 /// Concurrent claimers (and producers) in the queue benchmark.
 const CLAIMERS: usize = 8;
 
@@ -153,6 +156,9 @@ async fn benchmarks() -> anyhow::Result<()> {
     let mut args = std::env::args();
     let _program = args.next();
     let only: Vec<String> = args.collect();
+    if only.first().map(String::as_str) == Some("faults") {
+        return fault_sections(&only[1..]).await;
+    }
     let wanted = |section: &str| only.is_empty() || only.iter().any(|s| s == section);
     let mut out = std::io::stdout().lock();
     writeln!(out, "| benchmark | result | target |")?;
@@ -222,6 +228,37 @@ async fn benchmarks() -> anyhow::Result<()> {
             None => skipped(&mut out, "1,000 concurrent runs")?,
         }
     }
+    Ok(())
+}
+
+/// `cadre-bench faults [scenario…]`: the fault-injection table (never part of the default
+/// run: it takes minutes and starts servers of its own). Fails when any run was lost,
+/// repeated a message, or left a stream client with a gap.
+async fn fault_sections(only: &[String]) -> anyhow::Result<()> {
+    let binary = serve::cadre_binary()?;
+    let seed = std::env::var("CADRE_FAULTS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    faults::note!("==> fault scenarios, chaos seed {seed} (CADRE_FAULTS_SEED replays it)");
+    let mut figures = Vec::new();
+    for name in faults::SCENARIOS {
+        if !only.is_empty() && !only.iter().any(|s| s == name) {
+            continue;
+        }
+        faults::note!("==> fault scenario {name}");
+        figures.push(faults::scenario(&binary, name, seed).await?);
+    }
+    write!(std::io::stdout().lock(), "{}", faults::rows(&figures))?;
+    let failed: Vec<&str> = figures
+        .iter()
+        .filter(|f| !f.clean())
+        .map(|f| f.scenario)
+        .collect();
+    anyhow::ensure!(
+        failed.is_empty(),
+        "scenarios that lost or repeated something: {failed:?}"
+    );
     Ok(())
 }
 
@@ -311,6 +348,32 @@ async fn queue_sections(out: &mut impl Write) -> anyhow::Result<()> {
     match db::with_postgres(true, |store| queue(store, QUEUE_JOBS, CLAIMERS, CLAIMERS)).await? {
         Some(q) => queue_rows(out, "PostgreSQL", &q)?,
         None => skipped(out, "queue")?,
+    }
+    for (backend, durable) in [
+        ("PostgreSQL", true),
+        ("PostgreSQL with synchronous_commit off (diagnostic)", false),
+    ] {
+        match db::with_postgres(durable, |store| {
+            pipeline(store, PIPELINE_JOBS, CLAIMERS, CLAIMERS)
+        })
+        .await?
+        {
+            Some(p) => writeln!(
+                out,
+                "| queue, {backend}: enqueue, claim and complete at once ({CLAIMERS} producers, {CLAIMERS} claimers, {} jobs), end to end | {:.0} jobs/s, {} lost, {} double-claimed ({:.0} µs client CPU/job) | {} |",
+                p.jobs,
+                p.per_s,
+                p.lost,
+                p.doubled,
+                p.cpu_us,
+                if durable {
+                    "> 5,000 jobs/s, 0 lost"
+                } else {
+                    "–"
+                }
+            )?,
+            None => skipped(out, "queue pipeline")?,
+        }
     }
     match db::with_postgres(false, |store| queue(store, QUEUE_JOBS, CLAIMERS, CLAIMERS)).await? {
         Some(q) => queue_rows(

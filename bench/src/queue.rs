@@ -231,3 +231,107 @@ pub async fn check_seqs(store: &Arc<dyn Store>, run: Uuid, expected: u64) -> any
     );
     Ok(())
 }
+
+/// Figures of the queue as it runs in production: producers and claimers at once.
+pub struct PipelineFigures {
+    pub jobs: usize,
+    /// Jobs enqueued, claimed and completed per second, first enqueue to last completion.
+    pub per_s: f64,
+    pub lost: usize,
+    pub doubled: usize,
+    /// CPU µs of this process per job.
+    pub cpu_us: f64,
+}
+
+/// `producers` tasks enqueue `jobs` runs while `claimers` tasks claim (up to
+/// [`CLAIM_BATCH`] at a time) and complete them, polling every millisecond when the queue
+/// is empty, until every job is done.
+pub async fn pipeline(
+    store: Arc<dyn Store>,
+    jobs: usize,
+    producers: usize,
+    claimers: usize,
+) -> anyhow::Result<PipelineFigures> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let owner = store.ensure_user("bench@cadre").await?;
+    let completed = Arc::new(AtomicUsize::new(0));
+    let cpu = cpu_times()?;
+    let started = Instant::now();
+    let mut producing = JoinSet::new();
+    for p in 0..producers {
+        let store = store.clone();
+        let count = jobs / producers + usize::from(p < jobs % producers);
+        producing.spawn(async move {
+            let mut ids = Vec::with_capacity(count);
+            for _ in 0..count {
+                let run = store
+                    .create_run(NewRun {
+                        owner,
+                        task: "queue benchmark".into(),
+                        request: request(),
+                        max_attempts: 3,
+                    })
+                    .await?;
+                ids.push(run.id);
+            }
+            anyhow::Ok(ids)
+        });
+    }
+    let mut claiming = JoinSet::new();
+    for c in 0..claimers {
+        let (store, completed) = (store.clone(), completed.clone());
+        claiming.spawn(async move {
+            let worker = format!("bench-pipeline-{c}");
+            let mut done = Vec::new();
+            let mut refused = 0usize;
+            while completed.load(Ordering::Relaxed) < jobs {
+                let claimed = store
+                    .claim_jobs(&worker, Duration::from_secs(60), None, CLAIM_BATCH)
+                    .await?
+                    .jobs;
+                if claimed.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    continue;
+                }
+                for job in claimed {
+                    if store.complete_job(job.job_id, &worker).await? {
+                        done.push((job.job_id, job.run_id, job.attempt));
+                        completed.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        refused += 1;
+                    }
+                }
+            }
+            anyhow::Ok((done, refused))
+        });
+    }
+    let mut created = HashSet::with_capacity(jobs);
+    while let Some(ids) = producing.join_next().await {
+        created.extend(ids.context("producer task")??);
+    }
+    let mut completed_runs = HashSet::with_capacity(jobs);
+    let mut completed_jobs = HashSet::with_capacity(jobs);
+    let mut doubled = 0usize;
+    while let Some(result) = claiming.join_next().await {
+        let (done, refused) = result.context("claimer task")??;
+        doubled += refused;
+        for (job, run, attempt) in done {
+            if !completed_jobs.insert(job) || !completed_runs.insert(run) || attempt != 1 {
+                doubled += 1;
+            }
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let (user, system) = cpu_times()?;
+    let leftover = store
+        .claim_job("bench-check", Duration::from_secs(60), None)
+        .await?;
+    let lost = created.difference(&completed_runs).count() + usize::from(leftover.is_some());
+    Ok(PipelineFigures {
+        jobs,
+        per_s: jobs as f64 / wall,
+        lost,
+        doubled,
+        cpu_us: (user + system - cpu.0 - cpu.1) * 1e6 / jobs as f64,
+    })
+}

@@ -20,7 +20,7 @@ pub struct ServeFigures {
     pub starts: usize,
 }
 
-fn cadre_binary() -> anyhow::Result<PathBuf> {
+pub fn cadre_binary() -> anyhow::Result<PathBuf> {
     let me = std::env::current_exe().context("locating cadre-bench")?;
     let path = me.with_file_name("cadre");
     anyhow::ensure!(
