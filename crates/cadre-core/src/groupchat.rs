@@ -24,10 +24,14 @@ use crate::executor::{
 use crate::failure::RunFailure;
 use crate::input::InputSource;
 use crate::message::{ChatMessage, TranscriptMessage};
-use crate::model::{ChatModel, ChatRequest, ModelError, Purpose, Usage};
+use crate::model::{ChatModel, ChatRequest, ChatResponse, ModelError, Purpose, Usage};
 use crate::speaker::{SelectError, SelectionInput, SpeakerSelector};
 use crate::team::TeamSpec;
 use crate::termination::{StopReason, limit_reached, mentions_termination};
+
+/// Times an agent's turn is asked again when its reply broke off mid-stream (a dropped
+/// connection, a stalled stream) with a retryable error.
+const BROKEN_REPLY_RETRIES: u32 = 2;
 
 /// What a run needs from the outside world.
 #[derive(Clone)]
@@ -292,33 +296,27 @@ impl GroupChat {
             .or_else(|| self.team.default_model.clone());
         request.temperature = self.team.temperature;
 
-        let message_id = new_id();
-        let (delta_tx, mut delta_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let model = self.ctx.model.clone();
-        let cancel = self.ctx.cancel.clone();
-        // Deltas are forwarded while the model streams; the sender lives in the closure, so
-        // the forwarding loop ends when the call returns.
-        let call = async move {
-            let mut on_delta = move |delta: &str| {
-                let _ = delta_tx.send(delta.to_string());
-            };
-            model.chat(request, &mut on_delta, &cancel).await
-        };
-        let forward = async {
-            while let Some(delta) = delta_rx.recv().await {
-                self.ctx
-                    .emitter
-                    .emit(EventKind::MessageDelta {
-                        message_id: message_id.clone(),
-                        agent: name.to_string(),
-                        delta,
-                    })
-                    .await?;
+        // A reply that broke off after text had streamed is not retried by the model
+        // client (the text already reached the user); the turn itself is asked again,
+        // as a new message, and the abandoned draft is dropped by the UIs.
+        let mut retries_left = BROKEN_REPLY_RETRIES;
+        let (message_id, response) = loop {
+            let message_id = new_id();
+            let (response, streamed) = self.stream_reply(name, &message_id, &request).await?;
+            match response {
+                Err(error) if streamed && error.retryable() && retries_left > 0 => {
+                    retries_left -= 1;
+                    self.ctx
+                        .emitter
+                        .emit(EventKind::Log {
+                            level: LogLevel::Warn,
+                            message: format!("{name}'s reply broke off ({error}); asking again"),
+                        })
+                        .await?;
+                }
+                response => break (message_id, response),
             }
-            Ok::<(), SinkError>(())
         };
-        let (response, forwarded) = tokio::join!(call, forward);
-        forwarded?;
         let response = response?;
         self.account(&response.model, &response.usage).await?;
         let turn = TranscriptMessage {
@@ -329,6 +327,46 @@ impl GroupChat {
         };
         self.emit_message(&turn).await?;
         Ok(turn)
+    }
+
+    /// One model call for `name`'s turn, its deltas forwarded as `message_id`; whether
+    /// any text streamed before it ended.
+    async fn stream_reply(
+        &mut self,
+        name: &str,
+        message_id: &str,
+        request: &ChatRequest,
+    ) -> Result<(Result<ChatResponse, ModelError>, bool), StepStop> {
+        let (delta_tx, mut delta_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let model = self.ctx.model.clone();
+        let cancel = self.ctx.cancel.clone();
+        let request = request.clone();
+        // Deltas are forwarded while the model streams; the sender lives in the closure, so
+        // the forwarding loop ends when the call returns.
+        let call = async move {
+            let mut on_delta = move |delta: &str| {
+                let _ = delta_tx.send(delta.to_string());
+            };
+            model.chat(request, &mut on_delta, &cancel).await
+        };
+        let mut streamed = false;
+        let forward = async {
+            while let Some(delta) = delta_rx.recv().await {
+                streamed = true;
+                self.ctx
+                    .emitter
+                    .emit(EventKind::MessageDelta {
+                        message_id: message_id.to_string(),
+                        agent: name.to_string(),
+                        delta,
+                    })
+                    .await?;
+            }
+            Ok::<(), SinkError>(())
+        };
+        let (response, forwarded) = tokio::join!(call, forward);
+        forwarded?;
+        Ok((response, streamed))
     }
 
     async fn executor_turn(&mut self, name: &str) -> Result<TranscriptMessage, StepStop> {

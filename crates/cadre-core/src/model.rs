@@ -199,6 +199,18 @@ pub enum ModelError {
 }
 
 impl ModelError {
+    /// Whether the provider said "too many requests" or "overloaded" (429, 503, 529):
+    /// worth waiting for longer than other retryable errors.
+    pub fn is_rate_limit(&self) -> bool {
+        matches!(
+            self,
+            ModelError::Provider {
+                status: Some(429 | 503 | 529),
+                ..
+            }
+        )
+    }
+
     /// Whether a later attempt may succeed.
     pub fn retryable(&self) -> bool {
         match self {

@@ -1026,3 +1026,112 @@ fn code_results_stored_before_artifacts_still_decode() {
     let kind: EventKind = serde_json::from_value(old).unwrap();
     assert!(matches!(kind, EventKind::CodeResult { files, .. } if files.is_empty()));
 }
+
+/// Streams half a reply and then loses the connection, `breaks` times; then answers.
+struct BreakingModel {
+    breaks: u32,
+    calls: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait]
+impl ChatModel for BreakingModel {
+    fn model_name(&self) -> &str {
+        "breaking"
+    }
+    async fn chat(
+        &self,
+        _request: ChatRequest,
+        on_delta: DeltaSink<'_>,
+        _cancel: &CancellationToken,
+    ) -> Result<ChatResponse, ModelError> {
+        let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if call < self.breaks {
+            on_delta("half a rep");
+            return Err(ModelError::Unreachable {
+                endpoint: "http://model.test/v1".into(),
+                message: "connection lost mid-response".into(),
+            });
+        }
+        on_delta("done TERMINATE");
+        Ok(ChatResponse {
+            model: "breaking".into(),
+            content: "done TERMINATE".into(),
+            tool_calls: vec![],
+            usage: Usage::default(),
+            finish_reason: None,
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_reply_that_breaks_off_mid_stream_is_asked_again_as_a_new_message() {
+    let model = Arc::new(BreakingModel {
+        breaks: 2,
+        calls: Default::default(),
+    });
+    let sink = MemorySink::new();
+    let outcome = execute_run(
+        given(team(&["A"], SpeakerSelection::RoundRobin)),
+        context(model.clone(), None, &sink),
+        None,
+    )
+    .await
+    .unwrap();
+    let events = sink.events();
+    assert_well_formed(&events);
+    assert_eq!(outcome.status, RunStatus::Completed);
+    let drafts: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::MessageDelta { message_id, .. } => Some(message_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let finals: Vec<(&str, &str)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Message {
+                message_id,
+                content,
+                agent,
+                ..
+            } if agent == "A" => Some((message_id.as_str(), content.as_str())),
+            _ => None,
+        })
+        .collect();
+    // One message, once, whole; the two broken drafts had ids of their own.
+    assert_eq!(finals.len(), 1);
+    assert_eq!(finals[0].1, "done TERMINATE");
+    let mut draft_ids = drafts.clone();
+    draft_ids.dedup();
+    assert_eq!(draft_ids.len(), 3, "{drafts:?}");
+    assert_eq!(draft_ids.last(), Some(&finals[0].0));
+    let warnings = events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Log { message, .. } if message.contains("A's reply broke off")))
+        .count();
+    assert_eq!(warnings, 2);
+}
+
+#[tokio::test]
+async fn a_reply_that_keeps_breaking_off_fails_the_run() {
+    let model = Arc::new(BreakingModel {
+        breaks: 10,
+        calls: Default::default(),
+    });
+    let sink = MemorySink::new();
+    let outcome = execute_run(
+        given(team(&["A"], SpeakerSelection::RoundRobin)),
+        context(model.clone(), None, &sink),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.status, RunStatus::Failed);
+    assert_eq!(model.calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let events = sink.events();
+    assert_well_formed(&events);
+    assert!(events.iter().any(
+        |e| matches!(&e.kind, EventKind::Error { code, .. } if *code == FailureCode::LlmUnreachable)
+    ));
+}

@@ -186,6 +186,10 @@ pub struct LlmConfig {
     /// Backoff before the first retry; it doubles on each later one (with jitter, capped
     /// at 10 s). A server's `Retry-After` takes precedence.
     pub retry_backoff: Duration,
+    /// How long rate limits (429) and overloaded servers (503, 529) keep being retried,
+    /// beyond `max_retries`: a provider's per-minute limit resets within a minute, and a
+    /// multi-agent run should wait it out rather than fail.
+    pub rate_limit_budget: Duration,
     /// Headers added to every request (OpenRouter's `HTTP-Referer` and `X-Title`).
     pub extra_headers: Vec<(String, String)>,
     /// Prices for the cost of calls whose provider does not report it.
@@ -201,6 +205,8 @@ impl LlmConfig {
     pub const DEFAULT_MAX_RETRIES: u32 = 4;
     /// Default [`LlmConfig::retry_backoff`].
     pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(500);
+    /// Default [`LlmConfig::rate_limit_budget`].
+    pub const DEFAULT_RATE_LIMIT_BUDGET: Duration = Duration::from_secs(120);
 
     /// A configuration for `provider` at `base_url` with default timeouts, retries and
     /// headers. Validates and normalizes the URL.
@@ -235,6 +241,7 @@ impl LlmConfig {
             idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
             max_retries: Self::DEFAULT_MAX_RETRIES,
             retry_backoff: Self::DEFAULT_RETRY_BACKOFF,
+            rate_limit_budget: Self::DEFAULT_RATE_LIMIT_BUDGET,
             extra_headers,
             prices: PriceTable::default(),
         })
@@ -314,6 +321,24 @@ impl LlmConfig {
             })?;
 
         let mut config = Self::new(provider, &base_url, api_key, model)?;
+        let seconds = |name: &str, default: Duration| -> Result<Duration, ModelError> {
+            match var(name) {
+                None => Ok(default),
+                Some(text) => text
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|secs| *secs > 0)
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| {
+                        ModelError::Config(format!("{name} must be a number of seconds (> 0)"))
+                    }),
+            }
+        };
+        config.request_timeout = seconds("CADRE_LLM_TIMEOUT_SECS", config.request_timeout)?;
+        config.idle_timeout = seconds("CADRE_LLM_IDLE_TIMEOUT_SECS", config.idle_timeout)?;
+        config.rate_limit_budget =
+            seconds("CADRE_LLM_RATE_LIMIT_BUDGET_SECS", config.rate_limit_budget)?;
         if let Some(prices) = var("CADRE_LLM_PRICES") {
             config.prices = PriceTable::from_json(&prices)
                 .map_err(|e| ModelError::Config(format!("CADRE_LLM_PRICES: {e}")))?;

@@ -408,6 +408,7 @@ impl ChatModel for OpenAiClient {
         let mut include_usage = true;
         let purpose = request.purpose.label();
         let mut attempt: u32 = 0;
+        let started = tokio::time::Instant::now();
         loop {
             attempt += 1;
             debug!(attempt, %model, %purpose, endpoint = %self.endpoint, "chat completion attempt");
@@ -438,11 +439,18 @@ impl ChatModel for OpenAiClient {
                 attempt -= 1;
                 continue;
             }
-            if emitted || !failure.error.retryable() || attempt > self.config.max_retries {
+            let delay = failure.retry_after.unwrap_or_else(|| self.backoff(attempt));
+            // Rate limits get a time budget, not just a count: waiting out a provider's
+            // minute costs less than failing a run that has come far.
+            let within_budget = failure.error.is_rate_limit()
+                && started.elapsed() + delay <= self.config.rate_limit_budget;
+            if emitted
+                || !failure.error.retryable()
+                || (attempt > self.config.max_retries && !within_budget)
+            {
                 debug!(attempt, %model, %purpose, error = %failure.error, emitted, "chat completion failed");
                 return Err(failure.error);
             }
-            let delay = failure.retry_after.unwrap_or_else(|| self.backoff(attempt));
             debug!(
                 attempt,
                 %model,

@@ -246,3 +246,40 @@ fn prices_come_from_the_environment() {
     ));
     assert!(message.contains("CADRE_LLM_PRICES"), "{message}");
 }
+
+#[test]
+fn timeouts_and_the_rate_limit_budget_come_from_the_environment() {
+    let base = ("OPENROUTER_API_KEY", OPENROUTER_KEY);
+    let config = resolve(&[base], &Overrides::default()).unwrap();
+    assert_eq!(config.idle_timeout, LlmConfig::DEFAULT_IDLE_TIMEOUT);
+    assert_eq!(
+        config.rate_limit_budget,
+        LlmConfig::DEFAULT_RATE_LIMIT_BUDGET
+    );
+    let config = resolve(
+        &[
+            base,
+            ("CADRE_LLM_TIMEOUT_SECS", "30"),
+            ("CADRE_LLM_IDLE_TIMEOUT_SECS", "5"),
+            ("CADRE_LLM_RATE_LIMIT_BUDGET_SECS", "600"),
+        ],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(config.request_timeout, std::time::Duration::from_secs(30));
+    assert_eq!(config.idle_timeout, std::time::Duration::from_secs(5));
+    assert_eq!(
+        config.rate_limit_budget,
+        std::time::Duration::from_secs(600)
+    );
+    for bad in ["0", "soon", "-3"] {
+        let message = config_error(resolve(
+            &[base, ("CADRE_LLM_IDLE_TIMEOUT_SECS", bad)],
+            &Overrides::default(),
+        ));
+        assert_eq!(
+            message,
+            "CADRE_LLM_IDLE_TIMEOUT_SECS must be a number of seconds (> 0)"
+        );
+    }
+}

@@ -358,6 +358,47 @@ async fn gives_up_after_max_retries() {
 }
 
 #[tokio::test]
+async fn rate_limits_are_waited_out_within_the_budget_beyond_max_retries() {
+    let limited = || FakeReply::status(429, r#"{"error": {"message": "Rate limit exceeded"}}"#);
+    let server = FakeOpenAi::start(vec![]).await.unwrap();
+    for _ in 0..6 {
+        server.push(limited());
+    }
+    server.push(FakeReply::text("after the limit"));
+    let mut config = config_for(&server.base_url());
+    config.max_retries = 1;
+    config.rate_limit_budget = Duration::from_secs(5);
+    let (result, _) = chat(&OpenAiClient::new(config).unwrap(), request("a")).await;
+    assert_eq!(result.unwrap().content, "after the limit");
+    assert_eq!(server.request_count(), 7);
+
+    // Past the budget it gives up like any other error, and says why.
+    let server = FakeOpenAi::start(vec![]).await.unwrap();
+    server.set_default(limited());
+    let mut config = config_for(&server.base_url());
+    config.max_retries = 1;
+    config.rate_limit_budget = Duration::from_millis(300);
+    let started = Instant::now();
+    let (result, _) = chat(&OpenAiClient::new(config).unwrap(), request("a")).await;
+    assert!(started.elapsed() < Duration::from_secs(3));
+    match result.unwrap_err() {
+        ModelError::Provider { status, .. } => assert_eq!(status, Some(429)),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(server.request_count() >= 2);
+
+    // Other server errors still stop at max_retries.
+    let server = FakeOpenAi::start(vec![]).await.unwrap();
+    server.set_default(FakeReply::status(500, r#"{"error": {"message": "boom"}}"#));
+    let mut config = config_for(&server.base_url());
+    config.max_retries = 1;
+    config.rate_limit_budget = Duration::from_secs(5);
+    let (result, _) = chat(&OpenAiClient::new(config).unwrap(), request("a")).await;
+    assert!(result.is_err());
+    assert_eq!(server.request_count(), 2);
+}
+
+#[tokio::test]
 async fn client_errors_are_not_retried_and_name_the_model() {
     let server = FakeOpenAi::start(vec![
         FakeReply::status(
