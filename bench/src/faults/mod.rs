@@ -10,6 +10,8 @@
 //! - `redis`: Redis killed mid-run and started again seconds later;
 //! - `postgres`: PostgreSQL crashed mid-run (`pg_ctl stop -m immediate`) and started
 //!   again, recovering from its WAL;
+//! - `llm`: the model server cuts streams mid-reply, stalls them, answers with garbage,
+//!   then rate-limits everything for a minute;
 //! - `disk-full` (`disk`): `cadre serve` on SQLite with its data directory on a small
 //!   tmpfs, filled while runs are going, then freed (as root: it mounts the tmpfs).
 //!
@@ -32,6 +34,7 @@ macro_rules! note {
 mod client;
 mod cluster;
 mod disk;
+mod llm;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -54,11 +57,12 @@ const LEASE_SECS: u64 = 2;
 const RUN_DEADLINE: Duration = Duration::from_secs(180);
 
 /// The scenarios, in the order `faults` runs them.
-pub const SCENARIOS: [&str; 5] = [
+pub const SCENARIOS: [&str; 6] = [
     "kill-worker",
     "restart-api",
     "redis",
     "postgres",
+    "llm",
     "disk-full",
 ];
 
@@ -142,6 +146,11 @@ struct Deployment {
 
 impl Deployment {
     async fn start(binary: &PathBuf) -> anyhow::Result<Self> {
+        Self::start_with(binary, &[]).await
+    }
+
+    /// A deployment whose processes also get `extra` in their environment.
+    async fn start_with(binary: &PathBuf, extra: &[(&str, String)]) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("cadre-faults").tempdir()?;
         let postgres = Postgres::start()?;
         let redis = Redis::start()?;
@@ -153,7 +162,10 @@ impl Deployment {
                 ("CADRE_REDIS_URL".into(), redis.url()),
                 ("CADRE_WORKER_LEASE_SECS".into(), LEASE_SECS.to_string()),
                 ("CADRE_SCRIPTED_DELAY_MS".into(), MODEL_DELAY_MS.to_string()),
-            ],
+            ]
+            .into_iter()
+            .chain(extra.iter().map(|(k, v)| ((*k).to_string(), v.clone())))
+            .collect(),
         };
         // Migrate once, so the replicas start on a ready schema.
         let status = std::process::Command::new(binary)
@@ -213,13 +225,23 @@ struct Load {
 type Outcome = Vec<(String, Vec<Followed>)>;
 
 async fn drive(client: Client, bases: Vec<String>, load: Load) -> anyhow::Result<Outcome> {
+    drive_with(client, bases, load, || demo_run(TASK)).await
+}
+
+/// [`drive`] posting `body()` for each run.
+async fn drive_with(
+    client: Client,
+    bases: Vec<String>,
+    load: Load,
+    body: fn() -> Value,
+) -> anyhow::Result<Outcome> {
     let deadline = Instant::now() + RUN_DEADLINE;
     let mut running: JoinSet<anyhow::Result<(String, Vec<Followed>)>> = JoinSet::new();
     let mut outcome = Vec::new();
     let mut posted = 0;
     while posted < load.runs || !running.is_empty() {
         while posted < load.runs && running.len() < load.in_flight {
-            let run = client.post_run(&bases, &demo_run(TASK)).await?;
+            let run = client.post_run(&bases, &body()).await?;
             let (client, bases) = (client.clone(), bases.clone());
             let first = posted;
             posted += 1;
@@ -369,8 +391,10 @@ pub async fn scenario(
     name: &'static str,
     seed: u64,
 ) -> anyhow::Result<FaultFigures> {
-    if name == "disk-full" {
-        return disk::disk_full(binary).await;
+    match name {
+        "disk-full" => return disk::disk_full(binary).await,
+        "llm" => return llm::llm(binary).await,
+        _ => {}
     }
     let mut deployment = Deployment::start(binary).await?;
     let bases = deployment.bases.clone();

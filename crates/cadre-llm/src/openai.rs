@@ -444,10 +444,13 @@ impl ChatModel for OpenAiClient {
             // minute costs less than failing a run that has come far.
             let within_budget = failure.error.is_rate_limit()
                 && started.elapsed() + delay <= self.config.rate_limit_budget;
-            if emitted
-                || !failure.error.retryable()
-                || (attempt > self.config.max_retries && !within_budget)
-            {
+            // A response that is not a completion at all (an HTML page from a gateway, a
+            // truncated body) is asked again too while nothing has streamed: a flaky
+            // proxy is far more common than an endpoint that only ever answers garbage,
+            // which still fails, after the retries, with the same message.
+            let worth_retrying = failure.error.retryable()
+                || matches!(failure.error, ModelError::InvalidResponse(_));
+            if emitted || !worth_retrying || (attempt > self.config.max_retries && !within_budget) {
                 debug!(attempt, %model, %purpose, error = %failure.error, emitted, "chat completion failed");
                 return Err(failure.error);
             }

@@ -399,6 +399,19 @@ async fn rate_limits_are_waited_out_within_the_budget_beyond_max_retries() {
 }
 
 #[tokio::test]
+async fn a_garbage_answer_before_any_text_is_asked_again() {
+    let server = FakeOpenAi::start(vec![
+        FakeReply::status(200, "<html><body>502 Bad Gateway</body></html>"),
+        FakeReply::text("a real answer"),
+    ])
+    .await
+    .unwrap();
+    let (result, _) = chat(&client(&server), request("a")).await;
+    assert_eq!(result.unwrap().content, "a real answer");
+    assert_eq!(server.request_count(), 2);
+}
+
+#[tokio::test]
 async fn client_errors_are_not_retried_and_name_the_model() {
     let server = FakeOpenAi::start(vec![
         FakeReply::status(
