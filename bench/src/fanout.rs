@@ -18,6 +18,7 @@ use cadre_server::startup::Application;
 use cadre_store::{NewRun, NewUser, Store};
 use chrono::Utc;
 use futures::StreamExt;
+use tokio::io::AsyncBufReadExt;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -82,12 +83,28 @@ async fn subscribe(
     Ok((latencies, seen))
 }
 
+/// Where the subscribers run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Clients {
+    /// Tasks of this process (sharing its runtime with the server).
+    InProcess,
+    /// A child process (`cadre-bench fanout-clients URL N`), as real clients would be.
+    Separate,
+}
+
+/// What the subscribers saw, however they ran.
+struct Seen {
+    latencies: Vec<u32>,
+    events: u64,
+}
+
 /// `subscribers` SSE clients on one run receiving `rate` events/s for `duration`.
 pub async fn fanout(
     store: Arc<dyn Store>,
     subscribers: usize,
     rate: u32,
     duration: Duration,
+    clients: Clients,
 ) -> anyhow::Result<FanoutFigures> {
     let auth = AuthConfig::from_secret(b"the fan-out benchmark's server secret");
     let user = store
@@ -113,68 +130,45 @@ pub async fn fanout(
     let application = Application::from_listener(state, listener)?;
     let addr = application.address();
     let server = tokio::spawn(application.run_until_stopped());
-
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(subscribers)
-        .build()?;
     let url = format!("http://{addr}/api/v1/runs/{run_id}/events/stream?access_token={token}");
-    let ready = Arc::new(tokio::sync::Barrier::new(subscribers + 1));
+
     let connecting = Instant::now();
-    let mut clients = JoinSet::new();
-    for _ in 0..subscribers {
-        clients.spawn(subscribe(http.clone(), url.clone(), ready.clone()));
-    }
-    ready.wait().await;
-    let connect_s = connecting.elapsed().as_secs_f64();
-
-    // The worker's part: 10 ms batches, stored then published.
-    let per_tick = (rate / 100).max(1) as u64;
-    let ticks = (duration.as_millis() / 10) as u64;
-    let mut seq = 0u64;
-    let mut tick = tokio::time::interval(Duration::from_millis(10));
-    for _ in 0..ticks {
-        tick.tick().await;
-        let batch: Vec<RunEvent> = (0..per_tick)
-            .map(|_| {
-                seq += 1;
-                event(
-                    run_id,
-                    seq,
-                    EventKind::Log {
-                        level: LogLevel::Info,
-                        message: format!("event {seq} of the fan-out benchmark"),
-                    },
-                )
-            })
-            .collect();
-        store.append_events(run.id, &batch).await?;
-        for event in &batch {
-            let _ = bus.publish(event).await;
+    let (seen, connect_s) = match clients {
+        Clients::InProcess => {
+            let ready = Arc::new(tokio::sync::Barrier::new(subscribers + 1));
+            let running = tokio::spawn(subscribers_of(url.clone(), subscribers, ready.clone()));
+            ready.wait().await;
+            let connect_s = connecting.elapsed().as_secs_f64();
+            play(&store, &bus, run_id, rate, duration).await?;
+            (running.await.context("subscribers")??, connect_s)
         }
-    }
-    seq += 1;
-    let finished = event(
-        run_id,
-        seq,
-        EventKind::Finished {
-            status: RunStatus::Completed,
-            summary: "done".into(),
-            reason: StopReason::TextMention,
-            usage: UsageTotals::default(),
-        },
-    );
-    store
-        .append_events(run.id, std::slice::from_ref(&finished))
-        .await?;
-    let _ = bus.publish(&finished).await;
-
-    let mut latencies: Vec<u32> = Vec::with_capacity(subscribers * seq as usize);
-    let mut lost = 0u64;
-    while let Some(result) = clients.join_next().await {
-        let (mine, seen) = result.context("subscriber task")??;
-        lost += seq.saturating_sub(seen);
-        latencies.extend(mine);
-    }
+        Clients::Separate => {
+            let mut child = tokio::process::Command::new(std::env::current_exe()?)
+                .args(["fanout-clients", &url, &subscribers.to_string()])
+                .stdout(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .context("cannot start the client process")?;
+            let stdout = child.stdout.take().context("client stdout")?;
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            let ready = lines.next_line().await?.unwrap_or_default();
+            anyhow::ensure!(ready == "ready", "the client process said {ready:?}");
+            let connect_s = connecting.elapsed().as_secs_f64();
+            play(&store, &bus, run_id, rate, duration).await?;
+            let report = lines
+                .next_line()
+                .await?
+                .context("no report from the clients")?;
+            anyhow::ensure!(child.wait().await?.success(), "the client process failed");
+            (parse_report(&report)?, connect_s)
+        }
+    };
+    let seq = store.get_run_any(run_id).await?.last_seq;
+    let Seen {
+        mut latencies,
+        events,
+    } = seen;
+    let lost = (subscribers as u64 * seq).saturating_sub(events);
     server.abort();
     latencies.sort_unstable();
     let at = |q: f64| -> f64 {
@@ -191,4 +185,115 @@ pub async fn fanout(
         lost,
         connect_s,
     })
+}
+
+/// The worker's part: events stored then published, `rate` a second for `duration` (in
+/// 10 ms batches above 100 a second), then `finished`.
+async fn play(
+    store: &Arc<dyn Store>,
+    bus: &Arc<dyn EventBus>,
+    run_id: Uuid,
+    rate: u32,
+    duration: Duration,
+) -> anyhow::Result<()> {
+    let (period, per_tick) = if rate >= 100 {
+        (Duration::from_millis(10), u64::from(rate / 100))
+    } else {
+        (Duration::from_secs(1) / rate.max(1), 1)
+    };
+    let ticks = (duration.as_micros() / period.as_micros().max(1)) as u64;
+    let mut seq = 0u64;
+    let mut tick = tokio::time::interval(period);
+    for _ in 0..ticks {
+        tick.tick().await;
+        let batch: Vec<RunEvent> = (0..per_tick)
+            .map(|_| {
+                seq += 1;
+                event(
+                    run_id,
+                    seq,
+                    EventKind::Log {
+                        level: LogLevel::Info,
+                        message: format!("event {seq} of the fan-out benchmark"),
+                    },
+                )
+            })
+            .collect();
+        store.append_events(run_id, &batch).await?;
+        for event in &batch {
+            let _ = bus.publish(event).await;
+        }
+    }
+    seq += 1;
+    let finished = event(
+        run_id,
+        seq,
+        EventKind::Finished {
+            status: RunStatus::Completed,
+            summary: "done".into(),
+            reason: StopReason::TextMention,
+            usage: UsageTotals::default(),
+        },
+    );
+    store
+        .append_events(run_id, std::slice::from_ref(&finished))
+        .await?;
+    let _ = bus.publish(&finished).await;
+    Ok(())
+}
+
+/// `subscribers` subscribers on `url`; `ready` is passed once all are connected.
+async fn subscribers_of(
+    url: String,
+    subscribers: usize,
+    ready: Arc<tokio::sync::Barrier>,
+) -> anyhow::Result<Seen> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(subscribers)
+        .build()?;
+    let mut clients = JoinSet::new();
+    for _ in 0..subscribers {
+        clients.spawn(subscribe(http.clone(), url.clone(), ready.clone()));
+    }
+    let mut seen = Seen {
+        latencies: Vec::new(),
+        events: 0,
+    };
+    while let Some(result) = clients.join_next().await {
+        let (mine, count) = result.context("subscriber task")??;
+        seen.events += count;
+        seen.latencies.extend(mine);
+    }
+    Ok(seen)
+}
+
+/// `cadre-bench fanout-clients URL N`: the client side in a process of its own. Prints
+/// `ready` once all N are connected, then, when every stream has ended, one line: the
+/// number of events received and every latency in µs (comma-separated).
+pub async fn client_process(url: String, subscribers: usize) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let ready = Arc::new(tokio::sync::Barrier::new(subscribers + 1));
+    let running = tokio::spawn(subscribers_of(url, subscribers, ready.clone()));
+    ready.wait().await;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready")?;
+    out.flush()?;
+    drop(out);
+    let seen = running.await.context("subscribers")??;
+    let mut report = String::with_capacity(seen.latencies.len() * 6);
+    report.push_str(&seen.events.to_string());
+    for latency in &seen.latencies {
+        report.push(',');
+        report.push_str(&latency.to_string());
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{report}")?;
+    Ok(())
+}
+
+fn parse_report(report: &str) -> anyhow::Result<Seen> {
+    let mut fields = report.split(',');
+    let events = fields.next().context("empty report")?.parse()?;
+    let latencies = fields.map(str::parse).collect::<Result<Vec<u32>, _>>()?;
+    Ok(Seen { latencies, events })
 }

@@ -159,6 +159,12 @@ async fn benchmarks() -> anyhow::Result<()> {
     if only.first().map(String::as_str) == Some("faults") {
         return fault_sections(&only[1..]).await;
     }
+    if only.first().map(String::as_str) == Some("fanout-clients") {
+        let (Some(url), Some(n)) = (only.get(1), only.get(2)) else {
+            anyhow::bail!("usage: cadre-bench fanout-clients URL SUBSCRIBERS");
+        };
+        return fanout::client_process(url.clone(), n.parse()?).await;
+    }
     let wanted = |section: &str| only.is_empty() || only.iter().any(|s| s == section);
     let mut out = std::io::stdout().lock();
     writeln!(out, "| benchmark | result | target |")?;
@@ -181,14 +187,23 @@ async fn benchmarks() -> anyhow::Result<()> {
         )?;
     }
     if wanted("fanout") {
-        for (subscribers, rate) in [(1_000, 500), (1_000, 50)] {
+        use fanout::Clients;
+        for (subscribers, rate, clients) in [
+            (1_000, 500, Clients::InProcess),
+            (1_000, 50, Clients::InProcess),
+            (10_000, 50, Clients::Separate),
+        ] {
             let f = db::with_sqlite(|store| {
-                fanout::fanout(store, subscribers, rate, Duration::from_secs(5))
+                fanout::fanout(store, subscribers, rate, Duration::from_secs(5), clients)
             })
             .await?;
+            let place = match clients {
+                Clients::InProcess => "clients in-process",
+                Clients::Separate => "clients in a separate process",
+            };
             writeln!(
                 out,
-                "| fan-out on one run: {} SSE subscribers × {} events/s for 5 s ({} events; clients in-process) | p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} lost (connected in {:.2} s) | p99 < 100 ms, 0 lost |",
+                "| fan-out on one run: {} SSE subscribers × {} events/s for 5 s ({} events; {place}) | p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} lost (connected in {:.2} s) | p99 < 100 ms, 0 lost |",
                 f.subscribers, f.rate, f.events, f.p50_ms, f.p99_ms, f.max_ms, f.lost, f.connect_s
             )?;
         }
