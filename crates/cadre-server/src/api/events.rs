@@ -326,6 +326,10 @@ struct Pump {
 
 impl Pump {
     async fn run(mut self, mut subscription: Option<Subscription>, was_terminal: bool) {
+        // A failed first read (the pool busy with thousands of clients connecting at
+        // once, the database restarting) is retried on the poll like any later one: the
+        // client stays connected and gets its events once the database answers.
+        let mut db_failing = false;
         match self.catch_up().await {
             Ok(Some(_)) => return self.mark_complete(),
             Ok(None) if was_terminal || self.resumed_after_finish().await => {
@@ -334,12 +338,11 @@ impl Pump {
             Ok(None) => {}
             Err(CatchUpError::Client) => return,
             Err(CatchUpError::Store(error)) => {
-                tracing::warn!(run_id = %self.run_id, %error, "stream catch-up failed; ending");
-                return;
+                tracing::warn!(run_id = %self.run_id, %error, "stream catch-up failed; retrying");
+                db_failing = true;
             }
         }
         let mut bus_down = subscription.is_none();
-        let mut db_failing = false;
         let mut ticks: u32 = 0;
         let mut poll = tokio::time::interval(POLL_EVERY);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -376,6 +379,9 @@ impl Pump {
             if needs_db {
                 match self.catch_up().await {
                     Ok(Some(_)) => return self.mark_complete(),
+                    // A run over when the stream opened has its whole log stored: read
+                    // to its end, there is nothing more to wait for.
+                    Ok(None) if was_terminal => return self.mark_complete(),
                     Ok(None) => db_failing = false,
                     Err(CatchUpError::Client) => return,
                     Err(CatchUpError::Store(error)) => {
