@@ -6,7 +6,7 @@ CARGO ?= cargo
 BIN := target/release/cadre
 DEMO_TASK ?= Compare the first 20 Fibonacci numbers with the first 20 primes
 
-.PHONY: run demo test build web api-types bench deps services lint doc deny clean e2e schemathesis faults
+.PHONY: run demo test build web api-types bench deps services lint doc deny clean e2e schemathesis faults soak
 
 ## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3; docker.io
 ##       and debootstrap for the docker backend) and the OpenAPI test tool
@@ -104,6 +104,12 @@ e2e:
 faults: deps
 	$(CARGO) build --release --locked -p cadre-bench -p cadre-cli
 	target/release/cadre-bench faults
+
+## soak: 10 minutes of 100 concurrent runs and 1,000 stream clients on the fault
+##       scenarios' deployment; fails if memory or open files grow (CADRE_SOAK_SECS)
+soak: deps
+	$(CARGO) build --release --locked -p cadre-bench -p cadre-cli
+	target/release/cadre-bench faults soak
 
 ## bench: end-to-end benchmarks; results go to bench/BENCHMARKS.md by hand
 bench: deps

@@ -255,6 +255,26 @@ async fn fault_sections(only: &[String]) -> anyhow::Result<()> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    if only.iter().any(|s| s == "soak") {
+        faults::note!("==> soak");
+        let (figures, traces) = faults::soak::soak(&binary).await?;
+        let mut out = std::io::stdout().lock();
+        write!(out, "{}", faults::rows(std::slice::from_ref(&figures)))?;
+        writeln!(
+            out,
+            "\n| process | resident memory at 2 min → end | open descriptors at 2 min → end | |"
+        )?;
+        writeln!(out, "| --- | --- | --- | --- |")?;
+        for trace in &traces {
+            writeln!(out, "{}", trace.row())?;
+        }
+        anyhow::ensure!(figures.clean(), "the soak lost or repeated something");
+        anyhow::ensure!(
+            traces.iter().all(faults::soak::Trace::flat),
+            "memory or descriptors grew"
+        );
+        return Ok(());
+    }
     faults::note!("==> fault scenarios, chaos seed {seed} (CADRE_FAULTS_SEED replays it)");
     let mut figures = Vec::new();
     for name in faults::SCENARIOS {

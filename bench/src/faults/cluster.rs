@@ -325,6 +325,19 @@ impl Service {
     pub fn log(&self) -> &Path {
         &self.log
     }
+
+    /// The process's name in the figures (`api-0`, `worker-1`, …).
+    pub fn name(&self) -> String {
+        self.log
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The running process's pid.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
 }
 
 impl Drop for Service {

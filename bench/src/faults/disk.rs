@@ -115,6 +115,7 @@ pub async fn disk_full(binary: &Path) -> anyhow::Result<FaultFigures> {
                 runs: 1,
                 in_flight: 1,
                 followers: 1,
+                until: None,
             },
         )
         .await?;
@@ -129,6 +130,7 @@ pub async fn disk_full(binary: &Path) -> anyhow::Result<FaultFigures> {
                 runs: 20,
                 in_flight: 20,
                 followers: 1,
+                until: None,
             },
         ));
         tokio::time::sleep(Duration::from_millis(1_500)).await;

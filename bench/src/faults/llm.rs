@@ -129,6 +129,7 @@ pub async fn llm(binary: &std::path::PathBuf) -> anyhow::Result<FaultFigures> {
         runs: 1,
         in_flight: 1,
         followers: 1,
+        until: None,
     };
     let reference_run = drive_with(client.clone(), bases.clone(), one, team_run).await?;
     let reference = messages(&client.stored_events(&bases, &reference_run[0].0).await?);
@@ -144,6 +145,7 @@ pub async fn llm(binary: &std::path::PathBuf) -> anyhow::Result<FaultFigures> {
         runs: 80,
         in_flight: 8,
         followers: 1,
+        until: None,
     };
     let driving = tokio::spawn(drive_with(client.clone(), bases.clone(), load, team_run));
     tokio::time::sleep(Duration::from_secs(2)).await;

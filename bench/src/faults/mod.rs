@@ -35,6 +35,7 @@ mod client;
 mod cluster;
 mod disk;
 mod llm;
+pub mod soak;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -194,6 +195,15 @@ impl Deployment {
         })
     }
 
+    /// Each process's name and pid (`None` while it is down).
+    fn pids(&self) -> Vec<(String, Option<u32>)> {
+        self.apis
+            .iter()
+            .chain(self.workers.iter())
+            .map(|service| (service.name(), service.pid()))
+            .collect()
+    }
+
     /// Processes that exited by themselves, with the tail of their logs.
     fn crashed(&mut self) -> usize {
         let mut crashed = 0;
@@ -220,6 +230,8 @@ struct Load {
     runs: usize,
     in_flight: usize,
     followers: usize,
+    /// No new runs after this moment (the soak's length).
+    until: Option<Instant>,
 }
 
 type Outcome = Vec<(String, Vec<Followed>)>;
@@ -235,13 +247,14 @@ async fn drive_with(
     load: Load,
     body: fn() -> Value,
 ) -> anyhow::Result<Outcome> {
-    let deadline = Instant::now() + RUN_DEADLINE;
     let mut running: JoinSet<anyhow::Result<(String, Vec<Followed>)>> = JoinSet::new();
     let mut outcome = Vec::new();
     let mut posted = 0;
-    while posted < load.runs || !running.is_empty() {
-        while posted < load.runs && running.len() < load.in_flight {
+    let more = |posted: usize| posted < load.runs && load.until.is_none_or(|u| Instant::now() < u);
+    while more(posted) || !running.is_empty() {
+        while more(posted) && running.len() < load.in_flight {
             let run = client.post_run(&bases, &body()).await?;
+            let deadline = Instant::now() + RUN_DEADLINE;
             let (client, bases) = (client.clone(), bases.clone());
             let first = posted;
             posted += 1;
@@ -412,6 +425,7 @@ pub async fn scenario(
             runs: 1,
             in_flight: 1,
             followers: 1,
+            until: None,
         },
     )
     .await?;
@@ -427,17 +441,20 @@ pub async fn scenario(
             runs: 50,
             in_flight: 10,
             followers: 1,
+            until: None,
         },
         // 100 stream clients at any time.
         "restart-api" => Load {
             runs: 60,
             in_flight: 20,
             followers: 5,
+            until: None,
         },
         _ => Load {
             runs: 40,
             in_flight: 20,
             followers: 1,
+            until: None,
         },
     };
     let started = Instant::now();
