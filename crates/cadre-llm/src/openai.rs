@@ -21,10 +21,11 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use cadre_core::model::{DeltaSink, ToolCall, ToolDefinition};
 use cadre_core::{ChatMessage, ChatModel, ChatRequest, ChatResponse, ModelError, Role, Usage};
 use eventsource_stream::{EventStreamError, Eventsource};
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -204,52 +205,15 @@ impl OpenAiClient {
             return assembly.finish().map_err(Failure::from);
         }
 
-        let mut events = response.bytes_stream().eventsource();
-        loop {
-            let next = tokio::time::timeout(self.config.idle_timeout, events.next()).await;
-            let event = match next {
-                Err(_) => {
-                    return Err(ModelError::Timeout(format!(
-                        "the stream from {} was idle for {:?}",
-                        self.endpoint, self.config.idle_timeout
-                    ))
-                    .into());
-                }
-                Ok(None) => break,
-                Ok(Some(Err(EventStreamError::Transport(e)))) => {
-                    let error = match self.transport_error(e) {
-                        ModelError::Unreachable { endpoint, message } => ModelError::Unreachable {
-                            endpoint,
-                            message: format!("connection lost mid-response ({message})"),
-                        },
-                        other => other,
-                    };
-                    return Err(error.into());
-                }
-                Ok(Some(Err(e))) => {
-                    return Err(
-                        ModelError::InvalidResponse(format!("malformed stream: {e}")).into(),
-                    );
-                }
-                Ok(Some(Ok(event))) => event,
-            };
-            let data = event.data.trim();
-            if event.event == "error" {
-                return Err(stream_error(data));
-            }
-            if data.is_empty() {
-                continue;
-            }
-            if data == "[DONE]" {
-                assembly.done = true;
-                break;
-            }
-            match serde_json::from_str::<Chunk>(data) {
-                Ok(chunk) => assembly.apply(chunk, on_delta, emitted)?,
-                Err(e) => warn!(error = %e, "skipping an unparseable stream chunk"),
-            }
-        }
-        assembly.finish().map_err(Failure::from)
+        read_events(
+            response.bytes_stream(),
+            assembly,
+            &self.endpoint,
+            |e| self.transport_error(e),
+            on_delta,
+            emitted,
+        )
+        .await
     }
 
     /// Turns an unsuccessful status into an error carrying the provider's own message.
@@ -485,6 +449,70 @@ impl From<ModelError> for Failure {
             retry_after: None,
         }
     }
+}
+
+/// Reads the body of a streamed completion (server-sent events, each `data:` a [`Chunk`])
+/// into `assembly`, handing text deltas to `on_delta` as they arrive.
+///
+/// Independent of HTTP so the fuzz target can drive it with arbitrary bytes split at
+/// arbitrary points: `transport_error` maps the byte stream's own errors. The idle timeout
+/// is the one of `assembly`'s configuration and applies between events.
+async fn read_events<S, E>(
+    bytes: S,
+    mut assembly: Assembly<'_>,
+    endpoint: &str,
+    transport_error: impl Fn(E) -> ModelError,
+    on_delta: DeltaSink<'_>,
+    emitted: &mut bool,
+) -> Result<ChatResponse, Failure>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: std::fmt::Display,
+{
+    let idle_timeout = assembly.config.idle_timeout;
+    let mut events = std::pin::pin!(bytes.eventsource());
+    loop {
+        let next = tokio::time::timeout(idle_timeout, events.next()).await;
+        let event = match next {
+            Err(_) => {
+                return Err(ModelError::Timeout(format!(
+                    "the stream from {endpoint} was idle for {idle_timeout:?}"
+                ))
+                .into());
+            }
+            Ok(None) => break,
+            Ok(Some(Err(EventStreamError::Transport(e)))) => {
+                let error = match transport_error(e) {
+                    ModelError::Unreachable { endpoint, message } => ModelError::Unreachable {
+                        endpoint,
+                        message: format!("connection lost mid-response ({message})"),
+                    },
+                    other => other,
+                };
+                return Err(error.into());
+            }
+            Ok(Some(Err(e))) => {
+                return Err(ModelError::InvalidResponse(format!("malformed stream: {e}")).into());
+            }
+            Ok(Some(Ok(event))) => event,
+        };
+        let data = event.data.trim();
+        if event.event == "error" {
+            return Err(stream_error(data));
+        }
+        if data.is_empty() {
+            continue;
+        }
+        if data == "[DONE]" {
+            assembly.done = true;
+            break;
+        }
+        match serde_json::from_str::<Chunk>(data) {
+            Ok(chunk) => assembly.apply(chunk, on_delta, emitted)?,
+            Err(e) => warn!(error = %e, "skipping an unparseable stream chunk"),
+        }
+    }
+    assembly.finish().map_err(Failure::from)
 }
 
 /// An error reported inside the stream, as `data: {"error": …}` or `event: error`.
@@ -827,6 +855,53 @@ struct WireUsage {
     /// OpenRouter's cost of the call in USD (credits).
     #[serde(default)]
     cost: Option<f64>,
+}
+
+/// What the fuzz targets drive without HTTP; not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use bytes::Bytes;
+    use cadre_core::model::DeltaSink;
+    use cadre_core::{ChatResponse, ModelError};
+    use futures::Stream;
+
+    use super::{Assembly, read_events};
+    use crate::config::{LlmConfig, Provider};
+
+    /// The model a fuzzed stream answers for, when it names none.
+    pub const MODEL: &str = "fuzz-model";
+
+    /// Reads `bytes` as the body of a streamed completion, exactly as the client reads a
+    /// response, with its errors as transport failures. Needs a Tokio runtime with
+    /// timers (the idle timeout).
+    pub async fn read_sse<S, E>(
+        bytes: S,
+        on_delta: DeltaSink<'_>,
+    ) -> Result<ChatResponse, ModelError>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+        E: std::fmt::Display,
+    {
+        let config = LlmConfig::new(Provider::Custom, "http://localhost:9/v1", None, MODEL)?;
+        let endpoint = config.endpoint();
+        let transport_error = |e: E| ModelError::Unreachable {
+            endpoint: endpoint.clone(),
+            message: e.to_string(),
+        };
+        let mut emitted = false;
+        let assembly = Assembly::new(&config, MODEL);
+        read_events(
+            bytes,
+            assembly,
+            &endpoint,
+            transport_error,
+            on_delta,
+            &mut emitted,
+        )
+        .await
+        .map_err(|failure| failure.error)
+    }
 }
 
 #[cfg(test)]
