@@ -260,3 +260,23 @@ fn auto_last_n_messages_maps_both_ways() {
     );
     assert_eq!(export_autogen(&team), file);
 }
+
+#[test]
+fn numbers_in_kept_fields_survive_export_and_reimport() {
+    // Found by the autogen_import fuzz target: best-effort float parsing read 17
+    // significant digits (as Python's json writes them) and very long integers one unit
+    // in the last place off, so the exported file no longer held the original number.
+    let text = r#"{"building_task": "t",
+        "agent_configs": [{"name": "A", "model": [22222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222],
+                           "system_message": "s", "description": "d"}],
+        "coding": false,
+        "default_llm_config": {"temperature": 0.7, "top_p": 0.12345678901234567},
+        "code_execution_config": false}"#;
+    let exported = export_autogen(&parse_team_file(text).unwrap());
+    assert_eq!(
+        exported["default_llm_config"]["top_p"].as_f64(),
+        Some("0.12345678901234567".parse::<f64>().unwrap())
+    );
+    let reimported = parse_team_file(&exported.to_string()).unwrap();
+    assert_eq!(export_autogen(&reimported), exported);
+}
