@@ -17,14 +17,21 @@ fuzz_target!(|data: &[u8]| {
 
     for block in &blocks {
         assert!(!block.code.trim().is_empty(), "empty block: {block:?}");
-        assert!(!block.code.ends_with('\n'), "trailing newline: {block:?}");
+        assert!(
+            !block.code.ends_with(['\n', '\r']),
+            "trailing line break: {block:?}"
+        );
         if let Some(name) = &block.filename {
             assert!(
                 !name.is_empty() && !name.contains(char::is_whitespace),
                 "bad filename: {block:?}"
             );
         }
-        assert_requoted_is_same(block);
+        // pulldown-cmark turns a quoted CRLF into LF but keeps lone CRs, so a block
+        // with CRs can come back with other line endings: its rules, not ours.
+        if !block.code.contains('\r') {
+            assert_requoted_is_same(block);
+        }
     }
 
     // Runnable blocks are a subsequence of the extracted ones; only `Other` languages

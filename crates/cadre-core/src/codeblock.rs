@@ -42,7 +42,9 @@ pub fn extract_code_blocks(message: &str) -> Vec<CodeBlock> {
 }
 
 fn make_block(tag: &str, code: &str) -> Option<CodeBlock> {
-    let code = code.trim_end_matches('\n');
+    // A lone CR ends a line too (CommonMark); pulldown-cmark keeps one that ends the
+    // message inside an unclosed fence, and `pip install numpy\r` asks for `numpy\r`.
+    let code = code.trim_end_matches(['\n', '\r']);
     if code.trim().is_empty() {
         return None;
     }
@@ -190,6 +192,16 @@ mod tests {
         let runnable = runnable_code_blocks(msg);
         assert_eq!(runnable.len(), 1, "{runnable:?}");
         assert_eq!(runnable[0].language, Language::Other("javascript".into()));
+    }
+
+    #[test]
+    fn trailing_carriage_return_is_not_code() {
+        // Found by the codeblock fuzz target: a reply ending in a bare CR inside an
+        // unclosed fence kept the CR on the last line.
+        let blocks = extract_code_blocks("Run:\n```sh\npip install numpy\r");
+        assert_eq!(blocks[0].code, "pip install numpy");
+        let crlf = extract_code_blocks("```sh\r\necho hi\r\nls\r\n```\r\n");
+        assert_eq!(crlf[0].code, "echo hi\nls");
     }
 
     #[test]
