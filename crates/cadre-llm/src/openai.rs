@@ -25,7 +25,7 @@ use bytes::Bytes;
 use cadre_core::model::{DeltaSink, ToolCall, ToolDefinition};
 use cadre_core::{ChatMessage, ChatModel, ChatRequest, ChatResponse, ModelError, Role, Usage};
 use eventsource_stream::{EventStreamError, Eventsource};
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, stream};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -470,7 +470,7 @@ where
     E: std::fmt::Display,
 {
     let idle_timeout = assembly.config.idle_timeout;
-    let mut events = std::pin::pin!(bytes.eventsource());
+    let mut events = std::pin::pin!(without_leading_bom(bytes).eventsource());
     loop {
         let next = tokio::time::timeout(idle_timeout, events.next()).await;
         let event = match next {
@@ -513,6 +513,49 @@ where
         }
     }
     assembly.finish().map_err(Failure::from)
+}
+
+/// The UTF-8 byte-order mark, which the SSE format allows before the first event.
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+/// `bytes` without the byte-order mark(s) at its start, even when split over chunks.
+///
+/// eventsource-stream 0.2.3 strips a leading BOM itself but slices it off as one byte (it
+/// is three), which panics, so it must never see one. A second BOM right after the first
+/// goes too, as it would reach the same slice (the format makes it part of the first
+/// field's name instead, which drops that line; no server sends two).
+fn without_leading_bom<S, E>(bytes: S) -> impl Stream<Item = Result<Bytes, E>>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    // `Some(bytes held back)` while they may still be (the start of) a BOM.
+    let start = (Box::pin(bytes.fuse()), Some(Vec::new()));
+    stream::unfold(start, |(mut bytes, head)| async move {
+        let Some(mut head) = head else {
+            let item = bytes.next().await?;
+            return Some((item, (bytes, None)));
+        };
+        loop {
+            match bytes.next().await {
+                Some(Ok(chunk)) => {
+                    head.extend_from_slice(&chunk);
+                    while head.starts_with(BOM) {
+                        head.drain(..BOM.len());
+                    }
+                    if BOM.starts_with(&head) {
+                        continue;
+                    }
+                    return Some((Ok(Bytes::from(head)), (bytes, None)));
+                }
+                // Held-back bytes are at most an incomplete BOM: the error ends the stream
+                // either way.
+                Some(Err(e)) => return Some((Err(e), (bytes, None))),
+                None if head.is_empty() => return None,
+                // An incomplete BOM at the very end: passed on, for the UTF-8 error.
+                None => return Some((Ok(Bytes::from(head)), (bytes, None))),
+            }
+        }
+    })
 }
 
 /// An error reported inside the stream, as `data: {"error": …}` or `event: error`.
@@ -907,6 +950,64 @@ pub mod fuzzing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Provider;
+
+    /// Reads `chunks` as the body of a streamed completion, as the client does.
+    async fn read_body(chunks: &[&[u8]]) -> Result<ChatResponse, ModelError> {
+        let config = LlmConfig::new(Provider::Custom, "http://localhost:9/v1", None, "m").unwrap();
+        let chunks: Vec<Result<Bytes, std::io::Error>> = chunks
+            .iter()
+            .map(|chunk| Ok(Bytes::copy_from_slice(chunk)))
+            .collect();
+        let unreachable = |e: std::io::Error| ModelError::Unreachable {
+            endpoint: "test".into(),
+            message: e.to_string(),
+        };
+        let mut emitted = false;
+        read_events(
+            futures::stream::iter(chunks),
+            Assembly::new(&config, "m"),
+            "test",
+            unreachable,
+            &mut |_: &str| {},
+            &mut emitted,
+        )
+        .await
+        .map_err(|failure| failure.error)
+    }
+
+    #[tokio::test]
+    async fn a_byte_order_mark_before_the_stream_is_skipped() {
+        // eventsource-stream 0.2.3 slices a leading BOM off as one byte and panicked
+        // ("byte index 1 is not a char boundary"). Every split of the BOM over chunks too.
+        let body =
+            "\u{feff}data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
+        let body = body.as_bytes();
+        for at in 0..=4 {
+            let (head, tail) = body.split_at(at);
+            let response = read_body(&[head, tail]).await.unwrap();
+            assert_eq!(response.content, "hi", "split at {at}");
+        }
+        let two = read_body(&[
+            b"\xEF\xBB\xBF\xEF\xBB",
+            b"\xBFdata: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n",
+        ]);
+        assert_eq!(two.await.unwrap().content, "hi");
+        // An incomplete BOM is still malformed UTF-8, not silence.
+        let cut = read_body(&[b"\xEF\xBB"]).await.unwrap_err();
+        assert!(cut.to_string().contains("malformed stream"), "{cut}");
+    }
+
+    #[tokio::test]
+    async fn chunk_boundaries_inside_lines_and_characters_do_not_matter() {
+        let body = "data: {\"choices\":[{\"delta\":{\"content\":\"Caf\u{e9} \u{2615}\"}}]}\r\n\r\ndata: [DONE]\r\n\r\n";
+        let body = body.as_bytes();
+        for at in 0..=body.len() {
+            let (head, tail) = body.split_at(at);
+            let response = read_body(&[head, b"", tail]).await.unwrap();
+            assert_eq!(response.content, "Caf\u{e9} \u{2615}", "split at {at}");
+        }
+    }
 
     #[test]
     fn error_message_forms() {
