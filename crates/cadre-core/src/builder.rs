@@ -396,10 +396,7 @@ impl TeamBuilder {
 fn sum_usage(parts: &[UsageTotals]) -> UsageTotals {
     let mut total = UsageTotals::default();
     for part in parts {
-        total.prompt_tokens += part.prompt_tokens;
-        total.completion_tokens += part.completion_tokens;
-        total.cost_usd += part.cost_usd;
-        total.calls += part.calls;
+        total.add_totals(part);
     }
     total
 }

@@ -76,17 +76,29 @@ pub struct UsageTotals {
 }
 
 impl UsageTotals {
-    /// Adds one call's usage.
+    /// Adds one call's usage. Token sums saturate, as [`Usage`]'s do.
     pub fn add(&mut self, usage: &Usage) {
-        self.prompt_tokens += usage.prompt_tokens;
-        self.completion_tokens += usage.completion_tokens;
-        self.cost_usd += usage.cost_usd.unwrap_or(0.0);
-        self.calls += 1;
+        self.add_totals(&UsageTotals {
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            cost_usd: usage.cost_usd.unwrap_or(0.0),
+            calls: 1,
+        });
+    }
+
+    /// Adds other totals into these (a resumed run's, a builder step's).
+    pub fn add_totals(&mut self, other: &UsageTotals) {
+        self.prompt_tokens = self.prompt_tokens.saturating_add(other.prompt_tokens);
+        self.completion_tokens = self
+            .completion_tokens
+            .saturating_add(other.completion_tokens);
+        self.cost_usd += other.cost_usd;
+        self.calls = self.calls.saturating_add(other.calls);
     }
 
     /// Prompt plus completion tokens.
     pub fn total_tokens(&self) -> u64 {
-        self.prompt_tokens + self.completion_tokens
+        self.prompt_tokens.saturating_add(self.completion_tokens)
     }
 }
 
@@ -400,6 +412,28 @@ impl RunEmitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_sums_saturate_instead_of_overflowing() {
+        // A provider's `usage` is model output: one reporting u64::MAX prompt tokens
+        // overflowed (a panic in debug builds, a wrapped budget check in release).
+        let absurd = Usage {
+            prompt_tokens: u64::MAX,
+            completion_tokens: 1,
+            cost_usd: None,
+        };
+        assert_eq!(absurd.total_tokens(), u64::MAX);
+        let mut sum = absurd;
+        sum.add(&absurd);
+        assert_eq!((sum.prompt_tokens, sum.completion_tokens), (u64::MAX, 2));
+        let mut totals = UsageTotals::default();
+        totals.add(&absurd);
+        totals.add(&absurd);
+        assert_eq!(totals.total_tokens(), u64::MAX);
+        let mut resumed = totals;
+        resumed.add_totals(&totals);
+        assert_eq!((resumed.prompt_tokens, resumed.calls), (u64::MAX, 4));
+    }
 
     #[tokio::test]
     async fn durable_events_are_numbered_and_deltas_carry_last_seq() {

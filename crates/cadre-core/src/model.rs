@@ -114,6 +114,9 @@ impl ChatRequest {
 }
 
 /// Token usage and cost of one call (or a sum of calls).
+///
+/// Token counts come from the provider; sums saturate, so an absurd count stops at
+/// `u64::MAX` (which trips any token budget) instead of overflowing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
     /// Prompt tokens.
@@ -128,13 +131,15 @@ pub struct Usage {
 impl Usage {
     /// Prompt plus completion tokens.
     pub fn total_tokens(&self) -> u64 {
-        self.prompt_tokens + self.completion_tokens
+        self.prompt_tokens.saturating_add(self.completion_tokens)
     }
 
     /// Adds another usage into this one. Cost stays `None` only if both are unknown.
     pub fn add(&mut self, other: &Usage) {
-        self.prompt_tokens += other.prompt_tokens;
-        self.completion_tokens += other.completion_tokens;
+        self.prompt_tokens = self.prompt_tokens.saturating_add(other.prompt_tokens);
+        self.completion_tokens = self
+            .completion_tokens
+            .saturating_add(other.completion_tokens);
         self.cost_usd = match (self.cost_usd, other.cost_usd) {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),

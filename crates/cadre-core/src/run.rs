@@ -102,7 +102,7 @@ pub async fn execute_run(
             let built = builder.build(&request.task, &emitter, &ctx.cancel).await;
             // Counted from the emitted usage events, so a build that fails half-way still
             // reports what its calls cost.
-            add_totals(&mut usage, &emitter.usage().await);
+            usage.add_totals(&emitter.usage().await);
             built.map(|outcome| outcome.team)
         }
     };
@@ -163,13 +163,6 @@ pub async fn execute_run(
         None => RunEnd::new(outcome.reason, outcome.summary, outcome.usage),
     };
     finish(&ctx, Some(team), end).await
-}
-
-fn add_totals(into: &mut UsageTotals, from: &UsageTotals) {
-    into.prompt_tokens += from.prompt_tokens;
-    into.completion_tokens += from.completion_tokens;
-    into.cost_usd += from.cost_usd;
-    into.calls += from.calls;
 }
 
 fn apply_overrides(team: &mut TeamSpec, overrides: &RunOverrides) {

@@ -999,6 +999,15 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn absurd_token_counts_are_read_without_overflow() {
+        let body = br#"data: {"choices":[{"delta":{"content":"x"}}],"usage":{"prompt_tokens":18446744073709551615,"completion_tokens":1}}
+
+"#;
+        let response = read_body(&[body]).await.unwrap();
+        assert_eq!(response.usage.total_tokens(), u64::MAX);
+    }
+
+    #[tokio::test]
     async fn chunk_boundaries_inside_lines_and_characters_do_not_matter() {
         let body = "data: {\"choices\":[{\"delta\":{\"content\":\"Caf\u{e9} \u{2615}\"}}]}\r\n\r\ndata: [DONE]\r\n\r\n";
         let body = body.as_bytes();
