@@ -65,11 +65,20 @@ fn assert_requoted_is_same(block: &CodeBlock) {
     // every tilde run in the code cannot be closed by the code.
     let longest = longest_run(&block.code, '~');
     let fence = "~".repeat(longest.max(2) + 1);
-    let quoted = format!(
-        "{fence}{}\n{}\n{fence}\n",
-        block.language.as_str(),
-        block.code
-    );
+    // The space keeps a tag that starts with tildes out of the fence; the escapes keep
+    // its backslashes and `&` from being read as escapes and entities again.
+    let tag: String = block
+        .language
+        .as_str()
+        .chars()
+        .flat_map(|c| {
+            c.is_ascii_punctuation()
+                .then_some('\\')
+                .into_iter()
+                .chain([c])
+        })
+        .collect();
+    let quoted = format!("{fence} {tag}\n{}\n{fence}\n", block.code);
     let again = extract_code_blocks(&quoted);
     assert_eq!(again, [block.clone()], "re-quoted as:\n{quoted}");
 }
