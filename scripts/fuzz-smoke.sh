@@ -48,7 +48,7 @@ export RUSTC_BOOTSTRAP=1
 build_flags=(--sanitizer none --target-dir "${CARGO_TARGET_DIR:-$root/target}/fuzz")
 
 read -r -a targets <<<"${FUZZ_TARGETS:-$("$cargo" fuzz list | tr '\n' ' ')}"
-echo "==> building the fuzz targets (${targets[*]})"
+echo "==> building the fuzz targets"
 build_start=$SECONDS
 "$cargo" fuzz build "${build_flags[@]}"
 echo "==> built in $((SECONDS - build_start)) s"
