@@ -80,7 +80,11 @@ fn assert_requoted_is_same(block: &CodeBlock) {
         .collect();
     let quoted = format!("{fence} {tag}\n{}\n{fence}\n", block.code);
     let again = extract_code_blocks(&quoted);
-    assert_eq!(again, [block.clone()], "re-quoted as:\n{quoted}");
+    assert_eq!(
+        again,
+        std::slice::from_ref(block),
+        "re-quoted as:\n{quoted}"
+    );
 }
 
 fn longest_run(text: &str, c: char) -> usize {
