@@ -8,8 +8,9 @@
 # any other version is replaced by the pinned one.
 #
 # FUZZ_SECONDS: seconds per target (default 20). FUZZ_TARGETS: which targets (default:
-# all). CARGO picks the cargo binary (default: cargo). Builds go to
-# ${CARGO_TARGET_DIR:-target}/fuzz, kept between runs so only the first build is cold.
+# all). FUZZ_SANITIZER: none (default) or address. CARGO picks the cargo binary (default:
+# cargo). Builds go to ${CARGO_TARGET_DIR:-target}/fuzz (fuzz-address for ASan), kept
+# between runs so only the first build is cold.
 #
 # New inputs the fuzzer finds go to a temporary directory, never into the committed
 # corpus. A crashing input is left in fuzz/artifacts/<target>/ (not committed); the
@@ -18,6 +19,7 @@ set -euo pipefail
 cargo=${CARGO:-cargo}
 version=0.13.2
 seconds=${FUZZ_SECONDS:-20}
+sanitizer=${FUZZ_SANITIZER:-none}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
@@ -34,21 +36,26 @@ else
   echo "==> installed: $("$cargo" fuzz --version)"
 fi
 
-# cargo-fuzz instruments the build with unstable rustc flags (-Zsanitizer,
-# sanitizer-coverage passes) that only a nightly compiler accepts. The project pins a
-# stable toolchain (rust-toolchain.toml) and a nightly cannot be installed on every
-# machine, so this lets the pinned stable rustc accept them, for this script's builds
-# only. The fuzz crate is its own workspace, so none of this touches the product build.
-export RUSTC_BOOTSTRAP=1
-
-# No AddressSanitizer: Rust code is memory safe (our crates forbid `unsafe`), and the
-# panics and arithmetic overflows these targets look for are caught without it, since
-# cargo-fuzz builds with debug assertions. Without ASan the targets run about seven times
-# as many inputs in the same time and build faster.
-build_flags=(--sanitizer none --target-dir "${CARGO_TARGET_DIR:-$root/target}/fuzz")
+# No AddressSanitizer by default: Rust code is memory safe (our crates forbid `unsafe`),
+# and the panics and arithmetic overflows these targets look for are caught without it,
+# since cargo-fuzz builds with debug assertions. Without ASan the targets run about seven
+# times as many inputs in the same time, and build faster.
+target_dir=${CARGO_TARGET_DIR:-$root/target}/fuzz
+bootstrap=
+if [ "$sanitizer" != none ]; then
+  target_dir=$target_dir-$sanitizer
+  # A sanitizer is the unstable rustc flag -Zsanitizer, which only a nightly compiler
+  # accepts; the project pins a stable toolchain (rust-toolchain.toml) and no nightly
+  # can be installed everywhere, so this lets the pinned rustc accept it, for this
+  # script's builds only (the fuzz crate is its own workspace). Without a sanitizer,
+  # cargo-fuzz's instrumentation is all stable -C flags and this is not needed.
+  export RUSTC_BOOTSTRAP=1
+  bootstrap="RUSTC_BOOTSTRAP=1 "
+fi
+build_flags=(--sanitizer "$sanitizer" --target-dir "$target_dir")
 
 read -r -a targets <<<"${FUZZ_TARGETS:-$("$cargo" fuzz list | tr '\n' ' ')}"
-echo "==> building the fuzz targets"
+echo "==> building the fuzz targets (sanitizer: $sanitizer)"
 build_start=$SECONDS
 "$cargo" fuzz build "${build_flags[@]}"
 echo "==> built in $((SECONDS - build_start)) s"
@@ -80,7 +87,7 @@ for target in "${targets[@]}"; do
     sed 's/^/    | /' <<<"$report"
     find "fuzz/artifacts/$target" -type f -newer "$scratch/$target.start" | while read -r input; do
       echo "    crashing input: $input"
-      echo "    reproduce: RUSTC_BOOTSTRAP=1 cargo fuzz run ${build_flags[*]} $target $input"
+      echo "    reproduce: ${bootstrap}cargo fuzz run ${build_flags[*]} $target $input"
     done
   fi
 done
