@@ -6,7 +6,7 @@ CARGO ?= cargo
 BIN := target/release/cadre
 DEMO_TASK ?= Compare the first 20 Fibonacci numbers with the first 20 primes
 
-.PHONY: run demo test build web api-types bench deps services lint doc deny clean e2e schemathesis faults soak
+.PHONY: run demo test build web api-types bench deps services lint doc deny clean e2e schemathesis fuzz-smoke faults soak
 
 ## deps: system packages the code sandbox needs (bubblewrap, util-linux, python3; docker.io
 ##       and debootstrap for the docker backend) and the OpenAPI test tool
@@ -68,7 +68,8 @@ services:
 ## test: everything CI runs (starts PostgreSQL and Redis if they are not running): the
 ##       web UI's build (the debug binary serves web/dist), lints, the API docs, the
 ##       dependency policy, the Rust suites, Schemathesis against the API's own OpenAPI
-##       document (scripts/schemathesis.sh), the API types' staleness check, the UI's unit
+##       document (scripts/schemathesis.sh), the fuzz targets' smoke run
+##       (scripts/fuzz-smoke.sh), the API types' staleness check, the UI's unit
 ##       tests (Vitest), then the browser tests (web/e2e, Debian's Chromium) against the
 ##       debug `cadre` binary. deploy/ is validated first (deploy-check) and its compose
 ##       stack smoke-tested after the Rust suites (deploy-smoke, on the debug binary; it
@@ -80,6 +81,7 @@ test: deps web lint doc deny deploy-check
 	eval "$$(scripts/ensure-services.sh)" && CADRE_REQUIRE_DOCKER=1 $(CARGO) test --workspace --all-features --locked
 	@if [ "$${CADRE_DEPLOY_SMOKE:-run}" = skip ]; then echo "==> deploy smoke test skipped (CADRE_DEPLOY_SMOKE=skip)"; else CADRE_BINARY=target/debug/cadre deploy/smoke.sh; fi
 	@scripts/schemathesis.sh
+	@CARGO="$(CARGO)" scripts/fuzz-smoke.sh
 	@scripts/api-types.sh check
 	cd web && npm run --silent test
 	@scripts/ensure-web.sh --browser
@@ -90,6 +92,11 @@ test: deps web lint doc deny deploy-check
 schemathesis:
 	$(CARGO) build --locked -p cadre-cli
 	@scripts/schemathesis.sh
+
+## fuzz-smoke: the fuzz targets in fuzz/ for FUZZ_SECONDS (20) each over their seed corpus
+##             (cargo-fuzz installed if missing; see fuzz/README.md)
+fuzz-smoke:
+	@CARGO="$(CARGO)" scripts/fuzz-smoke.sh
 
 ## e2e: only the browser tests (needs target/debug/cadre: `cargo build -p cadre-cli`)
 e2e:
