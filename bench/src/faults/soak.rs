@@ -80,7 +80,9 @@ pub async fn soak(binary: &std::path::PathBuf) -> anyhow::Result<(FaultFigures, 
         .ok()
         .and_then(|s| s.parse().ok())
         .map_or(Duration::from_secs(600), Duration::from_secs);
-    let mut deployment = Deployment::start(binary).await?;
+    // One user posts every run: far more than the default per-user rate limit allows.
+    let mut deployment =
+        Deployment::start_with(binary, &[("CADRE_RUNS_PER_MINUTE", "0".into())]).await?;
     let bases = deployment.bases.clone();
     let client = Client::login(&bases[0]).await?;
     let mut figures = FaultFigures {
