@@ -51,26 +51,7 @@ pub async fn queue(
     let owner = store.ensure_user("bench@cadre").await?;
     let cpu = cpu_times()?;
     let started = Instant::now();
-    let mut tasks = JoinSet::new();
-    for p in 0..producers {
-        let store = store.clone();
-        let count = jobs / producers + usize::from(p < jobs % producers);
-        tasks.spawn(async move {
-            let mut ids = Vec::with_capacity(count);
-            for _ in 0..count {
-                let run = store
-                    .create_run(NewRun {
-                        owner,
-                        task: "queue benchmark".into(),
-                        request: request(),
-                        max_attempts: 3,
-                    })
-                    .await?;
-                ids.push(run.id);
-            }
-            anyhow::Ok(ids)
-        });
-    }
+    let mut tasks = spawn_producers(&store, owner, jobs, producers);
     let mut created = HashSet::with_capacity(jobs);
     while let Some(ids) = tasks.join_next().await {
         created.extend(ids.context("producer task")??);
@@ -106,20 +87,7 @@ pub async fn queue(
             anyhow::Ok((done, refused))
         });
     }
-    let mut completed_runs = HashSet::with_capacity(jobs);
-    let mut completed_jobs = HashSet::with_capacity(jobs);
-    let mut doubled = 0usize;
-    while let Some(result) = tasks.join_next().await {
-        let (done, refused) = result.context("claimer task")??;
-        doubled += refused;
-        for (job, run, attempt) in done {
-            let fresh_job = completed_jobs.insert(job);
-            let fresh_run = completed_runs.insert(run);
-            if !fresh_job || !fresh_run || attempt != 1 {
-                doubled += 1;
-            }
-        }
-    }
+    let (completed_runs, doubled) = tally(tasks, jobs).await?;
     let drain_wall = drain.elapsed().as_secs_f64();
     let (user, system) = cpu_times()?;
     let cpu = user + system - cpu.0 - cpu.1;
@@ -138,6 +106,62 @@ pub async fn queue(
         doubled,
         cpu_us: cpu * 1e6 / n,
     })
+}
+
+/// `producers` tasks creating `jobs` runs (with their jobs) between them; each returns
+/// the ids it created.
+fn spawn_producers(
+    store: &Arc<dyn Store>,
+    owner: Uuid,
+    jobs: usize,
+    producers: usize,
+) -> JoinSet<anyhow::Result<Vec<Uuid>>> {
+    let mut tasks = JoinSet::new();
+    for p in 0..producers {
+        let store = store.clone();
+        let count = jobs / producers + usize::from(p < jobs % producers);
+        tasks.spawn(async move {
+            let mut ids = Vec::with_capacity(count);
+            for _ in 0..count {
+                let run = store
+                    .create_run(NewRun {
+                        owner,
+                        task: "queue benchmark".into(),
+                        request: request(),
+                        max_attempts: 3,
+                    })
+                    .await?;
+                ids.push(run.id);
+            }
+            anyhow::Ok(ids)
+        });
+    }
+    tasks
+}
+
+/// What a claimer task completed: (job, run, attempt) per job, and how many completions
+/// were refused.
+type Completed = (Vec<(Uuid, Uuid, u32)>, usize);
+
+/// Waits for the claimers; returns the runs completed and the double claims (a job or
+/// run completed twice, an attempt other than the first, a refused completion).
+async fn tally(
+    mut claimers: JoinSet<anyhow::Result<Completed>>,
+    jobs: usize,
+) -> anyhow::Result<(HashSet<Uuid>, usize)> {
+    let mut completed_runs = HashSet::with_capacity(jobs);
+    let mut completed_jobs = HashSet::with_capacity(jobs);
+    let mut doubled = 0usize;
+    while let Some(result) = claimers.join_next().await {
+        let (done, refused) = result.context("claimer task")??;
+        doubled += refused;
+        for (job, run, attempt) in done {
+            if !completed_jobs.insert(job) || !completed_runs.insert(run) || attempt != 1 {
+                doubled += 1;
+            }
+        }
+    }
+    Ok((completed_runs, doubled))
 }
 
 /// Event-persistence figures for one backend and batch size.
@@ -257,26 +281,7 @@ pub async fn pipeline(
     let completed = Arc::new(AtomicUsize::new(0));
     let cpu = cpu_times()?;
     let started = Instant::now();
-    let mut producing = JoinSet::new();
-    for p in 0..producers {
-        let store = store.clone();
-        let count = jobs / producers + usize::from(p < jobs % producers);
-        producing.spawn(async move {
-            let mut ids = Vec::with_capacity(count);
-            for _ in 0..count {
-                let run = store
-                    .create_run(NewRun {
-                        owner,
-                        task: "queue benchmark".into(),
-                        request: request(),
-                        max_attempts: 3,
-                    })
-                    .await?;
-                ids.push(run.id);
-            }
-            anyhow::Ok(ids)
-        });
-    }
+    let mut producing = spawn_producers(&store, owner, jobs, producers);
     let mut claiming = JoinSet::new();
     for c in 0..claimers {
         let (store, completed) = (store.clone(), completed.clone());
@@ -309,18 +314,7 @@ pub async fn pipeline(
     while let Some(ids) = producing.join_next().await {
         created.extend(ids.context("producer task")??);
     }
-    let mut completed_runs = HashSet::with_capacity(jobs);
-    let mut completed_jobs = HashSet::with_capacity(jobs);
-    let mut doubled = 0usize;
-    while let Some(result) = claiming.join_next().await {
-        let (done, refused) = result.context("claimer task")??;
-        doubled += refused;
-        for (job, run, attempt) in done {
-            if !completed_jobs.insert(job) || !completed_runs.insert(run) || attempt != 1 {
-                doubled += 1;
-            }
-        }
-    }
+    let (completed_runs, doubled) = tally(claiming, jobs).await?;
     let wall = started.elapsed().as_secs_f64();
     let (user, system) = cpu_times()?;
     let leftover = store

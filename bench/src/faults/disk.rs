@@ -14,7 +14,7 @@ use sqlx::Connection as _;
 
 use super::client::{Client, demo_run, follow};
 use super::cluster::{ADMIN_EMAIL, ADMIN_PASSWORD, free_port, is_root, wait_for_port};
-use super::{FaultFigures, Load, TASK, drive, messages, verify};
+use super::{FaultFigures, Load, TASK, drive, reference_run, verify};
 
 /// Size of the data directory's filesystem.
 const TMPFS_MIB: u32 = 64;
@@ -108,19 +108,9 @@ pub async fn disk_full(binary: &Path) -> anyhow::Result<FaultFigures> {
             scenario: "disk-full",
             ..FaultFigures::default()
         };
-        let reference_run = drive(
-            client.clone(),
-            bases.clone(),
-            Load {
-                runs: 1,
-                in_flight: 1,
-                followers: 1,
-                until: None,
-            },
-        )
-        .await?;
-        let reference = messages(&client.stored_events(&bases, &reference_run[0].0).await?);
-        figures.reference_pause = reference_run[0].1[0].longest_pause;
+        let (reference, reference_pause) =
+            reference_run(&client, &bases, || demo_run(TASK)).await?;
+        figures.reference_pause = reference_pause;
 
         let started = Instant::now();
         let driving = tokio::spawn(drive(

@@ -17,7 +17,7 @@ use cadre_llm::fake_server::{FakeOpenAi, FakeReply};
 use serde_json::{Value, json};
 
 use super::client::Client;
-use super::{Deployment, FaultFigures, Load, drive_with, messages, verify};
+use super::{Deployment, FaultFigures, Load, drive_with, reference_run, verify};
 
 const NORMAL: u8 = 0;
 const CUT: u8 = 1;
@@ -125,19 +125,8 @@ pub async fn llm(binary: &std::path::PathBuf) -> anyhow::Result<FaultFigures> {
         scenario: "llm",
         ..FaultFigures::default()
     };
-    let one = Load {
-        runs: 1,
-        in_flight: 1,
-        followers: 1,
-        until: None,
-    };
-    let reference_run = drive_with(client.clone(), bases.clone(), one, team_run).await?;
-    let reference = messages(&client.stored_events(&bases, &reference_run[0].0).await?);
-    anyhow::ensure!(
-        !reference.is_empty(),
-        "the reference run stored no messages"
-    );
-    figures.reference_pause = reference_run[0].1[0].longest_pause;
+    let (reference, reference_pause) = reference_run(&client, &bases, team_run).await?;
+    figures.reference_pause = reference_pause;
 
     let started = Instant::now();
     // Enough runs to span every phase (about 6 s each at this pace).

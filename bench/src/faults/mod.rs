@@ -283,6 +283,29 @@ async fn drive_with(
     Ok(outcome)
 }
 
+/// A fault-free run of `body()`, nothing broken: its stored messages (what every run of
+/// the scenario must store too) and the longest pause its stream client saw.
+async fn reference_run(
+    client: &Client,
+    bases: &[String],
+    body: fn() -> Value,
+) -> anyhow::Result<(Vec<(String, String)>, Duration)> {
+    let one = Load {
+        runs: 1,
+        in_flight: 1,
+        followers: 1,
+        until: None,
+    };
+    let outcome = drive_with(client.clone(), bases.to_vec(), one, body).await?;
+    let (run, followers) = &outcome[0];
+    let reference = messages(&client.stored_events(bases, run).await?);
+    anyhow::ensure!(
+        !reference.is_empty(),
+        "the reference run stored no messages"
+    );
+    Ok((reference, followers[0].longest_pause))
+}
+
 /// (agent, content) of a run's stored messages.
 fn messages(events: &[Value]) -> Vec<(String, String)> {
     events
@@ -418,23 +441,8 @@ pub async fn scenario(
     };
 
     // The fault-free reference: the same demo run, nothing broken.
-    let reference_run = drive(
-        client.clone(),
-        bases.clone(),
-        Load {
-            runs: 1,
-            in_flight: 1,
-            followers: 1,
-            until: None,
-        },
-    )
-    .await?;
-    let reference = messages(&client.stored_events(&bases, &reference_run[0].0).await?);
-    figures.reference_pause = reference_run[0].1[0].longest_pause;
-    anyhow::ensure!(
-        !reference.is_empty(),
-        "the reference run stored no messages"
-    );
+    let (reference, reference_pause) = reference_run(&client, &bases, || demo_run(TASK)).await?;
+    figures.reference_pause = reference_pause;
 
     let load = match name {
         "kill-worker" => Load {

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::client::Client;
-use super::{Deployment, FaultFigures, Load, drive, messages, verify};
+use super::client::demo_run;
+use super::{Deployment, FaultFigures, Load, TASK, drive, reference_run, verify};
 
 const SAMPLE_EVERY: Duration = Duration::from_secs(30);
 const WARM_UP: Duration = Duration::from_secs(120);
@@ -89,19 +90,8 @@ pub async fn soak(binary: &std::path::PathBuf) -> anyhow::Result<(FaultFigures, 
         scenario: "soak",
         ..FaultFigures::default()
     };
-    let reference_run = drive(
-        client.clone(),
-        bases.clone(),
-        Load {
-            runs: 1,
-            in_flight: 1,
-            followers: 1,
-            until: None,
-        },
-    )
-    .await?;
-    let reference = messages(&client.stored_events(&bases, &reference_run[0].0).await?);
-    figures.reference_pause = reference_run[0].1[0].longest_pause;
+    let (reference, reference_pause) = reference_run(&client, &bases, || demo_run(TASK)).await?;
+    figures.reference_pause = reference_pause;
 
     let mut traces: Vec<Trace> = deployment
         .pids()
