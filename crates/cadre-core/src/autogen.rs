@@ -1,7 +1,13 @@
-//! Import and export of the JSON that AutoGen's AgentBuilder `save()` writes, and
-//! reading a team file in either that format or Cadre's own [`TeamSpec`] JSON.
+//! Reading team files in every format Cadre accepts, and import and export of the JSON
+//! that AutoGen's AgentBuilder `save()` writes.
 //!
-//! The mapping is lossless for AutoGen files: every field Cadre does not interpret (per
+//! [`import_team_value`] (and [`parse_team_file`] / [`parse_team_text`] for text)
+//! recognises Cadre's own [`TeamSpec`] JSON, AgentBuilder JSON (`agent_configs`) and
+//! AutoGen AgentChat's declarative components, AutoGen Studio records and galleries
+//! ([`crate::agentchat`]), and returns the validated team with notes on what was kept but
+//! not interpreted.
+//!
+//! The AgentBuilder mapping is lossless: every field Cadre does not interpret (per
 //! agent and at the top level, including the original `default_llm_config` and
 //! `code_execution_config` objects and list-valued `model`s) is kept in `autogen_extra`,
 //! and export writes the original value back unless the team was edited in a way that
@@ -11,38 +17,109 @@
 //! AutoGen has no place for Cadre's speaker selection, termination, admin name or agent
 //! tools; export leaves them out.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::agentchat;
 use crate::builder::team_name;
 use crate::team::{AgentSpec, CodeExecution, TeamError, TeamSpec};
 
 /// AutoGen's working directory for group-chat code, written for teams made in Cadre.
 const DEFAULT_WORK_DIR: &str = "groupchat";
 
-/// Parses a team file: Cadre's own [`TeamSpec`] JSON or AutoGen AgentBuilder `save()` JSON
-/// (recognised by `agent_configs`), and validates the team.
+/// The format a team was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TeamFormat {
+    /// Cadre's own [`TeamSpec`] JSON.
+    Cadre,
+    /// AutoGen AgentBuilder `save()` JSON (`agent_configs`).
+    AutogenBuilder,
+    /// An AutoGen AgentChat team component (`dump_component()`), bare or in an AutoGen
+    /// Studio record.
+    Agentchat,
+    /// A team taken from an AutoGen Studio gallery.
+    AgentchatGallery,
+    /// AutoGen Studio 0.4.0's team format (`team_type`).
+    AutogenStudioLegacy,
+}
+
+impl TeamFormat {
+    /// Wire name (`cadre`, `autogen_builder`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cadre => "cadre",
+            Self::AutogenBuilder => "autogen_builder",
+            Self::Agentchat => "agentchat",
+            Self::AgentchatGallery => "agentchat_gallery",
+            Self::AutogenStudioLegacy => "autogen_studio_legacy",
+        }
+    }
+}
+
+impl std::fmt::Display for TeamFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A team read from a file, validated, with what the reader could not interpret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    /// The team.
+    pub team: TeamSpec,
+    /// Human-readable notes: parts of the file that were kept (in `autogen_extra`) but
+    /// are not used, and behaviour that differs from the source framework. Empty for
+    /// Cadre and AgentBuilder files, which map fully.
+    pub notes: Vec<String>,
+    /// The format the team was read from.
+    pub format: TeamFormat,
+}
+
+/// Parses a team file in any format [`import_team_value`] reads, and validates the team.
 ///
 /// Every failure is a [`TeamError::Format`] with a one-line message that names the
 /// offending field.
 pub fn parse_team_file(text: &str) -> Result<TeamSpec, TeamError> {
+    parse_team_text(text).map(|imported| imported.team)
+}
+
+/// [`parse_team_file`], keeping the notes and the format.
+pub fn parse_team_text(text: &str) -> Result<Imported, TeamError> {
     let text = text.trim_start_matches('\u{feff}');
     let value: Value = serde_json::from_str(text)
         .map_err(|e| TeamError::Format(format!("the file is not valid JSON ({e})")))?;
+    import_team_value(&value)
+}
+
+/// Reads a team from JSON in any format Cadre accepts, and validates it: Cadre's own
+/// [`TeamSpec`] (recognised by `agents`), AutoGen AgentBuilder `save()` JSON
+/// (`agent_configs`), or AutoGen AgentChat JSON (a team component, an AutoGen Studio team
+/// record, the first team of a Studio gallery, or Studio 0.4.0's `team_type` format; see
+/// [`agentchat::import_agentchat`] to choose another gallery team).
+///
+/// Every failure is a [`TeamError::Format`] with a one-line message that names the
+/// offending field.
+pub fn import_team_value(value: &Value) -> Result<Imported, TeamError> {
     let Some(obj) = value.as_object() else {
         return Err(TeamError::Format(format!(
-            "expected a JSON object with `agents` (Cadre team) or `agent_configs` (AutoGen \
-             AgentBuilder), found {}",
-            type_name(&value)
+            "expected a JSON object with `agents` (Cadre team), `agent_configs` (AutoGen \
+             AgentBuilder) or `provider` and `config` (AutoGen AgentChat team), found {}",
+            type_name(value)
         )));
     };
-    let team = if obj.contains_key("agent_configs") {
-        import_autogen(&value)?
+    let (team, format) = if obj.contains_key("agent_configs") {
+        (import_autogen(value)?, TeamFormat::AutogenBuilder)
     } else if obj.contains_key("agents") {
-        import_cadre(obj)?
+        (import_cadre(obj)?, TeamFormat::Cadre)
+    } else if agentchat::is_agentchat(value) {
+        return agentchat::import_agentchat(value, None);
     } else {
         return Err(TeamError::Format(
-            "unknown team format: expected `agents` (Cadre team) or `agent_configs` (AutoGen \
-             AgentBuilder save file)"
+            "unknown team format: expected `agents` (Cadre team), `agent_configs` (AutoGen \
+             AgentBuilder save file), or an AutoGen AgentChat team component (`provider` and \
+             `config`, as `dump_component()` and AutoGen Studio write) or Studio gallery"
                 .into(),
         ));
     };
@@ -50,7 +127,11 @@ pub fn parse_team_file(text: &str) -> Result<TeamSpec, TeamError> {
         TeamError::Format(message) => TeamError::Format(message),
         other => TeamError::Format(other.to_string()),
     })?;
-    Ok(team)
+    Ok(Imported {
+        team,
+        notes: Vec::new(),
+        format,
+    })
 }
 
 /// Cadre's own format, with the required fields checked first so the error names them.

@@ -17,7 +17,11 @@
 //! - [`failure`]: [`FailureCode`], [`RunFailure`] and [`RunEnd`], the events that close a
 //!   run's log (the engine, the worker and the store all end runs through it).
 //! - [`team`]: [`TeamSpec`], [`AgentSpec`], speaker selection, termination, code execution.
-//! - [`autogen`]: import/export of AutoGen AgentBuilder `save()` JSON.
+//! - [`autogen`]: reading team files in every accepted format ([`import_team_value`],
+//!   [`Imported`]); import/export of AutoGen AgentBuilder `save()` JSON.
+//! - [`agentchat`]: import of AutoGen AgentChat / AutoGen Studio declarative team JSON
+//!   (components, Studio records and galleries), with notes on what Cadre keeps but does
+//!   not interpret.
 //! - [`lenient`]: forgiving parsers for LLM output (JSON in prose, lists, trailing commas).
 //! - [`builder`]: [`TeamBuilder`], designing a team from a task.
 //! - [`codeblock`]: extracting fenced code blocks from messages.
@@ -30,6 +34,7 @@
 //! - `schema`: OpenAPI schemas (utoipa) for the events and the team spec, for the
 //!   server's generated document; without it the crate has no web dependency.
 
+pub mod agentchat;
 pub mod artifact;
 pub mod autogen;
 pub mod builder;
@@ -48,6 +53,7 @@ pub mod team;
 pub mod termination;
 
 pub use artifact::{Artifact, ArtifactError, ArtifactFile, ArtifactSink, ArtifactSkip, Kept};
+pub use autogen::{Imported, TeamFormat, import_team_value, parse_team_file};
 pub use builder::{BuildError, BuildOptions, TeamBuilder};
 pub use event::{
     EventKind, EventSink, MemorySink, NullSink, RunEmitter, RunEvent, RunStatus, SinkError,
