@@ -22,6 +22,7 @@
 //! - [`agentchat`]: import of AutoGen AgentChat / AutoGen Studio declarative team JSON
 //!   (components, Studio records and galleries), with notes on what Cadre keeps but does
 //!   not interpret.
+//! - [`gallery`]: the starter teams Cadre ships, as AgentChat components.
 //! - [`lenient`]: forgiving parsers for LLM output (JSON in prose, lists, trailing commas).
 //! - [`builder`]: [`TeamBuilder`], designing a team from a task.
 //! - [`codeblock`]: extracting fenced code blocks from messages.
@@ -42,6 +43,7 @@ pub mod codeblock;
 pub mod event;
 pub mod executor;
 pub mod failure;
+pub mod gallery;
 pub mod groupchat;
 pub mod input;
 pub mod lenient;
@@ -64,6 +66,7 @@ pub use executor::{
     WorkspaceFile,
 };
 pub use failure::{FailureCode, RunEnd, RunFailure};
+pub use gallery::{StarterTeam, starter_teams};
 pub use groupchat::{ChatOutcome, GroupChat, RunContext};
 pub use input::{InputError, InputSource, NoInput};
 pub use message::{ChatMessage, Role, TranscriptMessage};
