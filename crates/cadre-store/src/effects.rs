@@ -280,6 +280,14 @@ fn decode_kind(kind: &str, data: &str) -> Result<EventKind, StoreError> {
         .map_err(|error| StoreError::Internal(format!("stored {kind} event is corrupt: {error}")))
 }
 
+/// Makes `history` the first events of run `run_id`: its id on each, seqs 1..n.
+pub(crate) fn number_history(run_id: Uuid, history: &mut [RunEvent]) {
+    for (seq, event) in (1u64..).zip(history.iter_mut()) {
+        event.run_id = run_id;
+        event.seq = seq;
+    }
+}
+
 /// Accumulates a [`ResumeState`] from stored `team`, `message` and `usage` events.
 #[derive(Default)]
 pub(crate) struct ResumeBuilder {

@@ -42,6 +42,7 @@ use uuid::Uuid;
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 pub mod accounts;
+mod coalesce;
 mod effects;
 pub mod error;
 pub mod files;
@@ -120,6 +121,18 @@ pub trait Store: AccountStore + FileStore + Send + Sync {
 
     /// Creates a run (status `queued`) and its job in one transaction: both or neither.
     async fn create_run(&self, run: NewRun) -> Result<RunRecord, StoreError>;
+
+    /// Creates a run that starts with a history (a fork of another run's conversation):
+    /// the run, its job and `history` as its first events in one transaction, so the
+    /// worker that claims it resumes after them as it would after a crash. The store sets
+    /// each event's `run_id` and numbers them 1..n; they update the run row as
+    /// [`Store::append_events`] does (a `team` event sets the team). Returns the run as
+    /// stored.
+    async fn create_run_with_history(
+        &self,
+        run: NewRun,
+        history: Vec<RunEvent>,
+    ) -> Result<RunRecord, StoreError>;
 
     /// One run of `owner`.
     async fn get_run(&self, owner: Uuid, id: Uuid) -> Result<RunRecord, StoreError>;

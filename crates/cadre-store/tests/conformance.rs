@@ -194,7 +194,9 @@ conformance!(
     event_batches_of_many_runs_commit_together,
     events_after_pages_exactly,
     resume_state_rebuilds_team_transcript_usage,
+    a_run_created_with_history_resumes_after_it,
     concurrent_claimers_never_share_a_job,
+    concurrent_creates_and_completions_answer_each_caller,
     expired_lease_is_reclaimed,
     queue_stats_count_waiting_and_held_jobs,
     batch_claims_take_the_oldest_once_and_retire_exhausted_jobs,
@@ -920,6 +922,83 @@ async fn resume_state_rebuilds_team_transcript_usage(h: &Harness) {
     ));
 }
 
+async fn a_run_created_with_history_resumes_after_it(h: &Harness) {
+    let store = h.store.as_ref();
+    let owner = user(store, "forker").await;
+    // The caller's run ids and seqs are placeholders: the store sets them.
+    let elsewhere = Uuid::new_v4();
+    let history = vec![
+        event(
+            elsewhere,
+            40,
+            EventKind::Team {
+                team: Box::new(team("copied")),
+            },
+        ),
+        event(elsewhere, 41, message("m0", "User", "the task")),
+        event(elsewhere, 42, message("m1", "planner", "an edited plan")),
+    ];
+    let run = store
+        .create_run_with_history(
+            NewRun {
+                owner,
+                task: "the task".into(),
+                request: serde_json::json!({"task": "the task"}),
+                max_attempts: 3,
+            },
+            history,
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Queued);
+    assert_eq!(run.last_seq, 3);
+    assert_eq!(run.team, Some(team("copied")));
+    assert_eq!(store.get_run(owner, run.id).await.unwrap(), run);
+    let stored = store.events_after(run.id, 0, 10).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|e| (e.run_id, e.seq)).collect::<Vec<_>>(),
+        vec![(run.id, 1), (run.id, 2), (run.id, 3)]
+    );
+    let (state, last) = store.resume_state(run.id).await.unwrap();
+    assert_eq!(last, 3);
+    assert_eq!(state.team, Some(team("copied")));
+    let contents: Vec<&str> = state
+        .transcript
+        .iter()
+        .map(|m| m.content.as_str())
+        .collect();
+    assert_eq!(contents, vec!["the task", "an edited plan"]);
+    let job = store.claim_job("w", LEASE, None).await.unwrap().unwrap();
+    assert_eq!((job.run_id, job.attempt), (run.id, 1));
+
+    // All or nothing: an unknown owner leaves neither run, job nor events behind.
+    let ghost = Uuid::new_v4();
+    let refused = store
+        .create_run_with_history(
+            NewRun {
+                owner: ghost,
+                task: "t".into(),
+                request: serde_json::json!({}),
+                max_attempts: 3,
+            },
+            vec![event(elsewhere, 1, message("m0", "User", "t"))],
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::NotFound { .. })),
+        "{refused:?}"
+    );
+    assert!(
+        store
+            .list_runs(ghost, None, 10, None)
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
+    assert_eq!(store.claim_job("w", LEASE, None).await.unwrap(), None);
+}
+
 async fn concurrent_claimers_never_share_a_job(h: &Harness) {
     let owner = user(h.store.as_ref(), "racer").await;
     // One job, two claimers at once: exactly one wins.
@@ -959,6 +1038,95 @@ async fn concurrent_claimers_never_share_a_job(h: &Harness) {
     claimed.sort();
     runs.sort();
     assert_eq!(claimed, runs);
+}
+
+/// Runs created and jobs completed at the same moment (which PostgreSQL writes together,
+/// one statement per batch): each caller gets its own answer, a bad request fails alone,
+/// and a job is completed once, by its holder only.
+async fn concurrent_creates_and_completions_answer_each_caller(h: &Harness) {
+    let owner = user(h.store.as_ref(), "crowd").await;
+    let ghost = Uuid::new_v4();
+    let creates: Vec<_> = (0..40)
+        .map(|n| {
+            let store = h.store.clone();
+            // Every tenth request names a user who does not exist.
+            let who = if n % 10 == 3 { ghost } else { owner };
+            tokio::spawn(async move {
+                let created = store
+                    .create_run(NewRun {
+                        owner: who,
+                        task: format!("task {n}"),
+                        request: serde_json::json!({"n": n}),
+                        max_attempts: 3,
+                    })
+                    .await;
+                (n, who, created)
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    for task in creates {
+        let (n, who, result) = task.await.unwrap();
+        if who == ghost {
+            assert_eq!(
+                result,
+                Err(StoreError::NotFound { what: "user" }),
+                "request {n}"
+            );
+        } else {
+            let run = result.unwrap();
+            assert_eq!(run.task, format!("task {n}"));
+            assert_eq!(run.request, serde_json::json!({"n": n}));
+            assert_eq!(h.store.get_run(owner, run.id).await.unwrap(), run);
+            created.push(run.id);
+        }
+    }
+    assert_eq!(created.len(), 36);
+    assert!(
+        h.store
+            .list_runs(ghost, None, 10, None)
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
+
+    let claims = h.store.claim_jobs("holder", LEASE, None, 64).await.unwrap();
+    let mut claimed: Vec<Uuid> = claims.jobs.iter().map(|job| job.run_id).collect();
+    claimed.sort();
+    created.sort();
+    assert_eq!(claimed, created, "every created run has exactly one job");
+
+    // Each job completed twice by its holder and once by a stranger, all at once.
+    let completions: Vec<_> = claims
+        .jobs
+        .iter()
+        .flat_map(|job| {
+            [
+                (job.job_id, "holder"),
+                (job.job_id, "holder"),
+                (job.job_id, "stranger"),
+            ]
+        })
+        .map(|(job, worker)| {
+            let store = h.store.clone();
+            tokio::spawn(
+                async move { (job, worker, store.complete_job(job, worker).await.unwrap()) },
+            )
+        })
+        .collect();
+    let mut done = std::collections::HashMap::new();
+    for task in completions {
+        let (job, worker, completed) = task.await.unwrap();
+        if worker == "stranger" {
+            assert!(!completed, "a stranger completed {job}");
+        } else if completed {
+            *done.entry(job).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(done.len(), claims.jobs.len());
+    assert!(done.values().all(|&n| n == 1), "{done:?}");
+    assert_eq!(h.store.claim_job("late", LEASE, None).await.unwrap(), None);
 }
 
 async fn batch_claims_take_the_oldest_once_and_retire_exhausted_jobs(h: &Harness) {

@@ -20,9 +20,10 @@ use uuid::Uuid;
 use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 use crate::accounts::ensured_email;
+use crate::coalesce::Coalescer;
 use crate::effects::{
-    PreparedBatch, ResumeBuilder, cancelled_events, input_refusal, prepare_batch, prepare_batches,
-    seq_mismatch, sum_usage, to_i64, to_u64, worker_lost_events,
+    PreparedBatch, ResumeBuilder, cancelled_events, input_refusal, number_history, prepare_batch,
+    prepare_batches, seq_mismatch, sum_usage, to_i64, to_u64, worker_lost_events,
 };
 use crate::error::found;
 use crate::model::{
@@ -71,6 +72,26 @@ const TEAM_COLUMNS: &str = "id, owner, name, spec::text AS spec, created_at, upd
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// `create_run`s arriving together, written in one statement (`crate::coalesce`).
+    new_runs: Coalescer<RunInsert, ()>,
+    /// `complete_job`s arriving together, written in one statement.
+    completions: Coalescer<(Uuid, String), bool>,
+}
+
+/// Most rows one coalesced statement writes.
+const MAX_COALESCED: usize = 256;
+/// Coalesced statements of one kind in flight at once (each holds a pooled connection).
+const COALESCED_IN_FLIGHT: usize = 2;
+
+/// A run and its job, ready to insert.
+struct RunInsert {
+    id: Uuid,
+    owner: Uuid,
+    task: String,
+    request: String,
+    created_at: DateTime<Utc>,
+    job_id: Uuid,
+    max_attempts: i32,
 }
 
 impl PgStore {
@@ -91,7 +112,19 @@ impl PgStore {
                 }
                 other => other,
             })?;
-        Ok(Self { pool })
+        let new_runs = Coalescer::spawn(MAX_COALESCED, COALESCED_IN_FLIGHT, {
+            let pool = pool.clone();
+            move |batch| insert_runs(pool.clone(), batch)
+        });
+        let completions = Coalescer::spawn(MAX_COALESCED, COALESCED_IN_FLIGHT, {
+            let pool = pool.clone();
+            move |batch| complete_jobs(pool.clone(), batch)
+        });
+        Ok(Self {
+            pool,
+            new_runs,
+            completions,
+        })
     }
 
     async fn fetch_team(&self, owner: Uuid, id: Uuid) -> Result<TeamRecord, StoreError> {
@@ -293,18 +326,23 @@ async fn write_prepared(
 async fn retire(
     conn: &mut PgConnection,
     claim: &Claim,
+    worker_id: &str,
     terminal: bool,
     last_seq: u64,
 ) -> Result<Vec<RunEvent>, StoreError> {
     let job = &claim.job;
-    sqlx::query(
+    // Only while this claim still holds the job: a batch claim commits before its
+    // retirements, so in between (a lease later) another claimer could have taken it.
+    let retired = sqlx::query(
         "UPDATE jobs SET state = 'done', attempts = attempts - 1, worker = NULL, \
-         lease_until = NULL, updated_at = now() WHERE id = $1",
+         lease_until = NULL, updated_at = now() \
+         WHERE id = $1 AND worker = $2 AND state = 'running'",
     )
     .bind(job.job_id)
+    .bind(worker_id)
     .execute(&mut *conn)
     .await?;
-    if terminal {
+    if terminal || retired.rows_affected() == 0 {
         return Ok(Vec::new());
     }
     let usage = usage_of(&mut *conn, job.run_id).await?;
@@ -320,6 +358,100 @@ async fn usage_of(conn: &mut PgConnection, run_id: Uuid) -> Result<UsageTotals, 
             .fetch_all(&mut *conn)
             .await?;
     sum_usage(rows.iter().map(String::as_str))
+}
+
+/// Writes runs with their jobs, one statement for the batch: atomic per batch, so every
+/// run has its job. A failed batch is retried run by run, so each gets its own answer.
+async fn insert_runs(pool: PgPool, batch: Vec<RunInsert>) -> Vec<Result<(), StoreError>> {
+    let written = insert_run_rows(&pool, &batch).await;
+    match written {
+        Ok(()) => batch.iter().map(|_| Ok(())).collect(),
+        Err(error) if batch.len() == 1 => vec![Err(error)],
+        Err(_) => {
+            let mut answers = Vec::with_capacity(batch.len());
+            for run in batch {
+                answers.push(insert_run_rows(&pool, std::slice::from_ref(&run)).await);
+            }
+            answers
+        }
+    }
+}
+
+async fn insert_run_rows<'c>(
+    conn: impl sqlx::PgExecutor<'c>,
+    runs: &[RunInsert],
+) -> Result<(), StoreError> {
+    let column = |f: fn(&RunInsert) -> Uuid| runs.iter().map(f).collect::<Vec<_>>();
+    // Data-modifying CTEs run in one snapshot and the jobs' foreign keys are checked at
+    // the statement's end, after both inserts.
+    sqlx::query(
+        "WITH input AS ( \
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], \
+             $5::timestamptz[], $6::uuid[], $7::int4[]) \
+             AS t(id, owner, task, request, created_at, job_id, max_attempts)), \
+         run AS ( \
+           INSERT INTO runs (id, owner, task, request, status, created_at, updated_at) \
+           SELECT id, owner, task, request::jsonb, 'queued', created_at, created_at \
+           FROM input RETURNING id) \
+         INSERT INTO jobs (id, run_id, owner, state, attempts, max_attempts, created_at, \
+           updated_at) \
+         SELECT input.job_id, run.id, input.owner, 'queued', 0, input.max_attempts, \
+           input.created_at, input.created_at \
+         FROM input JOIN run ON run.id = input.id",
+    )
+    .bind(column(|r| r.id))
+    .bind(column(|r| r.owner))
+    .bind(runs.iter().map(|r| r.task.as_str()).collect::<Vec<_>>())
+    .bind(runs.iter().map(|r| r.request.as_str()).collect::<Vec<_>>())
+    .bind(runs.iter().map(|r| r.created_at).collect::<Vec<_>>())
+    .bind(column(|r| r.job_id))
+    .bind(runs.iter().map(|r| r.max_attempts).collect::<Vec<_>>())
+    .execute(conn)
+    .await
+    .map_err(StoreError::missing_user)?;
+    Ok(())
+}
+
+/// Marks jobs done where their worker still holds them; one statement for the batch,
+/// whether each was done. The same job twice in a batch is done once: the later request
+/// gets `false`, as it would have one statement later.
+async fn complete_jobs(pool: PgPool, batch: Vec<(Uuid, String)>) -> Vec<Result<bool, StoreError>> {
+    // Committed asynchronously (not waiting for the WAL flush): the run's outcome is
+    // already durable in its events, written before this. If a server crash loses this
+    // commit, the job is `running` again with its lease; once the lease expires a claim
+    // finds the run terminal and retires the job without running it again. So a lost
+    // completion costs a lease, never a repeat, and the flush wait leaves the queue's
+    // critical path. One statement, so one round trip: `set_config(…, true)` lasts until
+    // this implicit transaction's commit, which is when PostgreSQL reads the setting.
+    let done: Result<Vec<(Uuid, String)>, _> = sqlx::query_as(
+        "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)) \
+         UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = now() \
+         FROM async_commit, unnest($1::uuid[], $2::text[]) AS held(id, worker) \
+         WHERE jobs.id = held.id AND jobs.worker = held.worker AND jobs.state = 'running' \
+         RETURNING jobs.id, held.worker",
+    )
+    .bind(batch.iter().map(|(job, _)| *job).collect::<Vec<_>>())
+    .bind(
+        batch
+            .iter()
+            .map(|(_, worker)| worker.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .fetch_all(&pool)
+    .await;
+    match done {
+        Ok(done) => {
+            let mut done: std::collections::HashSet<(Uuid, String)> = done.into_iter().collect();
+            batch
+                .into_iter()
+                .map(|held| Ok(done.remove(&held)))
+                .collect()
+        }
+        Err(error) => {
+            let error = StoreError::from(error);
+            batch.iter().map(|_| Err(error.clone())).collect()
+        }
+    }
 }
 
 impl PgStore {
@@ -397,7 +529,14 @@ impl PgStore {
                 tx.commit().await?;
                 return Ok(Some(claim.job));
             }
-            let events = retire(&mut tx, &claim, run.status.is_terminal(), run.last_seq).await?;
+            let events = retire(
+                &mut tx,
+                &claim,
+                worker_id,
+                run.status.is_terminal(),
+                run.last_seq,
+            )
+            .await?;
             tx.commit().await?;
             ended.extend(events);
         }
@@ -412,7 +551,10 @@ impl PgStore {
         lease: i64,
         want: usize,
     ) -> Result<Option<Claims>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // The claim is its own implicit transaction: one round trip, which is all an idle
+        // worker's poll costs. The rare jobs it finds not runnable (their run already
+        // over, or out of attempts) are retired afterwards in a transaction of their own;
+        // until then they are simply held by this worker under its lease.
         let rows: Vec<ClaimedRunRow> = sqlx::query_as(
             "WITH candidate AS ( \
                SELECT j.id FROM jobs j \
@@ -432,7 +574,7 @@ impl PgStore {
         .bind(worker_id)
         .bind(lease)
         .bind(i64::try_from(want).unwrap_or(1))
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.pool)
         .await?;
         if rows.is_empty() {
             return Ok(None);
@@ -441,18 +583,44 @@ impl PgStore {
             jobs: Vec::with_capacity(rows.len()),
             ended: Vec::new(),
         };
+        let mut unrunnable = Vec::new();
         for row in rows {
             let claim = row.claim.into_record()?;
             let run = row.run.into_record()?;
             if claim.runnable(run.terminal) {
                 claims.jobs.push(claim.job);
             } else {
-                let events = retire(&mut tx, &claim, run.terminal, run.last_seq).await?;
-                claims.ended.extend(events);
+                unrunnable.push((claim, run));
             }
         }
-        tx.commit().await?;
+        if !unrunnable.is_empty() {
+            // The runnable claims are committed: they go back to the caller even if this
+            // fails, or nobody would run them. Jobs left unretired stay held under this
+            // worker's lease and are retired by a later claim.
+            match self.retire_all(worker_id, &unrunnable).await {
+                Ok(events) => claims.ended.extend(events),
+                Err(error) => {
+                    tracing::warn!(%error, jobs = unrunnable.len(), "retiring claimed jobs failed");
+                }
+            }
+        }
         Ok(Some(claims))
+    }
+
+    /// Retires claimed jobs that are not runnable, in one transaction; the events that
+    /// ended runs on the way.
+    async fn retire_all(
+        &self,
+        worker_id: &str,
+        unrunnable: &[(Claim, rows::RunState)],
+    ) -> Result<Vec<RunEvent>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut ended = Vec::new();
+        for (claim, run) in unrunnable {
+            ended.extend(retire(&mut tx, claim, worker_id, run.terminal, run.last_seq).await?);
+        }
+        tx.commit().await?;
+        Ok(ended)
     }
 }
 
@@ -583,26 +751,43 @@ impl Store for PgStore {
             .map_err(|_| StoreError::Invalid("max_attempts out of range".into()))?;
         let now = now_micros();
         let id = Uuid::new_v4();
-        // One statement, so one round trip, and atomic: both rows or neither.
-        sqlx::query(
-            "WITH run AS ( \
-               INSERT INTO runs (id, owner, task, request, status, created_at, updated_at) \
-               VALUES ($1, $2, $3, $4::jsonb, 'queued', $5, $5) RETURNING id) \
-             INSERT INTO jobs (id, run_id, owner, state, attempts, max_attempts, created_at, \
-               updated_at) \
-             SELECT $6, run.id, $2, 'queued', 0, $7, $5, $5 FROM run",
-        )
-        .bind(id)
-        .bind(run.owner)
-        .bind(&run.task)
-        .bind(serde_json::to_string(&run.request)?)
-        .bind(now)
-        .bind(Uuid::new_v4())
-        .bind(max_attempts)
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::missing_user)?;
+        self.new_runs
+            .submit(RunInsert {
+                id,
+                owner: run.owner,
+                task: run.task.clone(),
+                request: serde_json::to_string(&run.request)?,
+                created_at: now,
+                job_id: Uuid::new_v4(),
+                max_attempts,
+            })
+            .await?;
         Ok(run.into_record(id, now))
+    }
+
+    async fn create_run_with_history(
+        &self,
+        run: NewRun,
+        mut history: Vec<RunEvent>,
+    ) -> Result<RunRecord, StoreError> {
+        run.check()?;
+        let insert = RunInsert {
+            id: Uuid::new_v4(),
+            owner: run.owner,
+            task: run.task.clone(),
+            request: serde_json::to_string(&run.request)?,
+            created_at: now_micros(),
+            job_id: Uuid::new_v4(),
+            max_attempts: i32::try_from(run.max_attempts)
+                .map_err(|_| StoreError::Invalid("max_attempts out of range".into()))?,
+        };
+        number_history(insert.id, &mut history);
+        let mut tx = self.pool.begin().await?;
+        insert_run_rows(&mut *tx, std::slice::from_ref(&insert)).await?;
+        append_in(&mut tx, insert.id, &history).await?;
+        let record = fetch_run(&mut tx, insert.id, None).await?;
+        tx.commit().await?;
+        Ok(record)
     }
 
     async fn get_run(&self, owner: Uuid, id: Uuid) -> Result<RunRecord, StoreError> {
@@ -820,22 +1005,9 @@ impl Store for PgStore {
     }
 
     async fn complete_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {
-        // Committed asynchronously (not waiting for the WAL flush): the run's outcome is
-        // already durable in its events, written before this. If a server crash loses
-        // this commit, the job is `running` again with its lease; once the lease expires a
-        // claim finds the run terminal and retires the job without running it again. So
-        // a lost completion costs a lease, never a repeat, and the flush wait (most of
-        // this statement's time) leaves the queue's critical path. One statement, so one
-        // round trip: `set_config(…, true)` lasts until this implicit transaction's
-        // commit, which is when PostgreSQL reads the setting.
-        self.update_held_job(
-            "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)) \
-             UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = now() \
-             FROM async_commit WHERE id = $1 AND worker = $2 AND state = 'running'",
-            job_id,
-            worker_id,
-        )
-        .await
+        self.completions
+            .submit((job_id, worker_id.to_owned()))
+            .await
     }
 
     async fn release_job(&self, job_id: Uuid, worker_id: &str) -> Result<bool, StoreError> {

@@ -26,8 +26,8 @@ use cadre_core::{ResumeState, RunEvent, RunStatus, TeamSpec, UsageTotals};
 
 use crate::accounts::ensured_email;
 use crate::effects::{
-    INSERT_CHUNK, PreparedBatch, ResumeBuilder, cancelled_events, input_refusal, prepare_batch,
-    prepare_batches, seq_mismatch, sum_usage, to_i64, to_u64, worker_lost_events,
+    INSERT_CHUNK, PreparedBatch, ResumeBuilder, cancelled_events, input_refusal, number_history,
+    prepare_batch, prepare_batches, seq_mismatch, sum_usage, to_i64, to_u64, worker_lost_events,
 };
 use crate::error::found;
 use crate::model::{
@@ -260,6 +260,40 @@ impl SqliteStore {
 }
 
 /// Appends a validated batch inside the caller's transaction.
+/// Inserts a run (queued) and its job.
+async fn insert_run(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    run: &NewRun,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO runs (id, owner, task, request, status, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
+    )
+    .bind(id)
+    .bind(run.owner)
+    .bind(&run.task)
+    .bind(serde_json::to_string(&run.request)?)
+    .bind(micros(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::missing_user)?;
+    sqlx::query(
+        "INSERT INTO jobs (id, run_id, owner, state, attempts, max_attempts, created_at, \
+         updated_at) VALUES (?1, ?2, ?3, 'queued', 0, ?4, ?5, ?5)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(id)
+    .bind(run.owner)
+    .bind(i64::from(run.max_attempts))
+    .bind(micros(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::missing_user)?;
+    Ok(())
+}
+
 async fn append_in(
     conn: &mut SqliteConnection,
     run_id: Uuid,
@@ -515,32 +549,25 @@ impl Store for SqliteStore {
         let now = now_micros();
         let id = Uuid::new_v4();
         let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO runs (id, owner, task, request, status, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
-        )
-        .bind(id)
-        .bind(run.owner)
-        .bind(&run.task)
-        .bind(serde_json::to_string(&run.request)?)
-        .bind(micros(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::missing_user)?;
-        sqlx::query(
-            "INSERT INTO jobs (id, run_id, owner, state, attempts, max_attempts, created_at, \
-             updated_at) VALUES (?1, ?2, ?3, 'queued', 0, ?4, ?5, ?5)",
-        )
-        .bind(Uuid::new_v4())
-        .bind(id)
-        .bind(run.owner)
-        .bind(i64::from(run.max_attempts))
-        .bind(micros(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::missing_user)?;
+        insert_run(&mut tx, id, &run, now).await?;
         tx.commit().await?;
         Ok(run.into_record(id, now))
+    }
+
+    async fn create_run_with_history(
+        &self,
+        run: NewRun,
+        mut history: Vec<RunEvent>,
+    ) -> Result<RunRecord, StoreError> {
+        run.check()?;
+        let id = Uuid::new_v4();
+        number_history(id, &mut history);
+        let mut tx = self.writer.begin().await?;
+        insert_run(&mut tx, id, &run, now_micros()).await?;
+        append_in(&mut tx, id, &history).await?;
+        let record = self.fetch_run(&mut tx, id, None).await?;
+        tx.commit().await?;
+        Ok(record)
     }
 
     async fn get_run(&self, owner: Uuid, id: Uuid) -> Result<RunRecord, StoreError> {
