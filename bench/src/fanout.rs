@@ -43,6 +43,16 @@ fn event(run: Uuid, seq: u64, kind: EventKind) -> RunEvent {
     }
 }
 
+/// What a subscriber reads of each event: its stamp and type. The clients share the
+/// machine's two cores with the server, so they decode no more than the measurement
+/// needs: at 10,000 × 50 events/s that is half a million frames a second.
+#[derive(serde::Deserialize)]
+struct Stamp<'a> {
+    at: chrono::DateTime<Utc>,
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+}
+
 /// One subscriber: reads the SSE stream until `finished`; returns the latency of each
 /// durable event in microseconds and the seqs seen.
 async fn subscribe(
@@ -58,29 +68,43 @@ async fn subscribe(
     );
     ready.wait().await;
     let mut body = response.bytes_stream();
-    let mut buffer = String::new();
+    let mut buffer: Vec<u8> = Vec::new();
     let mut latencies = Vec::new();
     let mut seen = 0u64;
     while let Some(chunk) = body.next().await {
-        buffer.push_str(&String::from_utf8_lossy(&chunk?));
-        while let Some(end) = buffer.find("\n\n") {
-            let frame: String = buffer.drain(..end + 2).collect();
-            let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data:")) else {
+        buffer.extend_from_slice(&chunk?);
+        // Every complete frame in the buffer, then the consumed bytes dropped at once.
+        let mut start = 0;
+        while let Some(end) = find(&buffer[start..], b"\n\n") {
+            let frame = &buffer[start..start + end];
+            start += end + 2;
+            let Some(data) = frame
+                .split(|&b| b == b'\n')
+                .find_map(|line| line.strip_prefix(b"data:"))
+            else {
                 continue;
             };
-            let event: RunEvent = serde_json::from_str(data.trim())?;
+            let event: Stamp = serde_json::from_slice(data.trim_ascii())?;
             let latency = (Utc::now() - event.at)
                 .num_microseconds()
                 .unwrap_or(0)
                 .max(0);
             latencies.push(u32::try_from(latency).unwrap_or(u32::MAX));
             seen += 1;
-            if matches!(event.kind, EventKind::Finished { .. }) {
+            if event.kind == "finished" {
                 return Ok((latencies, seen));
             }
         }
+        buffer.drain(..start);
     }
     Ok((latencies, seen))
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 /// Where the subscribers run.

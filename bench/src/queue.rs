@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use cadre_core::event::{EventKind, RunEvent};
-use cadre_store::{NewRun, Store};
+use cadre_store::{ClaimedJob, NewRun, Store};
 use chrono::Utc;
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -22,6 +22,8 @@ pub const CLAIM_BATCH: u32 = 16;
 pub struct QueueFigures {
     /// Jobs enqueued (and expected back).
     pub jobs: usize,
+    /// Concurrent producers.
+    pub producers: usize,
     /// Runs + jobs created per second.
     pub enqueue_per_s: f64,
     /// Jobs claimed and completed per second.
@@ -76,8 +78,8 @@ pub async fn queue(
                 if jobs.is_empty() {
                     break;
                 }
-                for job in jobs {
-                    if store.complete_job(job.job_id, &worker).await? {
+                for (job, completed) in complete_all(&store, &worker, jobs).await? {
+                    if completed {
                         done.push((job.job_id, job.run_id, job.attempt));
                     } else {
                         refused += 1;
@@ -99,6 +101,7 @@ pub async fn queue(
     let n = jobs as f64;
     Ok(QueueFigures {
         jobs,
+        producers,
         enqueue_per_s: n / enqueue_wall,
         drain_per_s: n / drain_wall,
         combined_per_s: n / (enqueue_wall + drain_wall),
@@ -106,6 +109,23 @@ pub async fn queue(
         doubled,
         cpu_us: cpu * 1e6 / n,
     })
+}
+
+/// Completes claimed jobs concurrently, as a worker's runs end independently of each
+/// other (the store may write the completions together); whether each was completed.
+async fn complete_all(
+    store: &Arc<dyn Store>,
+    worker: &str,
+    jobs: Vec<ClaimedJob>,
+) -> anyhow::Result<Vec<(ClaimedJob, bool)>> {
+    let completions = jobs
+        .iter()
+        .map(|job| store.complete_job(job.job_id, worker));
+    let results = futures::future::join_all(completions).await;
+    jobs.into_iter()
+        .zip(results)
+        .map(|(job, result)| Ok((job, result?)))
+        .collect()
 }
 
 /// `producers` tasks creating `jobs` runs (with their jobs) between them; each returns
@@ -298,8 +318,8 @@ pub async fn pipeline(
                     tokio::time::sleep(Duration::from_millis(1)).await;
                     continue;
                 }
-                for job in claimed {
-                    if store.complete_job(job.job_id, &worker).await? {
+                for (job, was_completed) in complete_all(&store, &worker, claimed).await? {
+                    if was_completed {
                         done.push((job.job_id, job.run_id, job.attempt));
                         completed.fetch_add(1, Ordering::Relaxed);
                     } else {

@@ -112,6 +112,7 @@ fn stored_request(max_round: u32) -> anyhow::Result<serde_json::Value> {
         max_round: Some(max_round),
         budget_usd: None,
         speaker_selection: None,
+        fork: None,
     };
     Ok(serde_json::to_value(request)?)
 }
