@@ -129,7 +129,7 @@ async fn next(sub: &mut Subscription) -> BusMessage {
 
 async fn next_event(sub: &mut Subscription) -> RunEvent {
     match next(sub).await {
-        BusMessage::Event(event) => event,
+        BusMessage::Event(event) => event.event().clone(),
         other => panic!("expected an event, got {other:?}"),
     }
 }

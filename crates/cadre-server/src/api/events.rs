@@ -14,14 +14,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use cadre_core::event::{EventKind, RunEvent};
 use cadre_store::{MAX_EVENTS_PAGE, StoreError};
-use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
@@ -31,7 +33,7 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody, ErrorCode, FieldError};
 use super::extract::{ApiPath, ApiQuery};
-use crate::bus::{BusMessage, Subscription};
+use crate::bus::{BusMessage, SharedEvent, Subscription};
 use crate::telemetry::metrics::GaugeGuard;
 
 /// Page size of `GET …/events` when none is given.
@@ -52,6 +54,8 @@ const BACKSTOP_POLL_TICKS: u32 = 60;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Frames buffered per stream before the pump waits for the client.
 const STREAM_BUFFER: usize = 64;
+/// An SSE comment: keeps proxies from closing a quiet stream, ignored by clients.
+const SSE_KEEP_ALIVE: &[u8] = b":\n\n";
 
 /// `GET …/events` parameters.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -181,7 +185,7 @@ pub async fn stream_events(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<StreamQuery>,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let after = match headers.get("last-event-id") {
         Some(value) => value
             .to_str()
@@ -196,33 +200,29 @@ pub async fn stream_events(
         None => query.after.unwrap_or(0),
     };
     let events = open_event_source(state, &user, id, after, Transport::Sse).await?;
-    let stream = futures::stream::unfold(events, |mut events| async move {
-        events.next().await.map(|event| (sse_frame(&event), events))
-    })
-    .filter_map(futures::future::ready);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
-}
-
-/// The SSE frame of an event; `None` (logged) if it cannot be encoded, which would be our
-/// bug and must not end the stream.
-fn sse_frame(event: &RunEvent) -> Option<Result<Event, Infallible>> {
-    let data = encode_event(event)?;
-    let mut frame = Event::default().event(event.kind.type_name()).data(data);
-    if event.kind.is_durable() {
-        frame = frame.id(event.seq.to_string());
-    }
-    Some(Ok(frame))
-}
-
-/// The JSON text of an event as every transport sends it; `None` (logged) on failure.
-pub(crate) fn encode_event(event: &RunEvent) -> Option<String> {
-    match serde_json::to_string(event) {
-        Ok(data) => Some(data),
-        Err(error) => {
-            tracing::error!(run_id = %event.run_id, %error, "cannot encode event");
-            None
+    // The body is the shared frames themselves: nothing is encoded or copied per client.
+    let frames = futures::stream::unfold(events, |mut events| async move {
+        loop {
+            match events.next_item().await? {
+                StreamItem::Event(event) => {
+                    if let Some(frame) = event.sse_frame() {
+                        return Some((Ok::<_, Infallible>(frame), events));
+                    }
+                }
+                StreamItem::KeepAlive => {
+                    return Some((Ok(Bytes::from_static(SSE_KEEP_ALIVE)), events));
+                }
+            }
         }
-    }
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(frames),
+    )
+        .into_response())
 }
 
 /// Which transport a stream goes out on (`cadre_streams_open{transport}`).
@@ -232,6 +232,8 @@ pub enum Transport {
     Sse,
     /// A WebSocket.
     Ws,
+    /// An OpenAI-compatible chat completion following its run.
+    OpenAi,
 }
 
 impl Transport {
@@ -239,6 +241,7 @@ impl Transport {
         match self {
             Transport::Sse => "sse",
             Transport::Ws => "ws",
+            Transport::OpenAi => "openai",
         }
     }
 }
@@ -273,6 +276,7 @@ pub async fn open_event_source(
         run_id,
         last: after,
         tx,
+        last_sent: Instant::now(),
         complete: complete.clone(),
     };
     tokio::spawn(pump.run(subscription, run.status.is_terminal()));
@@ -286,14 +290,24 @@ pub async fn open_event_source(
 /// A run's ordered events, from [`open_event_source`].
 #[derive(Debug)]
 pub struct EventSource {
-    rx: mpsc::Receiver<RunEvent>,
+    rx: mpsc::Receiver<StreamItem>,
     complete: Arc<AtomicBool>,
     _open: GaugeGuard,
 }
 
 impl EventSource {
     /// The next event; `None` once the source has ended.
-    pub async fn next(&mut self) -> Option<RunEvent> {
+    pub async fn next(&mut self) -> Option<Arc<SharedEvent>> {
+        loop {
+            if let StreamItem::Event(event) = self.next_item().await? {
+                return Some(event);
+            }
+        }
+    }
+
+    /// The next event or keep-alive (after [`KEEP_ALIVE`] without one); `None` once the
+    /// source has ended.
+    pub async fn next_item(&mut self) -> Option<StreamItem> {
         self.rx.recv().await
     }
 
@@ -303,6 +317,16 @@ impl EventSource {
     pub fn completed(&self) -> bool {
         self.complete.load(Ordering::Acquire)
     }
+}
+
+/// What an [`EventSource`] yields.
+#[derive(Debug)]
+pub enum StreamItem {
+    /// The next event, shared with every other stream of the run.
+    Event(Arc<SharedEvent>),
+    /// Nothing was sent for [`KEEP_ALIVE`]: transports that need traffic to stay open
+    /// send some (the WebSocket pings on its own).
+    KeepAlive,
 }
 
 /// Why the pump stops.
@@ -319,7 +343,9 @@ struct Pump {
     run_id: Uuid,
     /// Seq of the last durable event sent.
     last: u64,
-    tx: mpsc::Sender<RunEvent>,
+    tx: mpsc::Sender<StreamItem>,
+    /// When something was last sent (for keep-alives).
+    last_sent: Instant,
     /// Set when the run's log was delivered to its end.
     complete: Arc<AtomicBool>,
 }
@@ -346,11 +372,19 @@ impl Pump {
         let mut ticks: u32 = 0;
         let mut poll = tokio::time::interval(POLL_EVERY);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Made once, not per loop: with thousands of streams on one run, every event
+        // passes through this loop once per stream, and registering with the shutdown
+        // token anew each time was a measurable share of the fan-out's cost.
+        let client = self.tx.clone();
+        let client_gone = client.closed();
+        let shutdown = self.state.shutdown.clone();
+        let shutting_down = shutdown.cancelled();
+        tokio::pin!(client_gone, shutting_down);
         loop {
             let outcome = tokio::select! {
-                _ = self.tx.closed() => Err(Stop::ClientGone),
+                () = &mut client_gone => Err(Stop::ClientGone),
                 // Not `complete`: the client should reconnect and resume.
-                () = self.state.shutdown.cancelled() => Err(Stop::ClientGone),
+                () = &mut shutting_down => Err(Stop::ClientGone),
                 message = next_message(&mut subscription), if subscription.is_some() => {
                     match message {
                         Some(message) => self.on_message(message, &mut bus_down).await,
@@ -364,11 +398,14 @@ impl Pump {
                 }
                 _ = poll.tick() => {
                     ticks = ticks.wrapping_add(1);
-                    if bus_down || db_failing || ticks.is_multiple_of(BACKSTOP_POLL_TICKS) {
-                        Ok(true)
+                    let kept_alive = if self.last_sent.elapsed() >= KEEP_ALIVE {
+                        self.send_item(StreamItem::KeepAlive).await
                     } else {
-                        Ok(false)
-                    }
+                        Ok(())
+                    };
+                    kept_alive.map(|()| {
+                        bus_down || db_failing || ticks.is_multiple_of(BACKSTOP_POLL_TICKS)
+                    })
                 }
             };
             let needs_db = match outcome {
@@ -406,7 +443,7 @@ impl Pump {
                 if !event.kind.is_durable() {
                     // A delta belongs right after the durable event it follows.
                     if event.seq == self.last {
-                        self.send(&event).await?;
+                        self.send(event).await?;
                     }
                     return Ok(false);
                 }
@@ -417,12 +454,14 @@ impl Pump {
                     // Missing events are in the database (persisted before published).
                     return Ok(true);
                 }
-                self.send(&event).await?;
-                self.last = event.seq;
+                let (seq, at) = (event.seq, event.at);
+                let finished = matches!(event.kind, EventKind::Finished { .. });
+                self.send(event).await?;
+                self.last = seq;
                 self.state
                     .metrics
-                    .event_delivered((chrono::Utc::now() - event.at).to_std().unwrap_or_default());
-                if matches!(event.kind, EventKind::Finished { .. }) {
+                    .event_delivered((chrono::Utc::now() - at).to_std().unwrap_or_default());
+                if finished {
                     return Err(Stop::Finished);
                 }
                 Ok(false)
@@ -476,9 +515,12 @@ impl Pump {
                     // The store keeps seqs contiguous; never send out of order.
                     return Ok(None);
                 }
-                self.send(&event).await.map_err(|_| CatchUpError::Client)?;
-                self.last = event.seq;
-                if matches!(event.kind, EventKind::Finished { .. }) {
+                let (seq, finished) = (event.seq, matches!(event.kind, EventKind::Finished { .. }));
+                self.send(SharedEvent::new(event))
+                    .await
+                    .map_err(|_| CatchUpError::Client)?;
+                self.last = seq;
+                if finished {
                     return Ok(Some(()));
                 }
             }
@@ -488,11 +530,14 @@ impl Pump {
         }
     }
 
-    async fn send(&self, event: &RunEvent) -> Result<(), Stop> {
-        self.tx
-            .send(event.clone())
-            .await
-            .map_err(|_| Stop::ClientGone)
+    async fn send(&mut self, event: Arc<SharedEvent>) -> Result<(), Stop> {
+        self.send_item(StreamItem::Event(event)).await
+    }
+
+    async fn send_item(&mut self, item: StreamItem) -> Result<(), Stop> {
+        self.tx.send(item).await.map_err(|_| Stop::ClientGone)?;
+        self.last_sent = Instant::now();
+        Ok(())
     }
 }
 

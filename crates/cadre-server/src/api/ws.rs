@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody, ErrorCode};
-use super::events::{EventSource, Transport, encode_event, open_event_source};
+use super::events::{EventSource, Transport, open_event_source};
 use super::extract::{ApiPath, ApiQuery};
 
 /// How often the server pings an idle client (keeps proxies from closing the socket).
@@ -87,8 +87,8 @@ async fn session(mut socket: WebSocket, mut events: EventSource) {
         tokio::select! {
             event = events.next() => {
                 let Some(event) = event else { break };
-                let Some(text) = encode_event(&event) else { continue };
-                if socket.send(Message::Text(text.into())).await.is_err() {
+                let Some(text) = event.json() else { continue };
+                if socket.send(Message::Text(text.to_owned().into())).await.is_err() {
                     return;
                 }
             }

@@ -14,7 +14,7 @@ use cadre_core::event::RunEvent;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{BusError, BusHealth, EventBus, Subscription};
+use super::{BusError, BusHealth, EventBus, SharedEvent, Subscription};
 
 /// Default per-subscriber buffer, in messages, before a slow subscriber lags.
 pub const DEFAULT_CAPACITY: usize = 1024;
@@ -27,7 +27,7 @@ const MAX_CAPACITY: usize = 1 << 16;
 #[derive(Debug, Clone)]
 pub(crate) enum Signal {
     /// Shared so that fan-out to many subscribers clones a pointer, not the event.
-    Event(Arc<RunEvent>),
+    Event(Arc<SharedEvent>),
     Down,
     Up,
 }
@@ -147,7 +147,7 @@ impl Hub {
     pub(crate) fn deliver(&self, event: &RunEvent) {
         if let Some(sender) = self.sender(event.run_id) {
             // An error only means the last subscriber left meanwhile.
-            let _ = sender.send(Signal::Event(Arc::new(event.clone())));
+            let _ = sender.send(Signal::Event(SharedEvent::new(event.clone())));
         }
     }
 
@@ -318,7 +318,10 @@ mod tests {
         for _ in 0..4 {
             got.push(sub.recv().await.unwrap());
         }
-        assert_eq!(got[0], BusMessage::Event(event_with_at(&got[0], R, 1)));
+        assert_eq!(
+            got[0],
+            BusMessage::Event(SharedEvent::new(event_with_at(&got[0], R, 1)))
+        );
         assert_eq!(got[1], BusMessage::Disconnected);
         assert_eq!(got[2], BusMessage::Reconnected);
         assert!(matches!(&got[3], BusMessage::Event(e) if e.seq == 2));
@@ -332,6 +335,23 @@ mod tests {
             at: e.at,
             ..event(run_id, seq)
         }
+    }
+
+    #[tokio::test]
+    async fn subscribers_share_one_event_and_its_one_encoding() {
+        let hub = Hub::new(16, None);
+        let (mut first, _) = hub.subscribe(R).unwrap();
+        let (mut second, _) = hub.subscribe(R).unwrap();
+        hub.deliver(&event(R, 1));
+        let (Some(BusMessage::Event(a)), Some(BusMessage::Event(b))) =
+            (first.recv().await, second.recv().await)
+        else {
+            panic!("expected an event for both subscribers")
+        };
+        assert!(Arc::ptr_eq(&a, &b), "each subscriber got its own copy");
+        let json = a.json().unwrap();
+        assert_eq!(json, serde_json::to_string(a.event()).unwrap());
+        assert!(std::ptr::eq(json, b.json().unwrap()), "encoded twice");
     }
 
     #[tokio::test]

@@ -16,6 +16,7 @@
 
 pub mod memory;
 pub mod redis;
+mod shared;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use uuid::Uuid;
 
 pub use self::redis::{RedisBus, RedisBusConfig};
 pub use memory::{DEFAULT_CAPACITY, MemoryBus};
+pub use shared::SharedEvent;
 
 use memory::{Hub, Signal};
 
@@ -83,7 +85,7 @@ impl BusHealth {
 #[derive(Debug, Clone, PartialEq)]
 pub enum BusMessage {
     /// An event of the subscribed run (durable or `message_delta`), in publish order.
-    Event(RunEvent),
+    Event(Arc<SharedEvent>),
     /// The subscriber fell behind its bounded buffer and this many bus messages were
     /// dropped for it; the stream layer catches up from the database.
     Lagged {
@@ -196,7 +198,7 @@ impl Stream for Subscription {
             this.next.set(recv_signal(rx));
             match result {
                 Ok(Signal::Event(event)) => {
-                    return Poll::Ready(Some(BusMessage::Event(Arc::unwrap_or_clone(event))));
+                    return Poll::Ready(Some(BusMessage::Event(event)));
                 }
                 Ok(Signal::Up) => {
                     if let Some(message) = this.link_change(true) {

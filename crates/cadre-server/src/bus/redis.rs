@@ -24,7 +24,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 use uuid::Uuid;
 
 use super::memory::{DEFAULT_CAPACITY, Hub, Interest};
-use super::{BusError, BusHealth, EventBus, Subscription};
+use super::{BusError, BusHealth, EventBus, SharedEvent, Subscription};
 
 /// Channels per SUBSCRIBE command when re-subscribing many runs at once.
 const SUBSCRIBE_CHUNK: usize = 500;
@@ -427,9 +427,16 @@ impl SubscriberTask {
         let Some(sender) = self.hub.sender(run_id) else {
             return;
         };
-        match serde_json::from_slice::<RunEvent>(message.get_payload_bytes()) {
+        let payload = message.get_payload_bytes();
+        match serde_json::from_slice::<RunEvent>(payload) {
             Ok(event) => {
-                let _ = sender.send(super::memory::Signal::Event(Arc::new(event)));
+                // The payload is the event as `publish` encoded it: the streams write it
+                // as it came instead of encoding the event again, once each.
+                let shared = match std::str::from_utf8(payload) {
+                    Ok(json) => SharedEvent::with_json(event, json),
+                    Err(_) => SharedEvent::new(event),
+                };
+                let _ = sender.send(super::memory::Signal::Event(shared));
             }
             Err(error) => {
                 tracing::warn!(%channel, %error, "event bus dropped an undecodable message");
