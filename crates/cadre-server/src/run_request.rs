@@ -8,6 +8,7 @@ use cadre_core::run::{RunOverrides, RunRequest, TeamSource};
 use cadre_core::team::{SpeakerSelection, TeamSpec};
 use cadre_llm::demo::DEMO_MODEL;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// How the team builder is asked, when no team is given.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -50,6 +51,20 @@ pub struct StoredRunRequest {
     /// Speaker selection override.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speaker_selection: Option<SpeakerSelection>,
+    /// The run this one was forked from, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork: Option<ForkOrigin>,
+}
+
+/// Where a forked run's conversation came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForkOrigin {
+    /// The run forked.
+    pub run_id: Uuid,
+    /// Its last event the fork kept.
+    pub after_seq: u64,
+    /// Whether the fork edited the message at `after_seq`.
+    pub edited: bool,
 }
 
 fn yes() -> bool {

@@ -92,6 +92,7 @@ async fn create_run(f: &Fixture) -> Uuid {
         max_round: None,
         budget_usd: None,
         speaker_selection: None,
+        fork: None,
     };
     let run = f
         .store

@@ -7,7 +7,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cadre_core::RunStatus;
-use cadre_store::NewRun;
+use cadre_core::event::RunEvent;
+use cadre_store::{NewRun, RunRecord};
 use uuid::Uuid;
 
 use super::validation::{page_limit, validate, validate_input};
@@ -18,6 +19,7 @@ use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::bus::BusSink;
 use crate::quota::Allowance;
+use crate::run_request::StoredRunRequest;
 
 /// How many times a worker may claim a run's job before the run fails.
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -39,6 +41,19 @@ pub async fn create_run(
     ApiJson(body): ApiJson<CreateRunBody>,
 ) -> Result<Response, ApiError> {
     let mut request = validate(body)?;
+    admit_new_run(&state, &user).await?;
+    if let Some(team_id) = request.1 {
+        // Inlined now so that editing or deleting the saved team cannot change this run.
+        let team = state.store.get_team(user.id, team_id).await?;
+        request.0.team = Some(team.spec);
+    }
+    let run = queue_run(&state, &user, &request.0, Vec::new()).await?;
+    Ok(accepted(run))
+}
+
+/// Refuses a new run when the caller created too many in the last minute or used up a
+/// daily quota (429 with `Retry-After`); every way of starting a run passes here.
+pub(crate) async fn admit_new_run(state: &AppState, user: &AuthUser) -> Result<(), ApiError> {
     if let Err(retry_after) = state.limits.runs_per_user.hit(&user.id.to_string()) {
         return Err(ApiError::rate_limited(
             "too many runs created in the last minute",
@@ -61,30 +76,41 @@ pub async fn create_run(
             "daily_usd": quotas.daily_usd,
         })));
     }
-    if let Some(team_id) = request.1 {
-        // Inlined now so that editing or deleting the saved team cannot change this run.
-        let team = state.store.get_team(user.id, team_id).await?;
-        request.0.team = Some(team.spec);
-    }
-    let stored = request.0;
-    let run = state
-        .store
-        .create_run(NewRun {
-            owner: user.id,
-            task: stored.task.clone(),
-            request: serde_json::to_value(&stored).map_err(ApiError::internal)?,
-            max_attempts: MAX_ATTEMPTS,
-        })
-        .await?;
+    Ok(())
+}
+
+/// Stores an admitted run with its job (and, for a fork, the history it starts from).
+pub(crate) async fn queue_run(
+    state: &AppState,
+    user: &AuthUser,
+    stored: &StoredRunRequest,
+    history: Vec<RunEvent>,
+) -> Result<RunRecord, ApiError> {
+    let new = NewRun {
+        owner: user.id,
+        task: stored.task.clone(),
+        request: serde_json::to_value(stored).map_err(ApiError::internal)?,
+        max_attempts: MAX_ATTEMPTS,
+    };
+    let run = if history.is_empty() {
+        state.store.create_run(new).await?
+    } else {
+        state.store.create_run_with_history(new, history).await?
+    };
     state.metrics.runs_created.inc();
     tracing::info!(run_id = %run.id, "run queued");
+    Ok(run)
+}
+
+/// `202 Accepted` with the run's URL and view.
+pub(crate) fn accepted(run: RunRecord) -> Response {
     let location = format!("/api/v1/runs/{}", run.id);
-    Ok((
+    (
         StatusCode::ACCEPTED,
         [(header::LOCATION, location)],
         Json(RunView::from(run)),
     )
-        .into_response())
+        .into_response()
 }
 
 /// Lists the caller's runs, newest first.

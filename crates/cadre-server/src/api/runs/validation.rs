@@ -106,6 +106,7 @@ pub(super) fn validate(body: CreateRunBody) -> Result<(StoredRunRequest, Option<
         max_round: body.max_round,
         budget_usd: body.budget_usd,
         speaker_selection,
+        fork: None,
     };
     Ok((request, body.team_id))
 }

@@ -1,5 +1,5 @@
 //! The public JSON shapes of the run resource: request bodies ([`CreateRunBody`],
-//! [`BuildBody`], [`RunInputBody`]), list parameters ([`ListRunsQuery`]) and what the API
+//! [`BuildBody`], [`RunInputBody`], [`ForkRunBody`]), list parameters ([`ListRunsQuery`]) and what the API
 //! answers ([`RunView`] with its [`RunSettingsView`] and [`RunErrorView`]; [`RunList`]);
 //! status and usage are the engine's own [`RunStatus`] and [`UsageTotals`] schemas. The type names are the schema names
 //! of `/openapi.json`, and so of the web UI's generated types: renaming one is an API
@@ -92,6 +92,31 @@ pub struct RunView {
     pub finished_at: Option<DateTime<Utc>>,
     /// What the run was asked to do (model, limits, build only…).
     pub settings: RunSettingsView,
+    /// The run this one was forked from (`POST /api/v1/runs/{id}/fork`), if any.
+    pub forked_from: Option<ForkOriginView>,
+}
+
+/// Where a forked run's conversation came from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ForkOriginView {
+    /// The run forked.
+    pub run_id: Uuid,
+    /// Its last event the fork kept.
+    pub after_seq: u64,
+    /// Whether the message at `after_seq` was edited.
+    pub edited: bool,
+}
+
+/// `POST /api/v1/runs/{id}/fork` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForkRunBody {
+    /// The fork keeps the run's conversation up to and including this event (a seq of
+    /// the run's event log, at or after its task message) and continues from there.
+    pub after_seq: u64,
+    /// New content for the message at `after_seq` (which must then be a `message`
+    /// event); the team continues from the edited message.
+    pub edit: Option<String>,
 }
 
 /// A run's request settings, as given at creation.
@@ -114,10 +139,9 @@ pub struct RunSettingsView {
 }
 
 impl RunSettingsView {
-    /// The settings of a stored request; a request this version cannot read (written by
-    /// a newer one) shows defaults rather than failing the whole view.
-    fn from_request(request: serde_json::Value) -> Self {
-        let Ok(request) = serde_json::from_value::<StoredRunRequest>(request) else {
+    /// The settings of a stored request (`None`: one this version cannot read).
+    fn from_request(request: Option<&StoredRunRequest>) -> Self {
+        let Some(request) = request else {
             return Self {
                 execute: true,
                 ..Self::default()
@@ -128,7 +152,7 @@ impl RunSettingsView {
             .as_ref()
             .and_then(SpeakerSelection::method);
         Self {
-            model: request.model,
+            model: request.model.clone(),
             execute: request.execute,
             max_round: request.max_round,
             budget_usd: request.budget_usd,
@@ -141,6 +165,9 @@ impl RunSettingsView {
 
 impl From<RunRecord> for RunView {
     fn from(run: RunRecord) -> Self {
+        // A request this version cannot read (written by a newer one) shows defaults
+        // rather than failing the whole view.
+        let request = serde_json::from_value::<StoredRunRequest>(run.request).ok();
         let error = run.error_code.map(|code| RunErrorView {
             code,
             message: run.error_message.unwrap_or_default(),
@@ -158,7 +185,15 @@ impl From<RunRecord> for RunView {
             created_at: run.created_at,
             started_at: run.started_at,
             finished_at: run.finished_at,
-            settings: RunSettingsView::from_request(run.request),
+            settings: RunSettingsView::from_request(request.as_ref()),
+            forked_from: request
+                .as_ref()
+                .and_then(|r| r.fork)
+                .map(|fork| ForkOriginView {
+                    run_id: fork.run_id,
+                    after_seq: fork.after_seq,
+                    edited: fork.edited,
+                }),
         }
     }
 }
