@@ -1,5 +1,6 @@
 //! Owns the team resource: the caller's saved teams (list, create, get, replace, delete),
-//! import from an AutoGen AgentBuilder save file, export back to that format, and
+//! import from a team file (AutoGen AgentBuilder, AgentChat / AutoGen Studio, Cadre),
+//! the gallery of starter teams, export back to AgentBuilder's format, and
 //! [`TeamView`], the public JSON shape of a saved team. Another owner's team answers 404,
 //! exactly like a missing one, so ids cannot be probed.
 
@@ -8,7 +9,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use cadre_core::autogen::{export_autogen, import_autogen};
+use cadre_core::autogen::{TeamFormat, export_autogen, import_team_value};
+use cadre_core::gallery::starter_teams;
 use cadre_core::team::{TeamError, TeamSpec};
 use cadre_store::{MAX_PAGE, TeamRecord};
 use chrono::{DateTime, Utc};
@@ -78,6 +80,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/teams", get(list_teams).post(create_team))
         .route("/api/v1/teams/import", post(import_team))
+        .route("/api/v1/teams/gallery", get(starter_gallery))
         .route(
             "/api/v1/teams/{id}",
             get(get_team).put(update_team).delete(delete_team),
@@ -131,16 +134,32 @@ pub async fn create_team(
     save_new(&state, &user, &spec).await
 }
 
-/// Saves a team converted from an AutoGen AgentBuilder save file (`agent_configs`, …).
+/// A team saved from an imported file, with what the importer could not interpret.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportedTeamView {
+    /// The saved team.
+    #[serde(flatten)]
+    pub team: TeamView,
+    /// The format the file was read as.
+    pub format: TeamFormat,
+    /// Parts of the file kept (for export) but not used, and behaviour that differs from
+    /// the source framework: one line each. Empty for Cadre and AgentBuilder files.
+    pub notes: Vec<String>,
+}
+
+/// Saves a team read from a file: AutoGen AgentBuilder `save()` JSON (`agent_configs`),
+/// an AutoGen AgentChat / AutoGen Studio team component (RoundRobinGroupChat,
+/// SelectorGroupChat, bare or as a Studio record), an AutoGen Studio gallery (its first
+/// team), AutoGen Studio 0.4.0's format, or Cadre team JSON.
 #[utoipa::path(post, path = "/api/v1/teams/import", tag = "teams",
-    request_body(content = Object, description = "AutoGen AgentBuilder `save()` JSON"),
+    request_body(content = Object, description = "A team file: AutoGen AgentBuilder, AgentChat component, AutoGen Studio team or gallery, or Cadre JSON"),
     responses(
-        (status = 201, description = "Imported and saved", body = TeamView,
+        (status = 201, description = "Imported and saved", body = ImportedTeamView,
             headers(("Location" = String, description = "The team's URL"))),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "Not a valid AutoGen team", body = ErrorBody),
+        (status = 422, description = "Not a team Cadre can read or run", body = ErrorBody),
     ))]
 pub async fn import_team(
     State(state): State<AppState>,
@@ -148,10 +167,58 @@ pub async fn import_team(
     ApiJson(file): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     // The importer's messages already name the offending field in one line: pass them on.
-    let spec = import_autogen(&file)
+    let imported = import_team_value(&file)
         .map_err(|error| ApiError::new(ErrorCode::ValidationFailed, import_message(&error)))?;
-    validate_team(&spec)?;
-    save_new(&state, &user, &spec).await
+    validate_team(&imported.team)?;
+    let team = state.store.create_team(user.id, &imported.team).await?;
+    tracing::info!(team_id = %team.id, format = imported.format.as_str(), "team imported");
+    let location = format!("/api/v1/teams/{}", team.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(ImportedTeamView {
+            team: TeamView::from(team),
+            format: imported.format,
+            notes: imported.notes,
+        }),
+    )
+        .into_response())
+}
+
+/// A starter team of the gallery.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StarterTeamView {
+    /// Stable identifier (`research-and-write`).
+    pub id: String,
+    /// Display name.
+    pub label: String,
+    /// What the team is for.
+    pub description: String,
+    /// The team, ready to save (`POST /api/v1/teams`) or run (`team` of a new run).
+    pub spec: TeamSpec,
+}
+
+/// The starter teams Cadre ships.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StarterGallery {
+    /// The teams, in gallery order.
+    pub teams: Vec<StarterTeamView>,
+}
+
+/// The gallery of starter teams (AgentChat components shipped with Cadre).
+#[utoipa::path(get, path = "/api/v1/teams/gallery", tag = "teams",
+    responses((status = 200, description = "The starter teams", body = StarterGallery)))]
+pub async fn starter_gallery(_user: AuthUser) -> Json<StarterGallery> {
+    let teams = starter_teams()
+        .into_iter()
+        .map(|starter| StarterTeamView {
+            id: starter.id.to_string(),
+            label: starter.label,
+            description: starter.description,
+            spec: starter.spec,
+        })
+        .collect();
+    Json(StarterGallery { teams })
 }
 
 /// One of the caller's teams.
@@ -283,7 +350,7 @@ fn team_error_field(error: &TeamError) -> &'static str {
 /// already says what it expects).
 fn import_message(error: &TeamError) -> String {
     match error {
-        TeamError::Format(message) => format!("invalid AutoGen file: {message}"),
+        TeamError::Format(message) => format!("invalid team file: {message}"),
         other => other.to_string(),
     }
 }
