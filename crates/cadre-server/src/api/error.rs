@@ -176,6 +176,12 @@ impl ApiError {
     }
 
     /// The client-visible message.
+    /// How long a rate-limited client should wait, if this is a rate limit.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after
+    }
+
+    /// The client-facing message.
     pub fn message(&self) -> &str {
         &self.message
     }

@@ -15,7 +15,7 @@
 //! - [`extract`]: `Json`/`Query`/`Path` wrappers that reject in our error shape.
 //! - [`health`]: `/healthz`, `/readyz`, and `/metrics` (optionally behind
 //!   `CADRE_METRICS_TOKEN`).
-//! - [`runs`]: create, list, get, delete, cancel runs; the public run view.
+//! - [`runs`]: create, list, get, delete, cancel and fork runs; the public run view.
 //! - [`events`]: the JSON event page, the SSE stream, and the one event source (DB
 //!   catch-up + live bus) behind every streaming transport.
 //! - [`ws`]: the same events over a WebSocket.
@@ -23,6 +23,8 @@
 //!   run script in this origin).
 //! - [`teams`]: saved teams, AutoGen import/export.
 //! - [`transcript`]: a run's transcript as Markdown or JSON.
+//! - [`openai_compat`]: a team as an OpenAI-compatible model (`/v1/chat/completions`,
+//!   `/v1/models`), errors in OpenAI's shape.
 //! - [`openapi`]: the OpenAPI 3.1 document (`/openapi.json`) and Swagger UI (`/docs`).
 //! - [`session`]: browser sign-in with the refresh token in an `HttpOnly` cookie.
 //! - [`info`]: public server facts (`/api/v1/info`) and the caller's models.
@@ -38,6 +40,7 @@ pub mod files;
 pub mod health;
 pub mod info;
 pub mod limits;
+pub mod openai_compat;
 pub mod openapi;
 pub mod providers;
 pub mod runs;
@@ -142,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .merge(transcript::router())
         .merge(files::router())
         .merge(openapi::router())
+        .merge(openai_compat::router())
         .fallback(ui::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
