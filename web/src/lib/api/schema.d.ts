@@ -416,6 +416,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{id}/fork": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Starts a new run from a point of this run's conversation. */
+        post: operations["fork_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{id}/input": {
         parameters: {
             query?: never;
@@ -492,6 +509,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/teams/gallery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The gallery of starter teams (AgentChat components shipped with Cadre). */
+        get: operations["starter_gallery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/teams/import": {
         parameters: {
             query?: never;
@@ -501,7 +535,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Saves a team converted from an AutoGen AgentBuilder save file (`agent_configs`, …). */
+        /**
+         * Saves a team read from a file: AutoGen AgentBuilder `save()` JSON (`agent_configs`),
+         *     an AutoGen AgentChat / AutoGen Studio team component (RoundRobinGroupChat,
+         *     SelectorGroupChat, bare or as a Studio record), an AutoGen Studio gallery (its first
+         *     team), AutoGen Studio 0.4.0's format, or Cadre team JSON.
+         */
         post: operations["import_team"];
         delete?: never;
         options?: never;
@@ -968,10 +1007,49 @@ export interface components {
             /** @description What is wrong with it. */
             message: string;
         };
+        /** @description Where a forked run's conversation came from. */
+        ForkOriginView: {
+            /**
+             * Format: int64
+             * @description Its last event the fork kept.
+             */
+            after_seq: number;
+            /** @description Whether the message at `after_seq` was edited. */
+            edited: boolean;
+            /**
+             * Format: uuid
+             * @description The run forked.
+             */
+            run_id: string;
+        };
+        /** @description `POST /api/v1/runs/{id}/fork` body. */
+        ForkRunBody: {
+            /**
+             * Format: int64
+             * @description The fork keeps the run's conversation up to and including this event (a seq of
+             *     the run's event log, at or after its task message) and continues from there.
+             */
+            after_seq: number;
+            /**
+             * @description New content for the message at `after_seq` (which must then be a `message`
+             *     event); the team continues from the edited message.
+             */
+            edit?: string | null;
+        };
         /** @description `/healthz` answer. */
         Health: {
             /** @description Always `ok`. */
             status: string;
+        };
+        /** @description A team saved from an imported file, with what the importer could not interpret. */
+        ImportedTeamView: components["schemas"]["TeamView"] & {
+            /** @description The format the file was read as. */
+            format: components["schemas"]["TeamFormat"];
+            /**
+             * @description Parts of the file kept (for export) but not used, and behaviour that differs from
+             *     the source framework: one line each. Empty for Cadre and AgentBuilder files.
+             */
+            notes: string[];
         };
         /**
          * @description Severity of a `log` event.
@@ -1185,6 +1263,7 @@ export interface components {
              * @description When the run reached a terminal status.
              */
             finished_at?: string | null;
+            forked_from?: components["schemas"]["ForkOriginView"] | null;
             /**
              * Format: uuid
              * @description Run id.
@@ -1294,11 +1373,32 @@ export interface components {
                 [key: string]: string[];
             };
         };
+        /** @description The starter teams Cadre ships. */
+        StarterGallery: {
+            /** @description The teams, in gallery order. */
+            teams: components["schemas"]["StarterTeamView"][];
+        };
+        /** @description A starter team of the gallery. */
+        StarterTeamView: {
+            /** @description What the team is for. */
+            description: string;
+            /** @description Stable identifier (`research-and-write`). */
+            id: string;
+            /** @description Display name. */
+            label: string;
+            /** @description The team, ready to save (`POST /api/v1/teams`) or run (`team` of a new run). */
+            spec: components["schemas"]["TeamSpec"];
+        };
         /**
          * @description Why a chat ended.
          * @enum {string}
          */
         StopReason: "text_mention" | "max_round" | "token_budget" | "cost_budget" | "timeout" | "cancelled" | "error" | "build_only";
+        /**
+         * @description The format a team was read from.
+         * @enum {string}
+         */
+        TeamFormat: "cadre" | "autogen_builder" | "agentchat" | "agentchat_gallery" | "autogen_studio_legacy";
         /** @description A page of teams, newest first. */
         TeamList: {
             /** @description Pass as `cursor` for the next page; `null` when there is none. */
@@ -3075,6 +3175,107 @@ export interface operations {
             };
         };
     };
+    fork_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run to fork */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForkRunBody"];
+            };
+        };
+        responses: {
+            /** @description The fork, queued */
+            202: {
+                headers: {
+                    /** @description The fork's URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunView"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter that does not parse, or a body that is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired or revoked access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The run's request cannot be read by this version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not of the documented content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `after_seq` is not a point the run can be forked at, or `edit` is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many runs created in the last minute, or a daily quota is used up (see `Retry-After`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     submit_input: {
         parameters: {
             query?: never;
@@ -3419,6 +3620,35 @@ export interface operations {
             };
         };
     };
+    starter_gallery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The starter teams */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StarterGallery"];
+                };
+            };
+            /** @description Missing, expired or revoked access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     import_team: {
         parameters: {
             query?: never;
@@ -3426,7 +3656,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description AutoGen AgentBuilder `save()` JSON */
+        /** @description A team file: AutoGen AgentBuilder, AgentChat component, AutoGen Studio team or gallery, or Cadre JSON */
         requestBody: {
             content: {
                 "application/json": Record<string, unknown>;
@@ -3441,7 +3671,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TeamView"];
+                    "application/json": components["schemas"]["ImportedTeamView"];
                 };
             };
             /** @description Malformed body */
@@ -3480,7 +3710,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not a valid AutoGen team */
+            /** @description Not a team Cadre can read or run */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -23,6 +23,10 @@ export type FailureCode = Schemas['FailureCode'];
 export type StopReason = Schemas['StopReason'];
 export type ErrorCode = Schemas['ErrorCode'];
 export type CreateRunBody = Schemas['CreateRunBody'];
+/** `POST /api/v1/runs/{id}/fork`: the last event kept and, optionally, that message's new text. */
+export type ForkRunBody = Schemas['ForkRunBody'];
+/** Where a forked run came from (`Run.forked_from`). */
+export type ForkOrigin = Schemas['ForkOriginView'];
 /** One event of a run's log (`docs/DESIGN.md` §4): a union on `type`, each with its `data`. */
 export type RunEvent = Schemas['RunEvent'];
 /** The type of an event: `status`, `team`, `message_delta`, … */
@@ -48,6 +52,13 @@ export type SelectionMethod = Schemas['SelectionMethod'];
 export type Termination = Schemas['Termination'];
 export type CodeExecution = Schemas['CodeExecution'];
 export type TeamList = Schemas['TeamList'];
+/** A team saved by `POST /api/v1/teams/import`: the team, the format read and notes. */
+export type ImportedTeam = Schemas['ImportedTeamView'];
+/** The formats the import reads. */
+export type TeamFormat = Schemas['TeamFormat'];
+export type StarterGallery = Schemas['StarterGallery'];
+/** One starter team of the gallery (`GET /api/v1/teams/gallery`). */
+export type StarterTeam = Schemas['StarterTeamView'];
 
 export type ModelCatalog = Schemas['ModelCatalog'];
 export type ModelOption = Schemas['ModelOption'];
