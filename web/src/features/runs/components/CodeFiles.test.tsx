@@ -16,7 +16,9 @@ const FILES: ArtifactFile[] = [
   { path: 'chart.svg', size_bytes: 100, content_type: 'image/svg+xml', stored: true },
 ];
 
-const filePath = (path: string) => `/api/v1/runs/${RUN_ID}/files/${encodeURIComponent(path)}`;
+const filePath = (path: string, runId = RUN_ID) => `/api/v1/runs/${runId}/files/${encodeURIComponent(path)}`;
+/** The run a fork was made from. */
+const PARENT_ID = '0c7e1f6a-2b3c-4d5e-8f90-a1b2c3d4e5f6';
 
 function bytes(body: string, type: string): Response {
   return new Response(body, { status: 200, headers: { 'Content-Type': type } });
@@ -46,12 +48,12 @@ afterEach(() => {
   connectSession(null);
 });
 
-function renderFiles(files: readonly ArtifactFile[] = FILES) {
+function renderFiles(files: readonly ArtifactFile[] = FILES, originRunId?: string) {
   const queryClient = createQueryClient();
   queryClient.setDefaultOptions({ queries: { retry: false }, mutations: { retry: false } });
   return render(
     <QueryClientProvider client={queryClient}>
-      <CodeFiles runId={RUN_ID} files={files} />
+      <CodeFiles runId={RUN_ID} originRunId={originRunId} files={files} />
     </QueryClientProvider>,
   );
 }
@@ -101,6 +103,22 @@ describe('CodeFiles', () => {
     renderFiles([FILES[0]!]);
     expect(await screen.findByRole('alert')).toHaveTextContent('file not found');
     expect(screen.queryByRole('img')).not.toBeInTheDocument();
+  });
+
+  it("on a fork, fetches a file of the copied history from the run it was forked from", async () => {
+    server
+      .on('GET', filePath('out/plot.png'), apiError(404, 'not_found', 'file not found'))
+      .on('GET', filePath('out/plot.png', PARENT_ID), bytes('PNG', 'image/png'))
+      .on('GET', filePath('table.csv'), apiError(404, 'not_found', 'file not found'))
+      .on('GET', filePath('table.csv', PARENT_ID), bytes('n,sq\n', 'text/csv'));
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => {});
+    renderFiles([FILES[0]!, FILES[1]!], PARENT_ID);
+    expect(await screen.findByRole('img', { name: 'out/plot.png' })).toHaveAttribute('src', 'blob:file-1');
+    expect(server.requests('GET', filePath('out/plot.png'))).toHaveLength(1);
+    await userEvent.click(screen.getByRole('button', { name: 'Download table.csv' }));
+    await waitFor(() => expect(click).toHaveBeenCalledTimes(1));
+    expect(server.requests('GET', filePath('table.csv', PARENT_ID))).toHaveLength(1);
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
   });
 
   it('renders nothing for a block that wrote no files', () => {

@@ -1,7 +1,8 @@
 // The files a code block wrote, under its result: name, size and a download button for
 // each kept file, the reason for the others, and raster images shown inline. The bytes
 // need the user's bearer token, so they are fetched and shown through an object URL
-// (revoked when the image goes away), never through a plain <img src> or link.
+// (revoked when the image goes away), never through a plain <img src> or link. On a fork,
+// the files its copied history lists are its parent's (`originRunId`).
 import { useEffect, useState } from 'react';
 import { Button, ErrorMessage } from '@/components/ui';
 import type { ArtifactFile, ArtifactSkip } from '@/lib/api/types';
@@ -26,12 +27,12 @@ export function isInlineImage(file: ArtifactFile): boolean {
 type ObjectUrl = { url: string | null; error: unknown };
 
 /** An object URL of a run file's bytes while the caller is mounted; revoked after. */
-function useRunFileUrl(runId: string, path: string): ObjectUrl {
+function useRunFileUrl(runId: string, path: string, originRunId: string | null): ObjectUrl {
   const [state, setState] = useState<ObjectUrl>({ url: null, error: null });
   useEffect(() => {
     const abort = new AbortController();
     let url: string | null = null;
-    fetchRunFile(runId, path, abort.signal).then(
+    fetchRunFile(runId, path, abort.signal, originRunId).then(
       (blob) => {
         if (abort.signal.aborted) return;
         url = URL.createObjectURL(blob);
@@ -45,12 +46,12 @@ function useRunFileUrl(runId: string, path: string): ObjectUrl {
       abort.abort();
       if (url) URL.revokeObjectURL(url);
     };
-  }, [runId, path]);
+  }, [runId, path, originRunId]);
   return state;
 }
 
-function InlineImage({ runId, file }: { runId: string; file: ArtifactFile }) {
-  const { url, error } = useRunFileUrl(runId, file.path);
+function InlineImage({ runId, originRunId, file }: { runId: string; originRunId: string | null; file: ArtifactFile }) {
+  const { url, error } = useRunFileUrl(runId, file.path, originRunId);
   if (error) return <ErrorMessage error={error} title={`Could not load ${fileName(file.path)}`} />;
   if (!url) return <span className="code-files__loading muted">Loading {fileName(file.path)}…</span>;
   return <img className="code-files__image" src={url} alt={file.path} />;
@@ -59,11 +60,13 @@ function InlineImage({ runId, file }: { runId: string; file: ArtifactFile }) {
 export interface CodeFilesProps {
   /** The run the files belong to (needed to fetch them). */
   runId: string;
+  /** For a fork: the run it was forked from, which keeps the files of the copied history. */
+  originRunId?: string | null | undefined;
   files: readonly ArtifactFile[];
 }
 
-export function CodeFiles({ runId, files }: CodeFilesProps) {
-  const download = useDownloadRunFile(runId);
+export function CodeFiles({ runId, originRunId = null, files }: CodeFilesProps) {
+  const download = useDownloadRunFile(runId, originRunId);
   if (files.length === 0) return null;
   return (
     <div className="code-files">
@@ -88,7 +91,7 @@ export function CodeFiles({ runId, files }: CodeFilesProps) {
                 <span className="muted">({SKIP_REASONS[file.skipped ?? 'not_kept']})</span>
               )}
             </div>
-            {isInlineImage(file) && <InlineImage runId={runId} file={file} />}
+            {isInlineImage(file) && <InlineImage runId={runId} originRunId={originRunId} file={file} />}
           </li>
         ))}
       </ul>

@@ -1,12 +1,13 @@
 // /runs/:runId — a run, live: status stepper, usage counters, the team, the streamed
-// transcript with code results, cancel, human input, transcript downloads and, for a
-// build-only run, the built team's editor to save the team or run it.
+// transcript with code results and fork actions (fork from a message, edit & rerun),
+// cancel, human input, transcript downloads, for a forked run the run it came from and,
+// for a build-only run, the built team's editor to save the team or run it.
 import { useEffect, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { useNavigate, useParams } from 'react-router';
+import { Link, useNavigate, useParams } from 'react-router';
 import { Button, Card, ConfirmDialog, ErrorMessage, PageHeader, PageSpinner, StatusBadge } from '@/components/ui';
 import { queryKeys } from '@/lib/api/query-keys';
-import type { Run, RunStatus } from '@/lib/api/types';
+import type { ForkOrigin, Run, RunStatus } from '@/lib/api/types';
 import { formatCost, formatElapsed, formatTokens } from '@/lib/format';
 import { isTerminalStatus } from '@/lib/run-status';
 import { useCancelRun } from '../api/cancel-run';
@@ -113,6 +114,23 @@ function BuiltTeamReview({ run, team }: { run: Run; team: TeamSpec }) {
   );
 }
 
+/** Where a forked run came from: the parent run and the last event the fork kept. */
+function ForkLineage({ origin }: { origin: ForkOrigin }) {
+  return (
+    <p className="run-lineage">
+      <span aria-hidden="true" className="run-lineage__icon">
+        ⑂{' '}
+      </span>
+      Forked from{' '}
+      <Link to={`/runs/${origin.run_id}`} title={`Run ${origin.run_id}`}>
+        run {origin.run_id.slice(0, 8)}
+      </Link>{' '}
+      after event #{origin.after_seq}
+      {origin.edited && ' · message edited'}
+    </p>
+  );
+}
+
 function Downloads({ runId }: { runId: string }) {
   const download = useDownloadTranscript(runId);
   return (
@@ -159,6 +177,7 @@ function RunView({ run }: { run: Run }) {
         }
       />
       <div className="run-page">
+        {run.forked_from && <ForkLineage origin={run.forked_from} />}
         <div className="run-page__top">
           <StatusStepper status={status} timeline={view.timeline} buildOnly={buildOnly} />
           <ConnectionIndicator status={connection} />
@@ -194,7 +213,14 @@ function RunView({ run }: { run: Run }) {
 
         {!buildOnly && (
           <Card title="Transcript" actions={<Downloads runId={run.id} />}>
-            <Transcript items={view.items} code={view.code} runId={run.id} emptyText={terminal ? 'No messages.' : 'Waiting for the first message…'} />
+            <Transcript
+              items={view.items}
+              code={view.code}
+              runId={run.id}
+              originRunId={run.forked_from?.run_id}
+              forkable
+              emptyText={terminal ? 'No messages.' : 'Waiting for the first message…'}
+            />
           </Card>
         )}
         {buildOnly && (

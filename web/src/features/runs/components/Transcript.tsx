@@ -1,5 +1,6 @@
 // The live transcript: one article per message (Markdown, highlighted code, the code's
-// execution result beneath), speaker choices, human input, logs and errors, in seq order.
+// execution result beneath, and with `forkable` the fork actions: fork from here, edit &
+// rerun), speaker choices, human input, logs and errors, in seq order.
 // It sticks to the bottom while the reader is at the bottom; when they scroll up a
 // "Jump to latest" button appears instead. The region is a polite live log; a message
 // still streaming is aria-busy, so screen readers announce it once, complete.
@@ -9,13 +10,14 @@ import { cx } from '@/lib/cx';
 import { formatDuration, formatTokens } from '@/lib/format';
 import type { CodeBlockView, MessageItem, TranscriptItem } from '../stores/run-view';
 import { CodeFiles } from './CodeFiles';
+import { ForkActions } from './ForkActions';
 import { Markdown } from './Markdown';
 
 /** Distance from the bottom (px) that still counts as "at the bottom". */
 const STICK_THRESHOLD = 48;
 
 /** A block's result; with `runId`, the files it wrote can be downloaded (and images seen). */
-export function CodeResult({ block, runId }: { block: CodeBlockView; runId?: string }) {
+export function CodeResult({ block, runId, originRunId }: { block: CodeBlockView; runId?: string | undefined; originRunId?: string | null | undefined }) {
   const result = block.result;
   if (!result) {
     return (
@@ -46,12 +48,20 @@ export function CodeResult({ block, runId }: { block: CodeBlockView; runId?: str
         </>
       )}
       {!result.stdout && !result.stderr && <p className="muted">No output.</p>}
-      {runId && <CodeFiles runId={runId} files={result.files} />}
+      {runId && <CodeFiles runId={runId} originRunId={originRunId} files={result.files} />}
     </section>
   );
 }
 
-function MessageArticle({ item, code, runId }: { item: MessageItem; code: readonly CodeBlockView[]; runId?: string }) {
+interface ItemProps {
+  runId?: string | undefined;
+  /** For a fork: the run it was forked from (its files). */
+  originRunId?: string | null | undefined;
+  /** Offer the fork actions on final messages (needs `runId`). */
+  forkable?: boolean | undefined;
+}
+
+function MessageArticle({ item, code, runId, originRunId, forkable }: ItemProps & { item: MessageItem; code: readonly CodeBlockView[] }) {
   return (
     <article
       className={cx('message', item.streaming && 'message--streaming')}
@@ -70,16 +80,17 @@ function MessageArticle({ item, code, runId }: { item: MessageItem; code: readon
         {item.streaming && <span className="typing-cursor" aria-hidden="true" />}
       </div>
       {code.map((block) => (
-        <CodeResult key={block.seq} block={block} runId={runId} />
+        <CodeResult key={block.seq} block={block} runId={runId} originRunId={originRunId} />
       ))}
+      {forkable && runId && item.seq !== null && <ForkActions runId={runId} seq={item.seq} agent={item.agent} content={item.content} />}
     </article>
   );
 }
 
-function Item({ item, code, runId }: { item: TranscriptItem; code: Record<string, CodeBlockView[]>; runId?: string }) {
+function Item({ item, code, ...rest }: ItemProps & { item: TranscriptItem; code: Record<string, CodeBlockView[]> }) {
   switch (item.kind) {
     case 'message':
-      return <MessageArticle item={item} code={code[item.messageId] ?? []} runId={runId} />;
+      return <MessageArticle item={item} code={code[item.messageId] ?? []} {...rest} />;
     case 'speaker':
       return (
         <p className="transcript__speaker muted">
@@ -126,11 +137,15 @@ export interface TranscriptProps {
   code: Record<string, CodeBlockView[]>;
   /** Shown when there are no items yet. */
   emptyText?: string;
-  /** The run, so that the files code wrote can be fetched. */
+  /** The run, so that the files code wrote can be fetched (and messages forked). */
   runId?: string;
+  /** For a fork: the run it was forked from, which keeps the files of the copied history. */
+  originRunId?: string | null;
+  /** Each final message offers "Fork from here" and "Edit & rerun" (needs `runId`). */
+  forkable?: boolean;
 }
 
-export function Transcript({ items, code, emptyText = 'No messages yet.', runId }: TranscriptProps) {
+export function Transcript({ items, code, emptyText = 'No messages yet.', runId, originRunId = null, forkable = false }: TranscriptProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const [showJump, setShowJump] = useState(false);
@@ -174,7 +189,7 @@ export function Transcript({ items, code, emptyText = 'No messages yet.', runId 
         role="region"
       >
         <div className="transcript__log-region" role="log" aria-live="polite" aria-relevant="additions">
-          {items.length === 0 ? <EmptyState title={emptyText} /> : items.map((item) => <Item key={item.key} item={item} code={code} runId={runId} />)}
+          {items.length === 0 ? <EmptyState title={emptyText} /> : items.map((item) => <Item key={item.key} item={item} code={code} runId={runId} originRunId={originRunId} forkable={forkable} />)}
         </div>
       </div>
       {showJump && (
