@@ -148,7 +148,7 @@ test.describe('History, Teams and Settings', () => {
     await expect(page.getByRole('heading', { name: 'Teams', level: 1 })).toBeVisible();
 
     // A file the server refuses: its message is shown.
-    await page.getByRole('textbox', { name: /AutoGen JSON/ }).fill('{"agent_configs": []}');
+    await page.getByRole('textbox', { name: /JSON to import/ }).fill('{"agent_configs": []}');
     await page.getByRole('button', { name: 'Import team' }).click();
     await expect(page.getByRole('alert')).toContainText('a team needs at least one agent');
 

@@ -14,6 +14,8 @@ export const queryKeys = {
     all: ['teams'] as const,
     list: (filters: Record<string, unknown> = {}) => ['teams', 'list', filters] as const,
     detail: (teamId: string) => ['teams', 'detail', teamId] as const,
+    /** The starter teams Cadre ships (the same for everyone). */
+    gallery: ['teams', 'gallery'] as const,
   },
   providers: {
     all: ['providers'] as const,

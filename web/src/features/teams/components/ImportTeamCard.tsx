@@ -1,11 +1,14 @@
-// Import an AutoGen AgentBuilder save file: pick a .json file (its text lands in the
-// textarea) or paste the JSON, then POST /api/v1/teams/import. JSON syntax errors are
-// caught here with their line and column; the server's 422 says what else is wrong.
+// Import a team file (AutoGen AgentBuilder, AgentChat / AutoGen Studio, or Cadre JSON):
+// pick a .json file (its text lands in the textarea) or paste the JSON, then POST
+// /api/v1/teams/import and open the team, which says how the file was read (format,
+// notes). JSON syntax errors are caught here with their line and column; the server's
+// 422 says what else is wrong.
 import { useId, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { Button, Card, ErrorMessage, TextArea } from '@/components/ui';
 import { useImportTeam } from '../api/import-team';
 import { parseJsonText } from '@/lib/team-spec';
+import type { ImportState } from './ImportNotice';
 
 const EXAMPLE = `{
   "building_task": "Plot the stock prices of two companies.",
@@ -44,20 +47,24 @@ export function ImportTeamCard() {
       return;
     }
     if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
-      setLocalError('Expected a JSON object (an AgentBuilder save file with “agent_configs”).');
+      setLocalError('Expected a JSON object (a team file, e.g. AgentBuilder’s with “agent_configs”).');
       return;
     }
     setLocalError(undefined);
     importTeam.mutate(parsed.value as Record<string, unknown>, {
-      onSuccess: (team) => void navigate(`/teams/${team.id}`),
+      onSuccess: ({ id, format, notes }) => {
+        const state: ImportState = { imported: { format, notes } };
+        void navigate(`/teams/${id}`, { state });
+      },
     });
   }
 
   return (
-    <Card title="Import AutoGen JSON" className="import-card">
+    <Card title="Import a team" className="import-card">
       <p className="muted">
-        A file saved by AutoGen’s <code>AgentBuilder.save()</code> (with <code>agent_configs</code>). Fields Cadre does
-        not use are kept and come back on export.
+        AutoGen AgentBuilder, AgentChat / AutoGen Studio, or Cadre JSON: a file saved by <code>AgentBuilder.save()</code>, a
+        team component (<code>RoundRobinGroupChat</code>, <code>SelectorGroupChat</code>) or a gallery exported from AutoGen
+        Studio, or a team exported here. The team page then lists what Cadre kept but does not use.
       </p>
       <form className="stack" onSubmit={onSubmit} noValidate>
         <div className="field">
@@ -74,8 +81,8 @@ export function ImportTeamCard() {
           {fileName && <div className="field__hint">Loaded {fileName} into the box below.</div>}
         </div>
         <TextArea
-          label="AutoGen JSON"
-          hint="Or paste the JSON here."
+          label="JSON to import"
+          hint="Or paste it here: AutoGen AgentBuilder, AgentChat / AutoGen Studio, or Cadre JSON."
           rows={8}
           spellCheck={false}
           className="code-field"

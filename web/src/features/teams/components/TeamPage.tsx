@@ -1,5 +1,6 @@
 // /teams/:teamId: one team. Its summary and actions (Run this team → /runs/new?team=<id>,
-// Export AutoGen JSON, Delete), and the editor (Form / JSON tabs, Save = PUT).
+// Export AutoGen JSON, Delete), right after an import how the file was read, and the
+// editor (Form / JSON tabs, Save = PUT).
 import { useEffect, useRef, useState } from 'react';
 import { Link, useBlocker, useNavigate, useParams } from 'react-router';
 import { Button, ConfirmDialog, ErrorMessage, PageHeader, PageSpinner, buttonClassName } from '@/components/ui';
@@ -9,6 +10,7 @@ import { useDeleteTeam } from '../api/delete-team';
 import { useExportTeam } from '../api/export-team';
 import { useTeam } from '../api/get-team';
 import { useUpdateTeam } from '../api/update-team';
+import { ImportNotice } from './ImportNotice';
 import { TeamEditor } from './TeamEditor';
 
 export function TeamPage() {
@@ -86,6 +88,7 @@ export function TeamPage() {
           </>
         }
       />
+      <ImportNotice />
       <ErrorMessage error={exportTeam.error} title="Could not export the team" />
 
       <TeamEditor

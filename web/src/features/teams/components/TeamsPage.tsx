@@ -1,5 +1,6 @@
 // /teams: the saved teams (name, agents, speaker selection, last update), "New team"
-// (one agent, default settings, then straight to its editor) and the AutoGen import.
+// (one agent, default settings, then straight to its editor), the import (AutoGen
+// AgentBuilder, AgentChat / AutoGen Studio, Cadre JSON) and the starter gallery.
 import { Link, useNavigate } from 'react-router';
 import { Button, EmptyState, ErrorMessage, PageHeader, PageSpinner } from '@/components/ui';
 import type { Team } from '@/lib/api/types';
@@ -9,6 +10,7 @@ import { useCreateTeam } from '../api/create-team';
 import { useTeams } from '../api/get-teams';
 import { emptyTeamSpec } from '@/lib/team-spec';
 import { ImportTeamCard } from './ImportTeamCard';
+import { StarterGallery } from './StarterGallery';
 
 function agentCount(team: Team): number {
   const agents = (team.spec as { agents?: unknown }).agents;
@@ -93,7 +95,7 @@ export function TeamsPage() {
           ) : rows.length === 0 ? (
             <EmptyState
               title="No saved teams yet."
-              description="Create one from scratch, import an AutoGen AgentBuilder file, or save the team a run built."
+              description="Create one from scratch, save a starter team from the gallery below, import an AutoGen or Cadre file, or save the team a run built."
             />
           ) : (
             <>
@@ -110,6 +112,7 @@ export function TeamsPage() {
         </section>
         <ImportTeamCard />
       </div>
+      <StarterGallery />
     </>
   );
 }
