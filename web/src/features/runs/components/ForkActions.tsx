@@ -47,14 +47,21 @@ export function ForkActions({ runId, seq, agent, content }: ForkActionsProps) {
     }
   }, [editing]);
 
-  /** Forks; on success opens the new run, on failure puts focus back where the user was
-   *  (the busy button was disabled meanwhile) so the error is next to it. */
+  // A refusal: focus goes back where the user was (the busy button was disabled, which
+  // dropped focus), next to the error: the box of the editor, or "Fork from here". After
+  // the render that enables the button again, hence an effect.
+  const failed = fork.isError;
+  useEffect(() => {
+    if (failed) (editing ? textArea : forkButton).current?.focus();
+  }, [failed, editing]);
+
+  /** Forks; on success opens the new run (a failure shows below). */
   async function start(edit: string | null) {
     try {
       const run = await fork.mutateAsync({ after_seq: seq, edit });
       await navigate(`/runs/${run.id}`);
     } catch {
-      (editing ? textArea : forkButton).current?.focus();
+      // shown below
     }
   }
 
