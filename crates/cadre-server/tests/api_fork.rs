@@ -219,5 +219,6 @@ async fn bad_fork_points_are_refused_with_the_field_named() {
     // Editing the task itself reruns the team on the new task.
     let (status, forked) = fork(&app, &id, json!({"after_seq": task, "edit": "Speak twice"})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{forked}");
+    assert_eq!(forked["task"], "Speak twice");
     shutdown.cancel();
 }

@@ -72,7 +72,7 @@ pub async fn fork_run(
     })?;
     admit_new_run(&state, &user).await?;
     let stored = StoredRunRequest {
-        task: parent.task,
+        task: fork.task.unwrap_or(parent.task),
         team: Some(fork.team),
         build: BuildRequest::default(),
         execute: true,
@@ -113,6 +113,8 @@ async fn events_up_to(state: &AppState, run: Uuid, last: u64) -> Result<Vec<RunE
 pub(super) struct Fork {
     /// The team the parent ran at the fork point.
     team: TeamSpec,
+    /// The fork's task when the task message itself was edited.
+    task: Option<String>,
     /// The fork's first events (the store numbers them).
     history: Vec<RunEvent>,
 }
@@ -143,8 +145,8 @@ pub(super) fn fork_history(
         .iter()
         .find(|event| matches!(event.kind, EventKind::Message { .. }))
         .map(|event| event.seq);
-    match first_message {
-        Some(task) if after_seq >= task => {}
+    let task_seq = match first_message {
+        Some(task) if after_seq >= task => task,
         Some(task) => {
             return Err(Refusal(
                 "after_seq",
@@ -159,7 +161,7 @@ pub(super) fn fork_history(
                     .into(),
             ));
         }
-    }
+    };
     let target = events.iter().find(|event| event.seq == after_seq);
     let edited_agent = match (edit, target.map(|event| &event.kind)) {
         (None, _) => None,
@@ -230,7 +232,12 @@ pub(super) fn fork_history(
             kind,
         });
     }
-    Ok(Fork { team, history })
+    let task = edit.filter(|_| after_seq == task_seq).map(str::to_string);
+    Ok(Fork {
+        team,
+        task,
+        history,
+    })
 }
 
 #[cfg(test)]
@@ -342,6 +349,19 @@ mod tests {
             ]
         );
         assert_eq!(fork.team.agents[0].name, "writer");
+        assert_eq!(fork.task, None, "the task message was not edited");
+    }
+
+    #[test]
+    fn editing_the_task_message_gives_the_fork_a_new_task() {
+        let (events, [task, _, _]) = parent();
+        let upto: Vec<RunEvent> = events.into_iter().filter(|e| e.seq <= task).collect();
+        let fork = fork_history(&upto, Uuid::nil(), task, Some("a new task")).unwrap();
+        assert_eq!(fork.task.as_deref(), Some("a new task"));
+        assert_eq!(
+            kinds(&fork).last().unwrap(),
+            &("message", "a new task".to_string())
+        );
     }
 
     #[test]
