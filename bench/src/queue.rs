@@ -288,13 +288,14 @@ pub struct PipelineFigures {
 }
 
 /// `producers` tasks enqueue `jobs` runs while `claimers` tasks claim (up to
-/// [`CLAIM_BATCH`] at a time) and complete them, polling every millisecond when the queue
-/// is empty, until every job is done.
+/// [`CLAIM_BATCH`] at a time) and complete them, polling every `idle_poll` when the queue
+/// is empty (a deployed worker: every 250 ms), until every job is done.
 pub async fn pipeline(
     store: Arc<dyn Store>,
     jobs: usize,
     producers: usize,
     claimers: usize,
+    idle_poll: Duration,
 ) -> anyhow::Result<PipelineFigures> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let owner = store.ensure_user("bench@cadre").await?;
@@ -315,7 +316,7 @@ pub async fn pipeline(
                     .await?
                     .jobs;
                 if claimed.is_empty() {
-                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    tokio::time::sleep(idle_poll).await;
                     continue;
                 }
                 for (job, was_completed) in complete_all(&store, &worker, claimed).await? {
