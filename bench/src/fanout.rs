@@ -66,11 +66,13 @@ async fn subscribe(
         "stream answered {}",
         response.status()
     );
-    ready.wait().await;
     let mut body = response.bytes_stream();
     let mut buffer: Vec<u8> = Vec::new();
     let mut latencies = Vec::new();
     let mut seen = 0u64;
+    // Ready once the stream has caught up: its first frame is the event stored before
+    // anyone connected, so its arrival shows the server's catch-up read is behind it.
+    let mut caught_up = false;
     while let Some(chunk) = body.next().await {
         buffer.extend_from_slice(&chunk?);
         // Every complete frame in the buffer, then the consumed bytes dropped at once.
@@ -85,12 +87,17 @@ async fn subscribe(
                 continue;
             };
             let event: Stamp = serde_json::from_slice(data.trim_ascii())?;
+            seen += 1;
+            if !caught_up {
+                caught_up = true;
+                ready.wait().await;
+                continue;
+            }
             let latency = (Utc::now() - event.at)
                 .num_microseconds()
                 .unwrap_or(0)
                 .max(0);
             latencies.push(u32::try_from(latency).unwrap_or(u32::MAX));
-            seen += 1;
             if event.kind == "finished" {
                 return Ok((latencies, seen));
             }
@@ -148,9 +155,22 @@ pub async fn fanout(
         })
         .await?;
     let run_id = run.id;
+    // Stored before anyone connects: every stream's first frame, read from the database.
+    store
+        .append_events(
+            run_id,
+            &[event(
+                run_id,
+                1,
+                EventKind::Status {
+                    status: RunStatus::Executing,
+                },
+            )],
+        )
+        .await?;
     let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
     let state = AppState::new(store.clone(), bus.clone(), auth);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = cadre_server::startup::bind("127.0.0.1:0").await?;
     let application = Application::from_listener(state, listener)?;
     let addr = application.address();
     let server = tokio::spawn(application.run_until_stopped());
@@ -226,7 +246,8 @@ async fn play(
         (Duration::from_secs(1) / rate.max(1), 1)
     };
     let ticks = (duration.as_micros() / period.as_micros().max(1)) as u64;
-    let mut seq = 0u64;
+    // After the event every stream caught up with.
+    let mut seq = 1u64;
     let mut tick = tokio::time::interval(period);
     for _ in 0..ticks {
         tick.tick().await;

@@ -389,11 +389,41 @@ pub async fn serve_probes(
     Ok(Some(bound))
 }
 
-async fn bind(address: &str) -> Result<TcpListener, StartupError> {
-    TcpListener::bind(address)
-        .await
-        .map_err(|source| StartupError::Bind {
-            address: address.to_string(),
-            source,
-        })
+/// Connections the kernel may hold for a listener before `accept` (it caps this at
+/// `net.core.somaxconn`). Tokio's default, 1024, overflowed when thousands of stream
+/// clients connected at once (all of them reconnecting after an API restart, say): the
+/// kernel dropped the handshakes it had no room for and the clients waited out TCP's
+/// retransmission timeouts, a second and more.
+pub const LISTEN_BACKLOG: u32 = 8192;
+
+/// Listens on `address` (`host:port`; port 0 takes a free one) with [`LISTEN_BACKLOG`].
+pub async fn bind(address: &str) -> Result<TcpListener, StartupError> {
+    let failed = |source: std::io::Error| StartupError::Bind {
+        address: address.to_string(),
+        source,
+    };
+    let mut last = None;
+    for resolved in tokio::net::lookup_host(address).await.map_err(failed)? {
+        let socket = match resolved {
+            std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+            std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+        }
+        .map_err(failed)?;
+        // As std's and tokio's own bind do on Unix: a restarted server can take its port
+        // back while the old connections sit in TIME_WAIT.
+        socket.set_reuseaddr(true).map_err(failed)?;
+        match socket
+            .bind(resolved)
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(failed(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolves to nothing",
+        )
+    })))
 }
