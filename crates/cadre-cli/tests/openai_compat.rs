@@ -10,42 +10,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use common::{admin_client, cadre, get_json, start_listening};
+use common::{admin_client, get_json, serve_fresh};
 use serde_json::{Value, json};
-
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut command = cadre();
-    command
-        .arg("serve")
-        .env("CADRE_DATA_DIR", dir.path())
-        .env("CADRE_BIND", "127.0.0.1:0")
-        .env("CADRE_SCRIPTED_DELAY_MS", "0")
-        .env_remove("CADRE_DATABASE_URL")
-        .env_remove("CADRE_REDIS_URL")
-        .stderr(Stdio::null());
-    let (child, base) = start_listening(command);
-    Server {
-        child,
-        base,
-        _dir: dir,
-    }
-}
 
 /// The SDK's virtualenv python (installed on first use).
 fn sdk_python() -> String {
@@ -64,7 +32,7 @@ fn sdk_python() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openai_sdk_streams_a_teams_answer_and_reads_its_usage() {
     let python = sdk_python();
-    let server = start();
+    let server = serve_fresh(0);
     let base = server.base.clone();
     let http = admin_client(&base).await;
     let token: Value = http

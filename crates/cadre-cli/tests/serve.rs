@@ -7,47 +7,15 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{admin_client, cadre, get_json, start_listening};
+use common::{Served, admin_client, cadre, get_json, serve_fresh, start_listening};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Server {
-    start_with_delay(0)
-}
-
-fn start_with_delay(delay_ms: u64) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut command = cadre();
-    command
-        .arg("serve")
-        .env("CADRE_DATA_DIR", dir.path())
-        .env("CADRE_BIND", "127.0.0.1:0")
-        .env("CADRE_SCRIPTED_DELAY_MS", delay_ms.to_string())
-        .env_remove("CADRE_DATABASE_URL")
-        .env_remove("CADRE_REDIS_URL")
-        .stderr(Stdio::null());
-    let (child, base) = start_listening(command);
-    Server {
-        child,
-        base,
-        _dir: dir,
-    }
+fn start() -> Served {
+    serve_fresh(0)
 }
 
 /// Reads an SSE response until the `finished` event; returns (id, event, data) frames.
@@ -201,7 +169,7 @@ async fn serve_runs_a_posted_task_and_streams_it() {
 
 #[tokio::test]
 async fn sigterm_stops_the_server_even_with_an_open_stream() {
-    let mut server = start_with_delay(30_000);
+    let mut server = serve_fresh(30_000);
     let base = server.base.clone();
     let http = admin_client(&base).await;
     let run: Value = http

@@ -13,7 +13,7 @@ use cadre_llm::config::{LlmConfig, Provider};
 use cadre_llm::fake_server::{FakeOpenAi, FakeReply};
 use cadre_llm::openai::OpenAiClient;
 use cadre_server::quota::Quotas;
-use cadre_server::worker::{FixedModel, Worker, WorkerConfig};
+use cadre_server::worker::{FixedModel, WorkerConfig};
 use common::{App, assert_error, serve, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -38,19 +38,7 @@ fn start_worker(
         quotas,
         ..WorkerConfig::default()
     };
-    let worker = Worker::new(
-        app.store.clone(),
-        app.bus.clone(),
-        Arc::new(model),
-        None,
-        config,
-    );
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move { worker.run(shutdown).await }
-    });
-    (shutdown, handle)
+    app.start_worker(model, config)
 }
 
 fn body(budget: Option<f64>) -> Value {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cadre_llm::scripted::{ScriptedModel, ScriptedReply};
-use cadre_server::worker::{FixedModel, Worker, WorkerConfig};
+use cadre_server::worker::{FixedModel, WorkerConfig};
 use common::{App, assert_error, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -22,19 +22,7 @@ fn start_worker(app: &App, model: ScriptedModel) -> CancellationToken {
         poll_every: Duration::from_millis(20),
         ..WorkerConfig::default()
     };
-    let worker = Worker::new(
-        app.store.clone(),
-        app.bus.clone(),
-        Arc::new(FixedModel(Arc::new(model))),
-        None,
-        config,
-    );
-    let shutdown = CancellationToken::new();
-    tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move { worker.run(shutdown).await }
-    });
-    shutdown
+    app.start_worker(FixedModel(Arc::new(model)), config).0
 }
 
 async fn fork(app: &App, id: &str, body: Value) -> (StatusCode, Value) {

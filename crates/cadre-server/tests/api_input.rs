@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cadre_llm::scripted::{ScriptedModel, ScriptedReply};
-use cadre_server::worker::{FixedModel, Worker, WorkerConfig};
+use cadre_server::worker::{FixedModel, WorkerConfig};
 use common::{App, assert_error, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -49,19 +49,7 @@ fn start_worker(
         input_poll_every: Duration::from_millis(50),
         ..WorkerConfig::default()
     };
-    let worker = Worker::new(
-        app.store.clone(),
-        app.bus.clone(),
-        Arc::new(FixedModel(Arc::new(model))),
-        None,
-        config,
-    );
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move { worker.run(shutdown).await }
-    });
-    (shutdown, handle)
+    app.start_worker(FixedModel(Arc::new(model)), config)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -78,6 +78,41 @@ pub async fn get_json(http: &reqwest::Client, url: String) -> Value {
         .expect("JSON body")
 }
 
+/// A `cadre serve` of a test on a fresh data dir, killed when dropped.
+pub struct Served {
+    pub child: Child,
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `cadre serve` on a fresh data dir (SQLite, in-process bus) and a free port, the demo
+/// model pausing `demo_delay_ms` before each answer.
+pub fn serve_fresh(demo_delay_ms: u64) -> Served {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = cadre();
+    command
+        .arg("serve")
+        .env("CADRE_DATA_DIR", dir.path())
+        .env("CADRE_BIND", "127.0.0.1:0")
+        .env("CADRE_SCRIPTED_DELAY_MS", demo_delay_ms.to_string())
+        .env_remove("CADRE_DATABASE_URL")
+        .env_remove("CADRE_REDIS_URL")
+        .stderr(Stdio::null());
+    let (child, base) = start_listening(command);
+    Served {
+        child,
+        base,
+        _dir: dir,
+    }
+}
+
 /// Spawns a `cadre serve` / `cadre api` command (arguments and environment already set)
 /// with its stdout piped, and reads the base URL from its first line.
 pub fn start_listening(command: Command) -> (Child, String) {

@@ -22,6 +22,7 @@ use cadre_server::auth::AuthConfig;
 use cadre_server::bus::{EventBus, MemoryBus};
 use cadre_server::config::ServiceConfig;
 use cadre_server::startup::{Application, open_store};
+use cadre_server::worker::{ModelFactory, Worker, WorkerConfig};
 use cadre_store::{NewUser, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -169,6 +170,31 @@ impl App {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// An in-process worker on this app's store and bus, choosing models with `models`;
+    /// cancel the token to stop it, then await the handle.
+    pub fn start_worker(
+        &self,
+        models: impl ModelFactory + 'static,
+        config: WorkerConfig,
+    ) -> (
+        tokio_util::sync::CancellationToken,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let worker = Worker::new(
+            self.store.clone(),
+            self.bus.clone(),
+            Arc::new(models),
+            None,
+            config,
+        );
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let handle = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move { worker.run(shutdown).await }
+        });
+        (shutdown, handle)
     }
 
     /// `POST /api/v1/runs` with the `demo` model; asserts 202 and returns the run.
