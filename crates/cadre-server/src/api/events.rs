@@ -305,7 +305,7 @@ impl EventSource {
         }
     }
 
-    /// The next event or keep-alive (after [`KEEP_ALIVE`] without one); `None` once the
+    /// The next event or keep-alive (after 15 s without one); `None` once the
     /// source has ended.
     pub async fn next_item(&mut self) -> Option<StreamItem> {
         self.rx.recv().await
@@ -324,7 +324,7 @@ impl EventSource {
 pub enum StreamItem {
     /// The next event, shared with every other stream of the run.
     Event(Arc<SharedEvent>),
-    /// Nothing was sent for [`KEEP_ALIVE`]: transports that need traffic to stay open
+    /// Nothing was sent for 15 s: transports that need traffic to stay open
     /// send some (the WebSocket pings on its own).
     KeepAlive,
 }
