@@ -189,7 +189,7 @@ impl TranscriptState {
                 )
             }
             EventKind::Usage { .. } => String::new(),
-            EventKind::InputRequest { prompt } => format!("\n{}\n> ", style(prompt).bold()),
+            EventKind::InputRequest { prompt, .. } => format!("\n{}\n> ", style(prompt).bold()),
             EventKind::Input { .. } => String::new(),
             EventKind::Log { level, message } => match level {
                 LogLevel::Info => format!("{}\n", style(format!("note: {message}")).dim()),

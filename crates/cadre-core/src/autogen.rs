@@ -270,6 +270,7 @@ fn import_agent(i: usize, config: &Value) -> Result<AgentSpec, TeamError> {
         description,
         model: mapped_model(config.get("model")),
         tools: Vec::new(),
+        human_input: None,
         autogen_extra: extra,
     })
 }

@@ -198,6 +198,19 @@ pub enum EventKind {
     InputRequest {
         /// What is asked.
         prompt: String,
+        /// The answers a UI can offer as buttons (manual speaker selection: the
+        /// candidates); any other answer is allowed where the prompt says so.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        options: Vec<String>,
+        /// The human-driven agent whose turn this is, when the human speaks as one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
+        /// How long the run waits before it takes `default`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_secs: Option<u64>,
+        /// The answer used when none comes within `timeout_secs`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        default: Option<String>,
     },
     /// Human input received.
     Input {

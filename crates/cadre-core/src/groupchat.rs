@@ -22,11 +22,11 @@ use crate::executor::{
     CodeBlock, CodeExecutor, CodeWorkspace, ExecError, ExecutionResult, Language, WorkspaceFile,
 };
 use crate::failure::RunFailure;
-use crate::input::InputSource;
+use crate::input::{InputError, InputSource};
 use crate::message::{ChatMessage, TranscriptMessage};
 use crate::model::{ChatModel, ChatRequest, ChatResponse, ModelError, Purpose, Usage};
 use crate::speaker::{SelectError, SelectionInput, SpeakerSelector};
-use crate::team::TeamSpec;
+use crate::team::{HumanInput, TeamSpec};
 use crate::termination::{StopReason, limit_reached, mentions_termination};
 
 /// Times an agent's turn is asked again when its reply broke off mid-stream (a dropped
@@ -45,7 +45,7 @@ pub struct RunContext {
     /// Keeps the files code blocks write; `None`: they are listed in `code_result` events
     /// as not kept and go with the workspace.
     pub artifacts: Option<Arc<dyn ArtifactSink>>,
-    /// Human answers (manual selection).
+    /// Human answers (manual selection, human-driven agents).
     pub input: Arc<dyn InputSource>,
     /// Cancels the run.
     pub cancel: CancellationToken,
@@ -251,9 +251,15 @@ impl GroupChat {
             gen_ai.agent.name = %selection.agent,
             cadre.turn = self.transcript.len(),
         );
+        let human = self
+            .team
+            .agent(&selection.agent)
+            .and_then(|agent| agent.human_input.clone());
         let turn = async {
             if coding && selection.agent == executor_name {
                 self.executor_turn(&executor_name).await
+            } else if let Some(human) = human {
+                self.human_turn(&selection.agent, &human).await
             } else {
                 self.agent_turn(&selection.agent).await
             }
@@ -324,6 +330,86 @@ impl GroupChat {
             agent: name.to_string(),
             content: response.content,
             tokens: response.usage.completion_tokens,
+        };
+        self.emit_message(&turn).await?;
+        Ok(turn)
+    }
+
+    /// A human-driven agent's turn: the user is asked, and the run waits up to the
+    /// agent's timeout, then goes on with its default reply. A run nobody can answer
+    /// (non-interactive) takes the default at once.
+    async fn human_turn(
+        &mut self,
+        name: &str,
+        human: &HumanInput,
+    ) -> Result<TranscriptMessage, StepStop> {
+        let prompt = format!(
+            "Your turn as {name}: reply to the team. Without an answer within {} s, {name} \
+             says: {}",
+            human.timeout_secs, human.default_reply
+        );
+        let emitter = &self.ctx.emitter;
+        emitter
+            .emit(EventKind::Status {
+                status: RunStatus::WaitingInput,
+            })
+            .await?;
+        emitter
+            .emit(EventKind::InputRequest {
+                prompt: prompt.clone(),
+                options: Vec::new(),
+                agent: Some(name.to_string()),
+                timeout_secs: Some(human.timeout_secs),
+                default: Some(human.default_reply.clone()),
+            })
+            .await?;
+        let wait = Duration::from_secs(human.timeout_secs);
+        let answer =
+            tokio::time::timeout(wait, self.ctx.input.ask(&prompt, &self.ctx.cancel)).await;
+        emitter
+            .emit(EventKind::Status {
+                status: RunStatus::Executing,
+            })
+            .await?;
+        let content = match answer {
+            Ok(Ok(answer)) => {
+                emitter
+                    .emit(EventKind::Input {
+                        content: answer.clone(),
+                    })
+                    .await?;
+                answer
+            }
+            Ok(Err(InputError::Cancelled)) => return Err(StepStop::Reason(StopReason::Cancelled)),
+            Ok(Err(InputError::Unavailable(why))) => {
+                emitter
+                    .emit(EventKind::Log {
+                        level: LogLevel::Warn,
+                        message: format!(
+                            "{name} cannot ask a human ({why}): its default reply is used"
+                        ),
+                    })
+                    .await?;
+                human.default_reply.clone()
+            }
+            Err(_) => {
+                emitter
+                    .emit(EventKind::Log {
+                        level: LogLevel::Info,
+                        message: format!(
+                            "no answer for {name} within {} s: its default reply is used",
+                            human.timeout_secs
+                        ),
+                    })
+                    .await?;
+                human.default_reply.clone()
+            }
+        };
+        let turn = TranscriptMessage {
+            message_id: new_id(),
+            agent: name.to_string(),
+            content,
+            tokens: 0,
         };
         self.emit_message(&turn).await?;
         Ok(turn)

@@ -72,5 +72,5 @@ pub use input::{InputError, InputSource, NoInput};
 pub use message::{ChatMessage, Role, TranscriptMessage};
 pub use model::{ChatModel, ChatRequest, ChatResponse, ModelError, Purpose, Usage};
 pub use run::{ResumeState, RunOutcome, RunOverrides, RunRequest, TeamSource, execute_run};
-pub use team::{AgentSpec, SpeakerSelection, TeamSpec, Termination};
+pub use team::{AgentSpec, HumanInput, SpeakerSelection, TeamSpec, Termination};
 pub use termination::StopReason;

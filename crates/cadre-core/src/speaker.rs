@@ -319,6 +319,10 @@ async fn manual(
             .emitter
             .emit(EventKind::InputRequest {
                 prompt: prompt.clone(),
+                options: participants.to_vec(),
+                agent: None,
+                timeout_secs: None,
+                default: None,
             })
             .await?;
         let answer = input.input.ask(&prompt, input.cancel).await;

@@ -30,11 +30,49 @@ pub struct AgentSpec {
     /// Names of tools the agent may call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<String>,
+    /// A human speaks as this agent (AutoGen's `human_input_mode="ALWAYS"` user proxy):
+    /// on its turns the run asks the user and waits, up to a timeout, then uses a default
+    /// reply. No model is called for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human_input: Option<HumanInput>,
     /// Fields of an imported AutoGen agent config that Cadre does not interpret, kept so
     /// that export returns them unchanged.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     #[cfg_attr(feature = "schema", schema(value_type = Object, additional_properties))]
     pub autogen_extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How a human-driven agent waits for its human.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct HumanInput {
+    /// Seconds to wait for an answer (1..=86,400) before `default_reply` is used.
+    #[serde(default = "default_human_timeout")]
+    pub timeout_secs: u64,
+    /// What the agent says when the human does not answer in time (or cannot be asked,
+    /// as in a non-interactive run).
+    #[serde(default = "default_human_reply")]
+    pub default_reply: String,
+}
+
+/// Longest a human-driven agent may be set to wait.
+pub const MAX_HUMAN_TIMEOUT_SECS: u64 = 86_400;
+
+fn default_human_timeout() -> u64 {
+    300
+}
+
+fn default_human_reply() -> String {
+    "(no answer from the user: carry on as you see fit)".to_string()
+}
+
+impl Default for HumanInput {
+    fn default() -> Self {
+        Self {
+            timeout_secs: default_human_timeout(),
+            default_reply: default_human_reply(),
+        }
+    }
 }
 
 impl AgentSpec {
@@ -50,6 +88,7 @@ impl AgentSpec {
             description: description.into(),
             model: None,
             tools: Vec::new(),
+            human_input: None,
             autogen_extra: serde_json::Map::new(),
         }
     }
@@ -286,6 +325,9 @@ pub enum TeamError {
     /// The speaker graph names an unknown agent.
     #[error("speaker graph names unknown agent `{0}`")]
     UnknownGraphAgent(String),
+    /// A human-driven agent's settings are out of range.
+    #[error("agent `{0}`: human_input.timeout_secs must be between 1 and 86400")]
+    InvalidHumanInput(String),
     /// The file is not a team in any format Cadre reads.
     #[error("not a team file: {0}")]
     Format(String),
@@ -346,6 +388,13 @@ impl TeamSpec {
             }
             if !seen.insert(name.as_str()) {
                 return Err(TeamError::DuplicateName(name.clone()));
+            }
+        }
+        for agent in &self.agents {
+            if let Some(human) = &agent.human_input
+                && !(1..=MAX_HUMAN_TIMEOUT_SECS).contains(&human.timeout_secs)
+            {
+                return Err(TeamError::InvalidHumanInput(agent.name.clone()));
             }
         }
         if let SpeakerSelection::Graph { transitions } = &self.speaker_selection {

@@ -825,6 +825,132 @@ async fn manual_selection_asks_the_human() {
     assert!(statuses(&events).contains(&RunStatus::WaitingInput));
 }
 
+/// An input source that never answers (a human who walked away).
+struct Silent;
+
+#[async_trait]
+impl InputSource for Silent {
+    async fn ask(&self, _prompt: &str, cancel: &CancellationToken) -> Result<String, InputError> {
+        cancel.cancelled().await;
+        Err(InputError::Cancelled)
+    }
+}
+
+/// A round robin of the model's `A` and the human-driven `Human`, three turns after the
+/// task.
+fn human_team(timeout_secs: u64) -> RunRequest {
+    let mut human = agent("Human");
+    human.human_input = Some(cadre_core::HumanInput {
+        timeout_secs,
+        default_reply: "Go on without me.".into(),
+    });
+    let mut team = TeamSpec::new("pair", vec![agent("A"), human]);
+    team.speaker_selection = SpeakerSelection::RoundRobin;
+    let mut request = given(team);
+    request.overrides.max_round = Some(4);
+    request
+}
+
+fn contents(events: &[RunEvent]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Message { agent, content, .. } => Some((agent.clone(), content.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_human_driven_agent_speaks_with_the_users_words_and_no_model_call() {
+    let model = FakeModel::new(|req, _| Ok(format!("{} talks", agent_of(req))));
+    let sink = MemorySink::new();
+    let mut ctx = context(model.clone(), None, &sink);
+    ctx.input = Arc::new(Answers(Mutex::new(vec!["Try primes instead."])));
+    let outcome = execute_run(human_team(60), ctx, None).await.unwrap();
+    assert_eq!(outcome.status, RunStatus::Completed);
+    let events = sink.events();
+    assert_eq!(
+        contents(&events),
+        vec![
+            ("User".to_string(), "do it".to_string()),
+            ("A".to_string(), "A talks".to_string()),
+            ("Human".to_string(), "Try primes instead.".to_string()),
+            ("A".to_string(), "A talks".to_string()),
+        ]
+    );
+    let request = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::InputRequest {
+                agent,
+                timeout_secs,
+                default,
+                options,
+                ..
+            } => Some((agent.clone(), *timeout_secs, default.clone(), options.len())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        request,
+        (
+            Some("Human".into()),
+            Some(60),
+            Some("Go on without me.".into()),
+            0
+        )
+    );
+    assert!(statuses(&events).contains(&RunStatus::WaitingInput));
+    // The model answered A's two turns only.
+    assert!(
+        model
+            .calls()
+            .iter()
+            .all(|call| call.purpose == Purpose::AgentReply { agent: "A".into() }),
+        "{:?}",
+        model.calls()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_human_who_does_not_answer_in_time_gets_the_default_reply() {
+    let model = FakeModel::new(|req, _| Ok(format!("{} talks", agent_of(req))));
+    let sink = MemorySink::new();
+    let mut ctx = context(model, None, &sink);
+    ctx.input = Arc::new(Silent);
+    let outcome = execute_run(human_team(30), ctx, None).await.unwrap();
+    assert_eq!(outcome.status, RunStatus::Completed);
+    let events = sink.events();
+    assert_eq!(
+        contents(&events)[2],
+        ("Human".to_string(), "Go on without me.".to_string())
+    );
+    assert!(events.iter().any(|e| matches!(&e.kind,
+        EventKind::Log { message, .. } if message.contains("no answer for Human within 30 s"))));
+    // A non-interactive run takes the default at once, saying why.
+    let sink = MemorySink::new();
+    let model = FakeModel::new(|req, _| Ok(format!("{} talks", agent_of(req))));
+    let outcome = execute_run(human_team(30), context(model, None, &sink), None)
+        .await
+        .unwrap();
+    assert_eq!(outcome.status, RunStatus::Completed);
+    assert_eq!(contents(&sink.events())[2].1, "Go on without me.");
+}
+
+#[test]
+fn a_human_timeout_out_of_range_is_refused() {
+    let mut team = TeamSpec::new("t", vec![agent("A")]);
+    team.agents[0].human_input = Some(cadre_core::HumanInput {
+        timeout_secs: 0,
+        default_reply: String::new(),
+    });
+    assert_eq!(
+        team.validate(),
+        Err(cadre_core::team::TeamError::InvalidHumanInput("A".into()))
+    );
+}
+
 #[tokio::test]
 async fn random_selection_is_reproducible_with_a_seed() {
     let run = || async {

@@ -124,6 +124,8 @@ async fn a_human_picks_the_speakers_over_http() {
         prompt.contains("1. Alice") && prompt.contains("2. Bob"),
         "{prompt}"
     );
+    // The candidates, for a UI to offer as buttons.
+    assert_eq!(request["data"]["options"], json!(["Alice", "Bob"]));
     let (_, run) = app.get_json(&format!("/api/v1/runs/{id}")).await;
     assert_eq!(run["status"], "waiting_input");
 
@@ -186,6 +188,85 @@ async fn a_human_picks_the_speakers_over_http() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_error(&body, "conflict");
 
+    shutdown.cancel();
+    handle.await.unwrap();
+}
+
+/// Alice (the model) and Reviewer (a human), in turns.
+fn human_team(timeout_secs: u64) -> Value {
+    json!({
+        "name": "reviewed",
+        "agents": [
+            {"name": "Alice", "system_message": "You are Alice."},
+            {"name": "Reviewer", "system_message": "The user.", "description": "The human reviewer",
+             "human_input": {"timeout_secs": timeout_secs, "default_reply": "No comment."}}
+        ],
+        "speaker_selection": {"method": "round_robin"}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_human_driven_agent_speaks_with_the_answer_posted_over_http() {
+    let app = spawn().await;
+    let model = ScriptedModel::new("scripted", vec![ScriptedReply::text("Alice drafts.")]);
+    let (shutdown, handle) = start_worker(&app, model);
+    let id = app
+        .create_run_with(
+            json!({"task": "Draft and review", "team": human_team(60), "max_round": 3}),
+        )
+        .await;
+    let waiting = app.wait_for_events(&id, "input_request", 1).await;
+    let request = waiting
+        .iter()
+        .find(|e| e["type"] == "input_request")
+        .unwrap();
+    assert_eq!(request["data"]["agent"], "Reviewer");
+    assert_eq!(request["data"]["timeout_secs"], 60);
+    assert_eq!(request["data"]["default"], "No comment.");
+    let (_, run) = app.get_json(&format!("/api/v1/runs/{id}")).await;
+    assert_eq!(run["status"], "waiting_input");
+    let (status, body) = post_input(&app, &id, json!({"content": "Approved."})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let events = app.wait_for_events(&id, "finished", 1).await;
+    let said: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["type"] == "message")
+        .map(|e| {
+            (
+                e["data"]["agent"].as_str().unwrap(),
+                e["data"]["content"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        said,
+        vec![
+            ("User", "Draft and review"),
+            ("Alice", "Alice drafts."),
+            ("Reviewer", "Approved.")
+        ]
+    );
+    shutdown.cancel();
+    handle.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_human_driven_agent_without_an_answer_says_its_default_reply() {
+    let app = spawn().await;
+    let model = ScriptedModel::new("scripted", vec![ScriptedReply::text("Alice drafts.")]);
+    let (shutdown, handle) = start_worker(&app, model);
+    let id = app
+        .create_run_with(json!({"task": "Draft and review", "team": human_team(1), "max_round": 3}))
+        .await;
+    let events = app.wait_for_events(&id, "finished", 1).await;
+    let reviewer = events
+        .iter()
+        .find(|e| e["type"] == "message" && e["data"]["agent"] == "Reviewer")
+        .unwrap();
+    assert_eq!(reviewer["data"]["content"], "No comment.");
+    // An answer that comes after the default was taken is refused, not kept for later.
+    let (status, body) = post_input(&app, &id, json!({"content": "Too late"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
     shutdown.cancel();
     handle.await.unwrap();
 }

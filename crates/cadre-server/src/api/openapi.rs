@@ -110,6 +110,7 @@ use super::{
         cadre_core::ArtifactSkip,
         cadre_core::TeamSpec,
         cadre_core::AgentSpec,
+        cadre_core::HumanInput,
         cadre_core::SpeakerSelection,
         cadre_core::Termination,
         cadre_core::team::CodeExecution,

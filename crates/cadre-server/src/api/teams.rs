@@ -340,7 +340,10 @@ fn validate_team(spec: &TeamSpec) -> Result<(), ApiError> {
 /// The field a [`TeamError`] is about.
 fn team_error_field(error: &TeamError) -> &'static str {
     match error {
-        TeamError::NoAgents | TeamError::InvalidName(_) | TeamError::DuplicateName(_) => "agents",
+        TeamError::NoAgents
+        | TeamError::InvalidName(_)
+        | TeamError::DuplicateName(_)
+        | TeamError::InvalidHumanInput(_) => "agents",
         TeamError::UnknownGraphAgent(_) => "speaker_selection",
         TeamError::Format(_) => "team",
     }

@@ -153,6 +153,44 @@ describe('RunPage', () => {
     expect(screen.queryByRole('form', { name: 'Answer the run' })).not.toBeInTheDocument();
   });
 
+  it('offers a button per candidate for manual speaker selection', async () => {
+    server.on('POST', `/api/v1/runs/${RUN_ID}/input`, json({ ...RUN, status: 'executing' }, 202));
+    const { socket, user } = await openRun();
+    await push(
+      socket,
+      ev(1, 'status', { status: 'waiting_input' }),
+      ev(2, 'input_request', { prompt: 'Who speaks next?\n1. Writer\n2. Critic', options: ['Writer', 'Critic'] }),
+    );
+    const choices = screen.getByRole('group', { name: 'Choose an answer' });
+    await user.click(within(choices).getByRole('button', { name: 'Critic' }));
+    await vi.waitFor(() => expect(server.requests('POST', `/api/v1/runs/${RUN_ID}/input`)).toHaveLength(1));
+    expect(JSON.parse(server.requests('POST', `/api/v1/runs/${RUN_ID}/input`)[0]!.body)).toEqual({ content: 'Critic' });
+    expect(screen.getByRole('textbox', { name: 'Or type an answer' })).toBeInTheDocument();
+  });
+
+  it('tells a user speaking as an agent how long the team waits and what happens then', async () => {
+    const { socket } = await openRun();
+    const at = new Date(Date.now() - 10_000).toISOString();
+    await push(
+      socket,
+      ev(1, 'status', { status: 'waiting_input' }),
+      {
+        ...ev(2, 'input_request', {
+          prompt: 'Your turn as Reviewer',
+          agent: 'Reviewer',
+          timeout_secs: 60,
+          default: 'Looks fine.',
+        }),
+        at,
+      },
+    );
+    const form = screen.getByRole('form', { name: 'Answer the run' });
+    expect(screen.getByRole('heading', { name: 'Your turn as Reviewer' })).toBeInTheDocument();
+    const timer = within(form).getByRole('timer');
+    expect(timer).toHaveTextContent(/The team waits (49|50) s more; then Reviewer says: “Looks fine.”/);
+    expect(within(form).queryByRole('group', { name: 'Choose an answer' })).not.toBeInTheDocument();
+  });
+
   it('asks for confirmation before cancelling', async () => {
     server.on('POST', `/api/v1/runs/${RUN_ID}/cancel`, json({ ...RUN, cancel_requested: true }, 202));
     const { socket, user } = await openRun();

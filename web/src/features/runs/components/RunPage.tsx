@@ -190,7 +190,7 @@ function RunView({ run }: { run: Run }) {
           </details>
         )}
 
-        {view.pendingInput && status === 'waiting_input' && <InputBox key={view.pendingInput.seq} runId={run.id} prompt={view.pendingInput.prompt} />}
+        {view.pendingInput && status === 'waiting_input' && <InputBox key={view.pendingInput.seq} runId={run.id} request={view.pendingInput} />}
 
         {view.finished && (
           <Card title="Summary" className={`run-summary run-summary--${view.finished.status}`}>

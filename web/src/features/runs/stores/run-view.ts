@@ -62,6 +62,13 @@ export interface InputRequestItem extends Ordered {
   kind: 'input_request';
   seq: number;
   prompt: string;
+  /** Answers to offer as buttons (manual speaker selection: the candidates). */
+  options: string[];
+  /** The human-driven agent the user speaks as, if any. */
+  agent?: string;
+  /** When the run stops waiting and takes `defaultReply` (ms since the epoch). */
+  deadline?: number;
+  defaultReply?: string;
 }
 
 export interface InputItem extends Ordered {
@@ -285,7 +292,18 @@ function applyDurable(state: RunViewState, event: Exclude<RunEvent, RunEventOf<'
         },
       };
     case 'input_request': {
-      const item: InputRequestItem = { kind: 'input_request', key: `q-${seq}`, order: seq, seq, prompt: event.data.prompt };
+      const { prompt, options, agent, timeout_secs: timeoutSecs, default: defaultReply } = event.data;
+      const item: InputRequestItem = {
+        kind: 'input_request',
+        key: `q-${seq}`,
+        order: seq,
+        seq,
+        prompt,
+        options: options ?? [],
+        agent: agent ?? undefined,
+        deadline: timeoutSecs != null ? Date.parse(event.at) + timeoutSecs * 1000 : undefined,
+        defaultReply: defaultReply ?? undefined,
+      };
       const items = insertSorted(state.items, item);
       return { ...state, items, pendingInput: pendingInputOf(items) };
     }
