@@ -648,6 +648,7 @@ export interface components {
             autogen_extra?: Record<string, unknown>;
             /** @description One-line description other participants (and speaker selection) see. */
             description?: string;
+            human_input?: components["schemas"]["HumanInput"] | null;
             /** @description Model override for this agent. */
             model?: string | null;
             /** @description Unique name within the team (`[A-Za-z0-9_-]`, as OpenAI's `name` field requires). */
@@ -934,8 +935,22 @@ export interface components {
         } | {
             /** @description The run needs human input. */
             data: {
+                /** @description The human-driven agent whose turn this is, when the human speaks as one. */
+                agent?: string | null;
+                /** @description The answer used when none comes within `timeout_secs`. */
+                default?: string | null;
+                /**
+                 * @description The answers a UI can offer as buttons (manual speaker selection: the
+                 *     candidates); any other answer is allowed where the prompt says so.
+                 */
+                options?: string[];
                 /** @description What is asked. */
                 prompt: string;
+                /**
+                 * Format: int64
+                 * @description How long the run waits before it takes `default`.
+                 */
+                timeout_secs?: number | null;
             };
             /** @enum {string} */
             type: "input_request";
@@ -1040,6 +1055,19 @@ export interface components {
         Health: {
             /** @description Always `ok`. */
             status: string;
+        };
+        /** @description How a human-driven agent waits for its human. */
+        HumanInput: {
+            /**
+             * @description What the agent says when the human does not answer in time (or cannot be asked,
+             *     as in a non-interactive run).
+             */
+            default_reply?: string;
+            /**
+             * Format: int64
+             * @description Seconds to wait for an answer (1..=86,400) before `default_reply` is used.
+             */
+            timeout_secs?: number;
         };
         /** @description A team saved from an imported file, with what the importer could not interpret. */
         ImportedTeamView: components["schemas"]["TeamView"] & {
