@@ -16,6 +16,15 @@
 //! the file is ever executed: AutoGen rebuilds a `FunctionTool` by running its
 //! `source_code`; Cadre only reads the tool's name.
 //!
+//! Participants: an `AssistantAgent` becomes an agent that answers with a model; a
+//! `CodeExecutorAgent` becomes the team's code executor; a `UserProxyAgent` becomes what it
+//! is in AgentChat, a participant that takes turns (in its place in a round robin, as a
+//! candidate of the selector) and asks the human: an agent with `human_input` (Cadre waits
+//! up to [`HumanInput`]'s default 300 s where AgentChat waits without a limit, then uses the
+//! default reply) and no model. The task is stated by Cadre's admin (`admin_name`), which
+//! AgentChat does not have: it stays `User` unless a participant is called that, and is then
+//! renamed (`Task`) and noted.
+//!
 //! Counting: AgentChat's `MaxMessageTermination(n)` counts the task message (the group
 //! chat manager applies the termination condition to the start messages before any agent
 //! speaks), exactly like Cadre's `max_round`, so `max_messages` maps unchanged. A team's
@@ -30,14 +39,12 @@ use serde_json::{Map, Value};
 use crate::autogen::{Imported, TeamFormat};
 use crate::executor::Language;
 use crate::team::{
-    AgentSpec, CodeExecution, SpeakerSelection, TeamError, TeamSpec, Termination,
-    is_valid_agent_name,
+    AgentSpec, CodeExecution, DEFAULT_ADMIN_NAME, HumanInput, SpeakerSelection, TeamError,
+    TeamSpec, Termination, is_valid_agent_name,
 };
 
 /// Key of the team's `autogen_extra` entry that keeps the original team component.
 pub const COMPONENT_KEY: &str = "agentchat_component";
-/// Key of the team's `autogen_extra` entry that keeps the UserProxyAgent's other fields.
-pub const USER_PROXY_KEY: &str = "user_proxy_agent";
 /// Key of the team's `autogen_extra` entry that keeps the CodeExecutorAgent's other fields.
 pub const CODE_EXECUTOR_KEY: &str = "code_executor_agent";
 /// AgentChat's `AssistantAgent` system message when none is given.
@@ -46,6 +53,11 @@ pub const DEFAULT_SYSTEM_MESSAGE: &str = "You are a helpful AI assistant. Solve 
 /// AgentChat's `AssistantAgent` description when none is given.
 pub const DEFAULT_DESCRIPTION: &str =
     "An agent that provides assistance with ability to use tools.";
+/// AgentChat's `UserProxyAgent` description when none is given (`UserProxyAgentConfig`).
+pub const DEFAULT_USER_PROXY_DESCRIPTION: &str = "A human user";
+/// What the admin (who states the task) is called when a participant already has Cadre's
+/// default admin name: `Task`, then `Task_2`, `Task_3`, …
+const RENAMED_ADMIN: &str = "Task";
 /// The `timeout` of AgentChat's command-line code executors when none is given (their
 /// default is 60 s, twice Cadre's), so an imported team keeps the limit it ran with.
 const DEFAULT_EXECUTOR_TIMEOUT_SECS: u64 = 60;
@@ -455,10 +467,10 @@ struct Executor {
     extra: Map<String, Value>,
 }
 
-/// The UserProxyAgent.
+/// A UserProxyAgent: a human-driven agent (no model, so it stays out of the model and
+/// temperature choices the experts make).
 struct Human {
-    name: String,
-    extra: Map<String, Value>,
+    spec: AgentSpec,
 }
 
 enum Member {
@@ -472,7 +484,7 @@ impl Member {
         match self {
             Member::Expert(e) => &e.spec.name,
             Member::Executor(e) => &e.name,
-            Member::Human(h) => &h.name,
+            Member::Human(h) => &h.spec.name,
         }
     }
 }
@@ -584,20 +596,20 @@ impl Importer {
         let name = team_name(&team);
         let mut spec_agents = Vec::new();
         let mut executor = None;
-        let mut human = None;
         let mut order = Vec::new();
         let mut experts = Vec::new();
+        // The agents in the file's order: a human's spec, or `None` for the next expert.
+        let mut talkers = Vec::new();
+        let admin_name = admin_name(&members);
         for member in members {
+            order.push(member.name().to_string());
             match member {
                 Member::Expert(expert) => {
-                    order.push(expert.spec.name.clone());
+                    talkers.push(None);
                     experts.push(*expert);
                 }
-                Member::Executor(e) => {
-                    order.push(e.name.clone());
-                    executor = Some(e);
-                }
-                Member::Human(h) => human = Some(h),
+                Member::Executor(e) => executor = Some(e),
+                Member::Human(h) => talkers.push(Some(h.spec)),
             }
         }
 
@@ -607,23 +619,27 @@ impl Importer {
             .or_else(|| selector_client.as_ref().and_then(|c| c.model.clone()));
         let temperature = self.shared_temperature(&experts);
         self.client_notes(&experts);
-        for expert in experts {
+        let mut expert_specs = experts.into_iter().map(|expert| {
             let mut spec = expert.spec;
             if expert.model != default_model {
                 spec.model = expert.model;
             }
-            spec_agents.push(spec);
+            spec
+        });
+        for talker in talkers {
+            spec_agents.extend(talker.or_else(|| expert_specs.next()));
         }
 
         let mut spec = TeamSpec::new(name, spec_agents);
         spec.default_model = default_model.clone();
         spec.temperature = temperature;
-        if let Some(human) = human {
-            spec.admin_name = human.name;
-            if !human.extra.is_empty() {
-                spec.autogen_extra
-                    .insert(USER_PROXY_KEY.into(), Value::Object(human.extra));
-            }
+        if admin_name != spec.admin_name {
+            self.note(format!(
+                "a participant is named like Cadre's admin (`{}`), which states the task; the \
+                 admin is `{admin_name}` instead",
+                spec.admin_name
+            ));
+            spec.admin_name = admin_name;
         }
         if let Some(executor) = executor {
             spec.code_execution = CodeExecution {
@@ -666,8 +682,8 @@ impl Importer {
         Ok(spec)
     }
 
-    /// The participants, each checked: names unique, at most one executor and one human,
-    /// at least one agent that talks.
+    /// The participants, each checked: names unique, at most one executor, at least one
+    /// agent that answers with a model. Any number of UserProxyAgents: each is an agent.
     fn members(&mut self, team: &View<'_>) -> Result<Vec<Member>, TeamError> {
         let participants_at = team.path("participants");
         let participants = match team.config.get("participants") {
@@ -702,30 +718,17 @@ impl Importer {
                     ),
                 ));
             }
-            match (&member, members.iter().find(|m| same_role(m, &member))) {
-                (Member::Executor(_), Some(first)) => {
-                    return Err(fail(
-                        &at,
-                        format!(
-                            "a second CodeExecutorAgent (`{}`): Cadre has one code executor \
-                             (`{}`)",
-                            member.name(),
-                            first.name()
-                        ),
-                    ));
-                }
-                (Member::Human(_), Some(first)) => {
-                    return Err(fail(
-                        &at,
-                        format!(
-                            "a second UserProxyAgent (`{}`): Cadre has one human participant \
-                             (`{}`)",
-                            member.name(),
-                            first.name()
-                        ),
-                    ));
-                }
-                _ => {}
+            if let Member::Executor(_) = member
+                && let Some(first) = members.iter().find(|m| matches!(m, Member::Executor(_)))
+            {
+                return Err(fail(
+                    &at,
+                    format!(
+                        "a second CodeExecutorAgent (`{}`): Cadre has one code executor (`{}`)",
+                        member.name(),
+                        first.name()
+                    ),
+                ));
             }
             members.push(member);
         }
@@ -979,24 +982,48 @@ impl Importer {
         }
     }
 
+    /// A UserProxyAgent: an agent whose turns a human takes (`human_input`), as in
+    /// AgentChat, where it takes turns like any participant and asks its `input_func`.
     fn user_proxy(&mut self, agent: &View<'_>) -> Result<Human, TeamError> {
         let name = agent_name(agent)?;
+        let description = optional_string(agent.config, "description", &agent.at)?
+            .unwrap_or_else(|| DEFAULT_USER_PROXY_DESCRIPTION.to_string());
+        let human = HumanInput::default();
         let input = agent
             .config
             .get("input_func")
             .and_then(Value::as_str)
-            .map(|f| format!(" (its input_func `{f}` is kept, not used)"))
+            .map(|f| format!("; its input_func `{f}` is kept, not used"))
             .unwrap_or_default();
         self.note(format!(
-            "{} (`{name}`): the UserProxyAgent states the task as the team's admin; AgentChat \
-             also gives it turns to ask a human for input, which Cadre does not (Cadre asks a \
-             human only under manual speaker selection){input}",
-            agent.base
+            "{} (`{name}`) is a human-driven agent: on its turns the run asks you and waits up \
+             to {} s (AgentChat waits without a limit), then says its default reply{input}",
+            agent.base, human.timeout_secs
         ));
-        Ok(Human {
-            name,
-            extra: agent.rest(&["name"]),
-        })
+        let unused: Vec<&str> = agent
+            .config
+            .iter()
+            .filter(|(k, v)| {
+                !agent.is_meta(k)
+                    && !matches!(k.as_str(), "name" | "description" | "input_func")
+                    && !is_empty_value(v)
+            })
+            .map(|(k, _)| k.as_str())
+            .collect();
+        if !unused.is_empty() {
+            self.note(format!(
+                "{} (`{name}`): kept, not used: {}",
+                agent.base,
+                unused.join(", ")
+            ));
+        }
+        // The component's other fields stay on the agent itself, like an assistant's: the
+        // agent is where they belong now that the UserProxyAgent is one (the whole team
+        // component is also kept under `agentchat_component` for export).
+        let mut spec = AgentSpec::new(name, String::new(), description);
+        spec.human_input = Some(human);
+        spec.autogen_extra = agent.rest(&["name", "description"]);
+        Ok(Human { spec })
     }
 
     fn code_executor(&mut self, agent: &View<'_>) -> Result<Executor, TeamError> {
@@ -1472,11 +1499,16 @@ fn condition_list<'a>(condition: &View<'a>) -> Result<&'a Vec<Value>, TeamError>
     }
 }
 
-fn same_role(a: &Member, b: &Member) -> bool {
-    matches!(
-        (a, b),
-        (Member::Executor(_), Member::Executor(_)) | (Member::Human(_), Member::Human(_))
-    )
+/// The name of Cadre's admin, who states the task: the default (`User`) unless a
+/// participant is already called that (compared case-insensitively, as `user` and `User`
+/// in one transcript would read as the same speaker), else `Task`, `Task_2`, …
+fn admin_name(members: &[Member]) -> String {
+    let taken = |name: &str| members.iter().any(|m| m.name().eq_ignore_ascii_case(name));
+    std::iter::once(DEFAULT_ADMIN_NAME.to_string())
+        .chain(std::iter::once(RENAMED_ADMIN.to_string()))
+        .chain((2..).map(|n| format!("{RENAMED_ADMIN}_{n}")))
+        .find(|name| !taken(name))
+        .unwrap_or_else(|| RENAMED_ADMIN.to_string())
 }
 
 /// Where a participant's name is: `config.name`, or `name` in Studio 0.4.0's format.

@@ -16,12 +16,12 @@ use cadre_core::executor::{
     CodeBlock, CodeExecutor, CodeWorkspace, ExecError, ExecutionResult, ExecutorInfo,
 };
 use cadre_core::groupchat::RunContext;
-use cadre_core::input::NoInput;
+use cadre_core::input::{InputError, InputSource, NoInput};
 use cadre_core::model::{
     ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, Purpose, Usage,
 };
 use cadre_core::run::{RunOverrides, RunRequest, TeamSource, execute_run};
-use cadre_core::team::TeamError;
+use cadre_core::team::{HumanInput, TeamError};
 use cadre_core::{Imported, SpeakerSelection, StopReason, TeamSpec};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -114,20 +114,28 @@ fn selector_fixture_maps_executor_user_proxy_and_notes() {
     let imported = import(SELECTOR);
     let team = &imported.team;
     assert_eq!(team.name, "Data desk");
-    assert_eq!(names(team), ["coder", "reviewer"]);
+    assert_eq!(names(team), ["user_proxy", "coder", "reviewer"]);
     assert_eq!(team.speaker_selection, SpeakerSelection::Auto);
-    assert_eq!(team.admin_name, "user_proxy");
+    assert_eq!(team.admin_name, "User");
     assert!(team.code_execution.enabled);
     assert_eq!(team.code_execution.executor_name, "executor");
     assert_eq!(team.code_execution.timeout_secs, 45);
     assert_eq!(team.code_execution.languages, ["python", "sh"]);
-    assert_eq!(team.participants(), ["coder", "reviewer", "executor"]);
+    assert_eq!(
+        team.participants(),
+        ["user_proxy", "coder", "reviewer", "executor"]
+    );
     assert_eq!(team.termination.text_mention.as_deref(), Some("TERMINATE"));
     assert_eq!(team.termination.max_round, Some(15));
     assert_eq!(team.default_model.as_deref(), Some("gpt-4o"));
     assert_eq!(team.temperature, None);
 
-    assert!(note(&imported, "UserProxyAgent").contains("admin"));
+    assert_eq!(
+        note(&imported, "human-driven"),
+        "config.participants[0] (`user_proxy`) is a human-driven agent: on its turns the run \
+         asks you and waits up to 300 s (AgentChat waits without a limit), then says its \
+         default reply"
+    );
     assert!(note(&imported, "MCP server").contains("(stdio `uvx mcp-server-fetch`)"));
     note(&imported, "removed the secret");
     assert!(note(&imported, "LocalCommandLineCodeExecutor").contains("sandbox"));
@@ -145,11 +153,19 @@ fn selector_fixture_maps_executor_user_proxy_and_notes() {
         team.autogen_extra["code_executor_agent"]["code_executor"]["config"]["work_dir"],
         "coding"
     );
+    // The UserProxyAgent is an agent a human speaks for, with no model.
+    let human = &team.agents[0];
+    assert_eq!(human.human_input, Some(HumanInput::default()));
     assert_eq!(
-        team.autogen_extra["user_proxy_agent"]["description"],
+        human.description,
         "The person asking; consult only when stuck."
     );
-    let coder = &team.agents[0];
+    assert_eq!(human.system_message, "");
+    assert_eq!(human.model, None);
+    assert!(human.autogen_extra.is_empty(), "{:?}", human.autogen_extra);
+    assert!(!team.autogen_extra.contains_key("user_proxy_agent"));
+    assert!(team.agents[1..].iter().all(|a| a.human_input.is_none()));
+    let coder = &team.agents[1];
     assert_eq!(
         coder.autogen_extra["workbench"][0]["config"]["server_params"]["command"],
         "uvx"
@@ -241,8 +257,12 @@ fn studio_0_4_0_format_is_read() {
     let team = &imported.team;
     assert_eq!(imported.format, TeamFormat::AutogenStudioLegacy);
     assert_eq!(team.name, "weather_pair");
-    assert_eq!(names(team), ["forecaster"]);
-    assert_eq!(team.admin_name, "user");
+    assert_eq!(names(team), ["forecaster", "user"]);
+    // `user` takes turns; the admin that states the task is renamed so the transcript
+    // does not show `User` and `user`.
+    assert_eq!(team.admin_name, "Task");
+    assert_eq!(team.agents[1].description, "The person asking.");
+    assert_eq!(team.agents[1].human_input, Some(HumanInput::default()));
     assert_eq!(team.speaker_selection, SpeakerSelection::RoundRobin);
     assert_eq!(team.termination.max_round, Some(8));
     assert_eq!(team.termination.text_mention.as_deref(), Some("DONE"));
@@ -253,14 +273,15 @@ fn studio_0_4_0_format_is_read() {
         &imported,
         "removed the secret `participants[0].model_client.api_key`",
     );
-    note(&imported, "UserProxyAgent");
+    note(&imported, "`user`) is a human-driven agent");
+    assert!(note(&imported, "named like Cadre's admin").contains("the admin is `Task`"));
     let saved = serde_json::to_string(team).unwrap();
     assert!(!saved.contains("sk-legacy"));
     // Studio 0.4.0 kept teams in records under `config`.
     let record = json!({"id": 2, "user_id": "guest", "config": json(LEGACY)});
     assert_eq!(
         names(&import_team_value(&record).unwrap().team),
-        ["forecaster"]
+        ["forecaster", "user"]
     );
 }
 
@@ -415,10 +436,17 @@ fn errors_name_the_offending_field() {
             error_after(|v| {
                 let participants = v["config"]["participants"].as_array_mut().unwrap();
                 participants.push(user_proxy("alice"));
-                participants.push(user_proxy("bob"));
+                participants.push(user_proxy("alice"));
             }),
-            "config.participants[3]: a second UserProxyAgent (`bob`): Cadre has one human \
-             participant (`alice`)",
+            "config.participants[3].config.name: duplicate agent name `alice` (also \
+             participants[2])",
+        ),
+        (
+            error_after(|v| {
+                v["config"]["participants"][0]["config"]["description"] = json!(3);
+                v["config"]["participants"][0]["provider"] = json!("UserProxyAgent");
+            }),
+            "config.participants[0].config.description: must be a string, found a number",
         ),
         (
             error_after(|v| v["config"]["participants"] = json!([user_proxy("alice")])),
@@ -459,6 +487,35 @@ fn errors_name_the_offending_field() {
         );
         assert!(!message.contains('\n'), "{message}");
     }
+}
+
+#[test]
+fn several_user_proxy_agents_are_several_human_agents() {
+    let user_proxy = |name: &str| {
+        json!({"provider": "autogen_agentchat.agents.UserProxyAgent", "component_type": "agent",
+               "config": {"name": name, "description": format!("{name} decides.")}})
+    };
+    let mut file = json(ROUND_ROBIN);
+    let participants = file["config"]["participants"].as_array_mut().unwrap();
+    participants.insert(1, user_proxy("alice"));
+    participants.push(user_proxy("bob"));
+    let imported = import_team_value(&file).unwrap();
+    let team = &imported.team;
+    assert_eq!(names(team), ["writer", "alice", "editor", "bob"]);
+    assert_eq!(team.speaker_selection, SpeakerSelection::RoundRobin);
+    assert_eq!(team.admin_name, "User");
+    let humans: Vec<&str> = team
+        .agents
+        .iter()
+        .filter(|a| a.human_input.is_some())
+        .map(|a| a.description.as_str())
+        .collect();
+    assert_eq!(humans, ["alice decides.", "bob decides."]);
+    note(&imported, "(`alice`) is a human-driven agent");
+    note(&imported, "(`bob`) is a human-driven agent");
+    // The experts still share the model they had.
+    assert_eq!(team.default_model.as_deref(), Some("gpt-4o"));
+    assert_eq!(team.temperature, Some(0.3));
 }
 
 #[test]
@@ -625,10 +682,46 @@ impl CodeWorkspace for EchoWorkspace {
     }
 }
 
+/// A human who answers from a script, in order, and remembers the prompts.
+struct ScriptedHuman {
+    answers: Mutex<Vec<String>>,
+    prompts: Mutex<Vec<String>>,
+}
+
+impl ScriptedHuman {
+    fn new(answers: &[&str]) -> Arc<Self> {
+        Arc::new(Self {
+            answers: Mutex::new(answers.iter().rev().map(|a| a.to_string()).collect()),
+            prompts: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+#[async_trait]
+impl InputSource for ScriptedHuman {
+    async fn ask(&self, prompt: &str, _cancel: &CancellationToken) -> Result<String, InputError> {
+        self.prompts.lock().unwrap().push(prompt.to_string());
+        self.answers
+            .lock()
+            .unwrap()
+            .pop()
+            .ok_or_else(|| InputError::Unavailable("the script is over".into()))
+    }
+}
+
 async fn run(
     team: TeamSpec,
     model: Arc<ScriptedModel>,
     executor: Option<Arc<dyn CodeExecutor>>,
+) -> (cadre_core::RunOutcome, Vec<RunEvent>) {
+    run_with_input(team, model, executor, Arc::new(NoInput)).await
+}
+
+async fn run_with_input(
+    team: TeamSpec,
+    model: Arc<ScriptedModel>,
+    executor: Option<Arc<dyn CodeExecutor>>,
+    input: Arc<dyn InputSource>,
 ) -> (cadre_core::RunOutcome, Vec<RunEvent>) {
     let sink = MemorySink::new();
     let ctx = RunContext {
@@ -636,7 +729,7 @@ async fn run(
         model,
         executor,
         artifacts: None,
-        input: Arc::new(NoInput),
+        input,
         cancel: CancellationToken::new(),
     };
     let request = RunRequest {
@@ -647,6 +740,17 @@ async fn run(
     };
     let outcome = execute_run(request, ctx, None).await.unwrap();
     (outcome, sink.events())
+}
+
+/// Each message as (agent, content).
+fn messages(events: &[RunEvent]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Message { agent, content, .. } => Some((agent.clone(), content.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 fn speakers(events: &[RunEvent]) -> Vec<String> {
@@ -711,13 +815,21 @@ async fn imported_round_robin_stops_at_max_messages_counting_the_task() {
 #[tokio::test]
 async fn imported_selector_team_runs_code_and_ends_on_terminate() {
     let team = import(SELECTOR).team;
+    let default_reply = HumanInput::default().default_reply;
     let selections = Arc::new(Mutex::new(Vec::new()));
     let seen = selections.clone();
+    // The model picks the human first, then the coder, then the reviewer; it is never
+    // asked to speak for the human (any other call panics).
     let model = ScriptedModel::new(move |request, _| match &request.purpose {
         Purpose::SelectSpeaker { candidates } => {
             let mut seen = seen.lock().unwrap();
             seen.push(candidates.clone());
-            if seen.len() == 1 { "coder" } else { "reviewer" }.into()
+            match seen.len() {
+                1 => "user_proxy",
+                2 => "coder",
+                _ => "reviewer",
+            }
+            .into()
         }
         Purpose::AgentReply { agent } if agent == "coder" => "```python\nprint(6 * 7)\n```".into(),
         Purpose::AgentReply { agent } if agent == "reviewer" => {
@@ -731,15 +843,86 @@ async fn imported_selector_team_runs_code_and_ends_on_terminate() {
     assert_eq!(outcome.reason, StopReason::TextMention);
     assert_eq!(
         speakers(&events),
-        ["user_proxy", "coder", "executor", "reviewer"]
+        ["User", "user_proxy", "coder", "executor", "reviewer"]
     );
-    // The model chose among the talking agents; the executor was handed the code.
+    // A non-interactive run cannot ask: the human agent says its default reply at once,
+    // and the run says why.
+    assert_eq!(messages(&events)[1].1, default_reply);
+    assert!(events.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::Log { message, .. } if message.contains("user_proxy cannot ask a human")
+    )));
+    // The model chose among the talking agents, the human included; the executor was
+    // handed the code.
     let selections = selections.lock().unwrap().clone();
-    assert_eq!(
-        selections,
-        [vec!["coder", "reviewer"], vec!["coder", "reviewer"]]
-    );
+    assert_eq!(selections, vec![vec!["user_proxy", "coder", "reviewer"]; 3]);
     let blocks = executor.blocks.lock().unwrap().clone();
     assert_eq!(blocks.len(), 1);
     assert_eq!(blocks[0].code.trim(), "print(6 * 7)");
+}
+
+#[tokio::test]
+async fn imported_round_robin_alternates_the_assistant_and_the_human() {
+    // RoundRobinGroupChat([writer, UserProxyAgent("User")]), MaxMessageTermination(6).
+    let mut file = json(ROUND_ROBIN);
+    let writer = file["config"]["participants"][0].clone();
+    file["config"]["participants"] = json!([
+        writer,
+        {"provider": "autogen_agentchat.agents.UserProxyAgent", "component_type": "agent",
+         "version": 1, "component_version": 1, "label": "UserProxyAgent",
+         "config": {"name": "User", "input_func": "input"}}
+    ]);
+    let imported = import_team_value(&file).unwrap();
+    let team = imported.team.clone();
+    assert_eq!(names(&team), ["writer", "User"]);
+    assert_eq!(team.speaker_selection, SpeakerSelection::RoundRobin);
+    // The human agent took the default admin name, so the task is stated by `Task`.
+    assert_eq!(team.admin_name, "Task");
+    assert_eq!(
+        note(&imported, "named like Cadre's admin"),
+        "a participant is named like Cadre's admin (`User`), which states the task; the \
+         admin is `Task` instead"
+    );
+    assert!(
+        note(&imported, "human-driven").ends_with("; its input_func `input` is kept, not used")
+    );
+    let human = &team.agents[1];
+    assert_eq!(human.description, "A human user");
+    assert_eq!(human.autogen_extra["input_func"], "input");
+    assert_eq!(human.human_input, Some(HumanInput::default()));
+
+    let model = ScriptedModel::new(|request, i| format!("{} turn {i}", replying_agent(request)));
+    let input = ScriptedHuman::new(&["Shorter, please.", "Now add a title."]);
+    let (outcome, events) = run_with_input(team, model.clone(), None, input.clone()).await;
+    assert_eq!(outcome.reason, StopReason::MaxRound);
+    let expected = [
+        ("Task", "Write about tide pools."),
+        ("writer", "writer turn 0"),
+        ("User", "Shorter, please."),
+        ("writer", "writer turn 1"),
+        ("User", "Now add a title."),
+        ("writer", "writer turn 2"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, c)| (a.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(messages(&events), expected);
+    // The human was asked on each of its turns; the model only ever spoke as the writer,
+    // and saw the human's answers.
+    let prompts = input.prompts.lock().unwrap().clone();
+    assert_eq!(prompts.len(), 2);
+    assert!(
+        prompts[0].starts_with("Your turn as User"),
+        "{}",
+        prompts[0]
+    );
+    let calls = model.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 3);
+    assert!(
+        calls[1]
+            .messages
+            .iter()
+            .any(|m| m.content.contains("Shorter, please."))
+    );
 }
