@@ -102,6 +102,7 @@ pub async fn engine(
                     executor: None,
                     artifacts: None,
                     input: Arc::new(NoInput),
+                    tools: None,
                     cancel: CancellationToken::new(),
                 };
                 let request = RunRequest {

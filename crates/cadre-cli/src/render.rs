@@ -188,6 +188,39 @@ impl TranscriptState {
                     .dim()
                 )
             }
+            EventKind::ToolCall {
+                tool, arguments, ..
+            } => {
+                self.stop_spinner();
+                format!(
+                    "{}\n",
+                    style(format!("   ↳ calls {tool}({arguments})")).dim()
+                )
+            }
+            EventKind::ToolResult {
+                tool,
+                content,
+                is_error,
+                refused,
+                duration_ms,
+                ..
+            } => {
+                let first_line = content.lines().next().unwrap_or_default();
+                let line = if *refused {
+                    style(format!("   ↳ {tool} refused: {first_line}")).yellow()
+                } else if *is_error {
+                    style(format!(
+                        "   ↳ {tool} failed in {duration_ms} ms: {first_line}"
+                    ))
+                    .red()
+                } else {
+                    style(format!(
+                        "   ↳ {tool} answered in {duration_ms} ms: {first_line}"
+                    ))
+                    .dim()
+                };
+                format!("{line}\n")
+            }
             EventKind::Usage { .. } => String::new(),
             EventKind::InputRequest { prompt, .. } => format!("\n{}\n> ", style(prompt).bold()),
             EventKind::Input { .. } => String::new(),

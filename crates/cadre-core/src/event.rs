@@ -183,6 +183,42 @@ pub enum EventKind {
         #[serde(default)]
         files: Vec<ArtifactFile>,
     },
+    /// An agent called a tool (before the call is made, or refused).
+    ToolCall {
+        /// The turn's message.
+        message_id: String,
+        /// The model's id for the call (what `tool_result` answers).
+        call_id: String,
+        /// Calling agent.
+        agent: String,
+        /// Qualified tool name, `server.tool` (as the model asked for it when it names no
+        /// tool the agent was offered).
+        tool: String,
+        /// The arguments: a JSON object, or the model's raw text when it was not JSON.
+        #[cfg_attr(feature = "schema", schema(value_type = Object))]
+        arguments: serde_json::Value,
+    },
+    /// What a tool answered, or why the call was refused or failed.
+    ToolResult {
+        /// The turn's message.
+        message_id: String,
+        /// The call answered.
+        call_id: String,
+        /// Calling agent.
+        agent: String,
+        /// Qualified tool name.
+        tool: String,
+        /// The result as text (capped), or the error the model was shown.
+        content: String,
+        /// Whether the tool failed or the call was refused.
+        is_error: bool,
+        /// The call was never made: the tool is not on the agent's allowlist, does not
+        /// exist, or the turn's tool-call limit was reached.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        refused: bool,
+        /// Wall time of the call (0 when refused).
+        duration_ms: u64,
+    },
     /// One model call's usage.
     Usage {
         /// Model that answered.
@@ -262,6 +298,8 @@ impl EventKind {
             EventKind::Message { .. } => "message",
             EventKind::Code { .. } => "code",
             EventKind::CodeResult { .. } => "code_result",
+            EventKind::ToolCall { .. } => "tool_call",
+            EventKind::ToolResult { .. } => "tool_result",
             EventKind::Usage { .. } => "usage",
             EventKind::InputRequest { .. } => "input_request",
             EventKind::Input { .. } => "input",

@@ -24,10 +24,15 @@ use crate::executor::{
 use crate::failure::RunFailure;
 use crate::input::{InputError, InputSource};
 use crate::message::{ChatMessage, TranscriptMessage};
-use crate::model::{ChatModel, ChatRequest, ChatResponse, ModelError, Purpose, Usage};
+use crate::model::{
+    ChatModel, ChatRequest, ChatResponse, ModelError, Purpose, ToolCall, ToolDefinition, Usage,
+};
 use crate::speaker::{SelectError, SelectionInput, SpeakerSelector};
 use crate::team::{HumanInput, TeamSpec};
 use crate::termination::{StopReason, limit_reached, mentions_termination};
+use crate::tool::{
+    MAX_TOOL_ROUNDS, ToolBox, ToolError, ToolInfo, cap_tool_result, is_allowed, wire_tool_name,
+};
 
 /// Times an agent's turn is asked again when its reply broke off mid-stream (a dropped
 /// connection, a stalled stream) with a retryable error.
@@ -47,6 +52,8 @@ pub struct RunContext {
     pub artifacts: Option<Arc<dyn ArtifactSink>>,
     /// Human answers (manual selection, human-driven agents).
     pub input: Arc<dyn InputSource>,
+    /// The deployment's tools (MCP servers); `None`: agents answer without tools.
+    pub tools: Option<Arc<dyn ToolBox>>,
     /// Cancels the run.
     pub cancel: CancellationToken,
 }
@@ -98,6 +105,8 @@ pub struct GroupChat {
     usage: UsageTotals,
     transcript: Vec<TranscriptMessage>,
     workspace: Option<Box<dyn CodeWorkspace>>,
+    /// Agents already told why they get no tools (said once per run).
+    tool_warnings: std::collections::HashSet<String>,
 }
 
 impl GroupChat {
@@ -112,6 +121,7 @@ impl GroupChat {
             usage: UsageTotals::default(),
             transcript: Vec::new(),
             workspace: None,
+            tool_warnings: std::collections::HashSet::new(),
         }
     }
 
@@ -275,6 +285,10 @@ impl GroupChat {
         Ok(())
     }
 
+    /// A model-driven agent's turn. When the agent may call tools, the model is offered
+    /// them; each call it makes is announced (`tool_call`), made or refused, answered
+    /// (`tool_result`) and fed back, until the model replies without calling any (at
+    /// most [`MAX_TOOL_ROUNDS`] rounds of calls are made).
     async fn agent_turn(&mut self, name: &str) -> Result<TranscriptMessage, StepStop> {
         let agent = self.team.agent(name);
         let mut messages = vec![ChatMessage::system(complete_system_message(
@@ -301,17 +315,100 @@ impl GroupChat {
             .and_then(|a| a.model.clone())
             .or_else(|| self.team.default_model.clone());
         request.temperature = self.team.temperature;
+        let offered = self.offered_tools(name).await?;
+        request.tools = offered
+            .iter()
+            .map(|tool| ToolDefinition {
+                name: wire_tool_name(&tool.name),
+                description: tool.description.clone(),
+                parameters: tool.parameters.clone(),
+            })
+            .collect();
 
-        // A reply that broke off after text had streamed is not retried by the model
-        // client (the text already reached the user); the turn itself is asked again,
-        // as a new message, and the abandoned draft is dropped by the UIs.
+        let mut message_id = new_id();
+        let mut texts: Vec<String> = Vec::new();
+        let mut tool_results: Vec<String> = Vec::new();
+        let mut tokens = 0;
+        let mut rounds = 0;
+        loop {
+            let response = self.reply(name, &mut message_id, &request).await?;
+            self.account(&response.model, &response.usage).await?;
+            tokens += response.usage.completion_tokens;
+            if !response.content.trim().is_empty() {
+                texts.push(response.content.trim().to_string());
+            }
+            if response.tool_calls.is_empty() {
+                break;
+            }
+            rounds += 1;
+            if rounds > MAX_TOOL_ROUNDS + 1 {
+                self.warn(format!(
+                    "{name} kept calling tools after its limit of {MAX_TOOL_ROUNDS} rounds; \
+                     its turn ends here"
+                ))
+                .await?;
+                break;
+            }
+            // Providers that omit call ids still need the results matched to the calls.
+            let calls: Vec<ToolCall> = response
+                .tool_calls
+                .into_iter()
+                .enumerate()
+                .map(|(index, mut call)| {
+                    if call.id.is_empty() {
+                        call.id = format!("call_{rounds}_{index}");
+                    }
+                    call
+                })
+                .collect();
+            request.messages.push(
+                ChatMessage::assistant_with_tool_calls(response.content, calls.clone()).named(name),
+            );
+            let over_limit = rounds > MAX_TOOL_ROUNDS;
+            for call in &calls {
+                let answer = self
+                    .call_tool(name, &message_id, call, &offered, over_limit)
+                    .await?;
+                tool_results.push(answer.clone());
+                request
+                    .messages
+                    .push(ChatMessage::tool_result(call.id.clone(), answer));
+            }
+        }
+        // Like AgentChat's tool-call summary: a turn that ends without text still tells
+        // the others what its tools answered.
+        let content = if texts.is_empty() {
+            tool_results.join("\n")
+        } else {
+            texts.join("\n\n")
+        };
+        let turn = TranscriptMessage {
+            message_id,
+            agent: name.to_string(),
+            content,
+            tokens,
+        };
+        self.emit_message(&turn).await?;
+        Ok(turn)
+    }
+
+    /// One model call of `name`'s turn, streamed as `message_id`. A reply that broke off
+    /// after text had streamed is not retried by the model client (the text already
+    /// reached the user); it is asked again here under a new message id, and the
+    /// abandoned draft is dropped by the UIs.
+    async fn reply(
+        &mut self,
+        name: &str,
+        message_id: &mut String,
+        request: &ChatRequest,
+    ) -> Result<ChatResponse, StepStop> {
         let mut retries_left = BROKEN_REPLY_RETRIES;
-        let (message_id, response) = loop {
-            let message_id = new_id();
-            let (response, streamed) = self.stream_reply(name, &message_id, &request).await?;
+        loop {
+            let (response, streamed) = self.stream_reply(name, message_id, request).await?;
             match response {
                 Err(error) if streamed && error.retryable() && retries_left > 0 => {
                     retries_left -= 1;
+                    *message_id = new_id();
                     self.ctx
                         .emitter
                         .emit(EventKind::Log {
@@ -320,19 +417,178 @@ impl GroupChat {
                         })
                         .await?;
                 }
-                response => break (message_id, response),
+                response => return Ok(response?),
+            }
+        }
+    }
+
+    /// The tools `name` is offered this turn: the deployment's tools its allowlist
+    /// names. Why an agent with an allowlist gets none is said once per run.
+    async fn offered_tools(&mut self, name: &str) -> Result<Vec<ToolInfo>, StepStop> {
+        let allowlist = match self.team.agent(name) {
+            Some(agent) if !agent.tools.is_empty() => agent.tools.clone(),
+            _ => return Ok(Vec::new()),
+        };
+        let Some(toolbox) = self.ctx.tools.clone() else {
+            self.warn_once(
+                name,
+                format!(
+                    "{name} may call tools ({}), but this deployment has no MCP servers \
+                     configured: it answers without them",
+                    allowlist.join(", ")
+                ),
+            )
+            .await?;
+            return Ok(Vec::new());
+        };
+        let listing = toolbox.tools().await;
+        for error in &listing.unavailable {
+            let relevant = match error {
+                ToolError::Unavailable { server, .. } => {
+                    is_allowed(&allowlist, &format!("{server}.*"))
+                        || allowlist
+                            .iter()
+                            .any(|entry| entry.split_once('.').is_some_and(|(s, _)| s == server))
+                }
+                _ => true,
+            };
+            if relevant {
+                self.warn(format!(
+                    "{name} cannot use some of its tools this turn: {error}"
+                ))
+                .await?;
+            }
+        }
+        let offered: Vec<ToolInfo> = listing
+            .tools
+            .into_iter()
+            .filter(|tool| is_allowed(&allowlist, &tool.name))
+            .collect();
+        if offered.is_empty() && listing.unavailable.is_empty() {
+            self.warn_once(
+                name,
+                format!(
+                    "none of the tools {name} may call ({}) is offered by this \
+                     deployment's MCP servers",
+                    allowlist.join(", ")
+                ),
+            )
+            .await?;
+        }
+        Ok(offered)
+    }
+
+    async fn warn_once(&mut self, agent: &str, message: String) -> Result<(), SinkError> {
+        if self.tool_warnings.insert(agent.to_string()) {
+            self.warn(message).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes (or refuses) one tool call, framed by its `tool_call` and `tool_result`
+    /// events; returns what the model is told.
+    async fn call_tool(
+        &mut self,
+        agent: &str,
+        message_id: &str,
+        call: &ToolCall,
+        offered: &[ToolInfo],
+        over_limit: bool,
+    ) -> Result<String, StepStop> {
+        let tool = offered
+            .iter()
+            .find(|tool| wire_tool_name(&tool.name) == call.name);
+        let qualified = tool.map_or_else(|| call.name.clone(), |tool| tool.name.clone());
+        let arguments = parse_tool_arguments(&call.arguments);
+        self.ctx
+            .emitter
+            .emit(EventKind::ToolCall {
+                message_id: message_id.to_string(),
+                call_id: call.id.clone(),
+                agent: agent.to_string(),
+                tool: qualified.clone(),
+                arguments: match &arguments {
+                    Ok(map) => serde_json::Value::Object(map.clone()),
+                    Err(_) => serde_json::Value::String(call.arguments.clone()),
+                },
+            })
+            .await?;
+        let started = Instant::now();
+        let (content, is_error, refused) = match (tool, arguments) {
+            _ if over_limit => (
+                format!(
+                    "Refused: the limit of {MAX_TOOL_ROUNDS} rounds of tool calls in one turn \
+                     was reached. Reply now with what you have."
+                ),
+                true,
+                true,
+            ),
+            (None, _) => {
+                let names: Vec<&str> = offered.iter().map(|t| t.name.as_str()).collect();
+                (
+                    format!(
+                        "Refused: {} is not a tool {agent} may call. {}",
+                        call.name,
+                        if names.is_empty() {
+                            "No tools are available to you.".to_string()
+                        } else {
+                            format!("Tools you may call: {}.", names.join(", "))
+                        }
+                    ),
+                    true,
+                    true,
+                )
+            }
+            (Some(_), Err(why)) => (
+                format!("The arguments must be a JSON object: {why}. Call the tool again."),
+                true,
+                false,
+            ),
+            (Some(_), Ok(arguments)) => {
+                let Some(toolbox) = self.ctx.tools.clone() else {
+                    return Err(StepStop::Reason(StopReason::Cancelled));
+                };
+                let span = tracing::info_span!(
+                    "execute_tool",
+                    otel.name = %format_args!("execute_tool {qualified}"),
+                    otel.kind = "internal",
+                    gen_ai.operation.name = "execute_tool",
+                    gen_ai.tool.name = %qualified,
+                    gen_ai.tool.call.id = %call.id,
+                    gen_ai.tool.type = "function",
+                );
+                match toolbox
+                    .call(&qualified, arguments, &self.ctx.cancel)
+                    .instrument(span)
+                    .await
+                {
+                    Ok(output) => (cap_tool_result(output.content), output.is_error, false),
+                    Err(ToolError::Cancelled) => {
+                        return Err(StepStop::Reason(StopReason::Cancelled));
+                    }
+                    Err(error) => (format!("The tool failed: {error}"), true, false),
+                }
             }
         };
-        let response = response?;
-        self.account(&response.model, &response.usage).await?;
-        let turn = TranscriptMessage {
-            message_id,
-            agent: name.to_string(),
-            content: response.content,
-            tokens: response.usage.completion_tokens,
+        let duration_ms = if refused {
+            0
+        } else {
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
         };
-        self.emit_message(&turn).await?;
-        Ok(turn)
+        self.ctx
+            .emitter
+            .emit(EventKind::ToolResult {
+                message_id: message_id.to_string(),
+                call_id: call.id.clone(),
+                agent: agent.to_string(),
+                tool: qualified,
+                content: content.clone(),
+                is_error,
+                refused,
+                duration_ms,
+            })
+            .await?;
+        Ok(content)
     }
 
     /// A human-driven agent's turn: the user is asked, and the run waits up to the
@@ -773,6 +1029,18 @@ impl GroupChat {
             })
             .find(|content| !content.is_empty())
             .unwrap_or_default()
+    }
+}
+
+/// A tool call's arguments as the object MCP expects; empty text is no arguments.
+fn parse_tool_arguments(raw: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    if raw.trim().is_empty() {
+        return Ok(serde_json::Map::new());
+    }
+    match serde_json::from_str(raw) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(other) => Err(format!("got {other}")),
+        Err(error) => Err(error.to_string()),
     }
 }
 

@@ -12,6 +12,8 @@
 //!   files.
 //! - [`artifact`]: files code blocks write ([`ArtifactFile`] in `code_result` events) and
 //!   the [`ArtifactSink`] that keeps them.
+//! - [`tool`]: the [`ToolBox`] trait for tools agents call (MCP servers), the per-agent
+//!   allowlist and tool names on the wire.
 //! - [`input`]: the [`InputSource`] trait for human answers.
 //! - [`event`]: [`RunEvent`] / [`EventKind`], run status, [`RunEmitter`], [`EventSink`].
 //! - [`failure`]: [`FailureCode`], [`RunFailure`] and [`RunEnd`], the events that close a
@@ -53,6 +55,7 @@ pub mod run;
 pub mod speaker;
 pub mod team;
 pub mod termination;
+pub mod tool;
 
 pub use artifact::{Artifact, ArtifactError, ArtifactFile, ArtifactSink, ArtifactSkip, Kept};
 pub use autogen::{Imported, TeamFormat, import_team_value, parse_team_file};
@@ -74,3 +77,4 @@ pub use model::{ChatModel, ChatRequest, ChatResponse, ModelError, Purpose, Usage
 pub use run::{ResumeState, RunOutcome, RunOverrides, RunRequest, TeamSource, execute_run};
 pub use team::{AgentSpec, HumanInput, SpeakerSelection, TeamSpec, Termination};
 pub use termination::StopReason;
+pub use tool::{ToolBox, ToolError, ToolInfo, ToolListing, ToolOutput};

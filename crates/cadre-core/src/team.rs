@@ -27,7 +27,9 @@ pub struct AgentSpec {
     /// Model override for this agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// Names of tools the agent may call.
+    /// The tools the agent may call, from the deployment's MCP servers: `server.tool`,
+    /// `server.*` or `*` (see [`crate::tool::ToolPattern`]). A tool not allowed here is
+    /// never offered to the agent, and a call to it is refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<String>,
     /// A human speaks as this agent (AutoGen's `human_input_mode="ALWAYS"` user proxy):
@@ -328,6 +330,9 @@ pub enum TeamError {
     /// A human-driven agent's settings are out of range.
     #[error("agent `{0}`: human_input.timeout_secs must be between 1 and 86400")]
     InvalidHumanInput(String),
+    /// A tool allowlist entry is not `server.tool`, `server.*` or `*`.
+    #[error("agent `{0}`: tool `{1}` must be `server.tool`, `server.*` or `*`")]
+    InvalidTool(String, String),
     /// The file is not a team in any format Cadre reads.
     #[error("not a team file: {0}")]
     Format(String),
@@ -395,6 +400,15 @@ impl TeamSpec {
                 && !(1..=MAX_HUMAN_TIMEOUT_SECS).contains(&human.timeout_secs)
             {
                 return Err(TeamError::InvalidHumanInput(agent.name.clone()));
+            }
+        }
+        for agent in &self.agents {
+            if let Some(bad) = agent
+                .tools
+                .iter()
+                .find(|entry| crate::tool::ToolPattern::parse(entry).is_none())
+            {
+                return Err(TeamError::InvalidTool(agent.name.clone(), bad.clone()));
             }
         }
         if let SpeakerSelection::Graph { transitions } = &self.speaker_selection {

@@ -730,6 +730,7 @@ async fn run_with_input(
         executor,
         artifacts: None,
         input,
+        tools: None,
         cancel: CancellationToken::new(),
     };
     let request = RunRequest {

@@ -231,6 +231,7 @@ fn context(
         executor,
         artifacts: None,
         input: Arc::new(NoInput),
+        tools: None,
         cancel: CancellationToken::new(),
     }
 }

@@ -802,19 +802,57 @@ struct StreamOptions {
 #[derive(Serialize)]
 struct WireMessage<'a> {
     role: Role,
-    content: &'a str,
+    /// `null` on an assistant message that only calls tools (some providers reject `""`
+    /// there).
+    content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<WireToolCall<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'a str>,
 }
 
 impl<'a> WireMessage<'a> {
     fn new(message: &'a ChatMessage) -> Self {
+        let calls_only = message.content.is_empty() && !message.tool_calls.is_empty();
         Self {
             role: message.role,
-            content: &message.content,
-            name: message.name.as_deref().and_then(wire_name),
+            content: (!calls_only).then_some(message.content.as_str()),
+            // A tool message's name is not the agent's; OpenAI ignores it, others reject it.
+            name: match message.role {
+                Role::Tool => None,
+                _ => message.name.as_deref().and_then(wire_name),
+            },
+            tool_calls: message
+                .tool_calls
+                .iter()
+                .map(|call| WireToolCall {
+                    id: &call.id,
+                    kind: "function",
+                    function: WireFunctionCall {
+                        name: &call.name,
+                        arguments: &call.arguments,
+                    },
+                })
+                .collect(),
+            tool_call_id: message.tool_call_id.as_deref(),
         }
     }
+}
+
+#[derive(Serialize)]
+struct WireToolCall<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: WireFunctionCall<'a>,
+}
+
+#[derive(Serialize)]
+struct WireFunctionCall<'a> {
+    name: &'a str,
+    arguments: &'a str,
 }
 
 /// OpenAI rejects names outside `^[a-zA-Z0-9_-]{1,64}$`; agent names may be freer.
@@ -1063,5 +1101,39 @@ mod tests {
         assert_eq!(json["messages"][0]["name"], "Data_Scientist");
         assert!(json.get("tools").is_none());
         assert!(json.get("temperature").is_none());
+    }
+
+    #[test]
+    fn tool_calls_and_results_go_out_in_openai_shape() {
+        let call = cadre_core::model::ToolCall {
+            id: "call_1".into(),
+            name: "math__add".into(),
+            arguments: r#"{"a":2,"b":3}"#.into(),
+        };
+        let mut request = ChatRequest::new(
+            cadre_core::Purpose::Other,
+            vec![
+                ChatMessage::assistant_with_tool_calls("", vec![call]).named("Analyst"),
+                ChatMessage::tool_result("call_1", "5").named("Analyst"),
+            ],
+        );
+        request.tools.push(ToolDefinition {
+            name: "math__add".into(),
+            description: "Adds".into(),
+            parameters: serde_json::json!({"type": "object"}),
+        });
+        let json = serde_json::to_value(WireRequest::new(&request, "m", true)).unwrap();
+        assert_eq!(
+            json["messages"][0],
+            serde_json::json!({"role": "assistant", "content": null, "name": "Analyst",
+                "tool_calls": [{"id": "call_1", "type": "function",
+                    "function": {"name": "math__add", "arguments": "{\"a\":2,\"b\":3}"}}]})
+        );
+        assert_eq!(
+            json["messages"][1],
+            serde_json::json!({"role": "tool", "content": "5", "tool_call_id": "call_1"})
+        );
+        assert_eq!(json["tools"][0]["type"], "function");
+        assert_eq!(json["tools"][0]["function"]["name"], "math__add");
     }
 }

@@ -97,6 +97,9 @@ pub struct ServiceConfig {
     /// replies, code and its output (default false: content is user data). Exporting is
     /// the binary's (`OTEL_EXPORTER_OTLP_ENDPOINT`).
     pub trace_content: bool,
+    /// `CADRE_MCP_CONFIG`: the operator's MCP servers (an `mcpServers` JSON file), whose
+    /// tools agents may call as their teams allow. Unset: no tools.
+    pub mcp_config: Option<PathBuf>,
 }
 
 impl ServiceConfig {
@@ -212,6 +215,7 @@ impl ServiceConfig {
                 var("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"),
                 "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
             )?,
+            mcp_config: var("CADRE_MCP_CONFIG").map(PathBuf::from),
         })
     }
 }

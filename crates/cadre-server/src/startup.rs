@@ -22,6 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use cadre_core::executor::ExecError;
+use cadre_core::tool::ToolBox;
 use cadre_store::{Store, StoreError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -69,6 +70,9 @@ pub enum StartupError {
     /// The first admin could not be created.
     #[error("cannot create the first admin")]
     Admin(#[source] BootstrapError),
+    /// The MCP server configuration (`CADRE_MCP_CONFIG`) is unreadable or invalid.
+    #[error(transparent)]
+    Tools(#[from] cadre_mcp::ConfigError),
     /// The address could not be bound.
     #[error("cannot listen on {address}")]
     Bind {
@@ -164,6 +168,8 @@ impl Application {
         let bus = open_bus(&config, &metrics).await?;
         let mut state = AppState::from_config(&config, store.clone(), bus.clone())?;
         state.metrics = metrics.clone();
+        let tools = open_tools(&config)?;
+        state.tools = tools.clone();
         let listener = bind(&config.bind).await?;
         // After binding: a start that fails to bind creates no admin whose generated
         // password nobody would see.
@@ -177,7 +183,7 @@ impl Application {
         let mut application = Self::from_listener(state, listener)?;
         application.notices.admin = Some(admin);
         if role == Role::Serve {
-            let built = build_worker(&config, store, bus, metrics).await;
+            let built = build_worker(&config, store, bus, metrics, tools).await;
             application.state.sandbox = Arc::new(built.sandbox.clone());
             application.worker = Some(built.worker);
             application.notices.code_execution_off = built.code_execution_off;
@@ -308,15 +314,29 @@ pub async fn open_bus(
     Ok(bus)
 }
 
+/// The operator's MCP servers (`CADRE_MCP_CONFIG`) as a toolbox; `None` when unset.
+/// The file is read and checked now, so a mistake stops the start; the servers
+/// themselves are started on first use.
+pub fn open_tools(config: &ServiceConfig) -> Result<Option<Arc<dyn ToolBox>>, StartupError> {
+    let Some(path) = &config.mcp_config else {
+        return Ok(None);
+    };
+    let mcp = cadre_mcp::McpConfig::load(path)?;
+    let toolbox = cadre_mcp::McpToolBox::new(mcp);
+    tracing::info!(servers = ?toolbox.server_names(), "MCP servers configured");
+    Ok(Some(Arc::new(toolbox)))
+}
+
 /// A worker as `config` describes it: lease, concurrency, per-user running limit and
 /// quotas; models from the environment; the configured sandbox (or none, with the reason);
 /// users' stored provider keys opened with the server secret (without one they are not
-/// used, and a warning says so). It records into `metrics`.
+/// used, and a warning says so); the MCP `tools`, if any. It records into `metrics`.
 pub async fn build_worker(
     config: &ServiceConfig,
     store: Arc<dyn Store>,
     bus: Arc<dyn EventBus>,
     metrics: Arc<Metrics>,
+    tools: Option<Arc<dyn ToolBox>>,
 ) -> BuiltWorker {
     let worker_config = WorkerConfig {
         lease: config.worker_lease,
@@ -348,8 +368,11 @@ pub async fn build_worker(
         (Some(executor), _) => SandboxView::active(executor.info()),
         (None, error) => SandboxView::off(&config.sandbox, error.as_ref().map(ToString::to_string)),
     };
-    let worker = Worker::new(store, bus, models, executor, worker_config)
+    let mut worker = Worker::new(store, bus, models, executor, worker_config)
         .with_telemetry(metrics, config.trace_content);
+    if let Some(tools) = tools {
+        worker = worker.with_tools(tools);
+    }
     let worker = match server_secret(config) {
         Ok(secret) => worker.with_sealer(SecretBox::from_secret(secret.as_bytes())),
         Err(error) => {

@@ -162,6 +162,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         // The workspace goes with the run: the files it wrote are listed, not kept.
         artifacts: None,
         input: Arc::new(TerminalInput),
+        tools: None,
         cancel: cancel.clone(),
     };
     tokio::spawn(cancel_on_ctrl_c(cancel));

@@ -16,7 +16,7 @@ use cadre_server::api::health::Probes;
 use cadre_server::auth::Bootstrap;
 use cadre_server::config::ServiceConfig;
 use cadre_server::startup::{
-    Application, BuiltWorker, Role, build_worker, open_bus, open_store, serve_probes,
+    Application, BuiltWorker, Role, build_worker, open_bus, open_store, open_tools, serve_probes,
 };
 use cadre_server::telemetry::{self, Metrics};
 use tokio_util::sync::CancellationToken;
@@ -62,11 +62,12 @@ pub async fn worker() -> anyhow::Result<ExitCode> {
     let metrics = Metrics::new(telemetry::Role::Worker);
     let store = open_store(&config).await?;
     let bus = open_bus(&config, &metrics).await?;
+    let tools = open_tools(&config)?;
     let BuiltWorker {
         worker,
         code_execution_off,
         sandbox,
-    } = build_worker(&config, store.clone(), bus.clone(), metrics.clone()).await;
+    } = build_worker(&config, store.clone(), bus.clone(), metrics.clone(), tools).await;
     if let Some(error) = code_execution_off {
         warn_code_execution_off(&error);
     }

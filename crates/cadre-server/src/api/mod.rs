@@ -48,6 +48,7 @@ pub mod sandbox_view;
 pub mod session;
 pub mod teams;
 pub mod tokens;
+pub mod tools;
 pub mod transcript;
 pub mod ui;
 pub mod ws;
@@ -96,6 +97,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// `CADRE_METRICS_TOKEN`: the bearer token `/metrics` requires, if any.
     pub metrics_token: Option<Secret>,
+    /// The operator's MCP servers (`CADRE_MCP_CONFIG`), listed by `GET /api/v1/tools`.
+    pub tools: Option<Arc<dyn cadre_core::ToolBox>>,
 }
 
 impl AppState {
@@ -114,6 +117,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             metrics: Metrics::new(Role::Api),
             metrics_token: None,
+            tools: None,
         }
     }
 }
@@ -142,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         .merge(events::router())
         .merge(ws::router())
         .merge(teams::router())
+        .merge(tools::router())
         .merge(transcript::router())
         .merge(files::router())
         .merge(openapi::router())

@@ -9,7 +9,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::AppState;
 use super::{
     admin, auth, error, events, files, health, info, providers, runs, sandbox_view, session, teams,
-    tokens, transcript, ws,
+    tokens, tools, transcript, ws,
 };
 
 /// The OpenAPI document.
@@ -62,6 +62,7 @@ use super::{
         teams::update_team,
         teams::delete_team,
         teams::export_team,
+        tools::list_tools,
     ),
     components(schemas(
         auth::TokenRequest,
@@ -119,6 +120,9 @@ use super::{
         events::EventPage,
         events::RunEventFrame,
         teams::TeamView,
+        tools::ToolsView,
+        tools::UnavailableServer,
+        cadre_core::ToolInfo,
         teams::TeamList,
         teams::ImportedTeamView,
         teams::StarterTeamView,
@@ -128,6 +132,8 @@ use super::{
         transcript::TranscriptMessage,
         transcript::TranscriptCode,
         transcript::TranscriptCodeResult,
+        transcript::TranscriptToolCall,
+        transcript::TranscriptToolResult,
         transcript::TranscriptError,
         transcript::TranscriptOutcome,
         files::RunFileView,

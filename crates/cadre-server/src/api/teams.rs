@@ -343,7 +343,8 @@ fn team_error_field(error: &TeamError) -> &'static str {
         TeamError::NoAgents
         | TeamError::InvalidName(_)
         | TeamError::DuplicateName(_)
-        | TeamError::InvalidHumanInput(_) => "agents",
+        | TeamError::InvalidHumanInput(_)
+        | TeamError::InvalidTool(..) => "agents",
         TeamError::UnknownGraphAgent(_) => "speaker_selection",
         TeamError::Format(_) => "team",
     }

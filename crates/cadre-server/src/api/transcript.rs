@@ -99,6 +99,37 @@ pub struct TranscriptCode {
     pub result: Option<TranscriptCodeResult>,
 }
 
+/// A tool call an agent made and, once answered, its result.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TranscriptToolCall {
+    /// Seq of the `tool_call` event.
+    pub seq: u64,
+    /// The model's id for the call.
+    pub call_id: String,
+    /// Calling agent.
+    pub agent: String,
+    /// Qualified tool name, `server.tool`.
+    pub tool: String,
+    /// The arguments (a JSON object, or the model's raw text).
+    #[schema(value_type = Object)]
+    pub arguments: serde_json::Value,
+    /// The answer (absent if none came).
+    pub result: Option<TranscriptToolResult>,
+}
+
+/// What a tool answered.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TranscriptToolResult {
+    /// The result as text, or the error the model was shown.
+    pub content: String,
+    /// Whether the tool failed or the call was refused.
+    pub is_error: bool,
+    /// The call was never made (not allowed, unknown, or over the turn's limit).
+    pub refused: bool,
+    /// Wall time of the call.
+    pub duration_ms: u64,
+}
+
 /// An error reported during the run.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TranscriptError {
@@ -134,6 +165,8 @@ pub struct Transcript {
     pub messages: Vec<TranscriptMessage>,
     /// Code blocks with their results, in order.
     pub code: Vec<TranscriptCode>,
+    /// Tool calls with their results, in order.
+    pub tools: Vec<TranscriptToolCall>,
     /// Errors reported during the run.
     pub errors: Vec<TranscriptError>,
     /// How it ended (absent while the run is still going).
@@ -213,6 +246,7 @@ fn build(run: RunView, events: &[RunEvent]) -> Transcript {
         run,
         messages: Vec::new(),
         code: Vec::new(),
+        tools: Vec::new(),
         errors: Vec::new(),
         outcome: None,
     };
@@ -291,6 +325,42 @@ fn build(run: RunView, events: &[RunEvent]) -> Transcript {
                     }),
                 }
             }
+            EventKind::ToolCall {
+                call_id,
+                agent,
+                tool,
+                arguments,
+                ..
+            } => transcript.tools.push(TranscriptToolCall {
+                seq: event.seq,
+                call_id: call_id.clone(),
+                agent: agent.clone(),
+                tool: tool.clone(),
+                arguments: arguments.clone(),
+                result: None,
+            }),
+            EventKind::ToolResult {
+                call_id,
+                content,
+                is_error,
+                refused,
+                duration_ms,
+                ..
+            } => {
+                if let Some(call) = transcript
+                    .tools
+                    .iter_mut()
+                    .rev()
+                    .find(|call| call.call_id == *call_id && call.result.is_none())
+                {
+                    call.result = Some(TranscriptToolResult {
+                        content: content.clone(),
+                        is_error: *is_error,
+                        refused: *refused,
+                        duration_ms: *duration_ms,
+                    });
+                }
+            }
             EventKind::Error { code, message, .. } => transcript.errors.push(TranscriptError {
                 seq: event.seq,
                 code: *code,
@@ -350,16 +420,20 @@ fn markdown(transcript: &Transcript) -> String {
         }
     }
     let _ = writeln!(out, "\n## Conversation");
-    let mut messages = transcript.messages.iter().peekable();
-    let mut code = transcript.code.iter().peekable();
-    loop {
-        let next_message = messages.peek().map(|m| m.seq);
-        let next_code = code.peek().map(|c| c.seq);
-        match (next_message, next_code) {
-            (None, None) => break,
-            (Some(m), Some(c)) if c < m => write_code(&mut out, code.next()),
-            (Some(_), _) => write_message(&mut out, messages.next()),
-            (None, Some(_)) => write_code(&mut out, code.next()),
+    // Messages, code and tool calls in log order.
+    let mut entries: Vec<(u64, Entry<'_>)> = transcript
+        .messages
+        .iter()
+        .map(|m| (m.seq, Entry::Message(m)))
+        .chain(transcript.code.iter().map(|c| (c.seq, Entry::Code(c))))
+        .chain(transcript.tools.iter().map(|t| (t.seq, Entry::Tool(t))))
+        .collect();
+    entries.sort_by_key(|(seq, _)| *seq);
+    for (_, entry) in entries {
+        match entry {
+            Entry::Message(message) => write_message(&mut out, message),
+            Entry::Code(code) => write_code(&mut out, code),
+            Entry::Tool(call) => write_tool_call(&mut out, call),
         }
     }
     for error in &transcript.errors {
@@ -387,19 +461,37 @@ fn markdown(transcript: &Transcript) -> String {
     out
 }
 
-fn write_message(out: &mut String, message: Option<&TranscriptMessage>) {
-    if let Some(message) = message {
-        let _ = writeln!(
-            out,
-            "\n### {}\n\n{}",
-            message.agent,
-            message.content.trim_end()
-        );
+enum Entry<'a> {
+    Message(&'a TranscriptMessage),
+    Code(&'a TranscriptCode),
+    Tool(&'a TranscriptToolCall),
+}
+
+fn write_message(out: &mut String, message: &TranscriptMessage) {
+    let _ = writeln!(
+        out,
+        "\n### {}\n\n{}",
+        message.agent,
+        message.content.trim_end()
+    );
+}
+
+fn write_tool_call(out: &mut String, call: &TranscriptToolCall) {
+    let _ = writeln!(out, "\n{} calls `{}`:\n", call.agent, call.tool);
+    let _ = writeln!(out, "{}", fenced("json", &call.arguments.to_string()));
+    if let Some(result) = &call.result {
+        let verdict = if result.refused {
+            "Refused".to_string()
+        } else if result.is_error {
+            format!("Failed ({} ms)", result.duration_ms)
+        } else {
+            format!("Answered ({} ms)", result.duration_ms)
+        };
+        let _ = writeln!(out, "\n{verdict}\n\n{}", fenced("text", &result.content));
     }
 }
 
-fn write_code(out: &mut String, code: Option<&TranscriptCode>) {
-    let Some(code) = code else { return };
+fn write_code(out: &mut String, code: &TranscriptCode) {
     if !code.code.is_empty() {
         let _ = writeln!(out, "\n{}", fenced(&code.language, &code.code));
     }

@@ -27,6 +27,7 @@ use cadre_core::executor::CodeExecutor;
 use cadre_core::groupchat::RunContext;
 use cadre_core::model::ChatModel;
 use cadre_core::run::{ResumeState, RunOutcome, RunRequest, execute_run};
+use cadre_core::tool::ToolBox;
 use cadre_core::{EventKind, FailureCode, RunEnd, RunFailure, RunStatus, UsageTotals};
 use cadre_llm::demo::DEMO_MODEL;
 use cadre_store::{ClaimedJob, Claims, RunRecord, Store, StoreError};
@@ -173,6 +174,8 @@ pub struct Worker {
     metrics: Arc<Metrics>,
     /// Whether trace spans carry prompts, replies and code.
     trace_content: bool,
+    /// The deployment's MCP tools (`None`: agents answer without tools).
+    tools: Option<Arc<dyn ToolBox>>,
 }
 
 impl Worker {
@@ -194,7 +197,15 @@ impl Worker {
             config,
             metrics: Metrics::new(Role::Worker),
             trace_content: false,
+            tools: None,
         }
+    }
+
+    /// Lets agents call the tools of `tools` (the operator's MCP servers), as their
+    /// teams' allowlists permit.
+    pub fn with_tools(mut self, tools: Arc<dyn ToolBox>) -> Self {
+        self.tools = Some(tools);
+        self
     }
 
     /// Records into `metrics` (the process's, shared with its API under `cadre serve`)
@@ -541,6 +552,7 @@ impl Worker {
                 self.config.input_poll_every,
                 self.config.input_timeout,
             )),
+            tools: self.tools.clone(),
             cancel: cancel.clone(),
         };
         let _watch_guard = shared.watched.add(

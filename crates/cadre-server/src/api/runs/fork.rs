@@ -222,7 +222,9 @@ pub(super) fn fork_history(
             EventKind::Speaker { .. }
             | EventKind::Message { .. }
             | EventKind::Code { .. }
-            | EventKind::CodeResult { .. } => event.kind.clone(),
+            | EventKind::CodeResult { .. }
+            | EventKind::ToolCall { .. }
+            | EventKind::ToolResult { .. } => event.kind.clone(),
             _ => continue,
         };
         history.push(RunEvent {
