@@ -14,8 +14,10 @@ use cadre_core::executor::{CodeExecutor, ExecutionLimits};
 use cadre_core::groupchat::RunContext;
 use cadre_core::run::{RunOverrides, RunRequest, TeamSource, execute_run};
 use cadre_core::team::CodeExecution;
+use cadre_core::tool::ToolBox;
 use cadre_core::{BuildOptions, SpeakerSelection};
 use cadre_llm::demo::DEMO_MODEL;
+use cadre_mcp::{McpConfig, McpToolBox};
 use cadre_sandbox::SandboxConfig;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
@@ -71,6 +73,10 @@ pub struct RunArgs {
     /// Fail the run after this many seconds.
     #[arg(long)]
     pub timeout: Option<u64>,
+    /// MCP servers whose tools agents may call (an `mcpServers` JSON file, as for
+    /// `cadre serve`); each agent's `tools` allowlist says which.
+    #[arg(long, value_name = "FILE", env = "CADRE_MCP_CONFIG")]
+    pub mcp_config: Option<PathBuf>,
     /// Print one RunEvent JSON object per line on stdout, and nothing else.
     #[arg(long)]
     pub json: bool,
@@ -121,6 +127,10 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let tools = match &args.mcp_config {
+        Some(path) => Some(Arc::new(McpToolBox::new(McpConfig::load(path)?))),
+        None => None,
+    };
 
     let speaker_selection = match (args.speaker_selection.clone(), args.seed) {
         (Some(SpeakerSelection::Random { .. }), seed) => Some(SpeakerSelection::Random { seed }),
@@ -162,7 +172,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         // The workspace goes with the run: the files it wrote are listed, not kept.
         artifacts: None,
         input: Arc::new(TerminalInput),
-        tools: None,
+        tools: tools.clone().map(|t| t as Arc<dyn ToolBox>),
         cancel: cancel.clone(),
     };
     tokio::spawn(cancel_on_ctrl_c(cancel));
@@ -170,6 +180,9 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     let outcome = execute_run(request, ctx, None)
         .await
         .context("the run's output failed")?;
+    if let Some(tools) = &tools {
+        tools.close().await;
+    }
 
     if let (Some(path), Some(team)) = (&args.save_team, &outcome.team) {
         let text = serde_json::to_string_pretty(team)? + "\n";

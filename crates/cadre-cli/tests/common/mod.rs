@@ -95,8 +95,14 @@ impl Drop for Served {
 /// `cadre serve` on a fresh data dir (SQLite, in-process bus) and a free port, the demo
 /// model pausing `demo_delay_ms` before each answer.
 pub fn serve_fresh(demo_delay_ms: u64) -> Served {
+    serve_fresh_with(demo_delay_ms, &[])
+}
+
+/// [`serve_fresh`] with more environment (`CADRE_LLM_BASE_URL`, `CADRE_MCP_CONFIG`, …).
+pub fn serve_fresh_with(demo_delay_ms: u64, env: &[(&str, String)]) -> Served {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut command = cadre();
+    command.envs(env.iter().map(|(key, value)| (*key, value.as_str())));
     command
         .arg("serve")
         .env("CADRE_DATA_DIR", dir.path())
