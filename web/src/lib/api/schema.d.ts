@@ -584,6 +584,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tools agents may be allowed to call. */
+        get: operations["list_tools"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -655,7 +672,11 @@ export interface components {
             name: string;
             /** @description System message that defines the agent's role. */
             system_message: string;
-            /** @description Names of tools the agent may call. */
+            /**
+             * @description The tools the agent may call, from the deployment's MCP servers: `server.tool`,
+             *     `server.*` or `*` (see [`crate::tool::ToolPattern`]). A tool not allowed here is
+             *     never offered to the agent, and a call to it is refused.
+             */
             tools?: string[];
         };
         /** @description A file a code block wrote, as listed in its `code_result` event. */
@@ -909,6 +930,53 @@ export interface components {
             };
             /** @enum {string} */
             type: "code_result";
+        } | {
+            /** @description An agent called a tool (before the call is made, or refused). */
+            data: {
+                /** @description Calling agent. */
+                agent: string;
+                /** @description The arguments: a JSON object, or the model's raw text when it was not JSON. */
+                arguments: Record<string, unknown>;
+                /** @description The model's id for the call (what `tool_result` answers). */
+                call_id: string;
+                /** @description The turn's message. */
+                message_id: string;
+                /**
+                 * @description Qualified tool name, `server.tool` (as the model asked for it when it names no
+                 *     tool the agent was offered).
+                 */
+                tool: string;
+            };
+            /** @enum {string} */
+            type: "tool_call";
+        } | {
+            /** @description What a tool answered, or why the call was refused or failed. */
+            data: {
+                /** @description Calling agent. */
+                agent: string;
+                /** @description The call answered. */
+                call_id: string;
+                /** @description The result as text (capped), or the error the model was shown. */
+                content: string;
+                /**
+                 * Format: int64
+                 * @description Wall time of the call (0 when refused).
+                 */
+                duration_ms: number;
+                /** @description Whether the tool failed or the call was refused. */
+                is_error: boolean;
+                /** @description The turn's message. */
+                message_id: string;
+                /**
+                 * @description The call was never made: the tool is not on the agent's allowlist, does not
+                 *     exist, or the turn's tool-call limit was reached.
+                 */
+                refused?: boolean;
+                /** @description Qualified tool name. */
+                tool: string;
+            };
+            /** @enum {string} */
+            type: "tool_result";
         } | {
             /** @description One model call's usage. */
             data: {
@@ -1572,6 +1640,24 @@ export interface components {
              */
             revoked_at?: string | null;
         };
+        /** @description One tool the operator's servers offer. */
+        ToolInfo: {
+            /** @description The server's description of the tool. */
+            description?: string;
+            /** @description Qualified name, `server.tool`. */
+            name: string;
+            /** @description JSON Schema of the arguments (an object schema). */
+            parameters: Record<string, unknown>;
+        };
+        /** @description The deployment's tools. */
+        ToolsView: {
+            /** @description Whether the operator configured any MCP servers. */
+            configured: boolean;
+            /** @description Every tool of the servers that answered, named `server.tool`. */
+            tools: components["schemas"]["ToolInfo"][];
+            /** @description Servers that could not be reached, and why. */
+            unavailable: components["schemas"]["UnavailableServer"][];
+        };
         /** @description A run's transcript (`format=json`). */
         Transcript: {
             /** @description Code blocks with their results, in order. */
@@ -1584,6 +1670,8 @@ export interface components {
             /** @description The run as `GET /api/v1/runs/{id}` shows it. */
             run: components["schemas"]["RunView"];
             team?: components["schemas"]["TeamSpec"] | null;
+            /** @description Tool calls with their results, in order. */
+            tools: components["schemas"]["TranscriptToolCall"][];
         };
         /** @description A code block and, once it ran, its result. */
         TranscriptCode: {
@@ -1678,6 +1766,44 @@ export interface components {
             summary: string;
             /** @description Usage totals. */
             usage: components["schemas"]["UsageTotals"];
+        };
+        /** @description A tool call an agent made and, once answered, its result. */
+        TranscriptToolCall: {
+            /** @description Calling agent. */
+            agent: string;
+            /** @description The arguments (a JSON object, or the model's raw text). */
+            arguments: Record<string, unknown>;
+            /** @description The model's id for the call. */
+            call_id: string;
+            result?: components["schemas"]["TranscriptToolResult"] | null;
+            /**
+             * Format: int64
+             * @description Seq of the `tool_call` event.
+             */
+            seq: number;
+            /** @description Qualified tool name, `server.tool`. */
+            tool: string;
+        };
+        /** @description What a tool answered. */
+        TranscriptToolResult: {
+            /** @description The result as text, or the error the model was shown. */
+            content: string;
+            /**
+             * Format: int64
+             * @description Wall time of the call.
+             */
+            duration_ms: number;
+            /** @description Whether the tool failed or the call was refused. */
+            is_error: boolean;
+            /** @description The call was never made (not allowed, unknown, or over the turn's limit). */
+            refused: boolean;
+        };
+        /** @description A configured server that did not answer. */
+        UnavailableServer: {
+            /** @description What went wrong. */
+            message: string;
+            /** @description Server name. */
+            server: string;
         };
         /** @description Usage totals of a run, per run and as reported in `finished`. */
         UsageTotals: {
@@ -3972,6 +4098,35 @@ export interface operations {
             };
             /** @description No such team */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_tools: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deployment's MCP tools */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolsView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
