@@ -32,6 +32,7 @@ CONTRACT = {
     "gen_ai_client_token_usage": "histogram",
     "cadre_llm_cost_usd_total": "counter",
     "cadre_sandbox_execution_duration_seconds": "histogram",
+    "cadre_tool_call_duration_seconds": "histogram",
     "cadre_streams_open": "gauge",
     "cadre_bus_lagged_total": "counter",
     "cadre_bus_reconnects_total": "counter",

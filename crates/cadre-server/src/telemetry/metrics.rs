@@ -123,6 +123,16 @@ pub struct ExecutionLabels {
     pub outcome: String,
 }
 
+/// Labels of `cadre_tool_call_duration_seconds`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ToolCallLabels {
+    /// The MCP server's configured name.
+    pub server: String,
+    /// `ok`, `error` (the tool reported one), `timeout`, `unavailable` (the server could
+    /// not be reached), `unknown` (no such tool) or `cancelled`.
+    pub outcome: String,
+}
+
 /// Labels of `cadre_streams_open`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StreamLabels {
@@ -226,6 +236,8 @@ pub struct Metrics {
     pub llm_cost: Family<CostLabels, FloatCounter>,
     /// Code executions by backend and outcome, with their duration.
     pub sandbox_executions: HistogramFamily<ExecutionLabels>,
+    /// MCP tool calls by server and outcome, with their duration.
+    pub tool_calls: HistogramFamily<ToolCallLabels>,
     /// Event streams open now.
     pub streams_open: Family<StreamLabels, Gauge>,
     /// Stored event → written to a live stream.
@@ -267,6 +279,7 @@ impl Metrics {
             llm_tokens: Family::new_with_constructor(token_buckets),
             llm_cost: Family::default(),
             sandbox_executions: Family::new_with_constructor(long_buckets),
+            tool_calls: Family::new_with_constructor(long_buckets),
             streams_open: Family::default(),
             event_delivery_lag: lag_buckets(),
             bus_lagged: Family::default(),
@@ -353,6 +366,11 @@ impl Metrics {
             "cadre_sandbox_execution_duration_seconds",
             "Code executions in the sandbox, by backend and outcome",
             m.sandbox_executions.clone(),
+        );
+        registry.register(
+            "cadre_tool_call_duration_seconds",
+            "Calls of MCP tools, by server and outcome (refused calls are never made)",
+            m.tool_calls.clone(),
         );
         registry.register(
             "cadre_streams_open",

@@ -11,6 +11,8 @@
 //!   [`cadre_core::model::ChatModel`].
 //! - [`sandbox`]: [`ObservedExecutor`], the `execute_tool` span and the execution
 //!   histogram around any [`cadre_core::executor::CodeExecutor`].
+//! - [`tools`]: [`ObservedToolBox`], the MCP tool-call histogram around any
+//!   [`cadre_core::tool::ToolBox`].
 //! - [`process`]: the `process_*` metrics read from `/proc`.
 //!
 //! Spans carry OpenTelemetry's attribute names (`gen_ai.provider.name`, …) as tracing
@@ -22,7 +24,9 @@ pub mod llm;
 pub mod metrics;
 pub mod process;
 pub mod sandbox;
+pub mod tools;
 
 pub use llm::ObservedModel;
 pub use metrics::{Metrics, Role, render};
 pub use sandbox::ObservedExecutor;
+pub use tools::ObservedToolBox;

@@ -48,7 +48,7 @@ use crate::bus::{BusSink, EventBus};
 use crate::quota::{Allowance, Quotas};
 use crate::run_request::StoredRunRequest;
 use crate::telemetry::metrics::GaugeGuard;
-use crate::telemetry::{Metrics, ObservedExecutor, ObservedModel, Role};
+use crate::telemetry::{Metrics, ObservedExecutor, ObservedModel, ObservedToolBox, Role};
 use artifacts::StoredArtifacts;
 use watch::{WatchTiming, Watched, watch_loop};
 
@@ -552,7 +552,9 @@ impl Worker {
                 self.config.input_poll_every,
                 self.config.input_timeout,
             )),
-            tools: self.tools.clone(),
+            tools: self.tools.clone().map(|tools| {
+                Arc::new(ObservedToolBox::new(tools, self.metrics.clone())) as Arc<dyn ToolBox>
+            }),
             cancel: cancel.clone(),
         };
         let _watch_guard = shared.watched.add(

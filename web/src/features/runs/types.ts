@@ -16,6 +16,8 @@ const KNOWN_EVENT_TYPES = {
   message: true,
   code: true,
   code_result: true,
+  tool_call: true,
+  tool_result: true,
   usage: true,
   input_request: true,
   input: true,

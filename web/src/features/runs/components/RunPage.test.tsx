@@ -129,6 +129,78 @@ describe('RunPage', () => {
     expect(server.requests('GET', png)[0]?.headers.get('Authorization')).toBe('Bearer access-1');
   });
 
+  it('shows tool calls as cards: arguments, result and status (answered, refused, running)', async () => {
+    const { socket, user } = await openRun();
+    await push(
+      socket,
+      ev(1, 'speaker', { agent: 'Researcher', reason: 'auto' }),
+      ev(2, 'tool_call', { message_id: 'r1', call_id: 'c1', agent: 'Researcher', tool: 'notebook.remember', arguments: { fact: 'F(20) = 6765', tags: ['fib'] } }),
+      ev(3, 'tool_result', { message_id: 'r1', call_id: 'c1', agent: 'Researcher', tool: 'notebook.remember', content: 'Remembered 1 fact.', is_error: false, duration_ms: 42 }),
+      ev(4, 'tool_call', { message_id: 'r1', call_id: 'c2', agent: 'Researcher', tool: 'shell.exec', arguments: { cmd: 'ls' } }),
+      ev(5, 'tool_result', {
+        message_id: 'r1',
+        call_id: 'c2',
+        agent: 'Researcher',
+        tool: 'shell.exec',
+        content: 'Refused: shell.exec is not a tool Researcher may call.',
+        is_error: true,
+        refused: true,
+        duration_ms: 0,
+      }),
+      ev(6, 'tool_call', { message_id: 'r1', call_id: 'c3', agent: 'Researcher', tool: 'files.read', arguments: {} }),
+    );
+
+    const answered = screen.getByRole('article', { name: 'Researcher called notebook.remember' });
+    expect(within(answered).getByRole('heading', { level: 3, name: 'Researcher called notebook.remember' })).toBeInTheDocument();
+    expect(within(answered).getByText('answered in 42 ms')).toBeInTheDocument();
+    expect(within(answered).getByText('Remembered 1 fact.')).toBeVisible();
+    const args = within(answered).getByText('Arguments').closest('details')!;
+    expect(args).not.toHaveAttribute('open');
+    await user.click(within(answered).getByText('Arguments'));
+    expect(args).toHaveAttribute('open');
+    expect(JSON.parse(args.querySelector('pre')!.textContent!)).toEqual({ fact: 'F(20) = 6765', tags: ['fib'] });
+    expect(args.querySelector('pre')!.textContent).toContain('\n  "fact": "F(20) = 6765"');
+
+    const refused = screen.getByRole('article', { name: 'Researcher called shell.exec' });
+    expect(within(refused).getByText('refused')).toHaveClass('badge--warning');
+    expect(refused).toHaveClass('tool-call--refused');
+    expect(refused).toHaveTextContent('Refused: shell.exec is not a tool Researcher may call.');
+
+    const running = screen.getByRole('article', { name: 'Researcher called files.read' });
+    expect(running).toHaveAttribute('aria-busy', 'true');
+    expect(within(running).getByText('running…')).toBeInTheDocument();
+    expect(within(running).getByText('No arguments.')).toBeInTheDocument();
+
+    // In seq order, before the turn's final message.
+    await push(
+      socket,
+      ev(7, 'tool_result', { message_id: 'r1', call_id: 'c3', agent: 'Researcher', tool: 'files.read', content: 'boom', is_error: true, duration_ms: 5 }),
+      ev(8, 'message', { message_id: 'r1', agent: 'Researcher', content: 'F(20) is 6765.', tokens: 6 }),
+    );
+    expect(within(running).getByText('failed')).toHaveClass('badge--danger');
+    expect(running).not.toHaveAttribute('aria-busy');
+    const log = screen.getByRole('log');
+    const order = within(log)
+      .getAllByRole('article')
+      .map((article) => article.getAttribute('aria-label') ?? article.querySelector('h3')?.textContent);
+    expect(order).toEqual(['Researcher called notebook.remember', 'Researcher called shell.exec', 'Researcher called files.read', 'Researcher says']);
+  });
+
+  it('folds a long tool result', async () => {
+    const { socket } = await openRun();
+    const long = Array.from({ length: 40 }, (_, i) => `line ${i + 1}`).join('\n');
+    await push(
+      socket,
+      ev(1, 'tool_call', { message_id: 'r1', call_id: 'c1', agent: 'Researcher', tool: 'files.read', arguments: { path: 'notes.txt' } }),
+      ev(2, 'tool_result', { message_id: 'r1', call_id: 'c1', agent: 'Researcher', tool: 'files.read', content: long, is_error: false, duration_ms: 1500 }),
+    );
+    const card = screen.getByRole('article', { name: 'Researcher called files.read' });
+    expect(within(card).getByText('answered in 1.5 s')).toBeInTheDocument();
+    const folded = within(card).getByText(/^Result \(40 lines/).closest('details')!;
+    expect(folded).not.toHaveAttribute('open');
+    expect(folded.querySelector('pre')).toHaveTextContent('line 40');
+  });
+
   it('never renders raw HTML from a message', async () => {
     const { socket } = await openRun();
     await push(socket, ev(1, 'message', { message_id: 'h', agent: 'Evil', content: 'hi <img src="x" onerror="alert(1)"> <script>alert(2)</script>', tokens: 1 }));

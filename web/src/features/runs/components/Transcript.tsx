@@ -1,14 +1,15 @@
 // The live transcript: one article per message (Markdown, highlighted code, the code's
 // execution result beneath, and with `forkable` the fork actions: fork from here, edit &
-// rerun), speaker choices, human input, logs and errors, in seq order.
+// rerun), the agents' tool calls (arguments, result, status), speaker choices, human
+// input, logs and errors, in seq order.
 // It sticks to the bottom while the reader is at the bottom; when they scroll up a
 // "Jump to latest" button appears instead. The region is a polite live log; a message
 // still streaming is aria-busy, so screen readers announce it once, complete.
-import { useCallback, useLayoutEffect, useRef, useState } from 'react';
-import { Badge, Button, EmptyState } from '@/components/ui';
+import { useCallback, useId, useLayoutEffect, useRef, useState } from 'react';
+import { Badge, Button, EmptyState, type BadgeTone } from '@/components/ui';
 import { cx } from '@/lib/cx';
 import { formatDuration, formatTokens } from '@/lib/format';
-import type { CodeBlockView, MessageItem, TranscriptItem } from '../stores/run-view';
+import type { CodeBlockView, MessageItem, ToolCallItem, TranscriptItem } from '../stores/run-view';
 import { CodeFiles } from './CodeFiles';
 import { ForkActions } from './ForkActions';
 import { Markdown } from './Markdown';
@@ -53,6 +54,78 @@ export function CodeResult({ block, runId, originRunId }: { block: CodeBlockView
   );
 }
 
+/** A tool result longer than this (characters or lines) is folded. */
+const LONG_RESULT_CHARS = 600;
+const LONG_RESULT_LINES = 12;
+
+/** A tool call's arguments as shown: pretty JSON, or the model's text when it was not JSON. */
+function formatArguments(value: unknown): { text: string; raw: boolean; empty: boolean } {
+  if (typeof value === 'string') return { text: value, raw: true, empty: value.trim() === '' };
+  const empty = value === null || value === undefined || (typeof value === 'object' && Object.keys(value).length === 0);
+  return { text: JSON.stringify(value ?? {}, null, 2), raw: false, empty };
+}
+
+function toolStatus(item: ToolCallItem): { tone: BadgeTone; label: string; modifier: string } {
+  const { result } = item;
+  if (!result) return item.interrupted ? { tone: 'neutral', label: 'no result', modifier: 'interrupted' } : { tone: 'info', label: 'running…', modifier: 'pending' };
+  if (result.refused) return { tone: 'warning', label: 'refused', modifier: 'refused' };
+  if (result.isError) return { tone: 'danger', label: 'failed', modifier: 'failed' };
+  return { tone: 'success', label: `answered in ${formatDuration(result.durationMs)}`, modifier: 'ok' };
+}
+
+/** One tool call: who called what, with which arguments, and what came back. */
+export function ToolCallCard({ item }: { item: ToolCallItem }) {
+  const headingId = useId();
+  const status = toolStatus(item);
+  const args = formatArguments(item.arguments);
+  const { result } = item;
+  const resultLabel = !result ? '' : result.refused ? 'Reason' : result.isError ? 'Error' : 'Result';
+  const long = result !== null && (result.content.length > LONG_RESULT_CHARS || result.content.split('\n').length > LONG_RESULT_LINES);
+  return (
+    <article
+      className={cx('tool-call', `tool-call--${status.modifier}`)}
+      aria-labelledby={headingId}
+      aria-busy={status.modifier === 'pending' || undefined}
+      data-call-id={item.callId}
+      data-seq={item.seq}
+    >
+      <header className="tool-call__header">
+        <h3 id={headingId} className="tool-call__title">
+          <span className="tool-call__agent">{item.agent}</span> called <code className="tool-call__tool">{item.tool}</code>
+        </h3>
+        <Badge tone={status.tone} className="tool-call__status">
+          {status.modifier === 'pending' && <span className="spinner spinner--inline" aria-hidden="true" />}
+          {status.label}
+        </Badge>
+      </header>
+      {args.empty ? (
+        <p className="tool-call__note muted">No arguments.</p>
+      ) : (
+        <details className="tool-call__details">
+          <summary>{args.raw ? 'Arguments (not valid JSON)' : 'Arguments'}</summary>
+          <pre className="tool-call__pre">{args.text}</pre>
+        </details>
+      )}
+      {result &&
+        (result.content === '' ? (
+          <p className="tool-call__note muted">Empty result.</p>
+        ) : long ? (
+          <details className="tool-call__details">
+            <summary>
+              {resultLabel} ({result.content.split('\n').length} lines, {result.content.length} characters)
+            </summary>
+            <pre className={cx('tool-call__pre', 'tool-call__result', result.isError && 'tool-call__result--error')}>{result.content}</pre>
+          </details>
+        ) : (
+          <>
+            <div className="tool-call__label">{resultLabel}</div>
+            <pre className={cx('tool-call__pre', 'tool-call__result', result.isError && 'tool-call__result--error')}>{result.content}</pre>
+          </>
+        ))}
+    </article>
+  );
+}
+
 interface ItemProps {
   runId?: string | undefined;
   /** For a fork: the run it was forked from (its files). */
@@ -91,6 +164,8 @@ function Item({ item, code, ...rest }: ItemProps & { item: TranscriptItem; code:
   switch (item.kind) {
     case 'message':
       return <MessageArticle item={item} code={code[item.messageId] ?? []} {...rest} />;
+    case 'tool_call':
+      return <ToolCallCard item={item} />;
     case 'speaker':
       return (
         <p className="transcript__speaker muted">

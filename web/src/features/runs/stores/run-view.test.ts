@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ev, finishedData, scriptedRun, TEAM } from '../testing/events';
-import { applyEvent, applyEvents, createRunViewStore, initialRunView, isBuildOnly, type MessageItem } from './run-view';
+import { applyEvent, applyEvents, createRunViewStore, initialRunView, isBuildOnly, type MessageItem, type ToolCallItem } from './run-view';
 
 const messages = (items: readonly { kind: string }[]) => items.filter((i): i is MessageItem => i.kind === 'message');
+const toolCalls = (items: readonly { kind: string }[]) => items.filter((i): i is ToolCallItem => i.kind === 'tool_call');
+
+const call = (seq: number, callId: string, tool = 'notebook.remember', args: Record<string, unknown> = { fact: 'F(20) = 6765' }) =>
+  ev(seq, 'tool_call', { message_id: 't1', call_id: callId, agent: 'Researcher', tool, arguments: args });
+const answer = (seq: number, callId: string, rest: Partial<{ content: string; is_error: boolean; refused: boolean; duration_ms: number; tool: string }> = {}) =>
+  ev(seq, 'tool_result', { message_id: 't1', call_id: callId, agent: 'Researcher', tool: 'notebook.remember', content: 'ok', is_error: false, duration_ms: 12, ...rest });
 
 describe('run view reducer', () => {
   it('folds a whole run: status timeline, team, ordered transcript, code result, usage, summary', () => {
@@ -143,5 +149,91 @@ describe('run view reducer', () => {
     expect(store.getState().status).toBe('completed');
     store.getState().reset();
     expect(store.getState().items).toEqual([]);
+  });
+  describe('tool calls', () => {
+    it('adds a tool call in seq order and completes it with its result', () => {
+      const state = applyEvents(initialRunView, [
+        ev(1, 'speaker', { agent: 'Researcher', reason: 'auto' }),
+        call(2, 'c1'),
+        answer(3, 'c1', { content: 'remembered', duration_ms: 42 }),
+        ev(4, 'message', { message_id: 't1', agent: 'Researcher', content: 'Noted.', tokens: 3 }),
+      ]);
+      expect(state.items.map((i) => i.key)).toEqual(['s-1', 't-2', 'm-t1']);
+      expect(toolCalls(state.items)[0]).toMatchObject({
+        seq: 2,
+        messageId: 't1',
+        callId: 'c1',
+        agent: 'Researcher',
+        tool: 'notebook.remember',
+        arguments: { fact: 'F(20) = 6765' },
+        result: { seq: 3, content: 'remembered', isError: false, refused: false, durationMs: 42 },
+        interrupted: false,
+      });
+      expect(state.lastSeq).toBe(4);
+    });
+
+    it('leaves a call pending until its result, and pairs results by call id', () => {
+      let state = applyEvents(initialRunView, [call(1, 'a', 'files.read'), call(2, 'b', 'files.list')]);
+      expect(toolCalls(state.items).map((c) => c.result)).toEqual([null, null]);
+      state = applyEvent(state, answer(3, 'b', { content: 'x.txt' }));
+      expect(toolCalls(state.items).map((c) => c.result?.content ?? null)).toEqual([null, 'x.txt']);
+      state = applyEvent(state, answer(4, 'a', { content: 'hello' }));
+      expect(toolCalls(state.items).map((c) => c.result?.content)).toEqual(['hello', 'x.txt']);
+    });
+
+    it('answers the latest unanswered call of a repeated id', () => {
+      const state = applyEvents(initialRunView, [
+        call(1, 'call_1_0'),
+        answer(2, 'call_1_0', { content: 'first' }),
+        call(3, 'call_1_0'),
+        call(4, 'call_1_0'),
+        answer(5, 'call_1_0', { content: 'second' }),
+      ]);
+      expect(toolCalls(state.items).map((c) => c.result?.content ?? null)).toEqual(['first', null, 'second']);
+    });
+
+    it('marks a refused call, and a failed one', () => {
+      const state = applyEvents(initialRunView, [
+        call(1, 'r', 'shell.exec', { cmd: 'rm -rf /' }),
+        answer(2, 'r', { tool: 'shell.exec', content: 'Refused: shell.exec is not a tool Researcher may call.', is_error: true, refused: true, duration_ms: 0 }),
+        call(3, 'f'),
+        answer(4, 'f', { content: 'server crashed', is_error: true }),
+      ]);
+      const [refused, failed] = toolCalls(state.items);
+      expect(refused!.result).toMatchObject({ refused: true, isError: true, durationMs: 0 });
+      expect(failed!.result).toMatchObject({ refused: false, isError: true, content: 'server crashed' });
+    });
+
+    it('keeps arguments that were not valid JSON as text', () => {
+      const raw = { ...call(1, 'c'), data: { message_id: 't1', call_id: 'c', agent: 'Researcher', tool: 'notebook.remember', arguments: '{"fact": ' } };
+      const state = applyEvent(initialRunView, raw as unknown as ReturnType<typeof call>);
+      expect(toolCalls(state.items)[0]!.arguments).toBe('{"fact": ');
+    });
+
+    it('pairs a result that arrives before its call, and applies each event once', () => {
+      const events = [call(1, 'c'), answer(2, 'c', { content: 'done' })];
+      const reversed = applyEvents(initialRunView, [events[1]!, events[0]!]);
+      const inOrder = applyEvents(initialRunView, events);
+      expect(reversed.items).toEqual(inOrder.items);
+      expect(reversed.orphanToolResults).toEqual([]);
+      expect(applyEvents(inOrder, events)).toBe(inOrder);
+    });
+
+    it('moves the streaming text below the tool calls made since, where the final message goes', () => {
+      let state = applyEvents(initialRunView, [ev(1, 'speaker', { agent: 'Researcher', reason: 'auto' })]);
+      state = applyEvent(state, ev(1, 'message_delta', { message_id: 't1', agent: 'Researcher', delta: 'Let me note that. ' }));
+      state = applyEvents(state, [call(2, 'c1'), answer(3, 'c1')]);
+      expect(state.items.map((i) => i.key)).toEqual(['s-1', 'm-t1', 't-2']);
+      state = applyEvent(state, ev(3, 'message_delta', { message_id: 't1', agent: 'Researcher', delta: 'Noted.' }));
+      expect(state.items.map((i) => i.key)).toEqual(['s-1', 't-2', 'm-t1']);
+      expect(messages(state.items)[0]).toMatchObject({ content: 'Let me note that. Noted.', streaming: true });
+      state = applyEvent(state, ev(4, 'message', { message_id: 't1', agent: 'Researcher', content: 'Let me note that.\n\nNoted.', tokens: 9 }));
+      expect(state.items.map((i) => i.key)).toEqual(['s-1', 't-2', 'm-t1']);
+    });
+
+    it('a call still unanswered when the run finishes is marked interrupted', () => {
+      const state = applyEvents(initialRunView, [call(1, 'c'), ev(2, 'finished', finishedData('cancelled', { reason: 'cancelled' }))]);
+      expect(toolCalls(state.items)[0]).toMatchObject({ result: null, interrupted: true });
+    });
   });
 });

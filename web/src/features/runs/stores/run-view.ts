@@ -4,7 +4,10 @@
 // The fold is idempotent and order-tolerant: a durable event (by seq) is applied at most
 // once, items are kept sorted by seq whatever order they arrive in, and a streaming
 // message (built from `message_delta`s) is replaced by its final `message`; deltas for a
-// message that is already final are ignored.
+// message that is already final are ignored. A tool call (`tool_call`) is an item of its
+// own, completed by its `tool_result`; a streaming message sorts after the durable event
+// its latest deltas carry, so the text an agent streams after its tool calls shows below
+// them.
 //
 // Events arrive as the generated `RunEvent` union, already checked at the stream boundary
 // (`readIncomingEvent`): the fold narrows on `event.type` and reads `data` as typed.
@@ -92,7 +95,40 @@ export interface ErrorItem extends Ordered {
   retryable: boolean;
 }
 
-export type TranscriptItem = MessageItem | SpeakerItem | InputRequestItem | InputItem | LogItem | ErrorItem;
+export interface ToolResultView {
+  seq: number;
+  /** What the tool answered, or the error (or refusal) the model was shown. */
+  content: string;
+  /** The tool failed or the call was refused. */
+  isError: boolean;
+  /** The call was never made (not on the agent's allowlist, unknown, over the turn's limit). */
+  refused: boolean;
+  durationMs: number;
+}
+
+export interface ToolCallItem extends Ordered {
+  kind: 'tool_call';
+  /** Seq of the `tool_call` event. */
+  seq: number;
+  /** The turn's message (the final message's id, unless the turn was retried). */
+  messageId: string;
+  callId: string;
+  agent: string;
+  /** Qualified tool name, `server.tool`. */
+  tool: string;
+  /** A JSON object, or the model's raw text when it was not valid JSON. */
+  arguments: unknown;
+  result: ToolResultView | null;
+  /** The run finished with the call unanswered. */
+  interrupted: boolean;
+}
+
+export type TranscriptItem = MessageItem | SpeakerItem | InputRequestItem | InputItem | LogItem | ErrorItem | ToolCallItem;
+
+/** A `tool_result` whose `tool_call` has not arrived (yet). */
+interface OrphanToolResult extends ToolResultView {
+  callId: string;
+}
 
 export interface StatusChange {
   seq: number;
@@ -129,6 +165,8 @@ export interface RunViewState {
   finished: FinishedView | null;
   /** The open input request (an `input_request` with no later `input`), if any. */
   pendingInput: InputRequestItem | null;
+  /** Tool results that arrived before their call (order tolerance). */
+  orphanToolResults: OrphanToolResult[];
   /** Highest durable seq applied. */
   lastSeq: number;
   /** Seqs applied (dedup). */
@@ -146,6 +184,7 @@ export const initialRunView: RunViewState = {
   usage: { promptTokens: 0, completionTokens: 0, costUsd: 0, calls: 0 },
   finished: null,
   pendingInput: null,
+  orphanToolResults: [],
   lastSeq: 0,
   seen: {},
   statusSeq: 0,
@@ -216,8 +255,15 @@ function applyDelta(state: RunViewState, event: RunEventOf<'message_delta'>): Ru
   }
   const existing = state.items[index] as MessageItem;
   if (!existing.streaming) return state; // already final: late delta
+  const updated: MessageItem = { ...existing, content: existing.content + delta };
+  if (event.seq > draftBase(existing)) {
+    // Durable events (the turn's tool calls) came since its last deltas: the draft moves
+    // below them, where its final message will be.
+    const rest = [...state.items.slice(0, index), ...state.items.slice(index + 1)];
+    return { ...state, items: insertSorted(rest, { ...updated, order: event.seq + 0.5 }) };
+  }
   const items = state.items.slice();
-  items[index] = { ...existing, content: existing.content + delta };
+  items[index] = updated;
   return { ...state, items };
 }
 
@@ -280,6 +326,51 @@ function applyDurable(state: RunViewState, event: Exclude<RunEvent, RunEventOf<'
       if (!target) return state;
       const blocks = state.code[target.messageId]!.map((block) => (block === target ? { ...block, result } : block));
       return { ...state, code: { ...state.code, [target.messageId]: blocks } };
+    }
+    case 'tool_call': {
+      const { message_id: messageId, call_id: callId, agent, tool } = event.data;
+      // A result that came first: the earliest one after this call.
+      const orphan = state.orphanToolResults
+        .filter((result) => result.callId === callId && result.seq > seq)
+        .sort((a, b) => a.seq - b.seq)[0];
+      const item: ToolCallItem = {
+        kind: 'tool_call',
+        key: `t-${seq}`,
+        order: seq,
+        seq,
+        messageId,
+        callId,
+        agent,
+        tool,
+        arguments: event.data.arguments as unknown,
+        result: orphan ? toolResultView(orphan) : null,
+        interrupted: state.finished !== null && !orphan,
+      };
+      return {
+        ...state,
+        items: insertSorted(state.items, item),
+        orphanToolResults: orphan ? state.orphanToolResults.filter((result) => result !== orphan) : state.orphanToolResults,
+      };
+    }
+    case 'tool_result': {
+      const result: ToolResultView = {
+        seq,
+        content: event.data.content,
+        isError: event.data.is_error,
+        refused: event.data.refused ?? false,
+        durationMs: event.data.duration_ms,
+      };
+      // The latest unanswered call of that id before it.
+      let index = -1;
+      state.items.forEach((item, i) => {
+        if (item.kind === 'tool_call' && item.callId === event.data.call_id && item.seq < seq && item.result === null) index = i;
+      });
+      if (index === -1) {
+        return { ...state, orphanToolResults: [...state.orphanToolResults, { ...result, callId: event.data.call_id }] };
+      }
+      const items = state.items.slice();
+      items[index] = { ...(items[index] as ToolCallItem), result, interrupted: false };
+      return { ...state, items };
     }
     case 'usage':
       return {
@@ -350,10 +441,17 @@ function applyDurable(state: RunViewState, event: Exclude<RunEvent, RunEventOf<'
         },
       };
       // A draft still streaming now never became a message (its worker stopped mid-answer):
-      // it is not part of the transcript.
-      return { ...next, items: dropDrafts(next.items, () => true) };
+      // it is not part of the transcript. A tool call still unanswered never will be.
+      const items = dropDrafts(next.items, () => true).map((item) =>
+        item.kind === 'tool_call' && item.result === null && !item.interrupted ? { ...item, interrupted: true } : item,
+      );
+      return { ...next, items };
     }
   }
+}
+
+function toolResultView({ seq, content, isError, refused, durationMs }: ToolResultView): ToolResultView {
+  return { seq, content, isError, refused, durationMs };
 }
 
 /** Folds one event into the view. */
