@@ -914,9 +914,12 @@ impl Importer {
             .get("server_params")
             .map(describe_mcp_server)
             .unwrap_or_default();
+        // A team file never starts a process or opens a connection: which MCP servers
+        // run is the operator's choice (CADRE_MCP_CONFIG), and the team only names tools.
         self.note(format!(
-            "{who}: MCP server ({server}) is kept, not connected: Cadre does not run MCP tools \
-             yet (its server parameters stay in the agent's autogen_extra)"
+            "{who}: MCP server ({server}) is kept, not started: Cadre runs only the MCP \
+             servers its operator configures; once this one is among them, allow its tools \
+             in the agent's `tools` (`server.*`)"
         ));
     }
 

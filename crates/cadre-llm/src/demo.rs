@@ -7,13 +7,17 @@
 //! and lets a resumed run continue exactly where it stopped. The conversation goes: a plan,
 //! a Python program for the task (for Fibonacci/prime tasks it also writes a CSV table and
 //! a PNG chart, the run's artifacts), the executor's real output, a review quoting that
-//! output, and a closing summary with TERMINATE.
+//! output, and a closing summary with TERMINATE. An agent offered tools (MCP, through its
+//! team's allowlist) first calls the first of them with arguments made from its schema,
+//! then says what it answered before its usual reply.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use cadre_core::message::{ChatMessage, Role};
-use cadre_core::model::{ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, Purpose};
+use cadre_core::model::{
+    ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, Purpose, ToolCall, ToolDefinition,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::scripted::{estimate_usage, stream_text, stream_text_paced, wait};
@@ -64,13 +68,36 @@ impl ChatModel for DemoModel {
         let first_token = self.delay / 2;
         wait(first_token, cancel).await?;
         let conversation = Conversation::of(&request.messages);
+        if let (Purpose::AgentReply { .. }, Some(tool)) = (&request.purpose, request.tools.first())
+            && conversation.tool_results().is_empty()
+        {
+            let call = ToolCall {
+                id: "demo_call_1".into(),
+                name: tool.name.clone(),
+                arguments: arguments_for(tool, conversation.task()).to_string(),
+            };
+            return Ok(ChatResponse {
+                model: DEMO_MODEL.into(),
+                content: String::new(),
+                usage: estimate_usage(&request, &call.arguments),
+                tool_calls: vec![call],
+                finish_reason: Some("tool_calls".into()),
+            });
+        }
         let content = match &request.purpose {
             Purpose::BuildAgentNames => agent_names(conversation.first_user()),
             Purpose::BuildSystemMessage { agent } => system_message(agent),
             Purpose::BuildDescription { agent } => description(agent),
             Purpose::BuildCoding => "YES".to_string(),
             Purpose::SelectSpeaker { candidates } => select(&conversation, candidates),
-            Purpose::AgentReply { .. } => reply(&conversation),
+            Purpose::AgentReply { .. } => match conversation.tool_results().as_slice() {
+                [] => reply(&conversation),
+                results => format!(
+                    "The tool answered: {}\n\n{}",
+                    one_line(&results.join(" / ")),
+                    reply(&conversation)
+                ),
+            },
             Purpose::Other => {
                 "I am the demo model: I only play Cadre's demonstration run.".to_string()
             }
@@ -122,12 +149,22 @@ impl<'a> Conversation<'a> {
     }
 
     /// The task is the first turn; the selection prompt appends a question turn at the end
-    /// that is not part of the chat, so only named turns count.
+    /// that is not part of the chat, so only named turns count (and not this turn's tool
+    /// calls).
     fn chat_turns(&self) -> Vec<&'a ChatMessage> {
         self.turns
             .iter()
             .copied()
-            .filter(|m| m.name.is_some())
+            .filter(|m| m.name.is_some() && m.tool_calls.is_empty() && m.role != Role::Tool)
+            .collect()
+    }
+
+    /// What this turn's tool calls answered.
+    fn tool_results(&self) -> Vec<&'a str> {
+        self.turns
+            .iter()
+            .filter(|m| m.role == Role::Tool)
+            .map(|m| m.content.as_str())
             .collect()
     }
 
@@ -287,6 +324,33 @@ fn one_line(text: &str) -> String {
     }
 }
 
+/// Arguments for `tool` from its JSON Schema: each required property gets a plain value
+/// (the task's first line for strings, the task's number for numbers).
+fn arguments_for(tool: &ToolDefinition, task: &str) -> serde_json::Value {
+    let schema = &tool.parameters;
+    let mut arguments = serde_json::Map::new();
+    let required = schema
+        .get("required")
+        .and_then(|r| r.as_array())
+        .cloned()
+        .unwrap_or_default();
+    for name in required.iter().filter_map(|n| n.as_str()) {
+        let kind = schema
+            .pointer(&format!("/properties/{name}/type"))
+            .and_then(|t| t.as_str())
+            .unwrap_or("string");
+        let value = match kind {
+            "integer" | "number" => serde_json::json!(count_in(task)),
+            "boolean" => serde_json::json!(true),
+            "array" => serde_json::json!([]),
+            "object" => serde_json::json!({}),
+            _ => serde_json::json!(one_line(task)),
+        };
+        arguments.insert(name.to_string(), value);
+    }
+    serde_json::Value::Object(arguments)
+}
+
 /// The first number in the task between 1 and 1000, for "the first N …" tasks.
 fn count_in(task: &str) -> usize {
     task.split(|c: char| !c.is_ascii_digit())
@@ -350,6 +414,49 @@ mod tests {
     use cadre_core::model::ChatRequest;
 
     use super::*;
+
+    #[tokio::test]
+    async fn an_agent_offered_a_tool_calls_it_then_reports_its_answer() {
+        let tool = ToolDefinition {
+            name: "notebook__add".into(),
+            description: "Adds".into(),
+            parameters: serde_json::json!({"type": "object", "required": ["a", "b"],
+                "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}}),
+        };
+        let task = ChatMessage::user("Add the first 12 numbers").named("User");
+        let mut request = ChatRequest::new(
+            Purpose::AgentReply { agent: "X".into() },
+            vec![ChatMessage::system("You are X."), task.clone()],
+        );
+        request.tools = vec![tool];
+        let model = DemoModel::new();
+        let cancel = CancellationToken::new();
+        let first = model
+            .chat(request.clone(), &mut |_| {}, &cancel)
+            .await
+            .unwrap();
+        assert!(first.content.is_empty());
+        assert_eq!(first.tool_calls.len(), 1);
+        assert_eq!(first.tool_calls[0].name, "notebook__add");
+        assert_eq!(first.tool_calls[0].arguments, r#"{"a":12,"b":12}"#);
+
+        request
+            .messages
+            .push(ChatMessage::assistant_with_tool_calls("", first.tool_calls.clone()).named("X"));
+        request
+            .messages
+            .push(ChatMessage::tool_result("demo_call_1", "24"));
+        let second = model.chat(request, &mut |_| {}, &cancel).await.unwrap();
+        assert!(second.tool_calls.is_empty());
+        // The tool exchange is not a chat turn: the conversation is still at its plan.
+        assert!(
+            second
+                .content
+                .starts_with("The tool answered: 24\n\nPlan for the task"),
+            "{}",
+            second.content
+        );
+    }
 
     async fn ask(purpose: Purpose, messages: Vec<ChatMessage>) -> String {
         DemoModel::new()
