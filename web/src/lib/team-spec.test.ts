@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { checkTeamSpec, findJsonError, formatIssuePath, lineAndColumn, newAgent, parseJsonText, parseTeamJson } from './team-spec';
+import {
+  checkTeamSpec,
+  findJsonError,
+  formatIssuePath,
+  formatToolList,
+  isToolPattern,
+  lineAndColumn,
+  newAgent,
+  parseJsonText,
+  parseTeamJson,
+  parseToolList,
+  toolListError,
+} from './team-spec';
 
 describe('parseJsonText', () => {
   it('parses valid JSON', () => {
@@ -106,5 +118,38 @@ describe('helpers', () => {
 
   it('names new agents without clashes', () => {
     expect(newAgent([{ name: 'Agent_2' }]).name).toBe('Agent_3');
+  });
+});
+
+describe('tool allowlists', () => {
+  it('accepts what the server accepts (tool.rs ToolPattern::parse)', () => {
+    for (const entry of ['*', 'notebook.*', 'notebook.remember', 'my-server_2.read.file', 'a.b/c', `${'s'.repeat(64)}.t`]) {
+      expect(isToolPattern(entry), entry).toBe(true);
+    }
+    for (const entry of ['', 'notebook', 'notebook.', '.remember', '*.remember', 'note book.x', 'notebook.re member', 'notebook.x\t', ' notebook.x', `${'s'.repeat(65)}.t`, 'é.x', '**']) {
+      expect(isToolPattern(entry), entry).toBe(false);
+    }
+  });
+
+  it('reads and writes the comma-separated text', () => {
+    expect(parseToolList(' notebook.remember, files.* ,, *,')).toEqual(['notebook.remember', 'files.*', '*']);
+    expect(parseToolList('  ')).toEqual([]);
+    expect(formatToolList(['a.b', 'c.*'])).toBe('a.b, c.*');
+    expect(formatToolList(undefined)).toBe('');
+  });
+
+  it('names the invalid entries', () => {
+    expect(toolListError(['a.b', '*'])).toBeNull();
+    expect(toolListError(['a.b', 'notebook remember'])).toBe(
+      '“notebook remember” is not a tool entry: use server.tool, server.* or * (server names: letters, digits, “_” or “-”)',
+    );
+    expect(toolListError(['x', 'y'])).toMatch(/^“x”, “y” are not tool entries/);
+  });
+
+  it('refuses a team with an invalid entry, by field', () => {
+    const checked = checkTeamSpec({ name: 'T', agents: [{ name: 'A', system_message: 'x', tools: ['files.*', 'files'] }] });
+    expect(checked.ok).toBe(false);
+    if (checked.ok) return;
+    expect(checked.fields['agents[0].tools']).toMatch(/^“files” is not a tool entry/);
   });
 });

@@ -15,6 +15,10 @@ export type { AgentSpec, TeamSpec };
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const AGENT_NAME_MESSAGE = 'use 1 to 64 letters, digits, “_” or “-” (no spaces)';
 export const MAX_TEAM_NAME_CHARS = 200;
+/** MCP server names in the operator's configuration (tool.rs `is_name`). */
+export const TOOL_SERVER_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** How to write an agent's tool allowlist entries. */
+export const TOOL_PATTERN_FORMS = 'server.tool, server.* or *';
 /** The name of the admin and of the executor when a team names none (team.rs). */
 const DEFAULT_ADMIN_NAME = 'User';
 const DEFAULT_EXECUTOR_NAME = 'Computer_terminal';
@@ -81,6 +85,10 @@ export function checkTeamSpec(value: unknown): SpecCheck {
       optional(agent, 'description', at, isString, 'must be a string', false);
       optional(agent, 'model', at, isString, 'must be a string');
       optional(agent, 'tools', at, (v) => Array.isArray(v) && v.every(isString), 'must be a list of strings', false);
+      if (Array.isArray(agent.tools) && agent.tools.every(isString)) {
+        const message = toolListError(agent.tools);
+        if (message) fail([...at, 'tools'], message);
+      }
     });
   }
 
@@ -303,6 +311,39 @@ export function parseTeamJson(text: string): SpecCheck {
   const parsed = parseJsonText(text);
   if (!parsed.ok) return { ok: false, errors: [parsed.error], fields: {} };
   return checkTeamSpec(parsed.value);
+}
+
+/** Whether `entry` is a tool allowlist entry the server accepts (tool.rs `ToolPattern::parse`):
+ *  `*`, `server.*`, or `server.tool` (a tool name without whitespace). */
+export function isToolPattern(entry: string): boolean {
+  if (entry === '*') return true;
+  const dot = entry.indexOf('.');
+  if (dot === -1) return false;
+  const server = entry.slice(0, dot);
+  const tool = entry.slice(dot + 1);
+  if (!TOOL_SERVER_PATTERN.test(server)) return false;
+  return tool === '*' || (tool !== '' && !/\s/u.test(tool));
+}
+
+/** What is wrong with an allowlist (its first invalid entry), or null when it is valid. */
+export function toolListError(entries: readonly string[]): string | null {
+  const bad = entries.filter((entry) => !isToolPattern(entry));
+  if (bad.length === 0) return null;
+  const named = bad.map((entry) => `“${entry}”`).join(', ');
+  return `${named} ${bad.length === 1 ? 'is not a tool entry' : 'are not tool entries'}: use ${TOOL_PATTERN_FORMS} (server names: letters, digits, “_” or “-”)`;
+}
+
+/** An allowlist typed as text: comma-separated entries, trimmed, empty ones dropped. */
+export function parseToolList(text: string): string[] {
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
+/** An allowlist as text (`parseToolList` reads it back). */
+export function formatToolList(entries: readonly string[] | undefined): string {
+  return (entries ?? []).join(', ');
 }
 
 /** A new agent with a free name (`Agent_2`, `Agent_3`, …). */

@@ -4,6 +4,8 @@
 export const queryKeys = {
   info: ['info'] as const,
   models: ['models'] as const,
+  /** The deployment's MCP tools (the same for everyone). */
+  tools: ['tools'] as const,
   runs: {
     all: ['runs'] as const,
     list: (filters: Record<string, unknown> = {}) => ['runs', 'list', filters] as const,

@@ -60,6 +60,13 @@ export type StarterGallery = Schemas['StarterGallery'];
 /** One starter team of the gallery (`GET /api/v1/teams/gallery`). */
 export type StarterTeam = Schemas['StarterTeamView'];
 
+/** The deployment's MCP tools (`GET /api/v1/tools`): whether any server is configured, the
+ *  tools of those that answered, and those that did not. */
+export type ToolsView = Schemas['ToolsView'];
+/** One tool, named `server.tool`. */
+export type ToolInfo = Schemas['ToolInfo'];
+export type UnavailableToolServer = Schemas['UnavailableServer'];
+
 export type ModelCatalog = Schemas['ModelCatalog'];
 export type ModelOption = Schemas['ModelOption'];
 export type Provider = Schemas['ProviderView'];

@@ -158,7 +158,7 @@ describe('RunPage', () => {
     expect(args).not.toHaveAttribute('open');
     await user.click(within(answered).getByText('Arguments'));
     expect(args).toHaveAttribute('open');
-    expect(JSON.parse(args.querySelector('pre')!.textContent!)).toEqual({ fact: 'F(20) = 6765', tags: ['fib'] });
+    expect(JSON.parse(args.querySelector('pre')!.textContent ?? '')).toEqual({ fact: 'F(20) = 6765', tags: ['fib'] });
     expect(args.querySelector('pre')!.textContent).toContain('\n  "fact": "F(20) = 6765"');
 
     const refused = screen.getByRole('article', { name: 'Researcher called shell.exec' });

@@ -342,7 +342,7 @@ function applyDurable(state: RunViewState, event: Exclude<RunEvent, RunEventOf<'
         callId,
         agent,
         tool,
-        arguments: event.data.arguments as unknown,
+        arguments: event.data.arguments,
         result: orphan ? toolResultView(orphan) : null,
         interrupted: state.finished !== null && !orphan,
       };

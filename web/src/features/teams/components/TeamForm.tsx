@@ -1,9 +1,14 @@
 // The team as a form: name, speaker selection, end conditions, code execution, default
-// model, and each agent's name, description and system message (add / remove). Works on
-// a draft owned by the editor; `errors` are messages keyed by spec path (`agents[0].name`).
+// model, and each agent's name, description, system message, model and tool allowlist
+// (add / remove). Works on a draft owned by the editor; `errors` are messages keyed by
+// spec path (`agents[0].name`). The deployment's MCP tools are listed (GET /api/v1/tools)
+// and offered as completions of the allowlists.
+import { useId, useState } from 'react';
 import { Button, Checkbox, Select, TextArea, TextField } from '@/components/ui';
+import { useTools } from '@/lib/api/get-tools';
 import { DEFAULT_SPEAKER_METHOD, SPEAKER_METHODS, SPEAKER_METHOD_LABELS, isSimpleSpeakerMethod } from '@/lib/speaker-selection';
-import { newAgent, type AgentSpec, type TeamSpec } from '@/lib/team-spec';
+import { formatToolList, newAgent, parseToolList, toolListError, type AgentSpec, type TeamSpec } from '@/lib/team-spec';
+import { ToolsCatalog, toolSuggestions } from './ToolsCatalog';
 
 export interface TeamFormProps {
   draft: TeamSpec;
@@ -17,11 +22,72 @@ function numberOrNull(value: string): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+const sameEntries = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((entry, i) => entry === b[i]);
+
+/** An agent's tool allowlist as comma-separated text, checked as it is typed (the server's
+ *  rule, the one `checkTeamSpec` applies on save: its message would only repeat this one,
+ *  and go stale once the text is fixed), with the deployment's tools offered as
+ *  completions of the last entry. */
+function ToolsField({
+  agent,
+  suggestions,
+  onChange,
+}: {
+  agent: AgentSpec;
+  suggestions: readonly string[];
+  onChange: (agent: AgentSpec) => void;
+}) {
+  const listId = useId();
+  const entries = agent.tools ?? [];
+  // The text as typed (keeping a trailing ", "), unless the list changed elsewhere (the
+  // JSON tab, discarding changes).
+  const [typed, setTyped] = useState(() => formatToolList(entries));
+  const value = sameEntries(parseToolList(typed), entries) ? typed : formatToolList(entries);
+  const cut = value.lastIndexOf(',');
+  const prefix = cut === -1 ? '' : `${value.slice(0, cut + 1)} `;
+  const completions = suggestions.filter((name) => !entries.includes(name)).map((name) => `${prefix}${name}`);
+  return (
+    <>
+      <TextField
+        label="Tools (optional)"
+        hint={
+          <>
+            MCP tools the agent may call, comma-separated: <code>server.tool</code>, <code>server.*</code> (all of a server’s tools) or{' '}
+            <code>*</code> (every tool). Empty: none.
+          </>
+        }
+        placeholder="notebook.remember, files.*"
+        value={value}
+        error={toolListError(parseToolList(value)) ?? undefined}
+        list={completions.length > 0 ? listId : undefined}
+        autoComplete="off"
+        spellCheck={false}
+        // Tidy the text once it is left ("a.b ,c.*," becomes "a.b, c.*").
+        onBlur={() => setTyped(formatToolList(parseToolList(value)))}
+        onChange={(event) => {
+          setTyped(event.target.value);
+          const tools = parseToolList(event.target.value);
+          const { tools: _tools, ...rest } = agent;
+          onChange(tools.length > 0 ? { ...rest, tools } : rest);
+        }}
+      />
+      {completions.length > 0 && (
+        <datalist id={listId}>
+          {completions.map((completion) => (
+            <option key={completion} value={completion} />
+          ))}
+        </datalist>
+      )}
+    </>
+  );
+}
+
 function AgentFields({
   agent,
   index,
   canRemove,
   errors,
+  toolNames,
   onChange,
   onRemove,
 }: {
@@ -29,6 +95,7 @@ function AgentFields({
   index: number;
   canRemove: boolean;
   errors: Record<string, string>;
+  toolNames: readonly string[];
   onChange: (agent: AgentSpec) => void;
   onRemove: () => void;
 }) {
@@ -74,6 +141,7 @@ function AgentFields({
           onChange(event.target.value.trim() ? { ...rest, model: event.target.value } : rest);
         }}
       />
+      <ToolsField agent={agent} suggestions={toolNames} onChange={onChange} />
       <div className="row">
         <Button size="sm" variant="ghost" onClick={onRemove} disabled={!canRemove} aria-label={`Remove agent ${agent.name || index + 1}`}>
           Remove agent
@@ -91,6 +159,8 @@ export function TeamForm({ draft, onChange, errors }: TeamFormProps) {
     label: SPEAKER_METHOD_LABELS[value],
   }));
   const agentsError = errors.agents;
+  const tools = useTools();
+  const toolNames = toolSuggestions(tools.data);
 
   function setAgent(index: number, agent: AgentSpec) {
     onChange({ ...draft, agents: draft.agents.map((a, i) => (i === index ? agent : a)) });
@@ -158,6 +228,7 @@ export function TeamForm({ draft, onChange, errors }: TeamFormProps) {
           {agentsError}
         </p>
       )}
+      <ToolsCatalog tools={tools.data} loading={tools.isPending} />
       {draft.agents.map((agent, index) => (
         <AgentFields
           // Agents have no id; the index is their identity while editing.
@@ -166,6 +237,7 @@ export function TeamForm({ draft, onChange, errors }: TeamFormProps) {
           index={index}
           canRemove={draft.agents.length > 1}
           errors={errors}
+          toolNames={toolNames}
           onChange={(next) => setAgent(index, next)}
           onRemove={() => onChange({ ...draft, agents: draft.agents.filter((_, i) => i !== index) })}
         />

@@ -30,8 +30,19 @@ beforeEach(() => {
   resetSession();
   server = installSignedInServer()
     .on('GET', TEAM_URL, json(team()))
-    .on('GET', '/api/v1/teams', json({ teams: [team()], next_cursor: null }));
+    .on('GET', '/api/v1/teams', json({ teams: [team()], next_cursor: null }))
+    .on('GET', '/api/v1/tools', json({ configured: false, tools: [], unavailable: [] }));
 });
+
+const TOOLS = {
+  configured: true,
+  tools: [
+    { name: 'notebook.remember', description: 'Remember a fact.', parameters: { type: 'object' } },
+    { name: 'notebook.recall', description: 'Recall facts.', parameters: { type: 'object' } },
+    { name: 'files.read', parameters: { type: 'object' } },
+  ],
+  unavailable: [{ server: 'search', message: 'connection refused' }],
+};
 
 async function openTeam() {
   const app = renderApp(`/teams/${ID}`);
@@ -91,6 +102,70 @@ describe('TeamPage', () => {
     expect(body.agents[0]!.autogen_extra).toEqual({ tags: ['finance'] });
     expect(body.code_execution.timeout_secs).toBe(30);
     expect(await screen.findByText('Saved.')).toBeInTheDocument();
+  });
+
+  it("edits an agent's tool allowlist, checks it as it is typed, and saves it", async () => {
+    server.on('GET', '/api/v1/tools', json(TOOLS)).on('PUT', TEAM_URL, async (request) => json(team((await request.json()) as TeamSpec)));
+    const { user } = await openTeam();
+
+    const catalog = await screen.findByRole('region', { name: 'MCP tools' });
+    const available = await within(catalog).findByRole('list', { name: 'Available tools' });
+    expect(within(available).getAllByRole('listitem').map((li) => li.textContent)).toEqual([
+      'notebook.remember — Remember a fact.',
+      'notebook.recall — Recall facts.',
+      'files.read',
+    ]);
+    expect(within(catalog).getByRole('list', { name: 'Unavailable servers' })).toHaveTextContent('search: connection refused');
+
+    const tools = within(agentGroup(/Agent 1: Analyst/)).getByRole('combobox', { name: /^Tools/ });
+    expect(tools).toHaveValue('');
+    // The deployment's tools complete the entry being typed.
+    const options = () => [...document.getElementById(tools.getAttribute('list')!)!.querySelectorAll('option')].map((o) => o.value);
+    expect(options()).toEqual(['notebook.remember', 'notebook.recall', 'files.read', 'notebook.*', 'files.*']);
+
+    await user.type(tools, 'notebook.remember, files read');
+    expect(tools).toHaveValue('notebook.remember, files read');
+    expect(options()).toContain('notebook.remember, files.*');
+    expect(options()).not.toContain('notebook.remember, notebook.remember');
+    expect(tools).toHaveAttribute('aria-invalid', 'true');
+    expect(tools).toHaveAccessibleDescription(/“files read” is not a tool entry: use server\.tool, server\.\* or \*/);
+
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    expect(screen.getByRole('alert')).toHaveTextContent('agents[0].tools: “files read” is not a tool entry');
+    expect(server.requests('PUT')).toHaveLength(0);
+
+    await user.clear(tools);
+    await user.type(tools, 'notebook.remember, files.*, ');
+    expect(tools).toHaveValue('notebook.remember, files.*, ');
+    expect(tools).not.toHaveAttribute('aria-invalid');
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+
+    await waitFor(() => expect(server.requests('PUT', TEAM_URL)).toHaveLength(1));
+    const body = JSON.parse(server.requests('PUT', TEAM_URL)[0]!.body) as TeamSpec;
+    expect(body.agents[0]!.tools).toEqual(['notebook.remember', 'files.*']);
+    expect(body.agents[1]).not.toHaveProperty('tools');
+    expect(body.agents[0]!.autogen_extra).toEqual({ tags: ['finance'] });
+    expect(await screen.findByText('Saved.')).toBeInTheDocument();
+    expect(tools).toHaveValue('notebook.remember, files.*');
+  });
+
+  it('shows an allowlist set in the JSON tab, and says when the server has no MCP tools', async () => {
+    const { user } = await openTeam();
+    expect(await screen.findByText('This server has no MCP tools configured.')).toBeInTheDocument();
+    expect(screen.queryByRole('list', { name: 'Available tools' })).not.toBeInTheDocument();
+
+    await user.click(screen.getByRole('tab', { name: 'JSON' }));
+    setText(
+      screen.getByRole('textbox', { name: /Team JSON/ }),
+      JSON.stringify({ ...SPEC, agents: [{ ...SPEC.agents[0], tools: ['*'] }, { ...SPEC.agents[1], tools: ['notebook.recall', 'files.*'] }] }),
+    );
+    await user.click(screen.getByRole('tab', { name: 'Form' }));
+    expect(within(agentGroup(/Agent 1: Analyst/)).getByRole('textbox', { name: /^Tools/ })).toHaveValue('*');
+    expect(within(agentGroup(/Agent 2: Writer/)).getByRole('textbox', { name: /^Tools/ })).toHaveValue('notebook.recall, files.*');
+
+    // Discarding brings back the saved (empty) lists.
+    await user.click(screen.getByRole('button', { name: 'Discard changes' }));
+    expect(within(agentGroup(/Agent 2: Writer/)).getByRole('textbox', { name: /^Tools/ })).toHaveValue('');
   });
 
   it('refuses an invalid agent name in the form before calling the server', async () => {
