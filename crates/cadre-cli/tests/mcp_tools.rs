@@ -10,7 +10,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cadre_llm::fake_server::{FakeOpenAi, FakeReply};
@@ -21,16 +20,7 @@ use common::{
 use serde_json::{Value, json};
 
 fn sdk_python() -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/ensure-mcp-sdk.sh");
-    let output = Command::new(script)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("ensure-mcp-sdk.sh runs");
-    assert!(
-        output.status.success(),
-        "the MCP SDK could not be installed"
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
+    common::sdk_python("ensure-mcp-sdk.sh")
 }
 
 /// An `mcpServers` file naming the notebook server (stdio), its notes in `dir`.

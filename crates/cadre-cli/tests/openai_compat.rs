@@ -17,16 +17,7 @@ use serde_json::{Value, json};
 
 /// The SDK's virtualenv python (installed on first use).
 fn sdk_python() -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/ensure-openai-sdk.sh");
-    let output = Command::new(script)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("ensure-openai-sdk.sh runs");
-    assert!(
-        output.status.success(),
-        "the openai SDK could not be installed"
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
+    common::sdk_python("ensure-openai-sdk.sh")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,6 +35,26 @@ pub fn cadre() -> Command {
     command
 }
 
+/// The python of a virtualenv that `scripts/<script>` prepares (a pinned SDK from PyPI,
+/// installed on first use): `ensure-openai-sdk.sh`, `ensure-mcp-sdk.sh`.
+pub fn sdk_python(script: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(script);
+    let output = Command::new(&path)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("the SDK's ensure script runs");
+    assert!(
+        output.status.success(),
+        "{script} could not install its SDK"
+    );
+    String::from_utf8(output.stdout)
+        .expect("a path")
+        .trim()
+        .to_string()
+}
+
 /// The admin every server started by [`cadre`] creates on first start.
 pub const ADMIN_EMAIL: &str = "admin@cadre.test";
 /// That admin's password.
