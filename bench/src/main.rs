@@ -19,6 +19,8 @@
 //! - [`serve`]: `cadre serve` from spawn to ready, and its idle resident memory.
 //! - [`fanout`]: many SSE subscribers following one run.
 //! - [`history`]: per-request CPU as a run's history grows from 20 to 200 messages.
+//! - [`tools`]: MCP tool calls over stdio and streamable HTTP (first call, latency,
+//!   throughput) against the official Python SDK's server.
 //! - [`db`]: the databases they run against (a temporary SQLite file; a throw-away
 //!   PostgreSQL database on `CADRE_BENCH_DATABASE_URL`, dropped afterwards).
 
@@ -31,6 +33,7 @@ mod history;
 mod queue;
 mod serve;
 mod service;
+mod tools;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -156,7 +159,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn benchmarks() -> anyhow::Result<()> {
     // `cadre-bench [runs] [engine] [sandbox] [docker] [queue] [events] [serve] [fanout]
-    // [history]`: only those sections (default: all).
+    // [history] [tools]`: only those sections (default: all).
     let mut args = std::env::args();
     let _program = args.next();
     let only: Vec<String> = args.collect();
@@ -224,6 +227,21 @@ async fn benchmarks() -> anyhow::Result<()> {
     }
     if wanted("engine") {
         engine_rows(&mut out).await?;
+    }
+    if wanted("tools") {
+        for t in tools::tool_calls(500, 8, 250).await? {
+            writeln!(
+                out,
+                "| MCP tool call (`notebook.add`, the Python SDK's server) over {}: first call (server started, initialized, listed) / {} sequential p50, p99 / {} in flight | {:.0} ms / {:.2} ms, {:.2} ms / {:.0} calls/s | – |",
+                t.transport,
+                t.sequential,
+                t.concurrency,
+                t.first_call_ms,
+                t.p50_ms,
+                t.p99_ms,
+                t.calls_per_s
+            )?;
+        }
     }
     if wanted("sandbox") {
         sandbox_rows(&mut out).await?;

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cadre_core::tool::{ToolError, ToolInfo, ToolOutput};
 use rmcp::ServiceExt;
@@ -25,6 +25,11 @@ use crate::tool_info;
 /// Longest a server may take to start and answer `initialize` and `tools/list`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// After a failed start, how long uses answer with that failure instead of trying again
+/// (a server that hangs on start would otherwise cost every agent turn the connect
+/// timeout).
+const RETRY_AFTER: Duration = Duration::from_secs(15);
+
 /// Stderr lines of a stdio server kept to explain a failed start.
 const STDERR_TAIL_LINES: usize = 5;
 
@@ -35,7 +40,14 @@ const INHERITED_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"];
 pub struct McpServer {
     name: String,
     config: ServerConfig,
-    connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
+    state: tokio::sync::Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    connection: Option<Arc<Connection>>,
+    /// The last failed start: when, and why.
+    failed: Option<(Instant, String)>,
 }
 
 struct Connection {
@@ -49,7 +61,7 @@ impl McpServer {
         Self {
             name,
             config,
-            connection: tokio::sync::Mutex::new(None),
+            state: tokio::sync::Mutex::new(State::default()),
         }
     }
 
@@ -103,21 +115,30 @@ impl McpServer {
 
     /// Stops the connection, if any.
     pub async fn close(&self) {
-        if let Some(connection) = self.connection.lock().await.take() {
+        if let Some(connection) = self.state.lock().await.connection.take() {
             connection.client.cancellation_token().cancel();
         }
     }
 
     async fn connected(&self) -> Result<Arc<Connection>, ToolError> {
-        let mut slot = self.connection.lock().await;
-        if let Some(connection) = slot.as_ref()
+        let mut state = self.state.lock().await;
+        if let Some(connection) = state.connection.as_ref()
             && !connection.client.is_closed()
             && !connection.client.is_transport_closed()
         {
             return Ok(connection.clone());
         }
-        if let Some(stale) = slot.take() {
+        if let Some(stale) = state.connection.take() {
             stale.client.cancellation_token().cancel();
+        }
+        if let Some((at, why)) = &state.failed {
+            let since = at.elapsed();
+            if since < RETRY_AFTER {
+                return Err(self.unavailable(format!(
+                    "{why} (next attempt in {} s)",
+                    (RETRY_AFTER - since).as_secs().max(1)
+                )));
+            }
         }
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         let mut stderr_reader = None;
@@ -134,7 +155,8 @@ impl McpServer {
                     tools = connection.tools.len(),
                     "connected to MCP server"
                 );
-                *slot = Some(connection.clone());
+                state.connection = Some(connection.clone());
+                state.failed = None;
                 return Ok(connection);
             }
             Ok(Err(message)) => message,
@@ -145,7 +167,10 @@ impl McpServer {
         if let Some(reader) = stderr_reader {
             let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
         }
-        Err(self.unavailable(explain(failure, &stderr_tail)))
+        let why = explain(failure, &stderr_tail);
+        tracing::warn!(server = %self.name, error = %why, "cannot start MCP server");
+        state.failed = Some((Instant::now(), why.clone()));
+        Err(self.unavailable(why))
     }
 
     async fn connect(
@@ -217,12 +242,13 @@ impl McpServer {
 
     /// Drops `connection` if it is still the current one (the next use reconnects).
     async fn forget(&self, connection: &Arc<Connection>) {
-        let mut slot = self.connection.lock().await;
-        if slot
+        let mut state = self.state.lock().await;
+        if state
+            .connection
             .as_ref()
             .is_some_and(|current| Arc::ptr_eq(current, connection))
         {
-            *slot = None;
+            state.connection = None;
         }
     }
 

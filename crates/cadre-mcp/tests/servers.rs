@@ -232,6 +232,32 @@ async fn servers_that_cannot_start_are_reported_by_name() {
     assert!(about("offline").contains("unavailable"), "{messages:?}");
 }
 
+#[tokio::test]
+async fn a_server_that_failed_to_start_is_not_started_again_at_every_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let starts = dir.path().join("starts");
+    let config = json!({"mcpServers": {"flaky": {
+        "command": "sh",
+        "args": ["-c", format!("echo start >> {}; echo 'token expired' >&2; exit 1", starts.display())],
+    }}});
+    let toolbox = McpToolBox::new(McpConfig::parse(&config.to_string(), |_| None).unwrap());
+    let first = toolbox.tools().await.unavailable;
+    let second = toolbox.tools().await.unavailable;
+    let cancel = CancellationToken::new();
+    let call = toolbox.call("flaky.anything", Map::new(), &cancel).await;
+    assert_eq!(std::fs::read_to_string(&starts).unwrap(), "start\n");
+    assert!(first[0].to_string().contains("token expired"), "{first:?}");
+    let again = second[0].to_string();
+    assert!(
+        again.contains("token expired") && again.contains("(next attempt in "),
+        "{again}"
+    );
+    assert!(
+        matches!(call, Err(ToolError::Unavailable { .. })),
+        "{call:?}"
+    );
+}
+
 /// A free port on 127.0.0.1 (bound, read, released).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
