@@ -232,13 +232,14 @@ async fn benchmarks() -> anyhow::Result<()> {
         for t in tools::tool_calls(500, 8, 250).await? {
             writeln!(
                 out,
-                "| MCP tool call (`notebook.add`, the Python SDK's server) over {}: first call (server started, initialized, listed) / {} sequential p50, p99 / {} in flight | {:.0} ms / {:.2} ms, {:.2} ms / {:.0} calls/s | – |",
+                "| MCP tool call (`notebook.add`, the Python SDK's server) over {}: first call (connect, initialize, list) / {} sequential p50, p99, Cadre's CPU per call / {} in flight | {:.0} ms / {:.2} ms, {:.2} ms, {:.0} µs / {:.0} calls/s | – |",
                 t.transport,
                 t.sequential,
                 t.concurrency,
                 t.first_call_ms,
                 t.p50_ms,
                 t.p99_ms,
+                t.client_cpu_us,
                 t.calls_per_s
             )?;
         }

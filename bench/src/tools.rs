@@ -26,6 +26,9 @@ pub struct ToolFigures {
     pub p50_ms: f64,
     /// 99th percentile.
     pub p99_ms: f64,
+    /// Cadre's own CPU per sequential call (this process: the toolbox, rmcp, its
+    /// transport), the server's excluded.
+    pub client_cpu_us: f64,
     /// Calls in flight at once in the throughput part.
     pub concurrency: usize,
     /// Calls per second with `concurrency` in flight.
@@ -127,12 +130,14 @@ async fn measure(
     anyhow::ensure!(first.content == "2", "unexpected answer {}", first.content);
 
     let mut latencies = Vec::with_capacity(sequential);
+    let cpu_before = crate::engine::cpu_seconds()?;
     for i in 0..sequential {
         let started = Instant::now();
         let answer = toolbox.call("notebook.add", add(i), &cancel).await?;
         latencies.push(started.elapsed().as_secs_f64() * 1e3);
         anyhow::ensure!(answer.content == (i + 1).to_string(), "wrong sum");
     }
+    let client_cpu_us = (crate::engine::cpu_seconds()? - cpu_before) * 1e6 / sequential as f64;
     latencies.sort_by(f64::total_cmp);
     let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
 
@@ -161,6 +166,7 @@ async fn measure(
         sequential,
         p50_ms: at(0.5),
         p99_ms: at(0.99),
+        client_cpu_us,
         concurrency,
         calls_per_s,
     })
