@@ -107,6 +107,10 @@ pub struct GroupChat {
     workspace: Option<Box<dyn CodeWorkspace>>,
     /// Agents already told why they get no tools (said once per run).
     tool_warnings: std::collections::HashSet<String>,
+    /// Each turn's tool calls and results, by the turn's message id, replayed to the
+    /// same agent in its later turns. Kept in memory only: a resumed run's agents see
+    /// their earlier turns' text, as the other agents always do.
+    tool_exchanges: std::collections::HashMap<String, Vec<ChatMessage>>,
 }
 
 impl GroupChat {
@@ -122,6 +126,7 @@ impl GroupChat {
             transcript: Vec::new(),
             workspace: None,
             tool_warnings: std::collections::HashSet::new(),
+            tool_exchanges: std::collections::HashMap::new(),
         }
     }
 
@@ -290,6 +295,7 @@ impl GroupChat {
     /// (`tool_result`) and fed back, until the model replies without calling any (at
     /// most [`MAX_TOOL_ROUNDS`] rounds of calls are made).
     async fn agent_turn(&mut self, name: &str) -> Result<TranscriptMessage, StepStop> {
+        let offered = self.offered_tools(name).await?;
         let agent = self.team.agent(name);
         let mut messages = vec![ChatMessage::system(complete_system_message(
             agent.map(|a| a.system_message.as_str()).unwrap_or_default(),
@@ -299,6 +305,15 @@ impl GroupChat {
         ))];
         for turn in &self.transcript {
             let message = if turn.agent == name {
+                // The agent's own tool calls and their results come back to it (as in
+                // AgentChat's model context); the others see only what it said. Not
+                // when it is offered no tools this turn: some providers refuse tool calls
+                // in a request that defines no tools.
+                if let Some(exchange) = self.tool_exchanges.get(&turn.message_id)
+                    && !offered.is_empty()
+                {
+                    messages.extend(exchange.iter().cloned());
+                }
                 ChatMessage::assistant(turn.content.clone())
             } else {
                 ChatMessage::user(turn.content.clone())
@@ -315,7 +330,6 @@ impl GroupChat {
             .and_then(|a| a.model.clone())
             .or_else(|| self.team.default_model.clone());
         request.temperature = self.team.temperature;
-        let offered = self.offered_tools(name).await?;
         request.tools = offered
             .iter()
             .map(|tool| ToolDefinition {
@@ -325,6 +339,7 @@ impl GroupChat {
             })
             .collect();
 
+        let history_len = request.messages.len();
         let mut message_id = new_id();
         let mut texts: Vec<String> = Vec::new();
         let mut tool_results: Vec<String> = Vec::new();
@@ -382,6 +397,10 @@ impl GroupChat {
         } else {
             texts.join("\n\n")
         };
+        if request.messages.len() > history_len {
+            self.tool_exchanges
+                .insert(message_id.clone(), request.messages.split_off(history_len));
+        }
         let turn = TranscriptMessage {
             message_id,
             agent: name.to_string(),

@@ -404,6 +404,50 @@ async fn a_model_that_never_stops_calling_tools_is_cut_off() {
     );
 }
 
+#[tokio::test]
+async fn an_agent_sees_its_own_earlier_tool_calls_and_the_others_only_its_text() {
+    // Analyst, Critic, Analyst: the Analyst's second turn carries its first turn's
+    // call and result; the Critic's request has no tool messages.
+    let model = Model::new(|request, index| match index {
+        0 => calls("", &[("c1", "calc__add", r#"{"a": 2, "b": 3}"#)]),
+        1 => text("The sum is 5."),
+        2 => {
+            assert!(
+                request
+                    .messages
+                    .iter()
+                    .all(|m| m.role != Role::Tool && m.tool_calls.is_empty())
+            );
+            text("Looks right.")
+        }
+        _ => {
+            let roles: Vec<Role> = request.messages.iter().map(|m| m.role).collect();
+            assert_eq!(
+                roles,
+                vec![
+                    Role::System,
+                    Role::User,
+                    Role::Assistant,
+                    Role::Tool,
+                    Role::Assistant,
+                    Role::User
+                ],
+                "{:?}",
+                request.messages
+            );
+            assert_eq!(request.messages[2].tool_calls[0].id, "c1");
+            assert_eq!(request.messages[3].content, "5");
+            assert_eq!(request.messages[4].content, "The sum is 5.");
+            text("Agreed. TERMINATE")
+        }
+    });
+    let mut team = team(&["calc.add"]);
+    team.termination.max_round = Some(5);
+    let (status, _) = run(team, model.clone(), Some(Arc::new(Calc::default()))).await;
+    assert_eq!(status, RunStatus::Completed);
+    assert_eq!(model.calls().len(), 4);
+}
+
 #[test]
 fn teams_with_malformed_allowlists_are_rejected() {
     let mut bad = team(&["add"]);

@@ -159,13 +159,19 @@ impl<'a> Conversation<'a> {
             .collect()
     }
 
-    /// What this turn's tool calls answered.
+    /// What this turn's tool calls answered: the tool exchange at the end of the
+    /// conversation (earlier turns' exchanges are history).
     fn tool_results(&self) -> Vec<&'a str> {
-        self.turns
+        let mut results: Vec<&'a str> = self
+            .turns
             .iter()
+            .rev()
+            .take_while(|m| m.role == Role::Tool || !m.tool_calls.is_empty())
             .filter(|m| m.role == Role::Tool)
             .map(|m| m.content.as_str())
-            .collect()
+            .collect();
+        results.reverse();
+        results
     }
 
     fn phase(&self) -> Phase {
@@ -446,7 +452,10 @@ mod tests {
         request
             .messages
             .push(ChatMessage::tool_result("demo_call_1", "24"));
-        let second = model.chat(request, &mut |_| {}, &cancel).await.unwrap();
+        let second = model
+            .chat(request.clone(), &mut |_| {}, &cancel)
+            .await
+            .unwrap();
         assert!(second.tool_calls.is_empty());
         // The tool exchange is not a chat turn: the conversation is still at its plan.
         assert!(
@@ -456,6 +465,17 @@ mod tests {
             "{}",
             second.content
         );
+
+        // A later turn of the same agent, its earlier exchange in the history: it calls
+        // the tool again rather than reporting the old answer.
+        request
+            .messages
+            .push(ChatMessage::assistant(second.content).named("X"));
+        request
+            .messages
+            .push(ChatMessage::user("Go on.").named("Y"));
+        let third = model.chat(request, &mut |_| {}, &cancel).await.unwrap();
+        assert_eq!(third.tool_calls.len(), 1);
     }
 
     async fn ask(purpose: Purpose, messages: Vec<ChatMessage>) -> String {
