@@ -31,7 +31,8 @@ use crate::speaker::{SelectError, SelectionInput, SpeakerSelector};
 use crate::team::{HumanInput, TeamSpec};
 use crate::termination::{StopReason, limit_reached, mentions_termination};
 use crate::tool::{
-    MAX_TOOL_ROUNDS, ToolBox, ToolError, ToolInfo, cap_tool_result, is_allowed, wire_tool_name,
+    MAX_TOOL_ROUNDS, ToolBox, ToolError, ToolInfo, cap_tool_result, is_allowed, names_server,
+    wire_tool_name,
 };
 
 /// Times an agent's turn is asked again when its reply broke off mid-stream (a dropped
@@ -463,12 +464,7 @@ impl GroupChat {
         let listing = toolbox.tools().await;
         for error in &listing.unavailable {
             let relevant = match error {
-                ToolError::Unavailable { server, .. } => {
-                    is_allowed(&allowlist, &format!("{server}.*"))
-                        || allowlist
-                            .iter()
-                            .any(|entry| entry.split_once('.').is_some_and(|(s, _)| s == server))
-                }
+                ToolError::Unavailable { server, .. } => names_server(&allowlist, server),
                 _ => true,
             };
             if relevant {
@@ -564,9 +560,6 @@ impl GroupChat {
                 false,
             ),
             (Some(_), Ok(arguments)) => {
-                let Some(toolbox) = self.ctx.tools.clone() else {
-                    return Err(StepStop::Reason(StopReason::Cancelled));
-                };
                 let span = tracing::info_span!(
                     "execute_tool",
                     otel.name = %format_args!("execute_tool {qualified}"),
@@ -576,11 +569,17 @@ impl GroupChat {
                     gen_ai.tool.call.id = %call.id,
                     gen_ai.tool.type = "function",
                 );
-                match toolbox
-                    .call(&qualified, arguments, &self.ctx.cancel)
-                    .instrument(span)
-                    .await
-                {
+                // Tools are offered only from the context's toolbox, so it is there.
+                let called = match self.ctx.tools.clone() {
+                    Some(toolbox) => {
+                        toolbox
+                            .call(&qualified, arguments, &self.ctx.cancel)
+                            .instrument(span)
+                            .await
+                    }
+                    None => Err(ToolError::Unknown(qualified.clone())),
+                };
+                match called {
                     Ok(output) => (cap_tool_result(output.content), output.is_error, false),
                     Err(ToolError::Cancelled) => {
                         return Err(StepStop::Reason(StopReason::Cancelled));

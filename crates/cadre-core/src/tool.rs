@@ -142,6 +142,19 @@ pub fn is_allowed(entries: &[String], qualified: &str) -> bool {
         .any(|pattern| pattern.allows(qualified))
 }
 
+/// Whether an allowlist names any tool of `server` (so that the server being down
+/// concerns the agent).
+pub fn names_server(entries: &[String], server: &str) -> bool {
+    entries
+        .iter()
+        .filter_map(|entry| ToolPattern::parse(entry))
+        .any(|pattern| match pattern {
+            ToolPattern::All => true,
+            ToolPattern::Server(name) => name == server,
+            ToolPattern::Exact(name) => name.split_once('.').is_some_and(|(s, _)| s == server),
+        })
+}
+
 /// Server names in the operator's configuration: `[A-Za-z0-9_-]`, as in tool names.
 pub fn is_name(name: &str) -> bool {
     !name.is_empty()
@@ -214,6 +227,9 @@ mod tests {
         assert!(!is_allowed(&allow, "math.delete_everything"));
         assert!(!is_allowed(&allow, "filesystem.read"));
         assert!(!is_allowed(&[], "math.add"));
+        assert!(names_server(&allow, "math") && names_server(&allow, "files"));
+        assert!(!names_server(&allow, "web"));
+        assert!(names_server(&["*".to_string()], "web"));
     }
 
     #[test]

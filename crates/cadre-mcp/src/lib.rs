@@ -18,7 +18,7 @@ pub mod config;
 pub mod server;
 
 use async_trait::async_trait;
-use cadre_core::tool::{ToolBox, ToolError, ToolInfo, ToolListing, ToolOutput};
+use cadre_core::tool::{ToolBox, ToolError, ToolListing, ToolOutput};
 use tokio_util::sync::CancellationToken;
 
 pub use config::{ConfigError, McpConfig, ServerConfig, Transport};
@@ -95,25 +95,4 @@ impl std::fmt::Debug for McpToolBox {
             .field("servers", &self.server_names())
             .finish()
     }
-}
-
-/// `ToolInfo` of one server's tool.
-pub(crate) fn tool_info(server: &str, tool: &rmcp::model::Tool) -> Option<ToolInfo> {
-    // Read through JSON: rmcp's model types are non-exhaustive and change shape across
-    // protocol versions; these three fields are the stable part.
-    let value = serde_json::to_value(tool).ok()?;
-    let name = value.get("name")?.as_str()?;
-    let description = value
-        .get("description")
-        .and_then(|d| d.as_str())
-        .unwrap_or_default();
-    let parameters = value
-        .get("inputSchema")
-        .cloned()
-        .unwrap_or_else(|| serde_json::json!({"type": "object"}));
-    Some(ToolInfo {
-        name: format!("{server}.{name}"),
-        description: description.to_string(),
-        parameters,
-    })
 }

@@ -20,7 +20,6 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ServerConfig, Transport};
-use crate::tool_info;
 
 /// Longest a server may take to start and answer `initialize` and `tools/list`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -235,7 +234,7 @@ impl McpServer {
             .map_err(|error| format!("tools/list failed: {error}"))?;
         let tools = listed
             .iter()
-            .filter_map(|tool| tool_info(&self.name, tool))
+            .map(|tool| tool_info(&self.name, tool))
             .collect();
         Ok(Connection { client, tools })
     }
@@ -257,6 +256,15 @@ impl McpServer {
             server: self.name.clone(),
             message,
         }
+    }
+}
+
+/// `ToolInfo` of one of `server`'s tools.
+fn tool_info(server: &str, tool: &rmcp::model::Tool) -> ToolInfo {
+    ToolInfo {
+        name: format!("{server}.{}", tool.name),
+        description: tool.description.as_deref().unwrap_or_default().to_string(),
+        parameters: serde_json::Value::Object(tool.input_schema.as_ref().clone()),
     }
 }
 
