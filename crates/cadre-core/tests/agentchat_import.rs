@@ -6,12 +6,14 @@
 // Helpers outside #[test] fns are test code too; clippy only exempts the fns.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use cadre_core::agentchat::{COMPONENT_KEY, gallery_teams, import_agentchat};
 use cadre_core::autogen::{TeamFormat, import_team_value, parse_team_file, parse_team_text};
-use cadre_core::event::{EventKind, MemorySink, RunEmitter, RunEvent, RunStatus};
+use cadre_core::event::{EventKind, MemorySink, RunEvent, RunStatus};
 use cadre_core::executor::{
     CodeBlock, CodeExecutor, CodeWorkspace, ExecError, ExecutionResult, ExecutorInfo,
 };
@@ -20,9 +22,10 @@ use cadre_core::input::{InputError, InputSource, NoInput};
 use cadre_core::model::{
     ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, Purpose, Usage,
 };
-use cadre_core::run::{RunOverrides, RunRequest, TeamSource, execute_run};
+use cadre_core::run::execute_run;
 use cadre_core::team::{HumanInput, TeamError};
 use cadre_core::{Imported, SpeakerSelection, StopReason, TeamSpec};
+use common::{context, given, messages};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -583,8 +586,6 @@ fn unchecked_conditions_are_kept_and_defaults_apply_without_an_ending() {
 
 // ---- Running imported teams -------------------------------------------------------
 
-const RUN_ID: uuid::Uuid = uuid::Uuid::from_u128(7);
-
 type Answer = Box<dyn Fn(&ChatRequest, usize) -> String + Send + Sync>;
 
 /// A scripted model: answers through a closure given the request and the call index.
@@ -725,33 +726,14 @@ async fn run_with_input(
 ) -> (cadre_core::RunOutcome, Vec<RunEvent>) {
     let sink = MemorySink::new();
     let ctx = RunContext {
-        emitter: RunEmitter::new(RUN_ID, Arc::new(sink.clone()), 0),
-        model,
         executor,
-        artifacts: None,
         input,
-        tools: None,
-        cancel: CancellationToken::new(),
+        ..context(model, &sink)
     };
-    let request = RunRequest {
-        task: "Write about tide pools.".into(),
-        team: TeamSource::Given(Box::new(team)),
-        overrides: RunOverrides::default(),
-        build_only: false,
-    };
-    let outcome = execute_run(request, ctx, None).await.unwrap();
+    let outcome = execute_run(given(team, "Write about tide pools."), ctx, None)
+        .await
+        .unwrap();
     (outcome, sink.events())
-}
-
-/// Each message as (agent, content).
-fn messages(events: &[RunEvent]) -> Vec<(String, String)> {
-    events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::Message { agent, content, .. } => Some((agent.clone(), content.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn speakers(events: &[RunEvent]) -> Vec<String> {

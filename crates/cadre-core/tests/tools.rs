@@ -6,19 +6,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use cadre_core::event::{EventKind, LogLevel, MemorySink, RunEmitter, RunEvent};
+use cadre_core::event::{EventKind, LogLevel, MemorySink, RunEvent};
 use cadre_core::groupchat::RunContext;
-use cadre_core::input::NoInput;
 use cadre_core::model::{
     ChatModel, ChatRequest, ChatResponse, DeltaSink, ModelError, ToolCall, Usage,
 };
-use cadre_core::run::{RunOverrides, RunRequest, TeamSource, execute_run};
+use cadre_core::run::execute_run;
 use cadre_core::team::{AgentSpec, SpeakerSelection, TeamSpec};
 use cadre_core::tool::{MAX_TOOL_ROUNDS, ToolBox, ToolError, ToolInfo, ToolListing, ToolOutput};
 use cadre_core::{Role, RunStatus};
+use common::{context, given, messages};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -162,32 +164,13 @@ async fn run(
 ) -> (RunStatus, Vec<RunEvent>) {
     let sink = MemorySink::new();
     let ctx = RunContext {
-        emitter: RunEmitter::new(uuid::Uuid::from_u128(7), Arc::new(sink.clone()), 0),
-        model,
-        executor: None,
-        artifacts: None,
-        input: Arc::new(NoInput),
         tools,
-        cancel: CancellationToken::new(),
+        ..context(model, &sink)
     };
-    let request = RunRequest {
-        task: "What is 2 + 3?".into(),
-        team: TeamSource::Given(Box::new(team)),
-        overrides: RunOverrides::default(),
-        build_only: false,
-    };
-    let outcome = execute_run(request, ctx, None).await.unwrap();
+    let outcome = execute_run(given(team, "What is 2 + 3?"), ctx, None)
+        .await
+        .unwrap();
     (outcome.status, sink.events())
-}
-
-fn messages(events: &[RunEvent]) -> Vec<(String, String)> {
-    events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::Message { agent, content, .. } => Some((agent.clone(), content.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn warnings(events: &[RunEvent]) -> Vec<String> {
